@@ -1,0 +1,87 @@
+"""Typed settings, read from ``HOMEFEED_*`` environment variables and passed down explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "impression": 0.0,
+    "view": 0.5,
+    "click": 1.0,
+    "rating": 1.0,
+    "like": 2.0,
+    "add_to_cart": 3.0,
+    "purchase": 4.0,
+    "dislike": -2.0,
+}
+
+
+class AlsSettings(BaseModel):
+    """Hyper-parameters of implicit's alternating least squares."""
+
+    factors: int = Field(64, ge=1, le=1024, description="Latent dimensions.")
+    regularization: float = Field(0.05, ge=0.0, description="L2 penalty on the factors.")
+    alpha: float = Field(1.0, gt=0.0, description="Confidence scale applied to interaction weights.")
+    iterations: int = Field(15, ge=1, le=500, description="ALS sweeps.")
+    seed: int = Field(42, description="Random seed for reproducible factors.")
+
+
+class PopularitySettings(BaseModel):
+    """How item popularity is counted."""
+
+    half_life_days: float | None = Field(
+        30.0, gt=0.0, description="Time-decay half-life; None counts every interaction equally."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything the engine needs, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOMEFEED_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("homefeed-data"), description="Where the database and models live.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default is a SQLite file inside data_dir. "
+        "Use postgresql+psycopg://user@host/db for PostgreSQL.",
+    )
+    models_dir: Path | None = Field(None, description="Trained model versions; default data_dir/models.")
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
+    event_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS),
+        description="Known event types and the implicit-feedback weight of each; "
+        "negative weights mark negative feedback such as dislike.",
+    )
+    max_events_per_batch: int = Field(1000, ge=1, le=100_000)
+    homepage_default_n: int = Field(20, ge=1, le=500)
+    homepage_max_n: int = Field(200, ge=1, le=5000)
+    history_length: int = Field(
+        500, ge=1, description="Most recent events of a user read at request time."
+    )
+    als: AlsSettings = Field(default_factory=AlsSettings)  # type: ignore[arg-type]
+    popularity: PopularitySettings = Field(default_factory=PopularitySettings)  # type: ignore[arg-type]
+
+    @field_validator("event_weights")
+    @classmethod
+    def _event_types_are_names(cls, value: dict[str, float]) -> dict[str, float]:
+        for name in value:
+            if not name or not name.replace("_", "").isalnum():
+                raise ValueError(f"event type {name!r} must be letters, digits and underscores")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the default SQLite file under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'homefeed.db').resolve()}"
+
+    @property
+    def effective_models_dir(self) -> Path:
+        return self.models_dir if self.models_dir is not None else self.data_dir / "models"

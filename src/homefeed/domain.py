@@ -1,0 +1,128 @@
+"""The nouns of the engine: items, users, events and impressions, validated by pydantic.
+
+The same models validate HTTP bodies and imported rows, so a bad value gets the same
+message whether it came over the API or from a file.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    Field(description="An opaque identifier chosen by the client (1 to 255 characters)."),
+]
+
+
+def to_epoch_seconds(value: Any) -> Any:
+    """Accept epoch seconds (int/float/numeric string), ISO 8601 text or a datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bool):
+        raise ValueError("expected a timestamp, got a boolean")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("timestamp must be finite")
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"expected epoch seconds or an ISO 8601 date-time, got {value!r}"
+            ) from None
+        return parsed.timestamp()
+    raise ValueError(f"expected a timestamp, got {type(value).__name__}")
+
+
+Timestamp = Annotated[
+    float,
+    BeforeValidator(to_epoch_seconds),
+    Field(description="Epoch seconds, or an ISO 8601 date-time (UTC when no zone is given)."),
+]
+
+
+def split_tags(value: Any) -> Any:
+    """Tags may come as a list or as one string separated by ``|`` or ``,``."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        separator = "|" if "|" in value else ","
+        return [tag.strip() for tag in value.split(separator) if tag.strip()]
+    return value
+
+
+class Item(BaseModel):
+    """Something that can be shown on a homepage: an article, a product, a film, a course."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Identifier
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    text: str = Field("", max_length=100_000, description="Description or body text.")
+    category: str | None = Field(None, max_length=255)
+    tags: Annotated[list[str], BeforeValidator(split_tags)] = Field(default_factory=list)
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Free-form JSON.")
+    creator: str | None = Field(None, max_length=255)
+    published_at: Timestamp | None = None
+    active: bool = True
+
+
+class User(BaseModel):
+    """A person the homepage is built for; every profile field is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Identifier
+    age: int | None = Field(None, ge=0, le=130)
+    gender: str | None = Field(None, max_length=64)
+    occupation: str | None = Field(None, max_length=255)
+    location: str | None = Field(None, max_length=255)
+    interests: str | None = Field(
+        None, max_length=10_000, description="Stated interests as free text."
+    )
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Event(BaseModel):
+    """One piece of behaviour: a user did something (``type``) to an item at a time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: Identifier | None = Field(
+        None, description="Client event id; an event with an id already stored is ignored."
+    )
+    user_id: Identifier
+    item_id: Identifier
+    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    value: float | None = Field(None, description="Optional magnitude, e.g. the rating.")
+    timestamp: Timestamp = Field(default_factory=time.time)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class Impression(BaseModel):
+    """One item shown to one user in one homepage response."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    user_id: str
+    item_id: str
+    position: int
+    section: str
+    source: str
+    model_version: str | None
+    timestamp: float

@@ -1,0 +1,70 @@
+"""Table definitions (SQLAlchemy Core). Migrations in ``migrations/`` create exactly these."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+SequenceKey = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("category", sa.String(255)),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("attributes", sa.JSON, nullable=False),
+    sa.Column("creator", sa.String(255)),
+    sa.Column("published_at", sa.Double),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("age", sa.Integer),
+    sa.Column("gender", sa.String(64)),
+    sa.Column("occupation", sa.String(255)),
+    sa.Column("location", sa.String(255)),
+    sa.Column("interests", sa.Text),
+    sa.Column("attributes", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", SequenceKey, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(255), unique=True),
+    sa.Column("user_id", sa.String(255), nullable=False),
+    sa.Column("item_id", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("value", sa.Double),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("context", sa.JSON, nullable=False),
+    sa.Column("received_at", sa.Double, nullable=False),
+    sa.Index("ix_events_user_ts", "user_id", "ts"),
+    sa.Index("ix_events_item", "item_id"),
+)
+
+impressions = sa.Table(
+    "impressions",
+    metadata,
+    sa.Column("seq", SequenceKey, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(255), nullable=False),
+    sa.Column("item_id", sa.String(255), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("section", sa.String(255), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("model_version", sa.String(64)),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Index("ix_impressions_user_ts", "user_id", "ts"),
+    sa.Index("ix_impressions_request", "request_id"),
+)

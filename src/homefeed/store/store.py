@@ -1,0 +1,299 @@
+"""The store: items, users, events and impressions behind one small class.
+
+SQLAlchemy Core keeps one code path for SQLite and PostgreSQL; the dialect only decides
+how an upsert is spelled. Every write runs in one transaction and is committed before
+the call returns, so an acknowledged write is durable (SQLite runs WAL with full sync).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from homefeed.domain import Event, Impression, Item, User
+from homefeed.store.schema import events, impressions, items, users
+
+_ITEM_FIELDS = ("title", "text", "category", "tags", "attributes", "creator", "published_at", "active")
+_USER_FIELDS = ("age", "gender", "occupation", "location", "interests", "attributes")
+
+
+def create_store_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; SQLite files get WAL, full fsync and a generous busy timeout."""
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_pre_ping=False
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as read back for a user's history."""
+
+    item_id: str
+    type: str
+    value: float | None
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class EventWriteResult:
+    accepted: int
+    duplicates: int
+
+
+class Store:
+    """All reads and writes the engine makes; one instance per process."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(create_store_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    # -- dialect helpers --------------------------------------------------
+    def _insert(self, connection: sa.Connection, table: sa.Table) -> Any:
+        if connection.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        if connection.dialect.name == "sqlite":
+            return sqlite.insert(table)
+        raise NotImplementedError(f"unsupported database dialect {connection.dialect.name!r}")
+
+    def _upsert(
+        self,
+        connection: sa.Connection,
+        table: sa.Table,
+        rows: Sequence[dict[str, Any]],
+        update_columns: Sequence[str],
+    ) -> None:
+        if not rows:
+            return
+        statement = self._insert(connection, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["id"],
+            set_={name: statement.excluded[name] for name in update_columns},
+        )
+        connection.execute(statement, list(rows))
+
+    # -- items ------------------------------------------------------------
+    @staticmethod
+    def item_row(item: Item, now: float) -> dict[str, Any]:
+        row = item.model_dump()
+        row["updated_at"] = now
+        return row
+
+    def upsert_items(self, batch: Sequence[Item], connection: sa.Connection | None = None) -> None:
+        """Create or replace items (one transaction unless a connection is passed in)."""
+        now = time.time()
+        rows = [self.item_row(item, now) for item in batch]
+        if connection is not None:
+            self._upsert(connection, items, rows, (*_ITEM_FIELDS, "updated_at"))
+            return
+        with self.engine.begin() as conn:
+            self._upsert(conn, items, rows, (*_ITEM_FIELDS, "updated_at"))
+
+    def get_item(self, item_id: str) -> Item | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(items).where(items.c.id == item_id)).mappings().first()
+        return None if row is None else _item_from_row(row)
+
+    def delete_item(self, item_id: str) -> bool:
+        """Remove an item from the catalog; its past events stay in the behaviour log."""
+        with self.engine.begin() as connection:
+            result = connection.execute(sa.delete(items).where(items.c.id == item_id))
+        return bool(result.rowcount)
+
+    def iter_items(self) -> Iterator[Item]:
+        with self.engine.connect() as connection:
+            for row in connection.execute(sa.select(items).order_by(items.c.id)).mappings():
+                yield _item_from_row(row)
+
+    def existing_item_ids(
+        self, ids: Iterable[str], connection: sa.Connection | None = None
+    ) -> set[str]:
+        wanted = list(set(ids))
+        found: set[str] = set()
+        if connection is None:
+            with self.engine.connect() as conn:
+                return self.existing_item_ids(wanted, conn)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found.update(connection.execute(sa.select(items.c.id).where(items.c.id.in_(chunk))).scalars())
+        return found
+
+    # -- users ------------------------------------------------------------
+    def upsert_users(self, batch: Sequence[User], connection: sa.Connection | None = None) -> None:
+        now = time.time()
+        rows = [{**user.model_dump(), "updated_at": now} for user in batch]
+        if connection is not None:
+            self._upsert(connection, users, rows, (*_USER_FIELDS, "updated_at"))
+            return
+        with self.engine.begin() as conn:
+            self._upsert(conn, users, rows, (*_USER_FIELDS, "updated_at"))
+
+    def ensure_users(self, user_ids: Iterable[str], connection: sa.Connection) -> None:
+        """Create bare users for ids not stored yet; existing profiles are left alone."""
+        now = time.time()
+        rows = [{"id": uid, "attributes": {}, "updated_at": now} for uid in sorted(set(user_ids))]
+        if rows:
+            statement = self._insert(connection, users).on_conflict_do_nothing(index_elements=["id"])
+            connection.execute(statement, rows)
+
+    def get_user(self, user_id: str) -> User | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
+        if row is None:
+            return None
+        return User(**{key: row[key] for key in ("id", *_USER_FIELDS)})
+
+    def iter_users(self) -> Iterator[User]:
+        with self.engine.connect() as connection:
+            for row in connection.execute(sa.select(users).order_by(users.c.id)).mappings():
+                yield User(**{key: row[key] for key in ("id", *_USER_FIELDS)})
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete a user with all their events and impressions (the right to be forgotten)."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(events).where(events.c.user_id == user_id))
+            connection.execute(sa.delete(impressions).where(impressions.c.user_id == user_id))
+            result = connection.execute(sa.delete(users).where(users.c.id == user_id))
+        return bool(result.rowcount)
+
+    def sample_user_ids(self, limit: int) -> list[str]:
+        """The most active users first, for pickers and demos."""
+        query = (
+            sa.select(events.c.user_id, sa.func.count().label("n"))
+            .group_by(events.c.user_id)
+            .order_by(sa.desc("n"), events.c.user_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [row.user_id for row in connection.execute(query)]
+
+    # -- events -----------------------------------------------------------
+    def add_events(
+        self, batch: Sequence[Event], connection: sa.Connection | None = None
+    ) -> EventWriteResult:
+        """Store events once: ids already stored, or repeated in the batch, are skipped."""
+        if connection is None:
+            with self.engine.begin() as conn:
+                return self.add_events(batch, conn)
+        ids = [event.event_id for event in batch if event.event_id is not None]
+        already: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            already.update(
+                connection.execute(
+                    sa.select(events.c.event_id).where(events.c.event_id.in_(chunk))
+                ).scalars()
+            )
+        now = time.time()
+        rows: list[dict[str, Any]] = []
+        for event in batch:
+            if event.event_id is not None:
+                if event.event_id in already:
+                    continue
+                already.add(event.event_id)
+            rows.append(
+                {
+                    "event_id": event.event_id,
+                    "user_id": event.user_id,
+                    "item_id": event.item_id,
+                    "type": event.type,
+                    "value": event.value,
+                    "ts": event.timestamp,
+                    "context": event.context,
+                    "received_at": now,
+                }
+            )
+        if rows:
+            self.ensure_users({row["user_id"] for row in rows}, connection)
+            statement = self._insert(connection, events).on_conflict_do_nothing(
+                index_elements=["event_id"]
+            )
+            connection.execute(statement, rows)
+        return EventWriteResult(accepted=len(rows), duplicates=len(batch) - len(rows))
+
+    def user_events(self, user_id: str, limit: int) -> list[StoredEvent]:
+        """A user's most recent ``limit`` events, oldest first."""
+        query = (
+            sa.select(events.c.item_id, events.c.type, events.c.value, events.c.ts)
+            .where(events.c.user_id == user_id)
+            .order_by(events.c.ts.desc(), events.c.seq.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [StoredEvent(r.item_id, r.type, r.value, r.ts) for r in reversed(rows)]
+
+    def iter_event_rows(self, chunk_size: int = 50_000) -> Iterator[tuple[str, str, str, float]]:
+        """Every stored event as (user_id, item_id, type, timestamp), in arrival order."""
+        query = sa.select(events.c.user_id, events.c.item_id, events.c.type, events.c.ts).order_by(
+            events.c.seq
+        )
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=chunk_size).execute(query)
+            for row in result:
+                yield row.user_id, row.item_id, row.type, row.ts
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            return {
+                table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in (items, users, events, impressions)
+            }
+
+    # -- impressions ------------------------------------------------------
+    def log_impressions(self, batch: Sequence[Impression]) -> None:
+        if not batch:
+            return
+        rows = [
+            {
+                "request_id": imp.request_id,
+                "user_id": imp.user_id,
+                "item_id": imp.item_id,
+                "position": imp.position,
+                "section": imp.section,
+                "source": imp.source,
+                "model_version": imp.model_version,
+                "ts": imp.timestamp,
+            }
+            for imp in batch
+        ]
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(impressions), rows)
+
+
+def _item_from_row(row: sa.RowMapping) -> Item:
+    return Item(**{key: row[key] for key in ("id", *_ITEM_FIELDS)})
