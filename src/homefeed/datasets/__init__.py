@@ -1,0 +1,1 @@
+"""Data in: CSV/JSONL importers, MovieLens layouts, downloads and the synthetic generator."""

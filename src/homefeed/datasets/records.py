@@ -1,0 +1,139 @@
+"""Stream rows out of CSV and JSONL files as (line number, record) pairs.
+
+A column mapping renames source columns to homefeed's field names, so a file with
+``movie_title`` can feed ``title`` without being rewritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from homefeed.errors import InvalidInputError, RowError
+
+JSON_FIELDS = frozenset({"attributes", "context"})
+
+
+@dataclass
+class Record:
+    """One row, with enough provenance to name it in an error."""
+
+    source: str
+    line: int
+    values: dict[str, Any]
+    columns: dict[str, str] = field(default_factory=dict)  # field name -> source column name
+
+    def column_of(self, field_name: str) -> str:
+        return self.columns.get(field_name, field_name)
+
+
+def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
+    """Turn ``["title=movie_title", ...]`` into ``{"movie_title": "title"}`` (source -> field)."""
+    mapping: dict[str, str] = {}
+    for pair in pairs or []:
+        target, sep, source = pair.partition("=")
+        if not sep or not target.strip() or not source.strip():
+            raise InvalidInputError(
+                f"column mapping {pair!r} must look like FIELD=COLUMN, e.g. title=movie_title",
+                field="map",
+            )
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def read_records(
+    path: Path,
+    mapping: Mapping[str, str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[Record]:
+    """Yield the records of a ``.csv``, ``.tsv``, ``.jsonl`` or ``.ndjson`` file, streaming."""
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".tsv"}:
+        yield from _read_delimited(path, "\t" if suffix == ".tsv" else ",", mapping or {}, on_progress)
+    elif suffix in {".jsonl", ".ndjson"}:
+        yield from _read_jsonl(path, mapping or {}, on_progress)
+    else:
+        raise InvalidInputError(
+            f"{path}: unsupported file type {suffix!r}; expected .csv, .tsv, .jsonl or .ndjson",
+            field="path",
+        )
+
+
+def _rename(values: dict[str, Any], mapping: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    renamed: dict[str, Any] = {}
+    columns: dict[str, str] = {}
+    for key, value in values.items():
+        target = mapping.get(key, key)
+        renamed[target] = value
+        columns[target] = key
+    return renamed, columns
+
+
+def _read_delimited(
+    path: Path,
+    delimiter: str,
+    mapping: Mapping[str, str],
+    on_progress: Callable[[int], None] | None,
+) -> Iterator[Record]:
+    with path.open("rb") as handle:
+        reader = csv.DictReader(_decoded_lines(handle, path, on_progress), delimiter=delimiter)
+        if reader.fieldnames is None:
+            return
+        width = len(reader.fieldnames)
+        for row in reader:
+            line = reader.line_num
+            if None in row or len(row) != width:
+                raise RowError(str(path), line, "*", f"expected {width} columns")
+            values: dict[str, Any] = {}
+            for key, raw in row.items():
+                text = raw.strip() if isinstance(raw, str) else raw
+                if text == "":
+                    continue  # an empty cell means "not given"
+                values[key] = text
+            values, columns = _rename(values, mapping)
+            for name in JSON_FIELDS & values.keys():
+                try:
+                    values[name] = json.loads(values[name])
+                except json.JSONDecodeError as error:
+                    raise RowError(
+                        str(path), line, columns[name], f"expected a JSON object ({error.msg})"
+                    ) from None
+            yield Record(str(path), line, values, columns)
+
+
+def _decoded_lines(
+    handle: BinaryIO, path: Path, on_progress: Callable[[int], None] | None
+) -> Iterator[str]:
+    """UTF-8 lines of a binary file, reporting bytes read so far for a progress bar."""
+    done = 0
+    for number, raw in enumerate(handle, start=1):
+        done += len(raw)
+        if on_progress is not None and number % 1000 == 0:
+            on_progress(done)
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise RowError(str(path), number, "*", f"not valid UTF-8 ({error.reason})") from None
+    if on_progress is not None:
+        on_progress(done)
+
+
+def _read_jsonl(
+    path: Path, mapping: Mapping[str, str], on_progress: Callable[[int], None] | None
+) -> Iterator[Record]:
+    with path.open("rb") as handle:
+        for line_number, raw in enumerate(_decoded_lines(handle, path, on_progress), start=1):
+            if not raw.strip():
+                continue
+            try:
+                values = json.loads(raw)
+            except json.JSONDecodeError as error:
+                raise RowError(str(path), line_number, "*", f"not valid JSON ({error})") from None
+            if not isinstance(values, dict):
+                raise RowError(str(path), line_number, "*", "expected a JSON object per line")
+            renamed, columns = _rename(values, mapping)
+            yield Record(str(path), line_number, renamed, columns)
