@@ -139,6 +139,11 @@ class Store:
             for row in connection.execute(sa.select(items).order_by(items.c.id)).mappings():
                 yield _item_from_row(row)
 
+    def item_ids(self) -> list[str]:
+        """Every catalog item id."""
+        with self.engine.connect() as connection:
+            return list(connection.execute(sa.select(items.c.id)).scalars())
+
     def existing_item_ids(
         self, ids: Iterable[str], connection: sa.Connection | None = None
     ) -> set[str]:
@@ -266,6 +271,18 @@ class Store:
             result = connection.execution_options(yield_per=chunk_size).execute(query)
             for row in result:
                 yield row.user_id, row.item_id, row.type, row.ts
+
+    def item_popularity(self, event_types: Sequence[str], limit: int) -> list[tuple[str, int]]:
+        """Items with the most events of the given types, most first, ties by id."""
+        query = (
+            sa.select(events.c.item_id, sa.func.count().label("n"))
+            .where(events.c.type.in_(list(event_types)))
+            .group_by(events.c.item_id)
+            .order_by(sa.desc("n"), events.c.item_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [(row.item_id, int(row.n)) for row in connection.execute(query)]
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:

@@ -1,0 +1,160 @@
+"""The recommender interface, shaped after implicit's: fit, batched recommend, similar, save, load.
+
+Models score over internal indices (fast, batched); the base class turns that into
+external ids, excludes what the caller asks, and orders ties by ascending item index,
+which :func:`natural_order` makes the same as ascending item id.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from homefeed.models.data import Interactions
+
+ScoredItems = list[tuple[str, float]]
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the ``k`` best columns of each row, ties by ascending index.
+
+    ``-inf`` marks excluded items; they are never returned, so a row may hold fewer
+    than ``k`` (padded with -1 / -inf).
+    """
+    scores = np.atleast_2d(scores)
+    n_rows, n_cols = scores.shape
+    k = max(0, min(k, n_cols))
+    indices = np.full((n_rows, k), -1, dtype=np.int64)
+    values = np.full((n_rows, k), -np.inf, dtype=np.float64)
+    if k == 0:
+        return indices, values
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
+    for row in range(n_rows):
+        candidates = np.flatnonzero(scores[row] >= kth[row])
+        candidates = candidates[np.isfinite(scores[row, candidates])]
+        order = np.lexsort((candidates, -scores[row, candidates]))[:k]
+        chosen = candidates[order]
+        indices[row, : len(chosen)] = chosen
+        values[row, : len(chosen)] = scores[row, chosen]
+    return indices, values
+
+
+class Recommender(ABC):
+    """A trainable model that scores every catalog item for a user."""
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.user_ids: list[str] = []
+        self.item_ids: list[str] = []
+        self._user_index: dict[str, int] = {}
+        self._item_index: dict[str, int] = {}
+
+    # -- to implement -----------------------------------------------------
+    @abstractmethod
+    def _fit(self, data: Interactions) -> None: ...
+
+    @abstractmethod
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        """Scores [len(users), n_items] for users known at training time (by index)."""
+
+    @abstractmethod
+    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Scores [n_items] for a user described only by a fresh history (item indices, weights)."""
+
+    @abstractmethod
+    def _arrays(self) -> dict[str, np.ndarray]: ...
+
+    @abstractmethod
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None: ...
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    def item_vectors(self) -> np.ndarray | None:
+        """Item embeddings used for similar items, or None when the model has none."""
+        return None
+
+    # -- provided ---------------------------------------------------------
+    def fit(self, data: Interactions) -> Self:
+        self._set_vocabulary(data.user_ids, data.item_ids)
+        self._fit(data)
+        return self
+
+    def _set_vocabulary(self, user_ids: list[str], item_ids: list[str]) -> None:
+        self.user_ids, self.item_ids = list(user_ids), list(item_ids)
+        self._user_index = {uid: i for i, uid in enumerate(self.user_ids)}
+        self._item_index = {iid: i for i, iid in enumerate(self.item_ids)}
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def user_index(self, user_id: str) -> int | None:
+        return self._user_index.get(user_id)
+
+    def item_index(self, item_id: str) -> int | None:
+        return self._item_index.get(item_id)
+
+    def recommend(
+        self,
+        user_ids: Sequence[str],
+        n: int,
+        exclude: Sequence[Collection[str]] | None = None,
+    ) -> list[ScoredItems]:
+        """Top ``n`` (item id, score) for each user; users unknown to the model get []."""
+        known = [(row, self._user_index[u]) for row, u in enumerate(user_ids) if u in self._user_index]
+        results: list[ScoredItems] = [[] for _ in user_ids]
+        if not known:
+            return results
+        scores = self.score_users(np.array([index for _, index in known], dtype=np.int64))
+        scores = np.array(scores, dtype=np.float64, copy=True)
+        for position, (row, _) in enumerate(known):
+            for item_id in exclude[row] if exclude is not None else ():
+                column = self._item_index.get(item_id)
+                if column is not None:
+                    scores[position, column] = -np.inf
+        indices, values = top_k(scores, n)
+        for position, (row, _) in enumerate(known):
+            results[row] = [
+                (self.item_ids[i], float(v)) for i, v in zip(indices[position], values[position], strict=True) if i >= 0
+            ]
+        return results
+
+    def similar_items(self, item_id: str, n: int) -> ScoredItems:
+        """Items closest to ``item_id`` by cosine of the model's item vectors."""
+        vectors = self.item_vectors()
+        index = self._item_index.get(item_id)
+        if vectors is None or index is None:
+            return []
+        norms = np.linalg.norm(vectors, axis=1)
+        norms[norms == 0] = 1.0
+        unit = vectors / norms[:, None]
+        scores = unit @ unit[index]
+        scores[index] = -np.inf
+        scores[np.linalg.norm(vectors, axis=1) == 0] = -np.inf
+        indices, values = top_k(scores[None, :], n)
+        return [(self.item_ids[i], float(v)) for i, v in zip(indices[0], values[0], strict=True) if i >= 0]
+
+    def save(self, directory: Path) -> None:
+        """Arrays to ``arrays.npz``, vocabulary and config to JSON; never pickle."""
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez(directory / "arrays.npz", **self._arrays())
+        meta = {"name": self.name, "config": self.config(), "user_ids": self.user_ids, "item_ids": self.item_ids}
+        (directory / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+        if meta["name"] != cls.name:
+            raise ValueError(f"{directory} holds a {meta['name']!r} model, not {cls.name!r}")
+        model = cls(**meta["config"])
+        model._set_vocabulary(meta["user_ids"], meta["item_ids"])
+        with np.load(directory / "arrays.npz", allow_pickle=False) as arrays:
+            model._set_arrays({key: arrays[key] for key in arrays.files})
+        return model

@@ -1,0 +1,129 @@
+"""Versioned model directories: train every configured model, save together, load the newest.
+
+A version is written to a hidden temporary folder and renamed into place only when
+complete, so a reader never sees half a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from homefeed.config import Settings
+from homefeed.errors import ModelNotTrainedError
+from homefeed.models.base import Recommender
+from homefeed.models.data import Interactions
+from homefeed.models.registry import build_model, model_class
+from homefeed.store import Store
+
+DEFAULT_MODELS = ("popularity", "als")
+StepCallback = Callable[[str], None]
+
+
+@dataclass
+class ModelBundle:
+    """The models of one training run, with the manifest that describes it."""
+
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+    models: dict[str, Recommender] = field(default_factory=dict)
+
+    def get(self, name: str) -> Recommender | None:
+        return self.models.get(name)
+
+
+def new_version() -> str:
+    """Sortable, readable version names, e.g. ``20261129T081500123456Z``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def train_bundle(
+    store: Store,
+    settings: Settings,
+    names: Sequence[str] = DEFAULT_MODELS,
+    on_step: StepCallback | None = None,
+) -> ModelBundle:
+    """Read the behaviour log, fit each named model and save them as one new version."""
+    for name in names:
+        model_class(name)  # unknown names fail before any work is done
+    step = on_step or (lambda _message: None)
+    step("reading events")
+    started = time.perf_counter()
+    data = Interactions.from_rows(store.iter_event_rows(), settings.event_weights, store.item_ids())
+    if len(data.users) == 0:
+        raise ModelNotTrainedError(
+            "no usable events to train on: import data first (homefeed import ...) "
+            "or send events to POST /v1/events"
+        )
+    models: dict[str, Recommender] = {}
+    timings: dict[str, float] = {}
+    for name in names:
+        step(f"fitting {name}")
+        begin = time.perf_counter()
+        models[name] = build_model(name, settings).fit(data)
+        timings[name] = round(time.perf_counter() - begin, 3)
+    version = new_version()
+    root = settings.effective_models_dir
+    temporary = root / f".tmp-{version}"
+    step("saving")
+    for name, model in models.items():
+        model.save(temporary / name)
+    manifest = {
+        "version": version,
+        "created_at": time.time(),
+        "models": list(names),
+        "users": data.n_users,
+        "items": data.n_items,
+        "events": int(len(data.users)),
+        "fit_seconds": timings,
+        "total_seconds": round(time.perf_counter() - started, 3),
+        "event_weights": settings.event_weights,
+    }
+    (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    final = root / version
+    os.replace(temporary, final)
+    return ModelBundle(version, final, manifest, models)
+
+
+def latest_version_path(models_dir: Path) -> Path | None:
+    """The newest complete version folder, or None when nothing was trained yet."""
+    if not models_dir.is_dir():
+        return None
+    complete = [
+        entry for entry in models_dir.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".") and (entry / "manifest.json").exists()
+    ]  # fmt: skip
+    return max(complete, key=lambda entry: entry.name) if complete else None
+
+
+def load_bundle(path: Path) -> ModelBundle:
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    models = {name: model_class(name).load(path / name) for name in manifest["models"]}
+    return ModelBundle(manifest["version"], path, manifest, models)
+
+
+def load_latest(models_dir: Path) -> ModelBundle:
+    path = latest_version_path(models_dir)
+    if path is None:
+        raise ModelNotTrainedError(f"no trained model in {models_dir}: run `homefeed train` first")
+    return load_bundle(path)
+
+
+def prune_versions(models_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` versions; returns what was removed."""
+    versions = sorted(
+        (entry for entry in models_dir.iterdir() if entry.is_dir() and not entry.name.startswith(".")),
+        key=lambda entry: entry.name,
+    )
+    removed = versions[:-keep] if keep > 0 else versions
+    for entry in removed:
+        shutil.rmtree(entry)
+    return removed

@@ -1,0 +1,108 @@
+"""Interactions: the behaviour log as arrays over a fixed user and item vocabulary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def natural_order(ids: Iterable[str]) -> list[str]:
+    """Sort ids numerically when every id is a number, else as text; ties break by this order."""
+    unique = sorted(set(ids))
+    if unique and all(value.isdigit() for value in unique):
+        return sorted(unique, key=int)
+    return unique
+
+
+@dataclass
+class Interactions:
+    """Events as parallel arrays: who (index), what (index), how much (weight), when (seconds)."""
+
+    user_ids: list[str]
+    item_ids: list[str]
+    users: np.ndarray
+    items: np.ndarray
+    weights: np.ndarray
+    timestamps: np.ndarray
+    _user_index: dict[str, int] = field(default_factory=dict, repr=False)
+    _item_index: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._user_index = {uid: i for i, uid in enumerate(self.user_ids)}
+        self._item_index = {iid: i for i, iid in enumerate(self.item_ids)}
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Iterable[tuple[str, str, str, float]],
+        event_weights: Mapping[str, float],
+        catalog: Sequence[str] | None = None,
+    ) -> Interactions:
+        """Build from (user, item, type, timestamp) rows; unknown types and zero weights are dropped.
+
+        With a ``catalog`` the item vocabulary is exactly the catalog (events on items outside
+        it are dropped), so items nobody touched yet can still be recommended.
+        """
+        user_col: list[str] = []
+        item_col: list[str] = []
+        weight_col: list[float] = []
+        time_col: list[float] = []
+        allowed = set(catalog) if catalog is not None else None
+        for user_id, item_id, kind, timestamp in rows:
+            weight = event_weights.get(kind, 0.0)
+            if weight == 0.0 or (allowed is not None and item_id not in allowed):
+                continue
+            user_col.append(user_id)
+            item_col.append(item_id)
+            weight_col.append(weight)
+            time_col.append(timestamp)
+        user_ids = natural_order(user_col)
+        item_ids = natural_order(catalog if catalog is not None else item_col)
+        user_index = {uid: i for i, uid in enumerate(user_ids)}
+        item_index = {iid: i for i, iid in enumerate(item_ids)}
+        return cls(
+            user_ids=user_ids,
+            item_ids=item_ids,
+            users=np.fromiter((user_index[u] for u in user_col), dtype=np.int64, count=len(user_col)),
+            items=np.fromiter((item_index[i] for i in item_col), dtype=np.int64, count=len(item_col)),
+            weights=np.asarray(weight_col, dtype=np.float32),
+            timestamps=np.asarray(time_col, dtype=np.float64),
+        )
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def user_index(self, user_id: str) -> int | None:
+        return self._user_index.get(user_id)
+
+    def item_index(self, item_id: str) -> int | None:
+        return self._item_index.get(item_id)
+
+    def matrix(self) -> sp.csr_matrix:
+        """Users x items; weights of repeated (user, item) pairs are summed, net negatives dropped."""
+        summed = sp.csr_matrix(
+            (self.weights.astype(np.float32), (self.users, self.items)),
+            shape=(self.n_users, self.n_items),
+        )
+        summed.sum_duplicates()
+        summed.data[summed.data < 0] = 0.0
+        summed.eliminate_zeros()
+        return summed
+
+    def seen_matrix(self) -> sp.csr_matrix:
+        """Users x items with a 1 wherever the user did anything (positive or negative)."""
+        seen = sp.csr_matrix(
+            (np.ones(len(self.users), dtype=np.float32), (self.users, self.items)),
+            shape=(self.n_users, self.n_items),
+        )
+        seen.sum_duplicates()
+        seen.data[:] = 1.0
+        return seen

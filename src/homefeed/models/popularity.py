@@ -1,0 +1,50 @@
+"""Most popular items: a count of positive interactions, optionally decayed with time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from homefeed.models.base import Recommender
+from homefeed.models.data import Interactions
+
+DAY = 86_400.0
+
+
+class PopularityRecommender(Recommender):
+    """Scores every item by how many positive interactions it had, recent ones counting more.
+
+    With ``half_life_days=None`` it is the classic MostPop: plain counts of training
+    interactions, ties by item id.
+    """
+
+    name = "popularity"
+
+    def __init__(self, half_life_days: float | None = 30.0) -> None:
+        super().__init__()
+        self.half_life_days = half_life_days
+        self.scores = np.zeros(0, dtype=np.float64)
+
+    def config(self) -> dict[str, Any]:
+        return {"half_life_days": self.half_life_days}
+
+    def _fit(self, data: Interactions) -> None:
+        positive = data.weights > 0
+        contribution = np.ones(int(positive.sum()), dtype=np.float64)
+        if self.half_life_days is not None and positive.any():
+            age = data.timestamps[positive].max() - data.timestamps[positive]
+            contribution = np.power(0.5, age / (self.half_life_days * DAY))
+        self.scores = np.bincount(data.items[positive], weights=contribution, minlength=data.n_items)
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.scores, (len(users), len(self.scores)))
+
+    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return self.scores
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"scores": self.scores}
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.scores = arrays["scores"]

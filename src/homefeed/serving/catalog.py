@@ -1,0 +1,100 @@
+"""An in-memory view of the catalog that request-time filters read without a query."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from homefeed.domain import Item
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    title: str
+    category: str | None
+    active: bool
+
+
+class Catalog:
+    """Titles, categories and active flags by item id, kept in step with API writes."""
+
+    def __init__(self, items: Iterable[Item] = ()) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, CatalogEntry] = {}
+        self.revision = 0
+        self.replace(items)
+
+    def replace(self, items: Iterable[Item]) -> None:
+        entries = {item.id: CatalogEntry(item.title, item.category, item.active) for item in items}
+        with self._lock:
+            self._entries = entries
+            self.revision += 1
+
+    def upsert(self, items: Iterable[Item]) -> None:
+        with self._lock:
+            for item in items:
+                self._entries[item.id] = CatalogEntry(item.title, item.category, item.active)
+            self.revision += 1
+
+    def remove(self, item_id: str) -> None:
+        with self._lock:
+            self._entries.pop(item_id, None)
+            self.revision += 1
+
+    def get(self, item_id: str) -> CatalogEntry | None:
+        return self._entries.get(item_id)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def missing(self, item_ids: Iterable[str]) -> list[str]:
+        """The ids not in the catalog, sorted, for an error message."""
+        return sorted({item_id for item_id in item_ids if item_id not in self._entries})
+
+    def categories(self) -> list[str]:
+        return sorted({e.category for e in self._entries.values() if e.category is not None})
+
+
+class VocabularyMasks:
+    """Boolean masks over a model's item vocabulary: servable items, and per category.
+
+    Rebuilt lazily whenever the catalog's revision changes, so an item deactivated
+    through the API stops being served at the next request.
+    """
+
+    def __init__(self, catalog: Catalog, item_ids: Sequence[str]) -> None:
+        self.catalog = catalog
+        self.item_ids = list(item_ids)
+        self._revision = -1
+        self._servable = np.zeros(len(self.item_ids), dtype=bool)
+        self._by_category: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        if self._revision == self.catalog.revision:
+            return
+        with self._lock:
+            revision = self.catalog.revision
+            entries = [self.catalog.get(item_id) for item_id in self.item_ids]
+            self._servable = np.array([e is not None and e.active for e in entries], dtype=bool)
+            self._by_category = {}
+            self._categories = np.array([e.category if e is not None else None for e in entries], dtype=object)
+            self._revision = revision
+
+    def servable(self) -> np.ndarray:
+        self._refresh()
+        return self._servable
+
+    def category(self, name: str) -> np.ndarray:
+        self._refresh()
+        mask = self._by_category.get(name)
+        if mask is None:
+            mask = self._categories == name
+            self._by_category[name] = mask
+        return mask

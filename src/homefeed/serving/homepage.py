@@ -1,0 +1,224 @@
+"""Build one user's homepage: personal candidates first, popular items to fill, all filtered.
+
+The sources run in order; each may fail, in which case the page is still served from
+the remaining ones and the response says ``degraded`` with the reason. Items the user
+already interacted with, excluded ids, inactive items and other categories are removed
+before ranking, never after, so the page always has ``n`` items when the catalog allows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from homefeed.config import Settings
+from homefeed.domain import Impression
+from homefeed.models.als import AlsRecommender
+from homefeed.models.base import top_k
+from homefeed.models.bundle import ModelBundle
+from homefeed.serving.catalog import Catalog, VocabularyMasks
+from homefeed.serving.impressions import ImpressionLogger
+from homefeed.store import Store
+from homefeed.store.store import StoredEvent
+
+logger = logging.getLogger(__name__)
+LIVE_POPULARITY_TTL = 30.0
+
+
+@dataclass(frozen=True)
+class HomepageItem:
+    item_id: str
+    title: str
+    category: str | None
+    score: float
+    source: str
+    reason: str
+
+
+@dataclass
+class Homepage:
+    request_id: str
+    user_id: str
+    model_version: str | None
+    items: list[HomepageItem] = field(default_factory=list)
+    degraded: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _History:
+    items: np.ndarray  # model indices of positively weighted items, oldest first
+    weights: np.ndarray
+
+
+class HomepageBuilder:
+    """Holds the loaded model version and builds pages from it and the live event log."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        catalog: Catalog,
+        bundle: ModelBundle | None = None,
+        impressions: ImpressionLogger | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.catalog = catalog
+        self.impressions = impressions
+        self._live_popularity: tuple[float, list[tuple[str, int]]] = (0.0, [])
+        self.bundle: ModelBundle | None = None
+        self.masks: VocabularyMasks | None = None
+        self.set_bundle(bundle)
+
+    def set_bundle(self, bundle: ModelBundle | None) -> None:
+        """Swap in a newly trained version (atomic for readers: one attribute assignment)."""
+        masks = None
+        if bundle is not None and bundle.models:
+            any_model = next(iter(bundle.models.values()))
+            masks = VocabularyMasks(self.catalog, any_model.item_ids)
+        self.bundle, self.masks = bundle, masks
+
+    @property
+    def model_version(self) -> str | None:
+        return self.bundle.version if self.bundle is not None else None
+
+    # -- the page ---------------------------------------------------------
+    def build(
+        self,
+        user_id: str,
+        n: int,
+        exclude: Collection[str] = (),
+        category: str | None = None,
+    ) -> Homepage:
+        bundle, masks = self.bundle, self.masks
+        page = Homepage(request_id=uuid.uuid4().hex, user_id=user_id, model_version=bundle.version if bundle else None)
+        events = self.store.user_events(user_id, self.settings.history_length)
+        weights = self.settings.event_weights
+        seen = {event.item_id for event in events if weights.get(event.type, 0.0) != 0.0}
+        blocked = seen | set(exclude)
+        if bundle is None or masks is None:
+            page.degraded = True
+            page.reasons.append("no trained model yet: serving live popularity")
+            self._fill_live_popular(page, n, blocked, category)
+        else:
+            allowed = masks.servable().copy()
+            if category is not None:
+                allowed &= masks.category(category)
+            model = next(iter(bundle.models.values()))
+            for item_id in blocked:
+                index = model.item_index(item_id)
+                if index is not None:
+                    allowed[index] = False
+            history = self._history(events, model.item_index)
+            self._fill_personal(page, bundle, history, allowed, n)
+            self._fill_popular(page, bundle, allowed, n)
+        self._log(page)
+        return page
+
+    def _history(
+        self, events: Sequence[StoredEvent], item_index: Callable[[str], int | None]
+    ) -> _History:
+        """The user's weighted events mapped onto the model's item indices."""
+        weights = self.settings.event_weights
+        indices: list[int] = []
+        values: list[float] = []
+        for event in events:
+            weight = weights.get(event.type, 0.0)
+            index = item_index(event.item_id)
+            if weight != 0.0 and index is not None:
+                indices.append(index)
+                values.append(weight)
+        return _History(np.array(indices, dtype=np.int64), np.array(values, dtype=np.float32))
+
+    def _fill_personal(
+        self, page: Homepage, bundle: ModelBundle, history: _History, allowed: np.ndarray, n: int
+    ) -> None:
+        als = bundle.get("als")
+        if not isinstance(als, AlsRecommender):
+            return
+        positive = history.weights > 0
+        if not positive.any():
+            page.degraded = True
+            page.reasons.append("no history for this user yet: serving popular items")
+            return
+        try:
+            user_vector = als.fold_in(history.items, history.weights)
+            scores = (als.item_factors @ user_vector).astype(np.float64)
+            scores[~allowed] = -np.inf
+            indices, values = top_k(scores[None, :], n)
+            liked = history.items[positive]
+            for index, score in zip(indices[0], values[0], strict=True):
+                if index < 0:
+                    break
+                page.items.append(self._item(als.item_ids[index], float(score), "als", self._because(als, liked, int(index))))
+                allowed[index] = False
+        except Exception as error:  # a failing source degrades the page, never fails it
+            logger.exception("personal source failed for user %s", page.user_id)
+            page.degraded = True
+            page.reasons.append(f"personal recommendations failed ({type(error).__name__}): serving popular items")
+
+    def _because(self, als: AlsRecommender, liked: np.ndarray, index: int) -> str:
+        """Name the history item whose factors point most towards the recommended one."""
+        contributions = als.item_factors[liked] @ als.item_factors[index]
+        anchor = als.item_ids[int(liked[int(np.argmax(contributions))])]
+        entry = self.catalog.get(anchor)
+        return f"Because you liked {entry.title}" if entry is not None else "Picked for your tastes"
+
+    def _fill_popular(self, page: Homepage, bundle: ModelBundle, allowed: np.ndarray, n: int) -> None:
+        missing = n - len(page.items)
+        popularity = bundle.get("popularity")
+        if missing <= 0 or popularity is None:
+            return
+        scores = np.array(popularity.score_history(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)), dtype=np.float64)
+        scores[~allowed] = -np.inf
+        indices, values = top_k(scores[None, :], missing)
+        for index, score in zip(indices[0], values[0], strict=True):
+            if index < 0:
+                break
+            page.items.append(self._item(popularity.item_ids[index], float(score), "popular", "Popular right now"))
+
+    def _fill_live_popular(self, page: Homepage, n: int, blocked: set[str], category: str | None) -> None:
+        fetched_at, ranked = self._live_popularity
+        if time.monotonic() - fetched_at > LIVE_POPULARITY_TTL:
+            positive = [name for name, weight in self.settings.event_weights.items() if weight > 0]
+            ranked = self.store.item_popularity(positive, limit=5000)
+            self._live_popularity = (time.monotonic(), ranked)
+        for item_id, count in ranked:
+            entry = self.catalog.get(item_id)
+            if entry is None or not entry.active or item_id in blocked:
+                continue
+            if category is not None and entry.category != category:
+                continue
+            page.items.append(self._item(item_id, float(count), "popular", "Popular right now"))
+            if len(page.items) >= n:
+                break
+
+    def _item(self, item_id: str, score: float, source: str, reason: str) -> HomepageItem:
+        entry = self.catalog.get(item_id)
+        return HomepageItem(
+            item_id=item_id,
+            title=entry.title if entry else item_id,
+            category=entry.category if entry else None,
+            score=score,
+            source=source,
+            reason=reason,
+        )
+
+    def _log(self, page: Homepage) -> None:
+        if self.impressions is None or not page.items:
+            return
+        now = time.time()
+        self.impressions.log([
+            Impression(
+                request_id=page.request_id, user_id=page.user_id, item_id=item.item_id,
+                position=position, section="main", source=item.source,
+                model_version=page.model_version, timestamp=now,
+            )
+            for position, item in enumerate(page.items)
+        ])  # fmt: skip

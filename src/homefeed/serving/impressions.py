@@ -1,0 +1,58 @@
+"""Log what each homepage showed without slowing the response: a queue drained in batches."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+
+from homefeed.domain import Impression
+from homefeed.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class ImpressionLogger:
+    """Buffers impressions and writes them from one background thread in batches."""
+
+    def __init__(self, store: Store, batch_size: int = 500, interval_seconds: float = 0.5) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.interval = interval_seconds
+        self._queue: queue.Queue[Impression | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="impression-logger", daemon=True)
+        self._thread.start()
+
+    def log(self, impressions: Sequence[Impression]) -> None:
+        for impression in impressions:
+            self._queue.put(impression)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[Impression] = []
+            try:
+                first = self._queue.get(timeout=self.interval)
+                if first is None:
+                    stopping = True
+                else:
+                    batch.append(first)
+                while len(batch) < self.batch_size:
+                    entry = self._queue.get_nowait()
+                    if entry is None:
+                        stopping = True
+                        break
+                    batch.append(entry)
+            except queue.Empty:
+                pass
+            if batch:
+                try:
+                    self.store.log_impressions(batch)
+                except Exception:  # the log must never take the service down
+                    logger.exception("could not write %d impressions", len(batch))
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Flush what is queued and stop the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout)
