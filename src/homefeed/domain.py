@@ -65,12 +65,11 @@ def split_tags(value: Any) -> Any:
     return value
 
 
-class Item(BaseModel):
-    """Something that can be shown on a homepage: an article, a product, a film, a course."""
+class ItemFields(BaseModel):
+    """What describes an item; the id travels separately (e.g. in the URL)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Identifier
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
     text: str = Field("", max_length=100_000, description="Description or body text.")
     category: str | None = Field(None, max_length=255)
@@ -81,12 +80,17 @@ class Item(BaseModel):
     active: bool = True
 
 
-class User(BaseModel):
-    """A person the homepage is built for; every profile field is optional."""
+class Item(ItemFields):
+    """Something that can be shown on a homepage: an article, a product, a film, a course."""
+
+    id: Identifier
+
+
+class UserProfile(BaseModel):
+    """What a user told us about themselves; every field is optional."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Identifier
     age: int | None = Field(None, ge=0, le=130)
     gender: str | None = Field(None, max_length=64)
     occupation: str | None = Field(None, max_length=255)
@@ -95,6 +99,12 @@ class User(BaseModel):
         None, max_length=10_000, description="Stated interests as free text."
     )
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class User(UserProfile):
+    """A person the homepage is built for."""
+
+    id: Identifier
 
 
 class Event(BaseModel):

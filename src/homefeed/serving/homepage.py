@@ -183,6 +183,45 @@ class HomepageBuilder:
                 break
             page.items.append(self._item(popularity.item_ids[index], float(score), "popular", "Popular right now"))
 
+    # -- lists beside the page ------------------------------------------
+    def popular(self, n: int, category: str | None = None) -> Homepage:
+        """The most popular servable items (optionally of one category)."""
+        bundle, masks = self.bundle, self.masks
+        page = Homepage(request_id=uuid.uuid4().hex, user_id="", model_version=bundle.version if bundle else None)
+        if bundle is None or masks is None:
+            page.degraded = True
+            page.reasons.append("no trained model yet: serving live popularity")
+            self._fill_live_popular(page, n, set(), category)
+            return page
+        allowed = masks.servable().copy()
+        if category is not None:
+            allowed &= masks.category(category)
+        self._fill_popular(page, bundle, allowed, n)
+        return page
+
+    def similar(self, item_id: str, n: int) -> Homepage:
+        """Items closest to ``item_id`` in the collaborative space; same-category popular as fallback."""
+        bundle, masks = self.bundle, self.masks
+        page = Homepage(request_id=uuid.uuid4().hex, user_id="", model_version=bundle.version if bundle else None)
+        als = bundle.get("als") if bundle is not None else None
+        title = self.catalog.get(item_id)
+        if isinstance(als, AlsRecommender) and masks is not None and als.item_index(item_id) is not None:
+            servable = masks.servable()
+            for other, score in als.similar_items(item_id, n + 50):
+                index = als.item_index(other)
+                if index is not None and servable[index]:
+                    reason = f"Often liked together with {title.title}" if title else "Similar"
+                    page.items.append(self._item(other, score, "als", reason))
+                if len(page.items) >= n:
+                    break
+            return page
+        page.degraded = True
+        page.reasons.append("no collaborative vector for this item yet: serving popular items of its category")
+        category = title.category if title is not None else None
+        fallback = self.popular(n + 1, category)
+        page.items = [entry for entry in fallback.items if entry.item_id != item_id][:n]
+        return page
+
     def _fill_live_popular(self, page: Homepage, n: int, blocked: set[str], category: str | None) -> None:
         fetched_at, ranked = self._live_popularity
         if time.monotonic() - fetched_at > LIVE_POPULARITY_TTL:

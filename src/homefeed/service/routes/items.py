@@ -1,0 +1,68 @@
+"""Catalog items: create or replace, read, delete, batch upsert, and similar items."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from homefeed.domain import Identifier, Item, ItemFields
+from homefeed.errors import NotFoundError
+from homefeed.service.deps import RuntimeDep
+from homefeed.service.schemas import ItemBatch, ItemBatchResult, ItemList, ScoredItem
+
+router = APIRouter(prefix="/v1", tags=["items"])
+ItemId = Annotated[Identifier, Path(description="The item's id.")]
+
+
+@router.put("/items/{item_id}", response_model=Item)
+def put_item(item_id: ItemId, body: ItemFields, runtime: RuntimeDep) -> Item:
+    """Create the item or replace all its fields."""
+    item = Item(id=item_id, **body.model_dump())
+    runtime.store.upsert_items([item])
+    runtime.catalog.upsert([item])
+    return item
+
+
+@router.post("/items:batch", response_model=ItemBatchResult)
+def put_items(body: ItemBatch, runtime: RuntimeDep) -> ItemBatchResult:
+    """Create or replace up to 1,000 items in one transaction."""
+    unique = list({item.id: item for item in body.items}.values())
+    runtime.store.upsert_items(unique)
+    runtime.catalog.upsert(unique)
+    return ItemBatchResult(upserted=len(unique))
+
+
+@router.get("/items/{item_id}", response_model=Item)
+def get_item(item_id: ItemId, runtime: RuntimeDep) -> Item:
+    item = runtime.store.get_item(item_id)
+    if item is None:
+        raise NotFoundError(f"item {item_id!r} not found")
+    return item
+
+
+@router.delete("/items/{item_id}", status_code=204)
+def delete_item(item_id: ItemId, runtime: RuntimeDep) -> Response:
+    """Remove the item from the catalog; it is no longer recommended."""
+    if not runtime.store.delete_item(item_id):
+        raise NotFoundError(f"item {item_id!r} not found")
+    runtime.catalog.remove(item_id)
+    return Response(status_code=204)
+
+
+@router.get("/items/{item_id}/similar", response_model=ItemList)
+def similar_items(
+    item_id: ItemId,
+    runtime: RuntimeDep,
+    n: Annotated[int, Query(ge=1, le=500, description="How many items.")] = 10,
+) -> ItemList:
+    """Items people who liked this one also liked (collaborative item vectors)."""
+    if item_id not in runtime.catalog:
+        raise NotFoundError(f"item {item_id!r} not found")
+    similar = runtime.homepages.similar(item_id, n)
+    return ItemList(
+        items=[ScoredItem(**vars(entry)) for entry in similar.items],
+        model_version=similar.model_version,
+        degraded=similar.degraded,
+        reasons=similar.reasons,
+    )

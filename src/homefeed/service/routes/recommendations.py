@@ -1,0 +1,76 @@
+"""The homepage of a user, and the popular list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from homefeed.domain import Identifier
+from homefeed.errors import InvalidInputError
+from homefeed.serving.homepage import Homepage
+from homefeed.service.deps import RuntimeDep
+from homefeed.service.runtime import Runtime
+from homefeed.service.schemas import HomepageResponse, ItemList, ScoredItem
+
+router = APIRouter(prefix="/v1", tags=["recommendations"])
+
+
+def _check_n(n: int | None, runtime: Runtime) -> int:
+    settings = runtime.settings
+    if n is None:
+        return settings.homepage_default_n
+    if n > settings.homepage_max_n:
+        raise InvalidInputError(f"n: at most {settings.homepage_max_n}, got {n}", field="n")
+    return n
+
+
+def _check_category(category: str | None, runtime: Runtime) -> str | None:
+    if category is None:
+        return None
+    known = runtime.catalog.categories()
+    if category not in known:
+        raise InvalidInputError(
+            f"category: unknown category {category!r}; expected one of {known}", field="category"
+        )
+    return category
+
+
+def _items(page: Homepage) -> list[ScoredItem]:
+    return [ScoredItem(**vars(entry)) for entry in page.items]
+
+
+@router.get("/users/{user_id}/homepage", response_model=HomepageResponse)
+def homepage(
+    user_id: Annotated[Identifier, Path(description="The user's id; unknown users get popular items.")],
+    runtime: RuntimeDep,
+    n: Annotated[int | None, Query(ge=1, description="How many items (default from settings).")] = None,
+    exclude: Annotated[
+        list[str] | None, Query(description="Item ids not to show; repeat or comma-separate.")
+    ] = None,
+    category: Annotated[str | None, Query(description="Only items of this category.")] = None,
+) -> HomepageResponse:
+    """The user's personalized homepage: items they have not interacted with, best first."""
+    excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
+    page = runtime.homepages.build(
+        user_id, _check_n(n, runtime), excluded, _check_category(category, runtime)
+    )
+    return HomepageResponse(
+        user_id=page.user_id,
+        request_id=page.request_id,
+        model_version=page.model_version,
+        degraded=page.degraded,
+        reasons=page.reasons,
+        items=_items(page),
+    )
+
+
+@router.get("/popular", response_model=ItemList)
+def popular(
+    runtime: RuntimeDep,
+    n: Annotated[int | None, Query(ge=1, description="How many items.")] = None,
+    category: Annotated[str | None, Query(description="Only items of this category.")] = None,
+) -> ItemList:
+    """The most popular items, recent interactions counting more."""
+    page = runtime.homepages.popular(_check_n(n, runtime), _check_category(category, runtime))
+    return ItemList(items=_items(page), model_version=page.model_version, degraded=page.degraded, reasons=page.reasons)

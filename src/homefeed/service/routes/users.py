@@ -1,0 +1,38 @@
+"""Users and their optional profiles; deleting a user deletes their behaviour too."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from homefeed.domain import Identifier, User, UserProfile
+from homefeed.errors import NotFoundError
+from homefeed.service.deps import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["users"])
+UserId = Annotated[Identifier, Path(description="The user's id.")]
+
+
+@router.put("/users/{user_id}", response_model=User)
+def put_user(user_id: UserId, body: UserProfile, runtime: RuntimeDep) -> User:
+    """Create the user or replace their profile."""
+    user = User(id=user_id, **body.model_dump())
+    runtime.store.upsert_users([user])
+    return user
+
+
+@router.get("/users/{user_id}", response_model=User)
+def get_user(user_id: UserId, runtime: RuntimeDep) -> User:
+    user = runtime.store.get_user(user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id!r} not found")
+    return user
+
+
+@router.delete("/users/{user_id}", status_code=204)
+def delete_user(user_id: UserId, runtime: RuntimeDep) -> Response:
+    """Delete the user with all their events and impressions."""
+    if not runtime.store.delete_user(user_id):
+        raise NotFoundError(f"user {user_id!r} not found")
+    return Response(status_code=204)

@@ -1,0 +1,47 @@
+"""The web page: pick a user, see their homepage as cards, click one to send a click event."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from homefeed.service.deps import RuntimeDep
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+router = APIRouter(include_in_schema=False)
+_SAMPLE_TTL = 60.0
+_sample_cache: dict[int, tuple[float, list[str]]] = {}
+
+
+def _sample_users(runtime: RuntimeDep) -> list[str]:
+    key = id(runtime)
+    cached = _sample_cache.get(key)
+    if cached is None or time.monotonic() - cached[0] > _SAMPLE_TTL:
+        cached = (time.monotonic(), runtime.store.sample_user_ids(30))
+        _sample_cache[key] = cached
+    return cached[1]
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(
+    request: Request,
+    runtime: RuntimeDep,
+    user: Annotated[str | None, Query(max_length=255, description="User to show.")] = None,
+) -> HTMLResponse:
+    user_id = (user or "").strip() or None
+    page = runtime.homepages.build(user_id, runtime.settings.homepage_default_n) if user_id else None
+    return TEMPLATES.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "user_id": user_id,
+            "page": page,
+            "sample_users": _sample_users(runtime),
+            "model_version": runtime.homepages.model_version,
+        },
+    )

@@ -1,0 +1,39 @@
+// Clicking a card sends a click event; "Not for me" sends a dislike. Then the page reloads,
+// so the homepage shown is the one the engine builds after that event.
+(function () {
+  const section = document.getElementById("homepage");
+  if (!section) return;
+  const status = document.getElementById("status");
+  const userId = section.dataset.userId;
+
+  function newEventId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "web-" + Date.now() + "-" + Math.random().toString(16).slice(2);
+  }
+
+  async function send(itemId, type) {
+    status.textContent = "Sending " + type + " on " + itemId + "…";
+    const body = { events: [{ event_id: newEventId(), user_id: userId, item_id: itemId, type: type,
+                              context: { surface: "web", request_id: section.dataset.requestId } }] };
+    const response = await fetch("/v1/events", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const error = await response.json().catch(() => ({}));
+      status.textContent = "Could not send the event: " + (error.message || response.status);
+      return;
+    }
+    window.location.reload();
+  }
+
+  section.addEventListener("click", function (event) {
+    const card = event.target.closest(".card");
+    if (!card) return;
+    const type = event.target.closest(".dislike") ? "dislike" : "click";
+    send(card.dataset.itemId, type);
+  });
+  section.addEventListener("keydown", function (event) {
+    const card = event.target.closest(".card");
+    if (card && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); send(card.dataset.itemId, "click"); }
+  });
+})();
