@@ -76,7 +76,6 @@ _TITLE_PATTERNS = (
     "{a} and {b}",
     "{a}: {adj} Stories",
     "A Week of {a}",
-    "Why {a} Matter Now",
     "{adj} {a}, {adj2} {b}",
     "Beyond {a}",
     "{a} for Beginners",

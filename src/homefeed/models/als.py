@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,9 @@ class AlsRecommender(Recommender):
             random_state=self.seed,
             num_threads=self.threads,
         )
-        with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads slow it
+        # implicit parallelises itself; nested BLAS threads would slow it down.
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="OpenBLAS is configured", category=RuntimeWarning)
             model.fit(data.matrix(), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)

@@ -1,0 +1,290 @@
+"""The ``homefeed`` command: init, import, datasets, train, serve, recommend, demo."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from homefeed.config import Settings
+from homefeed.errors import HomefeedError
+
+console = Console()
+err_console = Console(stderr=True)
+app = typer.Typer(
+    help="homefeed: personalized homepages from behaviour data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+import_app = typer.Typer(help="Import items, users and events (all or nothing).", no_args_is_help=True)
+datasets_app = typer.Typer(help="Generate or download data sets.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(datasets_app, name="datasets")
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory [env: HOMEFEED_DATA_DIR].")] = None,
+    database_url: Annotated[str | None, typer.Option(help="Database URL [env: HOMEFEED_DATABASE_URL].")] = None,
+) -> None:
+    """Settings come from HOMEFEED_* variables; these options override them."""
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    ctx.obj = Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def _open_store(settings: Settings):  # type: ignore[no-untyped-def]
+    from homefeed.store import Store, migrate
+
+    store = Store.from_url(settings.effective_database_url)
+    migrate(store.engine)
+    return store
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the data directory and bring the database schema up to date."""
+    settings = _settings(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = _open_store(settings)
+    console.print(f"[green]ready[/]: database {settings.effective_database_url} · {store.counts()}")
+
+
+# -- import ---------------------------------------------------------------
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="Rename a column: FIELD=COLUMN, e.g. --map title=movie_title (repeatable)."),
+]
+
+
+def _run_import(settings: Settings, items: object = (), users: object = (), events: object = ()) -> None:
+    from homefeed.datasets.importer import Importer
+
+    store = _open_store(settings)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[count]:,} rows"),
+                  TimeElapsedColumn(), console=err_console) as progress:  # fmt: skip
+        task = progress.add_task("importing", count=0)
+
+        def report(kind: str, count: int) -> None:
+            progress.update(task, description=f"importing {kind}", count=count)
+
+        summary = Importer(store, settings.event_weights, on_progress=report).run(items, users, events)  # type: ignore[arg-type]
+    console.print(
+        f"[green]imported[/] {summary.items:,} items, {summary.users:,} users, {summary.events:,} events"
+        + (f" ({summary.duplicate_events:,} already stored)" if summary.duplicate_events else "")
+    )
+
+
+def _records(path: Path, mapping: list[str] | None):  # type: ignore[no-untyped-def]
+    from homefeed.datasets.records import parse_mapping, read_records
+
+    if not path.is_file():
+        raise HomefeedError(f"{path}: no such file")
+    return read_records(path, parse_mapping(mapping))
+
+
+@import_app.command("items")
+def import_items(ctx: typer.Context, path: Path, map_: MapOption = None) -> None:
+    """Items from CSV/TSV/JSONL: id, title, text, category, tags, attributes, creator, published_at, active."""
+    _run_import(_settings(ctx), items=_records(path, map_))
+
+
+@import_app.command("users")
+def import_users(ctx: typer.Context, path: Path, map_: MapOption = None) -> None:
+    """Users from CSV/TSV/JSONL: id, age, gender, occupation, location, interests, attributes."""
+    _run_import(_settings(ctx), users=_records(path, map_))
+
+
+@import_app.command("events")
+def import_events(ctx: typer.Context, path: Path, map_: MapOption = None) -> None:
+    """Events from CSV/TSV/JSONL: event_id, user_id, item_id, type, value, timestamp, context."""
+    _run_import(_settings(ctx), events=_records(path, map_))
+
+
+@import_app.command("dataset")
+def import_dataset(ctx: typer.Context, folder: Path) -> None:
+    """A whole folder: MovieLens (100K, atomic, 1M, latest) or items/users/events files."""
+    from homefeed.datasets.folders import folder_records
+
+    records = folder_records(folder)
+    console.print(f"recognised layout: [bold]{records.layout}[/]")
+    _run_import(_settings(ctx), records.items, records.users, records.events)
+
+
+# -- datasets -------------------------------------------------------------
+@datasets_app.command("synth")
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder to write items/users/events JSONL and ground truth into.")] = Path(
+        "homefeed-data/synth"
+    ),
+    users: Annotated[int, typer.Option(min=1, help="Number of users.")] = 500,
+    items: Annotated[int, typer.Option(min=10, help="Number of items.")] = 400,
+    days: Annotated[int, typer.Option(min=1, help="Days of behaviour.")] = 30,
+    topics: Annotated[int, typer.Option(min=2, max=12, help="Number of topics.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Generate a readable synthetic catalog, users with hidden tastes, and their events."""
+    from homefeed.datasets.synth import SynthConfig, generate
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed}/{task.total}"),
+                  console=err_console) as progress:  # fmt: skip
+        task = progress.add_task("simulating", total=days)
+        summary = generate(
+            SynthConfig(users=users, items=items, days=days, topics=topics, seed=seed),
+            out,
+            on_progress=lambda done, _total: progress.update(task, completed=done),
+        )
+    console.print(f"[green]wrote[/] {summary.items} items, {summary.users} users, {summary.events} events to {out}")
+
+
+@datasets_app.command("download")
+def download(
+    name: Annotated[str, typer.Argument(help="movielens-100k, movielens-1m or movielens-latest-small.")],
+    dest: Annotated[Path, typer.Option(help="Folder to unpack into.")] = Path("homefeed-data/datasets"),
+    base_url: Annotated[str | None, typer.Option(help="Mirror to download from instead of GroupLens.")] = None,
+    force: Annotated[bool, typer.Option(help="Download again even when present.")] = False,
+) -> None:
+    """Download a MovieLens data set from GroupLens (needs network access)."""
+    from homefeed.datasets.download import GROUPLENS, download_dataset
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err_console) as progress:
+        task = progress.add_task(f"downloading {name}", total=None)
+        folder = download_dataset(
+            name, dest, base_url or GROUPLENS, force,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )  # fmt: skip
+    console.print(f"[green]ready[/]: {folder} — import it with `homefeed import dataset {folder}`")
+
+
+# -- train / serve / recommend ----------------------------------------------
+@app.command()
+def train(
+    ctx: typer.Context,
+    models: Annotated[str, typer.Option(help="Comma-separated models to train.")] = "popularity,als",
+    keep: Annotated[int, typer.Option(min=1, help="Model versions to keep on disk.")] = 5,
+) -> None:
+    """Train the models on every stored event and save them as a new version."""
+    from homefeed.models.bundle import prune_versions, train_bundle
+
+    settings = _settings(ctx)
+    store = _open_store(settings)
+    names = [name.strip() for name in models.split(",") if name.strip()]
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console) as progress:
+        task = progress.add_task("training", total=None)
+        bundle = train_bundle(store, settings, names, on_step=lambda step: progress.update(task, description=step))
+    prune_versions(settings.effective_models_dir, keep)
+    table = Table(title=f"model version {bundle.version}")
+    for column in ("model", "fit seconds"):
+        table.add_column(column)
+    for name, seconds in bundle.manifest["fit_seconds"].items():
+        table.add_row(name, f"{seconds:.2f}")
+    console.print(table)
+    m = bundle.manifest
+    console.print(f"{m['users']:,} users · {m['items']:,} items · {m['events']:,} events → {bundle.path}")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Bind address [env: HOMEFEED_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env: HOMEFEED_PORT].")] = None,
+) -> None:
+    """Serve the HTTP API and the web page. SIGHUP reloads the newest model."""
+    settings = _settings(ctx)
+    if host is not None or port is not None:
+        settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from homefeed.service import create_app
+
+    application = create_app(settings)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda *_: application.state.runtime.reload_model())
+    console.print(f"[bold green]homefeed is serving on http://{settings.host}:{settings.port}/[/]  (API docs at /docs)")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info", access_log=False)
+
+
+@app.command()
+def recommend(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User id.")],
+    n: Annotated[int, typer.Option(min=1, max=500, help="How many items.")] = 10,
+) -> None:
+    """Print a user's homepage, as the service would build it."""
+    from homefeed.models.bundle import latest_version_path, load_bundle
+    from homefeed.serving.catalog import Catalog
+    from homefeed.serving.homepage import HomepageBuilder
+
+    settings = _settings(ctx)
+    store = _open_store(settings)
+    path = latest_version_path(settings.effective_models_dir)
+    bundle = load_bundle(path) if path is not None else None
+    page = HomepageBuilder(store, settings, Catalog(store.iter_items()), bundle).build(user, n)
+    table = Table(title=f"homepage of {user} · model {page.model_version}")
+    for column in ("#", "item", "title", "category", "source", "score", "why"):
+        table.add_column(column)
+    for rank, item in enumerate(page.items, start=1):
+        table.add_row(str(rank), item.item_id, item.title, item.category or "", item.source, f"{item.score:.3f}", item.reason)
+    console.print(table)
+    if page.degraded:
+        console.print(f"[yellow]degraded:[/] {'; '.join(page.reasons)}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    data: Annotated[Path | None, typer.Option(help="A data folder (e.g. MovieLens) instead of synthetic data.")] = None,
+    users: Annotated[int, typer.Option(help="Synthetic users.")] = 600,
+    items: Annotated[int, typer.Option(help="Synthetic items.")] = 500,
+    serve_page: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server at the end.")] = True,
+) -> None:
+    """Load demo data (synthetic unless --data), train, and serve the homepage and its web page."""
+    settings = _settings(ctx)
+    store = _open_store(settings)
+    if store.counts()["events"] == 0:
+        if data is None:
+            data = settings.data_dir / "synth"
+            if not (data / "events.jsonl").exists():
+                ctx.invoke(synth, out=data, users=users, items=items, days=30, topics=8, seed=0)
+        ctx.invoke(import_dataset, ctx=ctx, folder=data)
+    else:
+        console.print(f"store already holds data: {store.counts()}")
+    ctx.invoke(train, ctx=ctx, models="popularity,als", keep=5)
+    sample = store.sample_user_ids(1)
+    if sample:
+        console.print(f"try: curl http://{settings.host}:{settings.port}/v1/users/{sample[0]}/homepage?n=5")
+    if serve_page:
+        _serve(settings)
+
+
+def main() -> None:
+    """Entry point: user errors print one clear line and exit 2, without a traceback."""
+    try:
+        app()
+    except HomefeedError as error:
+        err_console.print(f"[bold red]error:[/] {error}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
