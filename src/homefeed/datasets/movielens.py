@@ -28,6 +28,7 @@ ML1M_OCCUPATIONS = (
     "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist",
     "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
 )  # fmt: skip
+_RATING_COLUMNS = {"user_id": "user id", "item_id": "item id", "value": "rating"}
 _YEAR_IN_TITLE = re.compile(r"\((\d{4})\)\s*$")
 
 
@@ -163,7 +164,7 @@ def _ml100k_users(path: Path) -> Iterator[Record]:
 def _rating_events(path: Path, separator: str, encoding: str) -> Iterator[Record]:
     for number, line in _lines(path, encoding):
         user_id, item_id, rating, timestamp = _fields(path, number, line, separator, 4)[:4]
-        yield Record(str(path), number, _rating(user_id, item_id, rating, timestamp))
+        yield Record(str(path), number, _rating(user_id, item_id, rating, timestamp), _RATING_COLUMNS)
 
 
 def _rating(user_id: str, item_id: str, rating: str, timestamp: str) -> dict[str, Any]:

@@ -54,17 +54,17 @@ class AlsRecommender(Recommender):
         }
 
     def _fit(self, data: Interactions) -> None:
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=self.alpha,
-            iterations=self.iterations,
-            random_state=self.seed,
-            num_threads=self.threads,
-        )
         # implicit parallelises itself; nested BLAS threads would slow it down.
         with threadpool_limits(1, "blas"), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="OpenBLAS is configured", category=RuntimeWarning)
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=self.threads,
+            )
             model.fit(data.matrix(), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)

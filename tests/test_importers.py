@@ -1,0 +1,145 @@
+"""Imports are validated row by row and written all or nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from homefeed.config import Settings
+from homefeed.datasets.folders import folder_records
+from homefeed.datasets.importer import Importer
+from homefeed.datasets.records import parse_mapping, read_records
+from homefeed.errors import InvalidInputError, RowError
+from homefeed.store import Store
+from tests.movielens_fixtures import write_atomic, write_latest, write_ml1m, write_ml100k
+
+from .conftest import SHARED_ML100K
+
+
+def _importer(store: Store) -> Importer:
+    return Importer(store, Settings().event_weights, batch_size=2)
+
+
+def test_csv_items_with_column_mapping(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text(
+        "sku,name,description,category,tags,attributes,published_at\n"
+        'a1,Red shoes,Comfortable,shoes,red|leather,"{""size"": 42}",2026-01-01T00:00:00Z\n'
+        "a2,Blue hat,,hats,,,\n",
+        encoding="utf-8",
+    )
+    records = read_records(path, parse_mapping(["id=sku", "title=name", "text=description"]))
+    summary = _importer(store).run(items=records)
+    assert summary.items == 2
+    shoes = store.get_item("a1")
+    assert shoes is not None
+    assert (shoes.title, shoes.tags, shoes.attributes) == ("Red shoes", ["red", "leather"], {"size": 42})
+    assert shoes.published_at == 1767225600.0
+
+
+def test_jsonl_users_and_events(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "items.jsonl").write_text('{"id": "i1", "title": "One"}\n', encoding="utf-8")
+    (tmp_path / "users.jsonl").write_text('{"id": "u1", "age": 31, "interests": "jazz"}\n\n', encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text(
+        '{"event_id": "e1", "user_id": "u1", "item_id": "i1", "type": "like", "timestamp": 5}\n'
+        '{"event_id": "e2", "user_id": "u9", "item_id": "i1", "type": "click", "timestamp": 6}\n',
+        encoding="utf-8",
+    )
+    records = folder_records(tmp_path)
+    summary = _importer(store).run(records.items, records.users, records.events)
+    assert (summary.items, summary.users, summary.events) == (1, 1, 2)
+    assert store.get_user("u9") is not None  # unknown users are created
+    records = folder_records(tmp_path)
+    again = _importer(store).run(records.items, records.users, records.events)
+    assert (again.events, again.duplicate_events) == (0, 2)
+    assert store.counts()["events"] == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "problem"),
+    [
+        ('{"event_id": "e3", "user_id": "u1", "item_id": "i1", "type": "clik"}', "type", "unknown event type"),
+        ('{"event_id": "e3", "user_id": "u1", "item_id": "nope", "type": "click"}', "item_id", "unknown item"),
+        ('{"event_id": "e3", "user_id": "u1", "item_id": "i1", "type": "click", "timestamp": "soon"}',
+         "timestamp", "ISO 8601"),
+        ('{"event_id": "e3", "item_id": "i1", "type": "click"}', "user_id", "Field required"),
+        ("not json", "*", "not valid JSON"),
+    ],
+)
+def test_a_bad_row_names_file_line_column_and_leaves_nothing(
+    store: Store, tmp_path: Path, line: str, column: str, problem: str
+) -> None:
+    (tmp_path / "items.jsonl").write_text('{"id": "i1", "title": "One"}\n{"id": "i2", "title": "Two"}\n', encoding="utf-8")
+    good = [json.dumps({"event_id": f"g{n}", "user_id": "u1", "item_id": "i1", "type": "click"}) for n in range(5)]
+    (tmp_path / "events.jsonl").write_text("\n".join([*good, line]) + "\n", encoding="utf-8")
+    records = folder_records(tmp_path)
+    with pytest.raises(RowError) as caught:
+        _importer(store).run(records.items, records.users, records.events)
+    error = caught.value
+    assert error.source.endswith("events.jsonl")
+    assert (error.line, error.column) == (6, column)
+    assert problem in error.problem
+    assert store.counts() == {"items": 0, "users": 0, "events": 0, "impressions": 0}
+
+
+def test_bad_csv_cell_is_reported_with_the_source_column_name(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "users.csv"
+    path.write_text("user,years\nu1,30\nu2,old\n", encoding="utf-8")
+    with pytest.raises(RowError) as caught:
+        _importer(store).run(users=read_records(path, parse_mapping(["id=user", "age=years"])))
+    assert (caught.value.line, caught.value.column) == (3, "years")
+    assert "valid integer" in str(caught.value)
+    assert store.counts()["users"] == 0
+
+
+def test_bad_mapping_and_unknown_file_type_are_clear() -> None:
+    with pytest.raises(InvalidInputError, match="FIELD=COLUMN"):
+        parse_mapping(["title"])
+    with pytest.raises(InvalidInputError, match="unsupported file type"):
+        list(read_records(Path("items.xlsx")))
+
+
+@pytest.mark.parametrize(
+    ("writer", "layout"),
+    [(write_ml100k, "movielens-100k"), (write_atomic, "movielens-atomic"), (write_ml1m, "movielens-1m"),
+     (write_latest, "movielens-latest")],  # fmt: skip
+)
+def test_movielens_layouts(store: Store, tmp_path: Path, writer: object, layout: str) -> None:
+    folder = writer(tmp_path / "ml")  # type: ignore[operator]
+    records = folder_records(folder)
+    assert records.layout == layout
+    summary = _importer(store).run(records.items, records.users, records.events)
+    assert (summary.items, summary.events) == (3, 4)
+    heat = store.get_item("3")
+    assert heat is not None and heat.category == "Action" and "Crime" in heat.tags
+    assert heat.attributes["year"] == 1995
+    events = store.user_events("2", 10)
+    assert [(e.item_id, e.type, e.value) for e in events] == [("3", "rating", 4.0), ("1", "rating", 2.0)]
+    if layout != "movielens-latest":
+        user = store.get_user("2")
+        assert user is not None and user.gender in {"F", "M"} and user.occupation
+
+
+def test_ml100k_bad_row_is_named(store: Store, tmp_path: Path) -> None:
+    folder = write_ml100k(tmp_path / "ml")
+    with (folder / "u.data").open("a", encoding="latin-1") as handle:
+        handle.write("3\t2\tfive\t881250960\n")
+    records = folder_records(folder)
+    with pytest.raises(RowError, match=r"u\.data, line 5, column 'rating'"):
+        _importer(store).run(records.items, records.users, records.events)
+    assert store.counts()["items"] == 0
+
+
+@pytest.mark.skipif(not SHARED_ML100K.exists(), reason="../shared/data/ml-100k is absent")
+def test_shared_ml100k_atomic_folder_imports_completely(tmp_path: Path) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'ml.db'}")
+    from homefeed.store import migrate
+
+    migrate(store.engine)
+    records = folder_records(SHARED_ML100K)
+    summary = Importer(store, Settings().event_weights).run(records.items, records.users, records.events)
+    assert (summary.items, summary.users, summary.events) == (1682, 943, 100_000)
+    timestamps = {e.item_id: e.timestamp for e in store.user_events("1", 1000)}
+    assert timestamps["98"] == 875072404.001  # float64 keeps the tie-breaking fraction
