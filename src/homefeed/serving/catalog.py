@@ -16,6 +16,7 @@ class CatalogEntry:
     title: str
     category: str | None
     active: bool
+    published_at: float | None
 
 
 class Catalog:
@@ -24,11 +25,12 @@ class Catalog:
     def __init__(self, items: Iterable[Item] = ()) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, CatalogEntry] = {}
+        self._newest: tuple[int, list[str]] | None = None
         self.revision = 0
         self.replace(items)
 
     def replace(self, items: Iterable[Item]) -> None:
-        entries = {item.id: CatalogEntry(item.title, item.category, item.active) for item in items}
+        entries = {item.id: _entry(item) for item in items}
         with self._lock:
             self._entries = entries
             self.revision += 1
@@ -36,7 +38,7 @@ class Catalog:
     def upsert(self, items: Iterable[Item]) -> None:
         with self._lock:
             for item in items:
-                self._entries[item.id] = CatalogEntry(item.title, item.category, item.active)
+                self._entries[item.id] = _entry(item)
             self.revision += 1
 
     def remove(self, item_id: str) -> None:
@@ -57,8 +59,25 @@ class Catalog:
         """The ids not in the catalog, sorted, for an error message."""
         return sorted({item_id for item_id in item_ids if item_id not in self._entries})
 
+    def newest(self) -> list[str]:
+        """Active item ids, most recently published first (unknown dates last, then by id)."""
+        cached = self._newest
+        if cached is not None and cached[0] == self.revision:
+            return list(cached[1])
+        revision = self.revision
+        ranked = sorted(
+            (item_id for item_id, e in self._entries.items() if e.active),
+            key=lambda item_id: (-(self._entries[item_id].published_at or float("-inf")), item_id),
+        )
+        self._newest = (revision, ranked)
+        return list(ranked)
+
     def categories(self) -> list[str]:
         return sorted({e.category for e in self._entries.values() if e.category is not None})
+
+
+def _entry(item: Item) -> CatalogEntry:
+    return CatalogEntry(item.title, item.category, item.active, item.published_at)
 
 
 class VocabularyMasks:

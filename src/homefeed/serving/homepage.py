@@ -106,6 +106,7 @@ class HomepageBuilder:
             page.degraded = True
             page.reasons.append("no trained model yet: serving live popularity")
             self._fill_live_popular(page, n, blocked, category)
+            self._fill_fresh(page, n, blocked, category)
         else:
             allowed = masks.servable().copy()
             if category is not None:
@@ -118,6 +119,7 @@ class HomepageBuilder:
             history = self._history(events, model.item_index)
             self._fill_personal(page, bundle, history, allowed, n)
             self._fill_popular(page, bundle, allowed, n)
+            self._fill_fresh(page, n, blocked, category)
         self._log(page)
         return page
 
@@ -235,6 +237,21 @@ class HomepageBuilder:
             if category is not None and entry.category != category:
                 continue
             page.items.append(self._item(item_id, float(count), "popular", "Popular right now"))
+            if len(page.items) >= n:
+                break
+
+    def _fill_fresh(self, page: Homepage, n: int, blocked: set[str], category: str | None) -> None:
+        """Last resort, and the way in for items newer than the model: newest first."""
+        if len(page.items) >= n:
+            return
+        shown = {item.item_id for item in page.items}
+        for item_id in self.catalog.newest():
+            entry = self.catalog.get(item_id)
+            if item_id in blocked or item_id in shown or entry is None:
+                continue
+            if category is not None and entry.category != category:
+                continue
+            page.items.append(self._item(item_id, 0.0, "fresh", "New in the catalog"))
             if len(page.items) >= n:
                 break
 
