@@ -1,0 +1,56 @@
+"""The command line, run in-process with Typer's runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from homefeed.cli import app, main
+
+runner = CliRunner()
+
+
+def _invoke(data_dir: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--data-dir", str(data_dir), *args])
+    return result.exit_code, result.output
+
+
+def test_every_command_has_help() -> None:
+    for command in ([], ["import"], ["import", "events"], ["datasets", "synth"], ["datasets", "download"],
+                    ["train"], ["serve"], ["recommend"], ["demo"], ["init"]):  # fmt: skip
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0, (command, result.output)
+        assert "Usage" in result.output
+
+
+def test_synth_import_train_recommend(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    code, out = _invoke(data, "datasets", "synth", "--out", str(tmp_path / "synth"), "--users", "80",
+                        "--items", "60", "--days", "10")  # fmt: skip
+    assert code == 0 and "wrote 60 items, 80 users" in out
+    code, out = _invoke(data, "import", "dataset", str(tmp_path / "synth"))
+    assert code == 0 and "imported 60 items, 80 users" in out
+    code, out = _invoke(data, "train")
+    assert code == 0 and "model version" in out
+    code, out = _invoke(data, "recommend", "u00001", "--n", "3")
+    assert code == 0 and "homepage of u00001" in out and "als" in out
+
+
+def test_user_errors_exit_2_with_one_line_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "events.csv"
+    bad.write_text("user_id,item_id,type\nu1,i1,click\n", encoding="utf-8")
+    for argv in (["import", "events", str(bad)], ["train"], ["import", "events", str(tmp_path / "none.csv")]):
+        monkeypatch.setattr("sys.argv", ["homefeed", "--data-dir", str(tmp_path / "d"), *argv])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert "error:" in err and "Traceback" not in err
+    monkeypatch.setattr("sys.argv", ["homefeed", "--data-dir", str(tmp_path / "d"), "import", "events", str(bad)])
+    with pytest.raises(SystemExit):
+        main()
+    assert "line 2, column 'item_id': unknown item 'i1'" in " ".join(capsys.readouterr().err.split())

@@ -1,0 +1,83 @@
+"""The web page in a real browser (Debian's chromium via Playwright) against a real server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from homefeed.config import Settings
+from homefeed.service import create_app
+from homefeed.store import Store
+
+CHROMIUM = Path(os.environ.get("HOMEFEED_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(trained: tuple[Store, Settings]) -> Iterator[tuple[str, Store]]:
+    """The real app under uvicorn on a free loopback port."""
+    store, settings = trained
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", store
+    finally:
+        instance.should_exit = True
+        thread.join(10)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_clicking_a_card_stores_the_event_and_changes_the_homepage(server: tuple[str, Store]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+    base_url, store = server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(base_url + "/")
+            page.locator("ul.users a").first.click()
+            page.wait_for_selector("#homepage .card")
+            user_id = page.locator("#homepage").get_attribute("data-user-id")
+            assert user_id
+            before = page.locator("#homepage .card").evaluate_all("cards => cards.map(c => c.dataset.itemId)")
+            assert len(before) >= 10
+            assert "Because you liked" in page.locator("#homepage .card .reason").first.inner_text()
+            clicked = before[0]
+            with page.expect_navigation():
+                page.locator(f'#homepage .card[data-item-id="{clicked}"] h3').click()
+            page.wait_for_selector("#homepage .card")
+            after = page.locator("#homepage .card").evaluate_all("cards => cards.map(c => c.dataset.itemId)")
+        finally:
+            browser.close()
+    stored = [(e.item_id, e.type) for e in store.user_events(user_id, 5)]
+    assert stored[-1] == (clicked, "click")
+    assert clicked not in after
+    assert after != before
