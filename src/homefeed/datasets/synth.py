@@ -137,9 +137,17 @@ def generate(config: SynthConfig, folder: Path, on_progress: Callable[[int, int]
     quality = rng.lognormal(0.0, 0.6, size=config.items)
     published = start + rng.uniform(-30, config.days, size=config.items) * day
     items: list[dict[str, Any]] = []
+    titles: set[str] = set()
     for index in range(config.items):
         topic = topics[item_topic[index]]
         title = _item_title(rng, topic)
+        for _attempt in range(5):  # prefer fresh titles; number the rare repeat
+            if title not in titles:
+                break
+            title = _item_title(rng, topic)
+        if title in titles:
+            title = f"{title}, Part {sum(t.startswith(title) for t in titles) + 1}"
+        titles.add(title)
         items.append({
             "id": f"i{index:05d}",
             "title": title,

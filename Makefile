@@ -1,0 +1,46 @@
+# homefeed — the two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOMEFEED_DATA_DIR ?= homefeed-data
+export HOMEFEED_DATA_DIR
+DATA ?=
+
+.PHONY: demo test install chromium lint typecheck bench clean
+
+## Set up everything, load demo data (synthetic, or DATA=path/to/movielens), train, serve on :8000.
+demo: install
+	$(BIN)/homefeed demo $(if $(DATA),--data "$(DATA)",)
+
+## Install (with dev tools), then run the whole suite: SQLite, PostgreSQL and browser tests.
+test: install chromium
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+# torch first: the pinned CPU build lies on local disk; a looser pin would pull a CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## Debian's chromium for the browser test (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+## Benchmarks print tables; copy them into docs/benchmarks.md with date, machine and command.
+bench: install
+	$(BIN)/python benchmarks/serve.py
+
+clean:
+	rm -rf $(VENV) $(HOMEFEED_DATA_DIR) .pytest_cache .mypy_cache .ruff_cache
