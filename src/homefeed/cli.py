@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -204,12 +205,12 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address [env: HOMEFEED_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [env: HOMEFEED_PORT].")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes [env: HOMEFEED_WORKERS].")] = None,
 ) -> None:
-    """Serve the HTTP API and the web page. SIGHUP reloads the newest model."""
+    """Serve the HTTP API and the web page. SIGHUP (one worker) or polling reloads the newest model."""
     settings = _settings(ctx)
-    if host is not None or port is not None:
-        settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
-    _serve(settings)
+    update = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
+    _serve(settings.model_copy(update=update) if update else settings)
 
 
 def _serve(settings: Settings) -> None:
@@ -217,10 +218,16 @@ def _serve(settings: Settings) -> None:
 
     from homefeed.service import create_app
 
+    console.print(f"[bold green]homefeed is serving on http://{settings.host}:{settings.port}/[/]  (API docs at /docs)")
+    if settings.workers > 1:  # each worker process builds its own app from the environment
+        os.environ["HOMEFEED_DATA_DIR"] = str(settings.data_dir.resolve())
+        os.environ["HOMEFEED_DATABASE_URL"] = settings.effective_database_url
+        uvicorn.run("homefeed.service.app:app_from_env", factory=True, workers=settings.workers,
+                    host=settings.host, port=settings.port, log_level="info", access_log=False)  # fmt: skip
+        return
     application = create_app(settings)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda *_: application.state.runtime.reload_model())
-    console.print(f"[bold green]homefeed is serving on http://{settings.host}:{settings.port}/[/]  (API docs at /docs)")
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="info", access_log=False)
 
 

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     max_events_per_batch: int = Field(1000, ge=1, le=100_000)
     homepage_default_n: int = Field(20, ge=1, le=500)
     homepage_max_n: int = Field(200, ge=1, le=5000)
+    model_poll_seconds: float = Field(
+        30.0, ge=0.0, description="How often the service looks for a newer model version; 0 disables."
+    )
+    workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `homefeed serve`.")
     history_length: int = Field(
         500, ge=1, description="Most recent events of a user read at request time."
     )

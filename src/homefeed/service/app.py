@@ -78,3 +78,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-worker serving: settings from HOMEFEED_*."""
+    return create_app(Settings())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from homefeed.config import Settings
 from homefeed.errors import ModelNotTrainedError
-from homefeed.models.bundle import load_latest
+from homefeed.models.bundle import latest_version_path, load_latest
 from homefeed.serving.catalog import Catalog
 from homefeed.serving.homepage import HomepageBuilder
 from homefeed.serving.impressions import ImpressionLogger
@@ -24,6 +24,8 @@ class Runtime:
     catalog: Catalog
     homepages: HomepageBuilder
     impressions: ImpressionLogger
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -34,9 +36,21 @@ class Runtime:
         impressions = ImpressionLogger(store)
         runtime = cls(settings, store, catalog, HomepageBuilder(store, settings, catalog, None, impressions), impressions)
         runtime.reload_model()
+        runtime._start_polling()
         return runtime
 
-    _reload_lock = threading.Lock()
+    def _start_polling(self) -> None:
+        """Pick up versions trained by another process (every worker does this on its own)."""
+        if self.settings.model_poll_seconds <= 0:
+            return
+
+        def poll() -> None:
+            while not self._stop.wait(self.settings.model_poll_seconds):
+                latest = latest_version_path(self.settings.effective_models_dir)
+                if latest is not None and latest.name != self.homepages.model_version:
+                    self.reload_model()
+
+        threading.Thread(target=poll, name="model-poller", daemon=True).start()
 
     def reload_model(self) -> str | None:
         """Load the newest trained version; keeps the current one when none is found."""
@@ -58,5 +72,6 @@ class Runtime:
             self.catalog.upsert(found)
 
     def close(self) -> None:
+        self._stop.set()
         self.impressions.close()
         self.store.close()

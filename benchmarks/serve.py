@@ -1,0 +1,152 @@
+"""Serve benchmark: durable event ingest over HTTP, homepage latency and throughput under
+concurrent clients, and a static-JSON route (/healthz) on the same server as the floor.
+
+    python benchmarks/serve.py [--data ../shared/data/ml-100k] [--workers 2] [--duration 10]
+
+Uses the MovieLens-100K folder when present, else synthetic data of a similar size.
+Prints a markdown table to paste into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load import LoadResult, get, post_json, run_load  # noqa: E402
+
+from homefeed.config import Settings  # noqa: E402
+from homefeed.datasets.folders import folder_records  # noqa: E402
+from homefeed.datasets.importer import Importer  # noqa: E402
+from homefeed.datasets.synth import SynthConfig, generate  # noqa: E402
+from homefeed.models.bundle import train_bundle  # noqa: E402
+from homefeed.store import Store, migrate  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+
+
+def prepare(data_dir: Path, data: Path) -> tuple[list[str], list[str], str]:
+    settings = Settings(data_dir=data_dir)
+    store = Store.from_url(settings.effective_database_url)
+    migrate(store.engine)
+    label = f"MovieLens-100K ({data})"
+    if not data.exists():
+        print(f"note: {data} is absent; using synthetic data (943 users, 1682 items)")
+        data = data_dir / "synth"
+        generate(SynthConfig(users=943, items=1682, days=60, topics=12, seed=0), data)
+        label = "synthetic 943 users x 1682 items"
+    records = folder_records(data)
+    Importer(store, settings.event_weights).run(records.items, records.users, records.events)
+    train_bundle(store, settings)
+    return store.sample_user_ids(10_000), store.item_ids(), label
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, Python {platform.python_version()}"
+
+
+def row(name: str, result: LoadResult, unit: str = "req/s", scale: float = 1.0) -> str:
+    return (
+        f"| {name} | {result.requests:,} | {result.errors} | {result.throughput * scale:,.0f} {unit} | "
+        f"{result.percentile(50):.1f} | {result.percentile(95):.1f} | {result.percentile(99):.1f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--n", type=int, default=50, help="items per homepage")
+    parser.add_argument("--ingest-events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="homefeed-bench-") as scratch:
+        data_dir = Path(scratch)
+        began = time.perf_counter()
+        users, items, label = prepare(data_dir, args.data)
+        print(f"prepared {label} in {time.perf_counter() - began:.1f}s")
+        env = {**os.environ, "HOMEFEED_DATA_DIR": str(data_dir), "HOMEFEED_MODEL_POLL_SECONDS": "0"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "homefeed.cli", "serve", "--port", str(args.port), "--workers", str(args.workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{args.port}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("server did not become ready")
+                time.sleep(0.2)
+            results = asyncio.run(measure(args, users, items))
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    print()
+    print(f"Machine: {machine()}; server workers: {args.workers}; client concurrency: {args.concurrency}; data: {label}")
+    print(f"Command: python benchmarks/serve.py --workers {args.workers} --concurrency {args.concurrency} "
+          f"--duration {args.duration:g} --n {args.n}")
+    print()
+    print("| route | requests | errors | throughput | p50 ms | p95 ms | p99 ms |")
+    print("|---|---|---|---|---|---|---|")
+    print(row("GET /healthz (static JSON floor)", results["floor"]))
+    print(row(f"GET /v1/users/{{id}}/homepage?n={args.n}, {args.concurrency} clients", results["homepage"]))
+    print(row(f"GET /v1/users/{{id}}/homepage?n={args.n}, 1 client", results["homepage_single"]))
+    print(row(f"POST /v1/events, {args.batch} events per batch", results["ingest"], "events/s", args.batch))
+
+
+async def measure(args: argparse.Namespace, users: list[str], items: list[str]) -> dict[str, LoadResult]:
+    host, port = "127.0.0.1", args.port
+    rng = random.Random(0)
+    warm = await run_load(host, port, lambda i: get(f"/v1/users/{users[i % len(users)]}/homepage?n={args.n}"), 4, total=400)
+    assert warm.errors == 0, "homepage warm-up failed"
+    floor = await run_load(host, port, lambda _i: get("/healthz"), args.concurrency, duration=args.duration)
+    homepage = await run_load(
+        host, port, lambda _i: get(f"/v1/users/{rng.choice(users)}/homepage?n={args.n}"),
+        args.concurrency, duration=args.duration,
+    )
+    single = await run_load(
+        host, port, lambda _i: get(f"/v1/users/{rng.choice(users)}/homepage?n={args.n}"), 1, duration=args.duration / 2
+    )
+    batches = args.ingest_events // args.batch
+
+    def batch(number: int) -> bytes:
+        events = [
+            {"event_id": f"bench-{number}-{k}", "user_id": rng.choice(users), "item_id": rng.choice(items), "type": "click"}
+            for k in range(args.batch)
+        ]
+        return post_json("/v1/events", {"events": events})
+
+    ingest = await run_load(host, port, batch, 4, total=batches)
+    return {"floor": floor, "homepage": homepage, "homepage_single": single, "ingest": ingest}
+
+
+if __name__ == "__main__":
+    main()
