@@ -34,7 +34,8 @@ class Runtime:
         migrate(store.engine)
         catalog = Catalog(store.iter_items())
         impressions = ImpressionLogger(store)
-        runtime = cls(settings, store, catalog, HomepageBuilder(store, settings, catalog, None, impressions), impressions)
+        builder = HomepageBuilder(store, settings, catalog, None, impressions if settings.log_impressions else None)
+        runtime = cls(settings, store, catalog, builder, impressions)
         runtime.reload_model()
         runtime._start_polling()
         return runtime

@@ -154,23 +154,27 @@ class HomepageBuilder:
             scores = (als.item_factors @ user_vector).astype(np.float64)
             scores[~allowed] = -np.inf
             indices, values = top_k(scores[None, :], n)
-            liked = history.items[positive]
-            for index, score in zip(indices[0], values[0], strict=True):
-                if index < 0:
-                    break
-                page.items.append(self._item(als.item_ids[index], float(score), "als", self._because(als, liked, int(index))))
+            chosen = indices[0][indices[0] >= 0]
+            reasons = self._because(als, history.items[positive], chosen)
+            for index, score, reason in zip(chosen, values[0], reasons, strict=False):
+                page.items.append(self._item(als.item_ids[index], float(score), "als", reason))
                 allowed[index] = False
         except Exception as error:  # a failing source degrades the page, never fails it
             logger.exception("personal source failed for user %s", page.user_id)
             page.degraded = True
             page.reasons.append(f"personal recommendations failed ({type(error).__name__}): serving popular items")
 
-    def _because(self, als: AlsRecommender, liked: np.ndarray, index: int) -> str:
-        """Name the history item whose factors point most towards the recommended one."""
-        contributions = als.item_factors[liked] @ als.item_factors[index]
-        anchor = als.item_ids[int(liked[int(np.argmax(contributions))])]
-        entry = self.catalog.get(anchor)
-        return f"Because you liked {entry.title}" if entry is not None else "Picked for your tastes"
+    def _because(self, als: AlsRecommender, liked: np.ndarray, chosen: np.ndarray) -> list[str]:
+        """For each recommended item, name the liked item whose factors point most towards it."""
+        if len(chosen) == 0:
+            return []
+        contributions = als.item_factors[chosen] @ als.item_factors[liked].T
+        anchors = liked[np.argmax(contributions, axis=1)]
+        reasons = []
+        for anchor in anchors:
+            entry = self.catalog.get(als.item_ids[int(anchor)])
+            reasons.append(f"Because you liked {entry.title}" if entry is not None else "Picked for your tastes")
+        return reasons
 
     def _fill_popular(self, page: Homepage, bundle: ModelBundle, allowed: np.ndarray, n: int) -> None:
         missing = n - len(page.items)
@@ -271,10 +275,7 @@ class HomepageBuilder:
             return
         now = time.time()
         self.impressions.log([
-            Impression(
-                request_id=page.request_id, user_id=page.user_id, item_id=item.item_id,
-                position=position, section="main", source=item.source,
-                model_version=page.model_version, timestamp=now,
-            )
+            Impression(page.request_id, page.user_id, item.item_id, position, "main", item.source,
+                       page.model_version, now)
             for position, item in enumerate(page.items)
         ])  # fmt: skip

@@ -16,17 +16,17 @@ logger = logging.getLogger(__name__)
 class ImpressionLogger:
     """Buffers impressions and writes them from one background thread in batches."""
 
-    def __init__(self, store: Store, batch_size: int = 500, interval_seconds: float = 0.5) -> None:
+    def __init__(self, store: Store, batch_size: int = 5000, interval_seconds: float = 1.0) -> None:
         self.store = store
         self.batch_size = batch_size
         self.interval = interval_seconds
-        self._queue: queue.Queue[Impression | None] = queue.Queue()
+        self._queue: queue.Queue[Sequence[Impression] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="impression-logger", daemon=True)
         self._thread.start()
 
     def log(self, impressions: Sequence[Impression]) -> None:
-        for impression in impressions:
-            self._queue.put(impression)
+        """Queue one response's impressions; returns at once."""
+        self._queue.put(impressions)
 
     def _run(self) -> None:
         stopping = False
@@ -37,13 +37,13 @@ class ImpressionLogger:
                 if first is None:
                     stopping = True
                 else:
-                    batch.append(first)
-                while len(batch) < self.batch_size:
+                    batch.extend(first)
+                while len(batch) < self.batch_size and not stopping:
                     entry = self._queue.get_nowait()
                     if entry is None:
                         stopping = True
                         break
-                    batch.append(entry)
+                    batch.extend(entry)
             except queue.Empty:
                 pass
             if batch:

@@ -293,23 +293,20 @@ class Store:
 
     # -- impressions ------------------------------------------------------
     def log_impressions(self, batch: Sequence[Impression]) -> None:
+        """Append impressions; a driver-level executemany, since this runs at page-view rate."""
         if not batch:
             return
-        rows = [
-            {
-                "request_id": imp.request_id,
-                "user_id": imp.user_id,
-                "item_id": imp.item_id,
-                "position": imp.position,
-                "section": imp.section,
-                "source": imp.source,
-                "model_version": imp.model_version,
-                "ts": imp.timestamp,
-            }
-            for imp in batch
-        ]
+        columns = ("request_id", "user_id", "item_id", "position", "section", "source", "model_version", "ts")
         with self.engine.begin() as connection:
-            connection.execute(sa.insert(impressions), rows)
+            marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+            statement = (
+                f"INSERT INTO impressions ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+            )
+            rows = [
+                (i.request_id, i.user_id, i.item_id, i.position, i.section, i.source, i.model_version, i.timestamp)
+                for i in batch
+            ]
+            connection.exec_driver_sql(statement, rows)
 
 
 def _item_from_row(row: sa.RowMapping) -> Item:

@@ -41,7 +41,7 @@ def _items(page: Homepage) -> list[ScoredItem]:
 
 
 @router.get("/users/{user_id}/homepage", response_model=HomepageResponse)
-def homepage(
+async def homepage(
     user_id: Annotated[Identifier, Path(description="The user's id; unknown users get popular items.")],
     runtime: RuntimeDep,
     n: Annotated[int | None, Query(ge=1, description="How many items (default from settings).")] = None,
@@ -66,7 +66,7 @@ def homepage(
 
 
 @router.get("/popular", response_model=ItemList)
-def popular(
+async def popular(
     runtime: RuntimeDep,
     n: Annotated[int | None, Query(ge=1, description="How many items.")] = None,
     category: Annotated[str | None, Query(description="Only items of this category.")] = None,
