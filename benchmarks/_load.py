@@ -30,7 +30,9 @@ class LoadResult:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
 
 
-async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> tuple[int, bytes]:
+async def _request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> tuple[int, bytes]:
     writer.write(raw)
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
@@ -50,13 +52,20 @@ def get(path: str) -> bytes:
 
 def post_json(path: str, payload: object) -> bytes:
     body = json.dumps(payload).encode()
-    head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
 async def run_load(
-    host: str, port: int, make_request: Callable[[int], bytes], concurrency: int,
-    duration: float | None = None, total: int | None = None,
+    host: str,
+    port: int,
+    make_request: Callable[[int], bytes],
+    concurrency: int,
+    duration: float | None = None,
+    total: int | None = None,
 ) -> LoadResult:
     """``concurrency`` connections send requests until ``duration`` seconds or ``total`` requests."""
     result = LoadResult()

@@ -23,14 +23,14 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _load import LoadResult, get, post_json, run_load  # noqa: E402
+from _load import LoadResult, get, post_json, run_load
 
-from homefeed.config import Settings  # noqa: E402
-from homefeed.datasets.folders import folder_records  # noqa: E402
-from homefeed.datasets.importer import Importer  # noqa: E402
-from homefeed.datasets.synth import SynthConfig, generate  # noqa: E402
-from homefeed.models.bundle import train_bundle  # noqa: E402
-from homefeed.store import Store, migrate  # noqa: E402
+from homefeed.config import Settings
+from homefeed.datasets.folders import folder_records
+from homefeed.datasets.importer import Importer
+from homefeed.datasets.synth import SynthConfig, generate
+from homefeed.models.bundle import train_bundle
+from homefeed.store import Store, migrate
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
@@ -72,7 +72,9 @@ def row(name: str, result: LoadResult, unit: str = "req/s", scale: float = 1.0) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -90,8 +92,19 @@ def main() -> None:
         print(f"prepared {label} in {time.perf_counter() - began:.1f}s")
         env = {**os.environ, "HOMEFEED_DATA_DIR": str(data_dir), "HOMEFEED_MODEL_POLL_SECONDS": "0"}
         server = subprocess.Popen(
-            [sys.executable, "-m", "homefeed.cli", "serve", "--port", str(args.port), "--workers", str(args.workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "homefeed.cli",
+                "serve",
+                "--port",
+                str(args.port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 60
@@ -110,36 +123,71 @@ def main() -> None:
             server.wait(10)
 
     print()
-    print(f"Machine: {machine()}; server workers: {args.workers}; client concurrency: {args.concurrency}; data: {label}")
-    print(f"Command: python benchmarks/serve.py --workers {args.workers} --concurrency {args.concurrency} "
-          f"--duration {args.duration:g} --n {args.n}")
+    print(
+        f"Machine: {machine()}; server workers: {args.workers}; "
+        f"client concurrency: {args.concurrency}; data: {label}"
+    )
+    print(
+        f"Command: python benchmarks/serve.py --workers {args.workers} --concurrency {args.concurrency} "
+        f"--duration {args.duration:g} --n {args.n}"
+    )
     print()
     print("| route | requests | errors | throughput | p50 ms | p95 ms | p99 ms |")
     print("|---|---|---|---|---|---|---|")
     print(row("GET /healthz (static JSON floor)", results["floor"]))
-    print(row(f"GET /v1/users/{{id}}/homepage?n={args.n}, {args.concurrency} clients", results["homepage"]))
+    print(
+        row(
+            f"GET /v1/users/{{id}}/homepage?n={args.n}, {args.concurrency} clients",
+            results["homepage"],
+        )
+    )
     print(row(f"GET /v1/users/{{id}}/homepage?n={args.n}, 1 client", results["homepage_single"]))
-    print(row(f"POST /v1/events, {args.batch} events per batch", results["ingest"], "events/s", args.batch))
+    print(
+        row(
+            f"POST /v1/events, {args.batch} events per batch",
+            results["ingest"],
+            "events/s",
+            args.batch,
+        )
+    )
 
 
 async def measure(args: argparse.Namespace, users: list[str], items: list[str]) -> dict[str, LoadResult]:
     host, port = "127.0.0.1", args.port
     rng = random.Random(0)
-    warm = await run_load(host, port, lambda i: get(f"/v1/users/{users[i % len(users)]}/homepage?n={args.n}"), 4, total=400)
+    warm = await run_load(
+        host,
+        port,
+        lambda i: get(f"/v1/users/{users[i % len(users)]}/homepage?n={args.n}"),
+        4,
+        total=400,
+    )
     assert warm.errors == 0, "homepage warm-up failed"
     floor = await run_load(host, port, lambda _i: get("/healthz"), args.concurrency, duration=args.duration)
     homepage = await run_load(
-        host, port, lambda _i: get(f"/v1/users/{rng.choice(users)}/homepage?n={args.n}"),
-        args.concurrency, duration=args.duration,
+        host,
+        port,
+        lambda _i: get(f"/v1/users/{rng.choice(users)}/homepage?n={args.n}"),
+        args.concurrency,
+        duration=args.duration,
     )
     single = await run_load(
-        host, port, lambda _i: get(f"/v1/users/{rng.choice(users)}/homepage?n={args.n}"), 1, duration=args.duration / 2
+        host,
+        port,
+        lambda _i: get(f"/v1/users/{rng.choice(users)}/homepage?n={args.n}"),
+        1,
+        duration=args.duration / 2,
     )
     batches = args.ingest_events // args.batch
 
     def batch(number: int) -> bytes:
         events = [
-            {"event_id": f"bench-{number}-{k}", "user_id": rng.choice(users), "item_id": rng.choice(items), "type": "click"}
+            {
+                "event_id": f"bench-{number}-{k}",
+                "user_id": rng.choice(users),
+                "item_id": rng.choice(items),
+                "type": "click",
+            }
             for k in range(args.batch)
         ]
         return post_json("/v1/events", {"events": events})

@@ -5,14 +5,38 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-MOVIES = [("1", "Toy Story (1995)", ["Animation", "Children's", "Comedy"]),
-          ("2", "GoldenEye (1995)", ["Action", "Adventure", "Thriller"]),
-          ("3", "Heat (1995)", ["Action", "Crime", "Thriller"])]  # fmt: skip
-RATINGS = [("1", "1", "5", "881250949"), ("1", "2", "3", "881250950"), ("2", "3", "4", "881250951"),
-           ("2", "1", "2", "881250952")]  # fmt: skip
-GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-          "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-          "War", "Western"]  # fmt: skip
+MOVIES = [
+    ("1", "Toy Story (1995)", ["Animation", "Children's", "Comedy"]),
+    ("2", "GoldenEye (1995)", ["Action", "Adventure", "Thriller"]),
+    ("3", "Heat (1995)", ["Action", "Crime", "Thriller"]),
+]
+RATINGS = [
+    ("1", "1", "5", "881250949"),
+    ("1", "2", "3", "881250950"),
+    ("2", "3", "4", "881250951"),
+    ("2", "1", "2", "881250952"),
+]
+GENRES = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 
 
 def write_ml100k(folder: Path) -> Path:
@@ -32,19 +56,27 @@ def write_atomic(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "ml-100k.item").write_text(
         "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
-        + "".join(f"{m}\t{t[:-7]}\t1995\t{' '.join(g)}\n" for m, t, g in MOVIES), encoding="utf-8")  # fmt: skip
+        + "".join(f"{m}\t{t[:-7]}\t1995\t{' '.join(g)}\n" for m, t, g in MOVIES),
+        encoding="utf-8",
+    )
     (folder / "ml-100k.user").write_text(
         "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\n"
-        "1\t24\tM\ttechnician\t85711\n2\t53\tF\tother\t94043\n", encoding="utf-8")  # fmt: skip
+        "1\t24\tM\ttechnician\t85711\n2\t53\tF\tother\t94043\n",
+        encoding="utf-8",
+    )
     (folder / "ml-100k.inter").write_text(
         "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
-        + "".join(f"{u}\t{i}\t{r}\t{t}.000\n" for u, i, r, t in RATINGS), encoding="utf-8")  # fmt: skip
+        + "".join(f"{u}\t{i}\t{r}\t{t}.000\n" for u, i, r, t in RATINGS),
+        encoding="utf-8",
+    )
     return folder
 
 
 def write_ml1m(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "movies.dat").write_text("".join(f"{m}::{t}::{'|'.join(g)}\n" for m, t, g in MOVIES), encoding="latin-1")
+    (folder / "movies.dat").write_text(
+        "".join(f"{m}::{t}::{'|'.join(g)}\n" for m, t, g in MOVIES), encoding="latin-1"
+    )
     (folder / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n", encoding="latin-1")
     (folder / "ratings.dat").write_text("".join("::".join(r) + "\n" for r in RATINGS), encoding="latin-1")
     return folder
@@ -53,9 +85,12 @@ def write_ml1m(folder: Path) -> Path:
 def write_latest(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "movies.csv").write_text(
-        "movieId,title,genres\n" + "".join(f'{m},"{t}",{"|".join(g)}\n' for m, t, g in MOVIES), encoding="utf-8")  # fmt: skip
+        "movieId,title,genres\n" + "".join(f'{m},"{t}",{"|".join(g)}\n' for m, t, g in MOVIES),
+        encoding="utf-8",
+    )
     (folder / "ratings.csv").write_text(
-        "userId,movieId,rating,timestamp\n" + "".join(",".join(r) + "\n" for r in RATINGS), encoding="utf-8")  # fmt: skip
+        "userId,movieId,rating,timestamp\n" + "".join(",".join(r) + "\n" for r in RATINGS), encoding="utf-8"
+    )
     return folder
 
 

@@ -31,13 +31,22 @@ def _events(*rows: tuple[str, str, str, str]) -> dict[str, object]:
 
 
 def test_item_crud(client: TestClient) -> None:
-    body = {"title": "Jazz for Beginners", "text": "Swing and bebop", "category": "Music", "tags": ["jazz"],
-            "attributes": {"minutes": 42}, "published_at": "2026-03-01T12:00:00Z"}  # fmt: skip
+    body = {
+        "title": "Jazz for Beginners",
+        "text": "Swing and bebop",
+        "category": "Music",
+        "tags": ["jazz"],
+        "attributes": {"minutes": 42},
+        "published_at": "2026-03-01T12:00:00Z",
+    }
     created = client.put("/v1/items/j1", json=body)
     assert created.status_code == 200
     assert created.json()["published_at"] == 1772366400.0
     assert client.get("/v1/items/j1").json()["attributes"] == {"minutes": 42}
-    batch = client.post("/v1/items:batch", json={"items": [{"id": "j2", "title": "Two"}, {"id": "j3", "title": "Three"}]})
+    batch = client.post(
+        "/v1/items:batch",
+        json={"items": [{"id": "j2", "title": "Two"}, {"id": "j3", "title": "Three"}]},
+    )
     assert batch.json() == {"upserted": 2}
     assert client.delete("/v1/items/j1").status_code == 204
     missing = client.get("/v1/items/j1")
@@ -47,7 +56,10 @@ def test_item_crud(client: TestClient) -> None:
 
 def test_user_crud_and_deletion_removes_events(client: TestClient) -> None:
     client.put("/v1/items/i1", json={"title": "One"})
-    assert client.put("/v1/users/u1", json={"age": 33, "interests": "space operas, no horror"}).status_code == 200
+    assert (
+        client.put("/v1/users/u1", json={"age": 33, "interests": "space operas, no horror"}).status_code
+        == 200
+    )
     assert client.get("/v1/users/u1").json()["interests"] == "space operas, no horror"
     client.post("/v1/events", json=_events(("e1", "u1", "i1", "click")))
     assert client.delete("/v1/users/u1").status_code == 204
@@ -65,8 +77,18 @@ def test_user_crud_and_deletion_removes_events(client: TestClient) -> None:
         ("put", "/v1/users/x", {"age": "old"}, "age"),
         ("post", "/v1/events", {"events": []}, "events"),
         ("post", "/v1/events", {"events": [{"user_id": "u", "type": "click"}]}, "events.0.item_id"),
-        ("post", "/v1/events", {"events": [{"user_id": "u", "item_id": "i1", "type": "clik"}]}, "events.0.type"),
-        ("post", "/v1/events", {"events": [{"user_id": "u", "item_id": "i1", "type": "click"}] * 1001}, "events"),
+        (
+            "post",
+            "/v1/events",
+            {"events": [{"user_id": "u", "item_id": "i1", "type": "clik"}]},
+            "events.0.type",
+        ),
+        (
+            "post",
+            "/v1/events",
+            {"events": [{"user_id": "u", "item_id": "i1", "type": "click"}] * 1001},
+            "events",
+        ),
         ("get", "/v1/users/u/homepage?n=0", None, "n"),
         ("get", "/v1/users/u/homepage?n=100000", None, "n"),
         ("get", "/v1/users/u/homepage?category=Nope", None, "category"),
@@ -97,8 +119,12 @@ def test_events_are_idempotent_and_unknown_items_listed(client: TestClient, sett
     assert client.post("/v1/events", json=batch).json() == {"accepted": 2, "duplicates": 0}
     assert client.post("/v1/events", json=batch).json() == {"accepted": 0, "duplicates": 2}
     assert client.get("/v1/users/new-user").status_code == 200  # unknown user created
-    refused = client.post("/v1/events", json=_events(("e3", "u", "i1", "click"), ("e4", "u", "ghost", "click"),
-                                                     ("e5", "u", "phantom", "click")))  # fmt: skip
+    refused = client.post(
+        "/v1/events",
+        json=_events(
+            ("e3", "u", "i1", "click"), ("e4", "u", "ghost", "click"), ("e5", "u", "phantom", "click")
+        ),
+    )
     assert refused.status_code == 422
     assert "['ghost', 'phantom']" in refused.json()["message"]
     store = Store.from_url(settings.effective_database_url)
@@ -111,15 +137,21 @@ def test_before_training_the_homepage_is_live_popularity(client: TestClient) -> 
     assert ready.status_code == 503 and ready.json()["model_version"] is None
     for item in ("a", "b", "c"):
         client.put(f"/v1/items/{item}", json={"title": item.upper()})
-    client.post("/v1/events", json=_events(("1", "x", "b", "click"), ("2", "y", "b", "click"), ("3", "y", "c", "click")))
+    client.post(
+        "/v1/events",
+        json=_events(("1", "x", "b", "click"), ("2", "y", "b", "click"), ("3", "y", "c", "click")),
+    )
     page = client.get("/v1/users/x/homepage?n=5").json()
     assert page["degraded"] is True and "no trained model" in page["reasons"][0]
     # b was seen by x; c is popular; a was never clicked and fills in as a fresh item
-    assert [(item["item_id"], item["source"]) for item in page["items"]] == [("c", "popular"), ("a", "fresh")]
+    assert [(item["item_id"], item["source"]) for item in page["items"]] == [
+        ("c", "popular"),
+        ("a", "fresh"),
+    ]
 
 
 def test_homepage_after_training(trained_client: TestClient, trained: tuple[Store, Settings]) -> None:
-    store, settings = trained
+    store, _settings = trained
     ready = trained_client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["model_version"]
     user = store.sample_user_ids(1)[0]
@@ -130,7 +162,9 @@ def test_homepage_after_training(trained_client: TestClient, trained: tuple[Stor
     assert not seen & set(ids)
     assert page["degraded"] is False and page["model_version"] == ready["model_version"]
     assert page["items"][0]["source"] == "als" and page["items"][0]["reason"].startswith("Because you liked")
-    excluded = trained_client.get(f"/v1/users/{user}/homepage", params={"n": 15, "exclude": ",".join(ids[:3])}).json()
+    excluded = trained_client.get(
+        f"/v1/users/{user}/homepage", params={"n": 15, "exclude": ",".join(ids[:3])}
+    ).json()
     assert not set(ids[:3]) & {item["item_id"] for item in excluded["items"]}
     category = page["items"][0]["category"]
     only = trained_client.get(f"/v1/users/{user}/homepage", params={"category": category}).json()
@@ -144,7 +178,9 @@ def test_unknown_user_gets_the_popular_homepage(trained_client: TestClient) -> N
     assert page["degraded"] is True and all(i["source"] == "popular" for i in page["items"])
 
 
-def test_an_event_changes_the_next_homepage(trained_client: TestClient, trained: tuple[Store, Settings]) -> None:
+def test_an_event_changes_the_next_homepage(
+    trained_client: TestClient, trained: tuple[Store, Settings]
+) -> None:
     store, _settings = trained
     user = store.sample_user_ids(5)[-1]
     before = [i["item_id"] for i in trained_client.get(f"/v1/users/{user}/homepage?n=10").json()["items"]]
@@ -159,7 +195,10 @@ def test_similar_items_and_reload(trained_client: TestClient, trained: tuple[Sto
     similar = trained_client.get(f"/v1/items/{item}/similar?n=5").json()
     assert len(similar["items"]) == 5 and item not in [i["item_id"] for i in similar["items"]]
     assert trained_client.get("/v1/items/missing/similar").status_code == 404
-    trained_client.put("/v1/items/brand-new", json={"title": "Brand new", "category": similar["items"][0]["category"]})
+    trained_client.put(
+        "/v1/items/brand-new",
+        json={"title": "Brand new", "category": similar["items"][0]["category"]},
+    )
     fallback = trained_client.get("/v1/items/brand-new/similar?n=3").json()
     assert fallback["degraded"] is True and len(fallback["items"]) == 3
     old = trained_client.get("/readyz").json()["model_version"]
@@ -171,7 +210,9 @@ def test_similar_items_and_reload(trained_client: TestClient, trained: tuple[Sto
 def test_deactivated_items_are_not_served(trained_client: TestClient) -> None:
     top = trained_client.get("/v1/popular?n=1").json()["items"][0]
     trained_client.put(f"/v1/items/{top['item_id']}", json={"title": top["title"], "active": False})
-    assert top["item_id"] not in [i["item_id"] for i in trained_client.get("/v1/popular?n=10").json()["items"]]
+    assert top["item_id"] not in [
+        i["item_id"] for i in trained_client.get("/v1/popular?n=10").json()["items"]
+    ]
 
 
 def test_openapi_docs_are_served(client: TestClient) -> None:

@@ -18,8 +18,18 @@ def _invoke(data_dir: Path, *args: str) -> tuple[int, str]:
 
 
 def test_every_command_has_help() -> None:
-    for command in ([], ["import"], ["import", "events"], ["datasets", "synth"], ["datasets", "download"],
-                    ["train"], ["serve"], ["recommend"], ["demo"], ["init"]):  # fmt: skip
+    for command in (
+        [],
+        ["import"],
+        ["import", "events"],
+        ["datasets", "synth"],
+        ["datasets", "download"],
+        ["train"],
+        ["serve"],
+        ["recommend"],
+        ["demo"],
+        ["init"],
+    ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)
         assert "Usage" in result.output
@@ -27,8 +37,19 @@ def test_every_command_has_help() -> None:
 
 def test_synth_import_train_recommend(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    code, out = _invoke(data, "datasets", "synth", "--out", str(tmp_path / "synth"), "--users", "80",
-                        "--items", "60", "--days", "10")  # fmt: skip
+    code, out = _invoke(
+        data,
+        "datasets",
+        "synth",
+        "--out",
+        str(tmp_path / "synth"),
+        "--users",
+        "80",
+        "--items",
+        "60",
+        "--days",
+        "10",
+    )
     assert code == 0 and "wrote 60 items, 80 users" in out
     code, out = _invoke(data, "import", "dataset", str(tmp_path / "synth"))
     assert code == 0 and "imported 60 items, 80 users" in out
@@ -43,14 +64,20 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(
 ) -> None:
     bad = tmp_path / "events.csv"
     bad.write_text("user_id,item_id,type\nu1,i1,click\n", encoding="utf-8")
-    for argv in (["import", "events", str(bad)], ["train"], ["import", "events", str(tmp_path / "none.csv")]):
+    for argv in (
+        ["import", "events", str(bad)],
+        ["train"],
+        ["import", "events", str(tmp_path / "none.csv")],
+    ):
         monkeypatch.setattr("sys.argv", ["homefeed", "--data-dir", str(tmp_path / "d"), *argv])
         with pytest.raises(SystemExit) as exited:
             main()
         assert exited.value.code == 2
         err = capsys.readouterr().err
         assert "error:" in err and "Traceback" not in err
-    monkeypatch.setattr("sys.argv", ["homefeed", "--data-dir", str(tmp_path / "d"), "import", "events", str(bad)])
+    monkeypatch.setattr(
+        "sys.argv", ["homefeed", "--data-dir", str(tmp_path / "d"), "import", "events", str(bad)]
+    )
     with pytest.raises(SystemExit):
         main()
     assert "line 2, column 'item_id': unknown item 'i1'" in " ".join(capsys.readouterr().err.split())

@@ -8,8 +8,13 @@ from homefeed.domain import Event, Item, User
 
 def test_timestamps_accept_epoch_iso_and_datetime() -> None:
     expected = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
-    for value in (expected, str(expected), "2026-01-02T03:04:05Z", "2026-01-02T04:04:05+01:00",
-                  datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)):  # fmt: skip
+    for value in (
+        expected,
+        str(expected),
+        "2026-01-02T03:04:05Z",
+        "2026-01-02T04:04:05+01:00",
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    ):
         event = Event(user_id="u", item_id="i", type="click", timestamp=value)
         assert event.timestamp == pytest.approx(expected)
 

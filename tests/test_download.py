@@ -40,7 +40,12 @@ def test_download_unpacks_a_movielens_archive(mirror: tuple[str, Path], tmp_path
     base_url, root = mirror
     zip_folder(write_ml100k(tmp_path / "src" / "ml-100k"), root / "ml-100k.zip")
     progress: list[int] = []
-    folder = download_dataset("movielens-100k", tmp_path / "datasets", base_url, on_progress=lambda d, _t: progress.append(d))
+    folder = download_dataset(
+        "movielens-100k",
+        tmp_path / "datasets",
+        base_url,
+        on_progress=lambda d, _t: progress.append(d),
+    )
     assert folder == tmp_path / "datasets" / "ml-100k"
     assert (folder / "u.data").read_text(encoding="latin-1").count("\n") == 4
     assert progress and progress[-1] == (root / "ml-100k.zip").stat().st_size

@@ -45,4 +45,3 @@ def test_homepages_agree_with_planted_preferences(
     # of the popularity homepage on screen, and at least 2x what chance would.
     assert engine >= 2.5 * popular, (engine, popular)
     assert engine >= 2.0 * uniform, (engine, uniform)
-

@@ -35,13 +35,19 @@ def test_csv_items_with_column_mapping(store: Store, tmp_path: Path) -> None:
     assert summary.items == 2
     shoes = store.get_item("a1")
     assert shoes is not None
-    assert (shoes.title, shoes.tags, shoes.attributes) == ("Red shoes", ["red", "leather"], {"size": 42})
+    assert (shoes.title, shoes.tags, shoes.attributes) == (
+        "Red shoes",
+        ["red", "leather"],
+        {"size": 42},
+    )
     assert shoes.published_at == 1767225600.0
 
 
 def test_jsonl_users_and_events(store: Store, tmp_path: Path) -> None:
     (tmp_path / "items.jsonl").write_text('{"id": "i1", "title": "One"}\n', encoding="utf-8")
-    (tmp_path / "users.jsonl").write_text('{"id": "u1", "age": 31, "interests": "jazz"}\n\n', encoding="utf-8")
+    (tmp_path / "users.jsonl").write_text(
+        '{"id": "u1", "age": 31, "interests": "jazz"}\n\n', encoding="utf-8"
+    )
     (tmp_path / "events.jsonl").write_text(
         '{"event_id": "e1", "user_id": "u1", "item_id": "i1", "type": "like", "timestamp": 5}\n'
         '{"event_id": "e2", "user_id": "u9", "item_id": "i1", "type": "click", "timestamp": 6}\n',
@@ -60,10 +66,21 @@ def test_jsonl_users_and_events(store: Store, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "column", "problem"),
     [
-        ('{"event_id": "e3", "user_id": "u1", "item_id": "i1", "type": "clik"}', "type", "unknown event type"),
-        ('{"event_id": "e3", "user_id": "u1", "item_id": "nope", "type": "click"}', "item_id", "unknown item"),
-        ('{"event_id": "e3", "user_id": "u1", "item_id": "i1", "type": "click", "timestamp": "soon"}',
-         "timestamp", "ISO 8601"),
+        (
+            '{"event_id": "e3", "user_id": "u1", "item_id": "i1", "type": "clik"}',
+            "type",
+            "unknown event type",
+        ),
+        (
+            '{"event_id": "e3", "user_id": "u1", "item_id": "nope", "type": "click"}',
+            "item_id",
+            "unknown item",
+        ),
+        (
+            '{"event_id": "e3", "user_id": "u1", "item_id": "i1", "type": "click", "timestamp": "soon"}',
+            "timestamp",
+            "ISO 8601",
+        ),
         ('{"event_id": "e3", "item_id": "i1", "type": "click"}', "user_id", "Field required"),
         ("not json", "*", "not valid JSON"),
     ],
@@ -71,8 +88,12 @@ def test_jsonl_users_and_events(store: Store, tmp_path: Path) -> None:
 def test_a_bad_row_names_file_line_column_and_leaves_nothing(
     store: Store, tmp_path: Path, line: str, column: str, problem: str
 ) -> None:
-    (tmp_path / "items.jsonl").write_text('{"id": "i1", "title": "One"}\n{"id": "i2", "title": "Two"}\n', encoding="utf-8")
-    good = [json.dumps({"event_id": f"g{n}", "user_id": "u1", "item_id": "i1", "type": "click"}) for n in range(5)]
+    (tmp_path / "items.jsonl").write_text(
+        '{"id": "i1", "title": "One"}\n{"id": "i2", "title": "Two"}\n', encoding="utf-8"
+    )
+    good = [
+        json.dumps({"event_id": f"g{n}", "user_id": "u1", "item_id": "i1", "type": "click"}) for n in range(5)
+    ]
     (tmp_path / "events.jsonl").write_text("\n".join([*good, line]) + "\n", encoding="utf-8")
     records = folder_records(tmp_path)
     with pytest.raises(RowError) as caught:
@@ -103,8 +124,12 @@ def test_bad_mapping_and_unknown_file_type_are_clear() -> None:
 
 @pytest.mark.parametrize(
     ("writer", "layout"),
-    [(write_ml100k, "movielens-100k"), (write_atomic, "movielens-atomic"), (write_ml1m, "movielens-1m"),
-     (write_latest, "movielens-latest")],  # fmt: skip
+    [
+        (write_ml100k, "movielens-100k"),
+        (write_atomic, "movielens-atomic"),
+        (write_ml1m, "movielens-1m"),
+        (write_latest, "movielens-latest"),
+    ],
 )
 def test_movielens_layouts(store: Store, tmp_path: Path, writer: object, layout: str) -> None:
     folder = writer(tmp_path / "ml")  # type: ignore[operator]
@@ -116,7 +141,10 @@ def test_movielens_layouts(store: Store, tmp_path: Path, writer: object, layout:
     assert heat is not None and heat.category == "Action" and "Crime" in heat.tags
     assert heat.attributes["year"] == 1995
     events = store.user_events("2", 10)
-    assert [(e.item_id, e.type, e.value) for e in events] == [("3", "rating", 4.0), ("1", "rating", 2.0)]
+    assert [(e.item_id, e.type, e.value) for e in events] == [
+        ("3", "rating", 4.0),
+        ("1", "rating", 2.0),
+    ]
     if layout != "movielens-latest":
         user = store.get_user("2")
         assert user is not None and user.gender in {"F", "M"} and user.occupation

@@ -35,8 +35,14 @@ def test_top_k_orders_ties_by_index_and_skips_excluded() -> None:
 
 
 def test_interactions_weights_and_vocabulary() -> None:
-    rows = [("2", "10", "click", 1.0), ("2", "10", "like", 2.0), ("10", "9", "dislike", 3.0),
-            ("10", "9", "click", 4.0), ("2", "9", "impression", 5.0), ("2", "99", "click", 6.0)]  # fmt: skip
+    rows = [
+        ("2", "10", "click", 1.0),
+        ("2", "10", "like", 2.0),
+        ("10", "9", "dislike", 3.0),
+        ("10", "9", "click", 4.0),
+        ("2", "9", "impression", 5.0),
+        ("2", "99", "click", 6.0),
+    ]
     data = Interactions.from_rows(rows, WEIGHTS, catalog=["10", "9", "8"])
     assert data.user_ids == ["2", "10"] and data.item_ids == ["8", "9", "10"]  # numeric order
     matrix = data.matrix().toarray()

@@ -10,12 +10,26 @@ from homefeed.store.migrate import current_revision
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
     assert current_revision(store.engine) == "0001"
-    assert set(sa.inspect(store.engine).get_table_names()) >= {"items", "users", "events", "impressions"}
+    assert set(sa.inspect(store.engine).get_table_names()) >= {
+        "items",
+        "users",
+        "events",
+        "impressions",
+    }
 
 
 def test_items_round_trip_and_delete(store: Store) -> None:
-    item = Item(id="a", title="Alpha", text="first", category="news", tags=["x"], attributes={"k": [1, 2]},
-                creator="ann", published_at=1.5, active=False)  # fmt: skip
+    item = Item(
+        id="a",
+        title="Alpha",
+        text="first",
+        category="news",
+        tags=["x"],
+        attributes={"k": [1, 2]},
+        creator="ann",
+        published_at=1.5,
+        active=False,
+    )
     store.upsert_items([item])
     assert store.get_item("a") == item
     store.upsert_items([Item(id="a", title="Alpha 2")])
@@ -29,7 +43,14 @@ def test_events_are_stored_once_and_create_users(store: Store) -> None:
     store.upsert_items([Item(id="i1", title="one"), Item(id="i2", title="two")])
     batch = [
         Event(event_id="e1", user_id="u1", item_id="i1", type="click", timestamp=10),
-        Event(event_id="e2", user_id="u1", item_id="i2", type="like", timestamp=20, context={"device": "tv"}),
+        Event(
+            event_id="e2",
+            user_id="u1",
+            item_id="i2",
+            type="like",
+            timestamp=20,
+            context={"device": "tv"},
+        ),
         Event(event_id="e1", user_id="u1", item_id="i1", type="click", timestamp=10),
         Event(user_id="u2", item_id="i2", type="view", timestamp=5),
     ]
@@ -46,9 +67,26 @@ def test_events_are_stored_once_and_create_users(store: Store) -> None:
 def test_deleting_a_user_deletes_their_behaviour(store: Store) -> None:
     store.upsert_items([Item(id="i1", title="one")])
     store.upsert_users([User(id="u1", age=30, interests="jazz")])
-    store.add_events([Event(user_id="u1", item_id="i1", type="click"), Event(user_id="u2", item_id="i1", type="click")])
-    store.log_impressions([Impression(request_id="r", user_id="u1", item_id="i1", position=0, section="main",
-                                      source="popular", model_version=None, timestamp=1.0)])  # fmt: skip
+    store.add_events(
+        [
+            Event(user_id="u1", item_id="i1", type="click"),
+            Event(user_id="u2", item_id="i1", type="click"),
+        ]
+    )
+    store.log_impressions(
+        [
+            Impression(
+                request_id="r",
+                user_id="u1",
+                item_id="i1",
+                position=0,
+                section="main",
+                source="popular",
+                model_version=None,
+                timestamp=1.0,
+            )
+        ]
+    )
     assert store.delete_user("u1") is True
     counts = store.counts()
     assert (counts["events"], counts["impressions"], counts["users"]) == (1, 0, 1)
@@ -57,6 +95,8 @@ def test_deleting_a_user_deletes_their_behaviour(store: Store) -> None:
 
 def test_item_popularity_counts_only_given_types(store: Store) -> None:
     store.upsert_items([Item(id=i, title=i) for i in ("a", "b", "c")])
-    store.add_events([Event(user_id=u, item_id="b", type="click") for u in "xyz"]
-                     + [Event(user_id="x", item_id="a", type="click"), Event(user_id="y", item_id="c", type="impression")])  # fmt: skip
+    store.add_events(
+        [Event(user_id=u, item_id="b", type="click") for u in "xyz"]
+        + [Event(user_id="x", item_id="a", type="click"), Event(user_id="y", item_id="c", type="impression")]
+    )
     assert store.item_popularity(["click"], 10) == [("b", 3), ("a", 1)]

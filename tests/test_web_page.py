@@ -17,8 +17,15 @@ from homefeed.service import create_app
 from homefeed.store import Store
 
 CHROMIUM = Path(os.environ.get("HOMEFEED_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +59,9 @@ def server(trained: tuple[Store, Settings]) -> Iterator[tuple[str, Store]]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_clicking_a_card_stores_the_event_and_changes_the_homepage(server: tuple[str, Store]) -> None:
+def test_clicking_a_card_stores_the_event_and_changes_the_homepage(
+    server: tuple[str, Store],
+) -> None:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():

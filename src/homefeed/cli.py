@@ -5,16 +5,28 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
+
+if TYPE_CHECKING:
+    from homefeed.datasets.records import Record
+    from homefeed.store import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -34,7 +46,9 @@ app.add_typer(datasets_app, name="datasets")
 def configure(
     ctx: typer.Context,
     data_dir: Annotated[Path | None, typer.Option(help="Data directory [env: HOMEFEED_DATA_DIR].")] = None,
-    database_url: Annotated[str | None, typer.Option(help="Database URL [env: HOMEFEED_DATABASE_URL].")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database URL [env: HOMEFEED_DATABASE_URL].")
+    ] = None,
 ) -> None:
     """Settings come from HOMEFEED_* variables; these options override them."""
     overrides: dict[str, object] = {}
@@ -50,8 +64,8 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
-def _open_store(settings: Settings):  # type: ignore[no-untyped-def]
-    from homefeed.store import Store, migrate
+def _open_store(settings: Settings) -> Store:
+    from homefeed.store import migrate
 
     store = Store.from_url(settings.effective_database_url)
     migrate(store.engine)
@@ -74,25 +88,35 @@ MapOption = Annotated[
 ]
 
 
-def _run_import(settings: Settings, items: object = (), users: object = (), events: object = ()) -> None:
+def _run_import(
+    settings: Settings,
+    items: Iterable[Record] = (),
+    users: Iterable[Record] = (),
+    events: Iterable[Record] = (),
+) -> None:
     from homefeed.datasets.importer import Importer
 
     store = _open_store(settings)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[count]:,} rows"),
-                  TimeElapsedColumn(), console=err_console) as progress:  # fmt: skip
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[count]:,} rows"),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as progress:
         task = progress.add_task("importing", count=0)
 
         def report(kind: str, count: int) -> None:
             progress.update(task, description=f"importing {kind}", count=count)
 
-        summary = Importer(store, settings.event_weights, on_progress=report).run(items, users, events)  # type: ignore[arg-type]
+        summary = Importer(store, settings.event_weights, on_progress=report).run(items, users, events)
     console.print(
         f"[green]imported[/] {summary.items:,} items, {summary.users:,} users, {summary.events:,} events"
         + (f" ({summary.duplicate_events:,} already stored)" if summary.duplicate_events else "")
     )
 
 
-def _records(path: Path, mapping: list[str] | None):  # type: ignore[no-untyped-def]
+def _records(path: Path, mapping: list[str] | None) -> Iterator[Record]:
     from homefeed.datasets.records import parse_mapping, read_records
 
     if not path.is_file():
@@ -102,7 +126,7 @@ def _records(path: Path, mapping: list[str] | None):  # type: ignore[no-untyped-
 
 @import_app.command("items")
 def import_items(ctx: typer.Context, path: Path, map_: MapOption = None) -> None:
-    """Items from CSV/TSV/JSONL: id, title, text, category, tags, attributes, creator, published_at, active."""
+    """Items (CSV/TSV/JSONL): id, title, text, category, tags, attributes, creator, published_at, active"""
     _run_import(_settings(ctx), items=_records(path, map_))
 
 
@@ -131,9 +155,9 @@ def import_dataset(ctx: typer.Context, folder: Path) -> None:
 # -- datasets -------------------------------------------------------------
 @datasets_app.command("synth")
 def synth(
-    out: Annotated[Path, typer.Option(help="Folder to write items/users/events JSONL and ground truth into.")] = Path(
-        "homefeed-data/synth"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Folder to write items/users/events JSONL and ground truth into.")
+    ] = Path("homefeed-data/synth"),
     users: Annotated[int, typer.Option(min=1, help="Number of users.")] = 500,
     items: Annotated[int, typer.Option(min=10, help="Number of items.")] = 400,
     days: Annotated[int, typer.Option(min=1, help="Days of behaviour.")] = 30,
@@ -143,33 +167,46 @@ def synth(
     """Generate a readable synthetic catalog, users with hidden tastes, and their events."""
     from homefeed.datasets.synth import SynthConfig, generate
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed}/{task.total}"),
-                  console=err_console) as progress:  # fmt: skip
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("day {task.completed}/{task.total}"),
+        console=err_console,
+    ) as progress:
         task = progress.add_task("simulating", total=days)
         summary = generate(
             SynthConfig(users=users, items=items, days=days, topics=topics, seed=seed),
             out,
             on_progress=lambda done, _total: progress.update(task, completed=done),
         )
-    console.print(f"[green]wrote[/] {summary.items} items, {summary.users} users, {summary.events} events to {out}")
+    console.print(
+        f"[green]wrote[/] {summary.items} items, {summary.users} users, {summary.events} events to {out}"
+    )
 
 
 @datasets_app.command("download")
 def download(
     name: Annotated[str, typer.Argument(help="movielens-100k, movielens-1m or movielens-latest-small.")],
     dest: Annotated[Path, typer.Option(help="Folder to unpack into.")] = Path("homefeed-data/datasets"),
-    base_url: Annotated[str | None, typer.Option(help="Mirror to download from instead of GroupLens.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Mirror to download from instead of GroupLens.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Download again even when present.")] = False,
 ) -> None:
     """Download a MovieLens data set from GroupLens (needs network access)."""
     from homefeed.datasets.download import GROUPLENS, download_dataset
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err_console) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err_console
+    ) as progress:
         task = progress.add_task(f"downloading {name}", total=None)
         folder = download_dataset(
-            name, dest, base_url or GROUPLENS, force,
+            name,
+            dest,
+            base_url or GROUPLENS,
+            force,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )  # fmt: skip
+        )
     console.print(f"[green]ready[/]: {folder} — import it with `homefeed import dataset {folder}`")
 
 
@@ -186,9 +223,13 @@ def train(
     settings = _settings(ctx)
     store = _open_store(settings)
     names = [name.strip() for name in models.split(",") if name.strip()]
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console) as progress:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
+    ) as progress:
         task = progress.add_task("training", total=None)
-        bundle = train_bundle(store, settings, names, on_step=lambda step: progress.update(task, description=step))
+        bundle = train_bundle(
+            store, settings, names, on_step=lambda step: progress.update(task, description=step)
+        )
     prune_versions(settings.effective_models_dir, keep)
     table = Table(title=f"model version {bundle.version}")
     for column in ("model", "fit seconds"):
@@ -205,7 +246,9 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address [env: HOMEFEED_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [env: HOMEFEED_PORT].")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes [env: HOMEFEED_WORKERS].")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes [env: HOMEFEED_WORKERS].")
+    ] = None,
 ) -> None:
     """Serve the HTTP API and the web page. SIGHUP (one worker) or polling reloads the newest model."""
     settings = _settings(ctx)
@@ -218,12 +261,21 @@ def _serve(settings: Settings) -> None:
 
     from homefeed.service import create_app
 
-    console.print(f"[bold green]homefeed is serving on http://{settings.host}:{settings.port}/[/]  (API docs at /docs)")
+    console.print(
+        f"[bold green]homefeed is serving on http://{settings.host}:{settings.port}/[/]  (API docs at /docs)"
+    )
     if settings.workers > 1:  # each worker process builds its own app from the environment
         os.environ["HOMEFEED_DATA_DIR"] = str(settings.data_dir.resolve())
         os.environ["HOMEFEED_DATABASE_URL"] = settings.effective_database_url
-        uvicorn.run("homefeed.service.app:app_from_env", factory=True, workers=settings.workers,
-                    host=settings.host, port=settings.port, log_level="info", access_log=False)  # fmt: skip
+        uvicorn.run(
+            "homefeed.service.app:app_from_env",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=False,
+        )
         return
     application = create_app(settings)
     if hasattr(signal, "SIGHUP"):
@@ -251,7 +303,15 @@ def recommend(
     for column in ("#", "item", "title", "category", "source", "score", "why"):
         table.add_column(column)
     for rank, item in enumerate(page.items, start=1):
-        table.add_row(str(rank), item.item_id, item.title, item.category or "", item.source, f"{item.score:.3f}", item.reason)
+        table.add_row(
+            str(rank),
+            item.item_id,
+            item.title,
+            item.category or "",
+            item.source,
+            f"{item.score:.3f}",
+            item.reason,
+        )
     console.print(table)
     if page.degraded:
         console.print(f"[yellow]degraded:[/] {'; '.join(page.reasons)}")
@@ -260,10 +320,14 @@ def recommend(
 @app.command()
 def demo(
     ctx: typer.Context,
-    data: Annotated[Path | None, typer.Option(help="A data folder (e.g. MovieLens) instead of synthetic data.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="A data folder (e.g. MovieLens) instead of synthetic data.")
+    ] = None,
     users: Annotated[int, typer.Option(help="Synthetic users.")] = 600,
     items: Annotated[int, typer.Option(help="Synthetic items.")] = 500,
-    serve_page: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server at the end.")] = True,
+    serve_page: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server at the end.")
+    ] = True,
 ) -> None:
     """Load demo data (synthetic unless --data), train, and serve the homepage and its web page."""
     settings = _settings(ctx)

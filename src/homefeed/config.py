@@ -40,9 +40,7 @@ class PopularitySettings(BaseModel):
 class Settings(BaseSettings):
     """Everything the engine needs, validated once at start-up."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="HOMEFEED_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="HOMEFEED_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(Path("homefeed-data"), description="Where the database and models live.")
     database_url: str | None = Field(
@@ -62,15 +60,15 @@ class Settings(BaseSettings):
     homepage_default_n: int = Field(20, ge=1, le=500)
     homepage_max_n: int = Field(200, ge=1, le=5000)
     model_poll_seconds: float = Field(
-        30.0, ge=0.0, description="How often the service looks for a newer model version; 0 disables."
+        30.0,
+        ge=0.0,
+        description="How often the service looks for a newer model version; 0 disables.",
     )
     workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `homefeed serve`.")
     log_impressions: bool = Field(True, description="Record what every homepage showed (for CTR).")
-    history_length: int = Field(
-        500, ge=1, description="Most recent events of a user read at request time."
-    )
-    als: AlsSettings = Field(default_factory=AlsSettings)  # type: ignore[arg-type]
-    popularity: PopularitySettings = Field(default_factory=PopularitySettings)  # type: ignore[arg-type]
+    history_length: int = Field(500, ge=1, description="Most recent events of a user read at request time.")
+    als: AlsSettings = Field(default_factory=AlsSettings)
+    popularity: PopularitySettings = Field(default_factory=PopularitySettings)
 
     @field_validator("event_weights")
     @classmethod

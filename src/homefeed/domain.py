@@ -7,8 +7,8 @@ message whether it came over the API or from a file.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -42,9 +42,7 @@ def to_epoch_seconds(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(
-                f"expected epoch seconds or an ISO 8601 date-time, got {value!r}"
-            ) from None
+            raise ValueError(f"expected epoch seconds or an ISO 8601 date-time, got {value!r}") from None
         return parsed.timestamp()
     raise ValueError(f"expected a timestamp, got {type(value).__name__}")
 
@@ -96,9 +94,7 @@ class UserProfile(BaseModel):
     gender: str | None = Field(None, max_length=64)
     occupation: str | None = Field(None, max_length=255)
     location: str | None = Field(None, max_length=255)
-    interests: str | None = Field(
-        None, max_length=10_000, description="Stated interests as free text."
-    )
+    interests: str | None = Field(None, max_length=10_000, description="Stated interests as free text.")
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -35,7 +35,9 @@ def download_dataset(
 ) -> Path:
     """Fetch ``name`` into ``destination`` and return the unpacked data folder."""
     if name not in ARCHIVES:
-        raise InvalidInputError(f"unknown data set {name!r}; expected one of {sorted(ARCHIVES)}", field="name")
+        raise InvalidInputError(
+            f"unknown data set {name!r}; expected one of {sorted(ARCHIVES)}", field="name"
+        )
     archive = ARCHIVES[name]
     target = destination / archive.removesuffix(".zip")
     if target.is_dir() and not force:

@@ -20,6 +20,7 @@ from homefeed.errors import RowError
 from homefeed.store import Store
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 ProgressCallback = Callable[[str, int], None]
 
 
@@ -50,8 +51,8 @@ def validate_record(record: Record, model: type[ModelT]) -> ModelT:
         raise RowError(record.source, record.line, column, problem) from None
 
 
-def _batches(records: Iterable[ModelT], size: int) -> Iterator[list[ModelT]]:
-    batch: list[ModelT] = []
+def _batches(records: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for record in records:
         batch.append(record)
         if len(batch) >= size:
@@ -113,9 +114,7 @@ class Importer:
             self._report("users", total)
         return total
 
-    def _write_events(
-        self, connection: sa.Connection, records: Iterable[Record]
-    ) -> tuple[int, int]:
+    def _write_events(self, connection: sa.Connection, records: Iterable[Record]) -> tuple[int, int]:
         known_items: set[str] = set()
         accepted = duplicates = 0
         for batch in _batches(records, self.batch_size):

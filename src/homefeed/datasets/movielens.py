@@ -18,16 +18,49 @@ from homefeed.datasets.records import Record
 from homefeed.errors import InvalidInputError, RowError
 
 ML100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
-)  # fmt: skip
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 ML1M_OCCUPATIONS = (
-    "other", "academic/educator", "artist", "clerical/admin", "college/grad student",
-    "customer service", "doctor/health care", "executive/managerial", "farmer", "homemaker",
-    "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist",
-    "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
-)  # fmt: skip
+    "other",
+    "academic/educator",
+    "artist",
+    "clerical/admin",
+    "college/grad student",
+    "customer service",
+    "doctor/health care",
+    "executive/managerial",
+    "farmer",
+    "homemaker",
+    "K-12 student",
+    "lawyer",
+    "programmer",
+    "retired",
+    "sales/marketing",
+    "scientist",
+    "self-employed",
+    "technician/engineer",
+    "tradesman/craftsman",
+    "unemployed",
+    "writer",
+)
 _RATING_COLUMNS = {"user_id": "user id", "item_id": "item id", "value": "rating"}
 _YEAR_IN_TITLE = re.compile(r"\((\d{4})\)\s*$")
 
@@ -147,7 +180,9 @@ def _ml100k_items(path: Path, genres: tuple[str, ...]) -> Iterator[Record]:
             try:
                 published = datetime.strptime(parts[2], "%d-%b-%Y").replace(tzinfo=UTC).timestamp()
             except ValueError:
-                raise RowError(str(path), number, "release date", "expected a date like 01-Jan-1995") from None
+                raise RowError(
+                    str(path), number, "release date", "expected a date like 01-Jan-1995"
+                ) from None
         values = _movie(parts[0], parts[1], chosen, _year(parts[1]), published_at=published)
         if parts[4]:
             values["attributes"]["url"] = parts[4]
@@ -157,7 +192,13 @@ def _ml100k_items(path: Path, genres: tuple[str, ...]) -> Iterator[Record]:
 def _ml100k_users(path: Path) -> Iterator[Record]:
     for number, line in _lines(path, "latin-1"):
         user_id, age, gender, occupation, zip_code = _fields(path, number, line, "|", 5)[:5]
-        values = {"id": user_id, "age": age, "gender": gender, "occupation": occupation, "location": zip_code}
+        values = {
+            "id": user_id,
+            "age": age,
+            "gender": gender,
+            "occupation": occupation,
+            "location": zip_code,
+        }
         yield Record(str(path), number, values)
 
 
@@ -216,8 +257,18 @@ def _latest_items(path: Path) -> Iterator[Record]:
 
 def _latest_events(path: Path) -> Iterator[Record]:
     for number, row in _csv_rows(path):
-        values = _rating(row.get("userId") or "", row.get("movieId") or "", row.get("rating") or "", row.get("timestamp") or "")
-        yield Record(str(path), number, values, {"user_id": "userId", "item_id": "movieId", "value": "rating"})
+        values = _rating(
+            row.get("userId") or "",
+            row.get("movieId") or "",
+            row.get("rating") or "",
+            row.get("timestamp") or "",
+        )
+        yield Record(
+            str(path),
+            number,
+            values,
+            {"user_id": "userId", "item_id": "movieId", "value": "rating"},
+        )
 
 
 def _atomic_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -240,7 +291,11 @@ def _atomic_items(path: Path) -> Iterator[Record]:
         year_text = row.get("release_year", "")
         year = int(year_text) if year_text.isdigit() else None
         title = row.get("movie_title", "")
-        yield Record(str(path), number, _movie(row.get("item_id", ""), title, row.get("class", "").split(), year))
+        yield Record(
+            str(path),
+            number,
+            _movie(row.get("item_id", ""), title, row.get("class", "").split(), year),
+        )
 
 
 def _atomic_users(path: Path) -> Iterator[Record]:
@@ -257,5 +312,10 @@ def _atomic_users(path: Path) -> Iterator[Record]:
 
 def _atomic_events(path: Path) -> Iterator[Record]:
     for number, row in _atomic_rows(path):
-        values = _rating(row.get("user_id", ""), row.get("item_id", ""), row.get("rating", ""), row.get("timestamp", ""))
+        values = _rating(
+            row.get("user_id", ""),
+            row.get("item_id", ""),
+            row.get("rating", ""),
+            row.get("timestamp", ""),
+        )
         yield Record(str(path), number, values, {"value": "rating"})

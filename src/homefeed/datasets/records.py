@@ -105,9 +105,7 @@ def _read_delimited(
             yield Record(str(path), line, values, columns)
 
 
-def _decoded_lines(
-    handle: BinaryIO, path: Path, on_progress: Callable[[int], None] | None
-) -> Iterator[str]:
+def _decoded_lines(handle: BinaryIO, path: Path, on_progress: Callable[[int], None] | None) -> Iterator[str]:
     """UTF-8 lines of a binary file, reporting bytes read so far for a progress bar."""
     done = 0
     for number, raw in enumerate(handle, start=1):

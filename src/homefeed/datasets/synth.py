@@ -32,45 +32,272 @@ class Topic:
 
 
 TOPICS: tuple[Topic, ...] = (
-    Topic("space", "Space", "documentary", "rockets, planets and the people who explore them",
-          ("Mars", "Orbit", "Nebula", "Rocket", "Galaxy", "Telescope", "Astronaut", "Comet", "Moon", "Satellite"),
-          31, 0.35, ("engineer", "scientist", "student")),
-    Topic("cooking", "Cooking", "recipe", "Italian home cooking, step by step",
-          ("Pasta", "Risotto", "Basil", "Tomato", "Lasagna", "Parmesan", "Pizza", "Olive Oil", "Gnocchi", "Espresso"),
-          42, 0.65, ("chef", "homemaker", "writer")),
-    Topic("football", "Football", "match report", "goals, transfers and the big derbies",
-          ("Striker", "Goal", "Derby", "Goalkeeper", "Transfer", "League", "Penalty", "Midfield", "Stadium", "Cup Final"),
-          29, 0.2, ("student", "salesperson", "technician")),
-    Topic("jazz", "Music", "album review", "jazz and blues records, old and new",
-          ("Saxophone", "Trumpet", "Swing", "Bebop", "Blues", "Improvisation", "Quartet", "Groove", "Piano Trio", "Harlem"),
-          48, 0.45, ("artist", "educator", "writer")),
-    Topic("ml", "Technology", "course", "machine learning from the ground up",
-          ("Neural Networks", "Gradients", "Transformers", "Embeddings", "Datasets", "Classifiers", "Regression", "Attention", "Benchmarks", "GPUs"),
-          30, 0.3, ("programmer", "scientist", "student")),
-    Topic("gardening", "Home & Garden", "guide", "growing flowers, herbs and vegetables",
-          ("Roses", "Compost", "Tomatoes", "Seedlings", "Orchards", "Herbs", "Greenhouses", "Pruning", "Tulips", "Soil"),
-          56, 0.6, ("retired", "homemaker", "educator")),
-    Topic("horror", "Films", "film", "haunted houses, curses and things that go bump in the night",
-          ("Haunted House", "Zombies", "Vampires", "Nightmares", "Curses", "Ghosts", "Slashers", "Crypts", "Werewolves", "Seances"),
-          24, 0.4, ("student", "artist", "technician")),
-    Topic("finance", "Money", "article", "budgets, savings and investing for everyone",
-          ("Budgets", "Savings", "Mortgages", "Index Funds", "Retirement", "Taxes", "Credit Scores", "Dividends", "Inflation", "Pensions"),
-          45, 0.45, ("executive", "lawyer", "salesperson")),
-    Topic("travel", "Travel", "travel guide", "journeys to cities, islands and mountains",
-          ("Lisbon", "Kyoto", "Backpacking", "Road Trips", "Islands", "Hostels", "Fjords", "Safaris", "Patagonia", "Night Trains"),
-          35, 0.55, ("writer", "educator", "executive")),
-    Topic("fitness", "Health", "workout", "training plans for strength and endurance",
-          ("Marathons", "Yoga", "Strength", "Cycling", "Stretching", "Intervals", "Swimming", "Kettlebells", "Pilates", "Recovery"),
-          33, 0.55, ("healthcare", "student", "salesperson")),
-    Topic("history", "History", "podcast", "empires, revolutions and everyday life in the past",
-          ("Rome", "Pharaohs", "Vikings", "The Renaissance", "Empires", "Revolutions", "Medieval Towns", "Castles", "Samurai", "Byzantium"),
-          52, 0.35, ("educator", "retired", "lawyer")),
-    Topic("comedy", "Comedy", "show", "stand-up, sketches and sitcoms",
-          ("Sitcoms", "Stand-up", "Sketches", "Parody", "Satire", "Improv", "Roasts", "Pranks", "Sidekicks", "Punchlines"),
-          27, 0.5, ("student", "artist", "salesperson")),
-)  # fmt: skip
+    Topic(
+        "space",
+        "Space",
+        "documentary",
+        "rockets, planets and the people who explore them",
+        (
+            "Mars",
+            "Orbit",
+            "Nebula",
+            "Rocket",
+            "Galaxy",
+            "Telescope",
+            "Astronaut",
+            "Comet",
+            "Moon",
+            "Satellite",
+        ),
+        31,
+        0.35,
+        ("engineer", "scientist", "student"),
+    ),
+    Topic(
+        "cooking",
+        "Cooking",
+        "recipe",
+        "Italian home cooking, step by step",
+        (
+            "Pasta",
+            "Risotto",
+            "Basil",
+            "Tomato",
+            "Lasagna",
+            "Parmesan",
+            "Pizza",
+            "Olive Oil",
+            "Gnocchi",
+            "Espresso",
+        ),
+        42,
+        0.65,
+        ("chef", "homemaker", "writer"),
+    ),
+    Topic(
+        "football",
+        "Football",
+        "match report",
+        "goals, transfers and the big derbies",
+        (
+            "Striker",
+            "Goal",
+            "Derby",
+            "Goalkeeper",
+            "Transfer",
+            "League",
+            "Penalty",
+            "Midfield",
+            "Stadium",
+            "Cup Final",
+        ),
+        29,
+        0.2,
+        ("student", "salesperson", "technician"),
+    ),
+    Topic(
+        "jazz",
+        "Music",
+        "album review",
+        "jazz and blues records, old and new",
+        (
+            "Saxophone",
+            "Trumpet",
+            "Swing",
+            "Bebop",
+            "Blues",
+            "Improvisation",
+            "Quartet",
+            "Groove",
+            "Piano Trio",
+            "Harlem",
+        ),
+        48,
+        0.45,
+        ("artist", "educator", "writer"),
+    ),
+    Topic(
+        "ml",
+        "Technology",
+        "course",
+        "machine learning from the ground up",
+        (
+            "Neural Networks",
+            "Gradients",
+            "Transformers",
+            "Embeddings",
+            "Datasets",
+            "Classifiers",
+            "Regression",
+            "Attention",
+            "Benchmarks",
+            "GPUs",
+        ),
+        30,
+        0.3,
+        ("programmer", "scientist", "student"),
+    ),
+    Topic(
+        "gardening",
+        "Home & Garden",
+        "guide",
+        "growing flowers, herbs and vegetables",
+        (
+            "Roses",
+            "Compost",
+            "Tomatoes",
+            "Seedlings",
+            "Orchards",
+            "Herbs",
+            "Greenhouses",
+            "Pruning",
+            "Tulips",
+            "Soil",
+        ),
+        56,
+        0.6,
+        ("retired", "homemaker", "educator"),
+    ),
+    Topic(
+        "horror",
+        "Films",
+        "film",
+        "haunted houses, curses and things that go bump in the night",
+        (
+            "Haunted House",
+            "Zombies",
+            "Vampires",
+            "Nightmares",
+            "Curses",
+            "Ghosts",
+            "Slashers",
+            "Crypts",
+            "Werewolves",
+            "Seances",
+        ),
+        24,
+        0.4,
+        ("student", "artist", "technician"),
+    ),
+    Topic(
+        "finance",
+        "Money",
+        "article",
+        "budgets, savings and investing for everyone",
+        (
+            "Budgets",
+            "Savings",
+            "Mortgages",
+            "Index Funds",
+            "Retirement",
+            "Taxes",
+            "Credit Scores",
+            "Dividends",
+            "Inflation",
+            "Pensions",
+        ),
+        45,
+        0.45,
+        ("executive", "lawyer", "salesperson"),
+    ),
+    Topic(
+        "travel",
+        "Travel",
+        "travel guide",
+        "journeys to cities, islands and mountains",
+        (
+            "Lisbon",
+            "Kyoto",
+            "Backpacking",
+            "Road Trips",
+            "Islands",
+            "Hostels",
+            "Fjords",
+            "Safaris",
+            "Patagonia",
+            "Night Trains",
+        ),
+        35,
+        0.55,
+        ("writer", "educator", "executive"),
+    ),
+    Topic(
+        "fitness",
+        "Health",
+        "workout",
+        "training plans for strength and endurance",
+        (
+            "Marathons",
+            "Yoga",
+            "Strength",
+            "Cycling",
+            "Stretching",
+            "Intervals",
+            "Swimming",
+            "Kettlebells",
+            "Pilates",
+            "Recovery",
+        ),
+        33,
+        0.55,
+        ("healthcare", "student", "salesperson"),
+    ),
+    Topic(
+        "history",
+        "History",
+        "podcast",
+        "empires, revolutions and everyday life in the past",
+        (
+            "Rome",
+            "Pharaohs",
+            "Vikings",
+            "The Renaissance",
+            "Empires",
+            "Revolutions",
+            "Medieval Towns",
+            "Castles",
+            "Samurai",
+            "Byzantium",
+        ),
+        52,
+        0.35,
+        ("educator", "retired", "lawyer"),
+    ),
+    Topic(
+        "comedy",
+        "Comedy",
+        "show",
+        "stand-up, sketches and sitcoms",
+        (
+            "Sitcoms",
+            "Stand-up",
+            "Sketches",
+            "Parody",
+            "Satire",
+            "Improv",
+            "Roasts",
+            "Pranks",
+            "Sidekicks",
+            "Punchlines",
+        ),
+        27,
+        0.5,
+        ("student", "artist", "salesperson"),
+    ),
+)
 
-_ADJECTIVES = ("Ultimate", "Hidden", "Little", "Modern", "Complete", "Curious", "Golden", "Wild", "Quiet", "Brilliant")
+_ADJECTIVES = (
+    "Ultimate",
+    "Hidden",
+    "Little",
+    "Modern",
+    "Complete",
+    "Curious",
+    "Golden",
+    "Wild",
+    "Quiet",
+    "Brilliant",
+)
 _TITLE_PATTERNS = (
     "The {adj} Guide to {a}",
     "{a} and {b}",
@@ -79,7 +306,7 @@ _TITLE_PATTERNS = (
     "{adj} {a}, {adj2} {b}",
     "Beyond {a}",
     "{a} for Beginners",
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -105,9 +332,7 @@ def _item_title(rng: np.random.Generator, topic: Topic) -> str:
     a, b = rng.choice(len(topic.words), size=2, replace=False)
     adj, adj2 = rng.choice(len(_ADJECTIVES), size=2, replace=False)
     pattern = _TITLE_PATTERNS[int(rng.integers(len(_TITLE_PATTERNS)))]
-    return pattern.format(
-        a=topic.words[a], b=topic.words[b], adj=_ADJECTIVES[adj], adj2=_ADJECTIVES[adj2]
-    )
+    return pattern.format(a=topic.words[a], b=topic.words[b], adj=_ADJECTIVES[adj], adj2=_ADJECTIVES[adj2])
 
 
 def _interests_text(rng: np.random.Generator, prefs: np.ndarray, topics: tuple[Topic, ...]) -> str | None:
@@ -123,7 +348,9 @@ def _interests_text(rng: np.random.Generator, prefs: np.ndarray, topics: tuple[T
     return text + "."
 
 
-def generate(config: SynthConfig, folder: Path, on_progress: Callable[[int, int], None] | None = None) -> SynthSummary:
+def generate(
+    config: SynthConfig, folder: Path, on_progress: Callable[[int, int], None] | None = None
+) -> SynthSummary:
     """Write items.jsonl, users.jsonl, events.jsonl and ground_truth.json into ``folder``."""
     if not 2 <= config.topics <= len(TOPICS):
         raise ValueError(f"topics must be between 2 and {len(TOPICS)}, got {config.topics}")
@@ -148,16 +375,18 @@ def generate(config: SynthConfig, folder: Path, on_progress: Callable[[int, int]
         if title in titles:
             title = f"{title}, Part {sum(t.startswith(title) for t in titles) + 1}"
         titles.add(title)
-        items.append({
-            "id": f"i{index:05d}",
-            "title": title,
-            "text": f"A {topic.kind} about {title.lower()}: {topic.blurb}.",
-            "category": topic.category,
-            "tags": [topic.key, topic.kind],
-            "attributes": {"topic": topic.key},
-            "creator": f"{topic.key}-studio-{index % 3 + 1}",
-            "published_at": float(published[index]),
-        })  # fmt: skip
+        items.append(
+            {
+                "id": f"i{index:05d}",
+                "title": title,
+                "text": f"A {topic.kind} about {title.lower()}: {topic.blurb}.",
+                "category": topic.category,
+                "tags": [topic.key, topic.kind],
+                "attributes": {"topic": topic.key},
+                "creator": f"{topic.key}-studio-{index % 3 + 1}",
+                "published_at": float(published[index]),
+            }
+        )
 
     preferences = rng.dirichlet(np.full(n_topics, 0.3), size=config.users)
     activity = rng.lognormal(0.0, 0.5, size=config.users)
@@ -169,17 +398,20 @@ def generate(config: SynthConfig, folder: Path, on_progress: Callable[[int, int]
         age = float(np.dot(prefs, [t.age for t in topics])) + rng.normal(0, 5)
         female = rng.random() < float(np.dot(prefs, [t.female_share for t in topics]))
         occupation = (
-            top.occupations[int(rng.integers(3))] if rng.random() < 0.7
+            top.occupations[int(rng.integers(3))]
+            if rng.random() < 0.7
             else occupations[int(rng.integers(len(occupations)))]
-        )  # fmt: skip
-        users.append({
-            "id": f"u{index:05d}",
-            "age": int(np.clip(round(age), 16, 90)),
-            "gender": "F" if female else "M",
-            "occupation": occupation,
-            "location": f"region-{int(rng.integers(1, 10))}",
-            "interests": _interests_text(rng, prefs, topics),
-        })  # fmt: skip
+        )
+        users.append(
+            {
+                "id": f"u{index:05d}",
+                "age": int(np.clip(round(age), 16, 90)),
+                "gender": "F" if female else "M",
+                "occupation": occupation,
+                "location": f"region-{int(rng.integers(1, 10))}",
+                "interests": _interests_text(rng, prefs, topics),
+            }
+        )
 
     events: list[dict[str, Any]] = []
     seen: list[set[int]] = [set() for _ in range(config.users)]
@@ -215,13 +447,15 @@ def generate(config: SynthConfig, folder: Path, on_progress: Callable[[int, int]
                     kind = "dislike"
                 elif rng.random() < 0.3 * pref + 0.05:
                     kind = "like" if rng.random() < 0.7 else "purchase"
-                events.append({
-                    "event_id": f"s{len(events):07d}",
-                    "user_id": users[user]["id"],
-                    "item_id": items[item]["id"],
-                    "type": kind,
-                    "timestamp": round(now, 3),
-                })  # fmt: skip
+                events.append(
+                    {
+                        "event_id": f"s{len(events):07d}",
+                        "user_id": users[user]["id"],
+                        "item_id": items[item]["id"],
+                        "type": kind,
+                        "timestamp": round(now, 3),
+                    }
+                )
         if on_progress is not None:
             on_progress(day_index + 1, config.days)
     events.sort(key=lambda event: (event["timestamp"], event["event_id"]))
@@ -235,8 +469,10 @@ def generate(config: SynthConfig, folder: Path, on_progress: Callable[[int, int]
         "config": {k: getattr(config, k) for k in config.__dataclass_fields__},
         "topics": [{"key": t.key, "category": t.category} for t in topics],
         "item_topic": {items[i]["id"]: int(item_topic[i]) for i in range(config.items)},
-        "user_preferences": {users[u]["id"]: [round(float(p), 6) for p in preferences[u]] for u in range(config.users)},
-    }  # fmt: skip
+        "user_preferences": {
+            users[u]["id"]: [round(float(p), 6) for p in preferences[u]] for u in range(config.users)
+        },
+    }
     (folder / "ground_truth.json").write_text(json.dumps(truth), encoding="utf-8")
     return SynthSummary(config.users, config.items, len(events), folder)
 

@@ -71,7 +71,8 @@ class AlsRecommender(Recommender):
         self._gram = None
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors[users] @ self.item_factors.T
+        scores: np.ndarray = self.user_factors[users] @ self.item_factors.T
+        return scores
 
     def fold_in(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """User factors that best explain ``items`` with confidence 1 + alpha * weight."""
@@ -89,7 +90,8 @@ class AlsRecommender(Recommender):
         return np.linalg.solve(lhs, rhs).astype(np.float32)
 
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        return self.item_factors @ self.fold_in(items, weights)
+        scores: np.ndarray = self.item_factors @ self.fold_in(items, weights)
+        return scores
 
     def item_vectors(self) -> np.ndarray:
         return self.item_factors

@@ -122,7 +122,9 @@ class Recommender(ABC):
         indices, values = top_k(scores, n)
         for position, (row, _) in enumerate(known):
             results[row] = [
-                (self.item_ids[i], float(v)) for i, v in zip(indices[position], values[position], strict=True) if i >= 0
+                (self.item_ids[i], float(v))
+                for i, v in zip(indices[position], values[position], strict=True)
+                if i >= 0
             ]
         return results
 
@@ -144,8 +146,13 @@ class Recommender(ABC):
     def save(self, directory: Path) -> None:
         """Arrays to ``arrays.npz``, vocabulary and config to JSON; never pickle."""
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / "arrays.npz", **self._arrays())
-        meta = {"name": self.name, "config": self.config(), "user_ids": self.user_ids, "item_ids": self.item_ids}
+        np.savez(directory / "arrays.npz", allow_pickle=False, **self._arrays())
+        meta = {
+            "name": self.name,
+            "config": self.config(),
+            "user_ids": self.user_ids,
+            "item_ids": self.item_ids,
+        }
         (directory / "model.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod

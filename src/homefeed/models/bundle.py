@@ -82,7 +82,7 @@ def train_bundle(
         "models": list(names),
         "users": data.n_users,
         "items": data.n_items,
-        "events": int(len(data.users)),
+        "events": len(data.users),
         "fit_seconds": timings,
         "total_seconds": round(time.perf_counter() - started, 3),
         "event_weights": settings.event_weights,
@@ -98,9 +98,10 @@ def latest_version_path(models_dir: Path) -> Path | None:
     if not models_dir.is_dir():
         return None
     complete = [
-        entry for entry in models_dir.iterdir()
+        entry
+        for entry in models_dir.iterdir()
         if entry.is_dir() and not entry.name.startswith(".") and (entry / "manifest.json").exists()
-    ]  # fmt: skip
+    ]
     return max(complete, key=lambda entry: entry.name) if complete else None
 
 

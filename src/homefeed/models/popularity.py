@@ -24,7 +24,7 @@ class PopularityRecommender(Recommender):
     def __init__(self, half_life_days: float | None = 30.0) -> None:
         super().__init__()
         self.half_life_days = half_life_days
-        self.scores = np.zeros(0, dtype=np.float64)
+        self.scores: np.ndarray = np.zeros(0, dtype=np.float64)
 
     def config(self) -> dict[str, Any]:
         return {"half_life_days": self.half_life_days}
@@ -35,7 +35,9 @@ class PopularityRecommender(Recommender):
         if self.half_life_days is not None and positive.any():
             age = data.timestamps[positive].max() - data.timestamps[positive]
             contribution = np.power(0.5, age / (self.half_life_days * DAY))
-        self.scores = np.bincount(data.items[positive], weights=contribution, minlength=data.n_items)
+        self.scores = np.bincount(  # float64 because weights are given
+            data.items[positive], weights=contribution, minlength=data.n_items
+        )
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.scores, (len(users), len(self.scores)))

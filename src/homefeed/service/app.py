@@ -59,7 +59,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         field, message = _describe(details[0]) if details else ("body", "invalid request")
         if len(details) > 1:
             message += f" (and {len(details) - 1} more problem(s), see detail)"
-        body = {"message": message, "field": field, "detail": jsonable_encoder(details, exclude={"url", "ctx"})}
+        body = {
+            "message": message,
+            "field": field,
+            "detail": jsonable_encoder(details, exclude={"url", "ctx"}),
+        }
         return JSONResponse(status_code=422, content=body)
 
     @app.exception_handler(NotFoundError)

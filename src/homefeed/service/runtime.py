@@ -34,7 +34,9 @@ class Runtime:
         migrate(store.engine)
         catalog = Catalog(store.iter_items())
         impressions = ImpressionLogger(store)
-        builder = HomepageBuilder(store, settings, catalog, None, impressions if settings.log_impressions else None)
+        builder = HomepageBuilder(
+            store, settings, catalog, None, impressions if settings.log_impressions else None
+        )
         runtime = cls(settings, store, catalog, builder, impressions)
         runtime.reload_model()
         runtime._start_polling()

@@ -103,7 +103,9 @@ class VocabularyMasks:
             entries = [self.catalog.get(item_id) for item_id in self.item_ids]
             self._servable = np.array([e is not None and e.active for e in entries], dtype=bool)
             self._by_category = {}
-            self._categories = np.array([e.category if e is not None else None for e in entries], dtype=object)
+            self._categories = np.array(
+                [e.category if e is not None else None for e in entries], dtype=object
+            )
             self._revision = revision
 
     def servable(self) -> np.ndarray:

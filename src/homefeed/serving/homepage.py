@@ -97,7 +97,11 @@ class HomepageBuilder:
         category: str | None = None,
     ) -> Homepage:
         bundle, masks = self.bundle, self.masks
-        page = Homepage(request_id=uuid.uuid4().hex, user_id=user_id, model_version=bundle.version if bundle else None)
+        page = Homepage(
+            request_id=uuid.uuid4().hex,
+            user_id=user_id,
+            model_version=bundle.version if bundle else None,
+        )
         events = self.store.user_events(user_id, self.settings.history_length)
         weights = self.settings.event_weights
         seen = {event.item_id for event in events if weights.get(event.type, 0.0) != 0.0}
@@ -123,9 +127,7 @@ class HomepageBuilder:
         self._log(page)
         return page
 
-    def _history(
-        self, events: Sequence[StoredEvent], item_index: Callable[[str], int | None]
-    ) -> _History:
+    def _history(self, events: Sequence[StoredEvent], item_index: Callable[[str], int | None]) -> _History:
         """The user's weighted events mapped onto the model's item indices."""
         weights = self.settings.event_weights
         indices: list[int] = []
@@ -162,7 +164,9 @@ class HomepageBuilder:
         except Exception as error:  # a failing source degrades the page, never fails it
             logger.exception("personal source failed for user %s", page.user_id)
             page.degraded = True
-            page.reasons.append(f"personal recommendations failed ({type(error).__name__}): serving popular items")
+            page.reasons.append(
+                f"personal recommendations failed ({type(error).__name__}): serving popular items"
+            )
 
     def _because(self, als: AlsRecommender, liked: np.ndarray, chosen: np.ndarray) -> list[str]:
         """For each recommended item, name the liked item whose factors point most towards it."""
@@ -173,7 +177,9 @@ class HomepageBuilder:
         reasons = []
         for anchor in anchors:
             entry = self.catalog.get(als.item_ids[int(anchor)])
-            reasons.append(f"Because you liked {entry.title}" if entry is not None else "Picked for your tastes")
+            reasons.append(
+                f"Because you liked {entry.title}" if entry is not None else "Picked for your tastes"
+            )
         return reasons
 
     def _fill_popular(self, page: Homepage, bundle: ModelBundle, allowed: np.ndarray, n: int) -> None:
@@ -181,19 +187,28 @@ class HomepageBuilder:
         popularity = bundle.get("popularity")
         if missing <= 0 or popularity is None:
             return
-        scores = np.array(popularity.score_history(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)), dtype=np.float64)
+        scores = np.array(
+            popularity.score_history(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)),
+            dtype=np.float64,
+        )
         scores[~allowed] = -np.inf
         indices, values = top_k(scores[None, :], missing)
         for index, score in zip(indices[0], values[0], strict=True):
             if index < 0:
                 break
-            page.items.append(self._item(popularity.item_ids[index], float(score), "popular", "Popular right now"))
+            page.items.append(
+                self._item(popularity.item_ids[index], float(score), "popular", "Popular right now")
+            )
 
     # -- lists beside the page ------------------------------------------
     def popular(self, n: int, category: str | None = None) -> Homepage:
         """The most popular servable items (optionally of one category)."""
         bundle, masks = self.bundle, self.masks
-        page = Homepage(request_id=uuid.uuid4().hex, user_id="", model_version=bundle.version if bundle else None)
+        page = Homepage(
+            request_id=uuid.uuid4().hex,
+            user_id="",
+            model_version=bundle.version if bundle else None,
+        )
         if bundle is None or masks is None:
             page.degraded = True
             page.reasons.append("no trained model yet: serving live popularity")
@@ -208,7 +223,11 @@ class HomepageBuilder:
     def similar(self, item_id: str, n: int) -> Homepage:
         """Items closest to ``item_id`` in the collaborative space; same-category popular as fallback."""
         bundle, masks = self.bundle, self.masks
-        page = Homepage(request_id=uuid.uuid4().hex, user_id="", model_version=bundle.version if bundle else None)
+        page = Homepage(
+            request_id=uuid.uuid4().hex,
+            user_id="",
+            model_version=bundle.version if bundle else None,
+        )
         als = bundle.get("als") if bundle is not None else None
         title = self.catalog.get(item_id)
         if isinstance(als, AlsRecommender) and masks is not None and als.item_index(item_id) is not None:
@@ -222,7 +241,9 @@ class HomepageBuilder:
                     break
             return page
         page.degraded = True
-        page.reasons.append("no collaborative vector for this item yet: serving popular items of its category")
+        page.reasons.append(
+            "no collaborative vector for this item yet: serving popular items of its category"
+        )
         category = title.category if title is not None else None
         fallback = self.popular(n + 1, category)
         page.items = [entry for entry in fallback.items if entry.item_id != item_id][:n]
@@ -274,8 +295,18 @@ class HomepageBuilder:
         if self.impressions is None or not page.items:
             return
         now = time.time()
-        self.impressions.log([
-            Impression(page.request_id, page.user_id, item.item_id, position, "main", item.source,
-                       page.model_version, now)
-            for position, item in enumerate(page.items)
-        ])  # fmt: skip
+        self.impressions.log(
+            [
+                Impression(
+                    page.request_id,
+                    page.user_id,
+                    item.item_id,
+                    position,
+                    "main",
+                    item.source,
+                    page.model_version,
+                    now,
+                )
+                for position, item in enumerate(page.items)
+            ]
+        )

@@ -19,7 +19,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from homefeed.domain import Event, Impression, Item, User
 from homefeed.store.schema import events, impressions, items, users
 
-_ITEM_FIELDS = ("title", "text", "category", "tags", "attributes", "creator", "published_at", "active")
+_ITEM_FIELDS = (
+    "title",
+    "text",
+    "category",
+    "tags",
+    "attributes",
+    "creator",
+    "published_at",
+    "active",
+)
 _USER_FIELDS = ("age", "gender", "occupation", "location", "interests", "attributes")
 
 
@@ -144,9 +153,7 @@ class Store:
         with self.engine.connect() as connection:
             return list(connection.execute(sa.select(items.c.id)).scalars())
 
-    def existing_item_ids(
-        self, ids: Iterable[str], connection: sa.Connection | None = None
-    ) -> set[str]:
+    def existing_item_ids(self, ids: Iterable[str], connection: sa.Connection | None = None) -> set[str]:
         wanted = list(set(ids))
         found: set[str] = set()
         if connection is None:
@@ -207,9 +214,7 @@ class Store:
             return [row.user_id for row in connection.execute(query)]
 
     # -- events -----------------------------------------------------------
-    def add_events(
-        self, batch: Sequence[Event], connection: sa.Connection | None = None
-    ) -> EventWriteResult:
+    def add_events(self, batch: Sequence[Event], connection: sa.Connection | None = None) -> EventWriteResult:
         """Store events once: ids already stored, or repeated in the batch, are skipped."""
         if connection is None:
             with self.engine.begin() as conn:
@@ -219,9 +224,7 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             already.update(
-                connection.execute(
-                    sa.select(events.c.event_id).where(events.c.event_id.in_(chunk))
-                ).scalars()
+                connection.execute(sa.select(events.c.event_id).where(events.c.event_id.in_(chunk))).scalars()
             )
         now = time.time()
         rows: list[dict[str, Any]] = []
@@ -244,9 +247,7 @@ class Store:
             )
         if rows:
             self.ensure_users({row["user_id"] for row in rows}, connection)
-            statement = self._insert(connection, events).on_conflict_do_nothing(
-                index_elements=["event_id"]
-            )
+            statement = self._insert(connection, events).on_conflict_do_nothing(index_elements=["event_id"])
             connection.execute(statement, rows)
         return EventWriteResult(accepted=len(rows), duplicates=len(batch) - len(rows))
 
@@ -296,14 +297,31 @@ class Store:
         """Append impressions; a driver-level executemany, since this runs at page-view rate."""
         if not batch:
             return
-        columns = ("request_id", "user_id", "item_id", "position", "section", "source", "model_version", "ts")
+        columns = (
+            "request_id",
+            "user_id",
+            "item_id",
+            "position",
+            "section",
+            "source",
+            "model_version",
+            "ts",
+        )
         with self.engine.begin() as connection:
             marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-            statement = (
-                f"INSERT INTO impressions ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
-            )
+            placeholders = ", ".join([marker] * len(columns))
+            statement = f"INSERT INTO impressions ({', '.join(columns)}) VALUES ({placeholders})"
             rows = [
-                (i.request_id, i.user_id, i.item_id, i.position, i.section, i.source, i.model_version, i.timestamp)
+                (
+                    i.request_id,
+                    i.user_id,
+                    i.item_id,
+                    i.position,
+                    i.section,
+                    i.source,
+                    i.model_version,
+                    i.timestamp,
+                )
                 for i in batch
             ]
             connection.exec_driver_sql(statement, rows)

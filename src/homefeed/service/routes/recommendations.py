@@ -8,10 +8,10 @@ from fastapi import APIRouter, Path, Query
 
 from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
-from homefeed.serving.homepage import Homepage
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.runtime import Runtime
 from homefeed.service.schemas import HomepageResponse, ItemList, ScoredItem
+from homefeed.serving.homepage import Homepage
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
@@ -73,4 +73,9 @@ async def popular(
 ) -> ItemList:
     """The most popular items, recent interactions counting more."""
     page = runtime.homepages.popular(_check_n(n, runtime), _check_category(category, runtime))
-    return ItemList(items=_items(page), model_version=page.model_version, degraded=page.degraded, reasons=page.reasons)
+    return ItemList(
+        items=_items(page),
+        model_version=page.model_version,
+        degraded=page.degraded,
+        reasons=page.reasons,
+    )
