@@ -65,7 +65,7 @@ def _settings(ctx: typer.Context) -> Settings:
 
 
 def _open_store(settings: Settings) -> Store:
-    from homefeed.store import migrate
+    from homefeed.store import Store, migrate
 
     store = Store.from_url(settings.effective_database_url)
     migrate(store.engine)
