@@ -73,7 +73,11 @@ async def run_load(
     started = time.perf_counter()
     deadline = started + duration if duration else float("inf")
 
-    async def worker() -> None:
+    async def worker(number: int) -> None:
+        # Connect one client at a time while the others already send requests: asyncio servers
+        # accept every queued connection in one go, so connections opened all at once would
+        # all land on whichever server worker woke first.
+        await asyncio.sleep(number * 0.05)
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while time.perf_counter() < deadline:
@@ -89,6 +93,6 @@ async def run_load(
         finally:
             writer.close()
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(number) for number in range(concurrency)))
     result.seconds = time.perf_counter() - started
     return result

@@ -219,3 +219,18 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert "/v1/users/{user_id}/homepage" in schema["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_the_service_picks_up_a_newer_model_by_itself(trained: tuple[Store, Settings]) -> None:
+    import time
+
+    store, settings = trained
+    polling = settings.model_copy(update={"model_poll_seconds": 0.1})
+    with TestClient(create_app(polling)) as polling_client:
+        old = polling_client.get("/readyz").json()["model_version"]
+        new = train_bundle(store, polling).version
+        deadline = time.monotonic() + 10
+        while polling_client.get("/readyz").json()["model_version"] != new:
+            assert time.monotonic() < deadline, "newer model was not picked up"
+            time.sleep(0.05)
+    assert new != old
