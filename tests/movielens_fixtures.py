@@ -5,6 +5,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from homefeed.datasets.movielens import ML100K_GENRES
+
 MOVIES = [
     ("1", "Toy Story (1995)", ["Animation", "Children's", "Comedy"]),
     ("2", "GoldenEye (1995)", ["Action", "Adventure", "Thriller"]),
@@ -16,27 +18,7 @@ RATINGS = [
     ("2", "3", "4", "881250951"),
     ("2", "1", "2", "881250952"),
 ]
-GENRES = [
-    "unknown",
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
+GENRES = list(ML100K_GENRES)
 
 
 def write_ml100k(folder: Path) -> Path:
