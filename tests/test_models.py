@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from homefeed.models import Interactions, top_k
 from homefeed.models.als import AlsRecommender
+from homefeed.models.bpr import BprRecommender
+from homefeed.models.ease import EaseRecommender
+from homefeed.models.itemknn import ItemKnnRecommender
 from homefeed.models.popularity import PopularityRecommender
 
 WEIGHTS = {"click": 1.0, "like": 2.0, "dislike": -2.0, "impression": 0.0}
@@ -98,3 +102,31 @@ def test_loading_the_wrong_model_kind_is_refused(tmp_path: Path) -> None:
     PopularityRecommender().fit(_blocks()).save(tmp_path / "pop")
     with pytest.raises(ValueError, match="'popularity' model, not 'als'"):
         AlsRecommender.load(tmp_path / "pop")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        lambda: EaseRecommender(regularization=10.0),
+        lambda: ItemKnnRecommender(neighbours=10),
+        lambda: BprRecommender(factors=8, learning_rate=0.05, iterations=100, seed=1, threads=1),
+    ],
+    ids=["ease", "itemknn", "bpr"],
+)
+def test_baselines_recover_planted_groups_and_round_trip(model: Any, tmp_path: Path) -> None:
+    data = _blocks()
+    fitted = model().fit(data)
+    seen = [[data.item_ids[i] for i in data.matrix()[u].indices] for u in range(data.n_users)]
+    recs = fitted.recommend(data.user_ids, 5, exclude=seen)
+    hits = sum(
+        int(item[1:]) in (range(0, 20) if user % 2 == 0 else range(20, 40))
+        for user, items in enumerate(recs)
+        for item, _ in items
+    )
+    assert hits / (5 * data.n_users) > 0.9
+    fresh = fitted.score_history(np.array([25, 30]), np.array([1.0, 1.0], dtype=np.float32)).astype(float)
+    fresh[[25, 30]] = -np.inf
+    assert sum(index >= 20 for index in top_k(fresh[None, :], 5)[0][0]) >= 4
+    fitted.save(tmp_path / "model")
+    loaded = type(fitted).load(tmp_path / "model")
+    assert loaded.recommend(data.user_ids[:4], 5, exclude=seen[:4]) == recs[:4]

@@ -318,6 +318,64 @@ def recommend(
 
 
 @app.command()
+def evaluate(
+    ctx: typer.Context,
+    data: Annotated[
+        Path, typer.Option(help="A data folder in any supported format (MovieLens, homefeed files).")
+    ],
+    protocol: Annotated[str, typer.Option(help="loo, cold-items, cold-users or temporal.")] = "loo",
+    models: Annotated[
+        str, typer.Option(help="Comma-separated: pop,itemknn,ease,als,bpr,random.")
+    ] = "pop,itemknn,ease,als,bpr",
+    k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,20",
+    out: Annotated[Path | None, typer.Option(help="Folder for report.md, metrics.json and plots.")] = None,
+    tune: Annotated[bool, typer.Option(help="Grid-search each model on the validation rows first.")] = False,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds to average for stochastic models.")] = 1,
+    fold_in: Annotated[
+        bool, typer.Option(help="Score every user from their known history, as the service does.")
+    ] = False,
+) -> None:
+    """Evaluate models offline on a protocol; fitting only ever sees the protocol's training rows."""
+    from homefeed.evaluation.dataset import EvalDataset
+    from homefeed.evaluation.report import rich_table, write_report
+    from homefeed.evaluation.runner import run_protocol
+    from homefeed.evaluation.tuning import resolve_models
+
+    settings = _settings(ctx)
+    names = resolve_models(models)
+    try:
+        cutoffs = sorted({int(part) for part in k.split(",") if part.strip()})
+    except ValueError:
+        raise HomefeedError(f"--k must be whole numbers separated by commas, got {k!r}") from None
+    if not cutoffs or cutoffs[0] < 1:
+        raise HomefeedError("--k needs at least one cut-off of 1 or more")
+    if not data.is_dir():
+        raise HomefeedError(f"{data}: no such folder")
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
+    ) as progress:
+        task = progress.add_task(f"loading {data}", total=None)
+        dataset = EvalDataset.load(data, settings.event_weights)
+        report = run_protocol(
+            dataset,
+            protocol,
+            names,
+            cutoffs,
+            seeds=seeds,
+            tune_models=tune,
+            from_history=fold_in,
+            on_step=lambda step: progress.update(task, description=step),
+        )
+    for split in report.splits:
+        console.print(rich_table(split, report.ks))
+    for name, tuning in report.tuning.items():
+        console.print(f"tuned {name}: {tuning.best} (valid NDCG@10 {tuning.best_score:.4f})")
+    if out is not None:
+        write_report(report, out)
+        console.print(f"[green]wrote[/] {out / 'report.md'}, {out / 'metrics.json'} and plots")
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     data: Annotated[

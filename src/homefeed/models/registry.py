@@ -5,11 +5,22 @@ from __future__ import annotations
 from homefeed.config import Settings
 from homefeed.models.als import AlsRecommender
 from homefeed.models.base import Recommender
+from homefeed.models.bpr import BprRecommender
+from homefeed.models.ease import EaseRecommender
+from homefeed.models.itemknn import ItemKnnRecommender
 from homefeed.models.popularity import PopularityRecommender
+from homefeed.models.random_baseline import RandomRecommender
 
 MODEL_CLASSES: dict[str, type[Recommender]] = {
-    PopularityRecommender.name: PopularityRecommender,
-    AlsRecommender.name: AlsRecommender,
+    model.name: model
+    for model in (
+        PopularityRecommender,
+        AlsRecommender,
+        BprRecommender,
+        EaseRecommender,
+        ItemKnnRecommender,
+        RandomRecommender,
+    )
 }
 
 
@@ -20,9 +31,12 @@ def model_class(name: str) -> type[Recommender]:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODEL_CLASSES)}") from None
 
 
-def build_model(name: str, settings: Settings) -> Recommender:
-    """A fresh, untrained model configured from ``settings``."""
-    model_class(name)
-    if name == AlsRecommender.name:
-        return AlsRecommender(**settings.als.model_dump())
-    return PopularityRecommender(half_life_days=settings.popularity.half_life_days)
+def build_model(name: str, settings: Settings, **overrides: object) -> Recommender:
+    """A fresh, untrained model configured from ``settings`` (and ``overrides``)."""
+    cls = model_class(name)
+    if cls is AlsRecommender:
+        return AlsRecommender(**{**settings.als.model_dump(), **overrides})
+    if cls is PopularityRecommender:
+        options = {"half_life_days": settings.popularity.half_life_days, **overrides}
+        return PopularityRecommender(**options)  # type: ignore[arg-type]
+    return cls(**overrides)

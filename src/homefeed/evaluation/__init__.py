@@ -1,0 +1,1 @@
+"""Offline evaluation: protocols, metrics, tuning and reports that anyone can rerun."""

@@ -1,0 +1,67 @@
+"""A data folder held in memory for evaluation: items, users and time-ordered interactions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from homefeed.datasets.folders import folder_records
+from homefeed.datasets.importer import validate_record
+from homefeed.domain import Event, Item, User
+from homefeed.errors import RowError
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One positive interaction, in the order the protocols use (time, then file order)."""
+
+    user_id: str
+    item_id: str
+    timestamp: float
+    weight: float
+
+
+@dataclass
+class EvalDataset:
+    """Everything a protocol needs, loaded once from any supported folder."""
+
+    name: str
+    folder: Path
+    items: dict[str, Item]
+    users: dict[str, User]
+    interactions: list[Interaction]  # sorted by (timestamp, file order)
+
+    @classmethod
+    def load(cls, folder: Path, event_weights: Mapping[str, float]) -> EvalDataset:
+        """Read ``folder``; keep events with a positive weight, each (user, item) pair once."""
+        records = folder_records(folder)
+        items = {item.id: item for item in (validate_record(r, Item) for r in records.items)}
+        users = {user.id: user for user in (validate_record(r, User) for r in records.users)}
+        rows: list[Interaction] = []
+        seen: set[tuple[str, str]] = set()
+        for record in records.events:
+            event = validate_record(record, Event)
+            weight = event_weights.get(event.type)
+            if weight is None:
+                raise RowError(
+                    record.source, record.line, record.column_of("type"), f"unknown event type {event.type!r}"
+                )
+            if weight <= 0 or (event.user_id, event.item_id) in seen:
+                continue
+            if event.item_id not in items:
+                raise RowError(
+                    record.source, record.line, record.column_of("item_id"), f"unknown item {event.item_id!r}"
+                )
+            seen.add((event.user_id, event.item_id))
+            rows.append(Interaction(event.user_id, event.item_id, event.timestamp, weight))
+        order = np.argsort(np.array([row.timestamp for row in rows], dtype=np.float64), kind="stable")
+        return cls(folder.name, folder, items, users, [rows[i] for i in order])
+
+    def item_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.interactions:
+            counts[row.item_id] = counts.get(row.item_id, 0) + 1
+        return counts

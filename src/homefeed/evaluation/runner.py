@@ -1,0 +1,117 @@
+"""Run models on a protocol's splits: optional tuning on validation rows, several seeds for
+stochastic models, and results collected for the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from homefeed.evaluation.dataset import EvalDataset
+from homefeed.evaluation.evaluator import Evaluation, ModelResult
+from homefeed.evaluation.protocols import Split, build_splits
+from homefeed.evaluation.tuning import DEFAULT_PARAMS, STOCHASTIC, TuningResult, factory, tune
+from homefeed.models.base import Recommender
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class SplitReport:
+    split: str
+    n_users: int
+    notes: list[str]
+    results: dict[str, ModelResult] = field(default_factory=dict)
+    spread: dict[str, dict[str, float]] = field(default_factory=dict)  # std over seeds
+
+
+@dataclass
+class EvaluationReport:
+    protocol: str
+    dataset: str
+    ks: list[int]
+    seeds: int
+    from_history: bool
+    splits: list[SplitReport]
+    tuning: dict[str, TuningResult] = field(default_factory=dict)
+
+
+def _average(results: Sequence[ModelResult]) -> tuple[ModelResult, dict[str, float]]:
+    """Mean of the metrics (and times) over seeds, with the standard deviation of each metric."""
+    first = results[0]
+    if len(results) == 1:
+        return first, {}
+    keys = first.metrics.keys()
+    mean = {k: float(np.mean([r.metrics[k] for r in results])) for k in keys}
+    std = {k: float(np.std([r.metrics[k] for r in results])) for k in keys}
+    first.metrics = mean
+    first.fit_seconds = float(np.mean([r.fit_seconds for r in results]))
+    first.score_seconds = float(np.mean([r.score_seconds for r in results]))
+    first.peak_mib = float(max(r.peak_mib for r in results))
+    first.curves = {k: np.mean([r.curves[k] for r in results], axis=0).tolist() for k in first.curves}
+    first.notes.append(f"mean of {len(results)} seeds")
+    return first, std
+
+
+def run_protocol(
+    dataset: EvalDataset,
+    protocol: str,
+    models: Sequence[str],
+    ks: Sequence[int],
+    seeds: int = 1,
+    tune_models: bool = False,
+    from_history: bool = False,
+    params: dict[str, dict[str, Any]] | None = None,
+    on_step: Step | None = None,
+) -> EvaluationReport:
+    """Evaluate ``models`` on every split of ``protocol``; fitting sees training rows only."""
+    step = on_step or (lambda _message: None)
+    splits = build_splits(dataset, protocol)
+    chosen = {name: dict((params or {}).get(name, DEFAULT_PARAMS[name])) for name in models}
+    report = EvaluationReport(protocol, dataset.name, sorted(set(ks)), seeds, from_history, [])
+    if tune_models:
+        report.tuning = _tune(dataset, splits[0], models, step)
+        chosen.update({name: result.best for name, result in report.tuning.items()})
+    for split in splits:
+        evaluation = Evaluation(dataset, split, ks)
+        entry = SplitReport(split.name, len(split.cases), list(split.notes))
+        for name in models:
+            runs = seeds if name in STOCHASTIC else 1
+            step(f"{split.name}: {name}")
+            results = [
+                evaluation.run(factory(name, chosen[name], seed=seed), from_history=from_history or None)
+                for seed in range(runs)
+            ]
+            entry.results[name], spread = _average(results)
+            if spread:
+                entry.spread[name] = spread
+        report.splits.append(entry)
+    return report
+
+
+def _tune(dataset: EvalDataset, split: Split, models: Sequence[str], step: Step) -> dict[str, TuningResult]:
+    """Grid search on the validation split that belongs to ``split`` (loo: the valid rows)."""
+    if split.valid is None:
+        raise ValueError(f"{split.name} has no validation rows; tune on the loo or temporal protocol")
+    validation = Evaluation(dataset, split.valid, [10])
+
+    def score(make: Callable[[], Recommender]) -> float:
+        return validation.run(make).metrics["ndcg@10"]
+
+    results = {}
+    for name in models:
+
+        def report(done: int, total: int, name: str = name) -> None:
+            step(f"tuning {name}: {done}/{total}")
+
+        results[name] = tune(name, score, on_trial=report)
+    return results
+
+
+def write_outputs(report: EvaluationReport, out: Path) -> None:
+    from homefeed.evaluation.report import write_report
+
+    write_report(report, out)

@@ -1,0 +1,98 @@
+"""Model defaults for evaluation and grid search on a split's validation rows.
+
+The defaults below were chosen by :func:`tune` on the ``valid`` rows of MovieLens-100K
+(protocol P1, NDCG@10; see docs/benchmarks.md). Popularity is the classic MostPop
+(plain counts, no decay), the protocol's reference check.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from homefeed.errors import InvalidInputError
+from homefeed.models.base import Recommender
+from homefeed.models.registry import MODEL_CLASSES, model_class
+
+ALIASES = {"pop": "popularity", "mostpop": "popularity", "knn": "itemknn", "item-knn": "itemknn"}
+STOCHASTIC = frozenset({"als", "bpr", "random"})
+
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "popularity": {"half_life_days": None},
+    "random": {},
+    "itemknn": {"neighbours": 100, "shrink": 0.0},
+    "ease": {"regularization": 500.0},
+    "als": {"factors": 32, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
+    "bpr": {"factors": 32, "learning_rate": 0.01, "regularization": 0.03, "iterations": 200, "threads": 1},
+}
+
+GRIDS: dict[str, dict[str, Sequence[Any]]] = {
+    "popularity": {},
+    "random": {},
+    "itemknn": {"neighbours": [20, 50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]},
+    "ease": {"regularization": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0]},
+    "als": {"factors": [32, 64, 128], "regularization": [0.01, 0.1, 1.0], "alpha": [0.5, 1.0, 2.0]},
+    "bpr": {"factors": [32, 64], "learning_rate": [0.01, 0.05], "regularization": [0.01, 0.03]},
+}
+
+
+def resolve_models(names: str | Sequence[str]) -> list[str]:
+    """Model names from a comma-separated list, with aliases; unknown names are refused."""
+    items = names.split(",") if isinstance(names, str) else list(names)
+    resolved = []
+    for raw in items:
+        name = ALIASES.get(raw.strip().lower(), raw.strip().lower())
+        if not name:
+            continue
+        if name not in MODEL_CLASSES:
+            raise InvalidInputError(
+                f"unknown model {raw.strip()!r}; expected one of {sorted(MODEL_CLASSES)} "
+                f"(aliases: {', '.join(sorted(ALIASES))})",
+                field="models",
+            )
+        resolved.append(name)
+    return resolved
+
+
+def factory(name: str, params: Mapping[str, Any], seed: int | None = None) -> Callable[[], Recommender]:
+    cls = model_class(name)
+    options = dict(params)
+    if seed is not None and name in STOCHASTIC:
+        options["seed"] = seed
+    return lambda: cls(**options)
+
+
+@dataclass
+class TuningResult:
+    model: str
+    best: dict[str, Any]
+    best_score: float
+    trials: list[tuple[dict[str, Any], float]]
+
+
+def grid(name: str) -> list[dict[str, Any]]:
+    """Every combination of the model's grid, on top of its defaults."""
+    space = GRIDS.get(name, {})
+    keys = list(space)
+    return [
+        {**DEFAULT_PARAMS[name], **dict(zip(keys, values, strict=True))}
+        for values in itertools.product(*(space[k] for k in keys))
+    ] or [dict(DEFAULT_PARAMS[name])]
+
+
+def tune(
+    name: str,
+    score: Callable[[Callable[[], Recommender]], float],
+    on_trial: Callable[[int, int], None] | None = None,
+) -> TuningResult:
+    """Try every grid point; ``score`` fits on the training rows and measures on validation."""
+    trials: list[tuple[dict[str, Any], float]] = []
+    candidates = grid(name)
+    for number, params in enumerate(candidates, start=1):
+        trials.append((params, score(factory(name, params, seed=0))))
+        if on_trial is not None:
+            on_trial(number, len(candidates))
+    best, best_score = max(trials, key=lambda trial: trial[1])
+    return TuningResult(name, best, best_score, trials)
