@@ -81,7 +81,10 @@ def main() -> int:
     started = time.perf_counter()
     dataset = EvalDataset.load(args.data, Settings().event_weights)
     models = resolve_models(args.models)
-    step = lambda message: print(f"  {message}", file=sys.stderr, flush=True)  # noqa: E731
+
+    def step(message: str, done: int, total: int) -> None:
+        print(f"  [{done + 1}/{total}] {message}", file=sys.stderr, flush=True)
+
     loo = run_protocol(
         dataset, "loo", models, [10, 20], seeds=args.seeds, tune_models=args.tune, on_step=step
     )

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TextColumn,
@@ -351,9 +352,14 @@ def evaluate(
         raise HomefeedError("--k needs at least one cut-off of 1 or more")
     if not data.is_dir():
         raise HomefeedError(f"{data}: no such folder")
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
-    ) as progress:
+    bar = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*bar, console=err_console) as progress:
         task = progress.add_task(f"loading {data}", total=None)
         dataset = EvalDataset.load(data, settings.event_weights)
         report = run_protocol(
@@ -364,8 +370,11 @@ def evaluate(
             seeds=seeds,
             tune_models=tune,
             from_history=fold_in,
-            on_step=lambda step: progress.update(task, description=step),
+            on_step=lambda step, done, total: progress.update(
+                task, description=step, completed=done, total=total
+            ),
         )
+        progress.update(task, description="done", completed=progress.tasks[0].total)
     for split in report.splits:
         console.print(rich_table(split, report.ks))
     for name, tuning in report.tuning.items():

@@ -13,10 +13,11 @@ import numpy as np
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.evaluator import Evaluation, ModelResult
 from homefeed.evaluation.protocols import Split, build_splits
-from homefeed.evaluation.tuning import DEFAULT_PARAMS, STOCHASTIC, TuningResult, factory, tune
+from homefeed.evaluation.tuning import DEFAULT_PARAMS, STOCHASTIC, TuningResult, factory, grid, tune
 from homefeed.models.base import Recommender
 
-Step = Callable[[str], None]
+Step = Callable[[str, int, int], None]
+"""Progress: (what runs now, units done, units in all); a unit is one fit + scoring."""
 
 
 @dataclass
@@ -68,10 +69,19 @@ def run_protocol(
     on_step: Step | None = None,
 ) -> EvaluationReport:
     """Evaluate ``models`` on every split of ``protocol``; fitting sees training rows only."""
-    step = on_step or (lambda _message: None)
     splits = build_splits(dataset, protocol)
     chosen = {name: dict((params or {}).get(name, DEFAULT_PARAMS[name])) for name in models}
     report = EvaluationReport(protocol, dataset.name, sorted(set(ks)), seeds, from_history, [])
+    runs = {name: seeds if name in STOCHASTIC else 1 for name in models}
+    total = len(splits) * sum(runs.values()) + (sum(len(grid(name)) for name in models) if tune_models else 0)
+    done = 0
+
+    def step(message: str) -> None:
+        nonlocal done
+        if on_step is not None:
+            on_step(message, done, total)
+        done += 1
+
     if tune_models:
         report.tuning = _tune(dataset, splits[0], models, step)
         chosen.update({name: result.best for name, result in report.tuning.items()})
@@ -79,12 +89,12 @@ def run_protocol(
         evaluation = Evaluation(dataset, split, ks)
         entry = SplitReport(split.name, len(split.cases), list(split.notes))
         for name in models:
-            runs = seeds if name in STOCHASTIC else 1
-            step(f"{split.name}: {name}")
-            results = [
-                evaluation.run(factory(name, chosen[name], seed=seed), from_history=from_history or None)
-                for seed in range(runs)
-            ]
+            results = []
+            for seed in range(runs[name]):
+                step(f"{split.name}: {name}" + (f" (seed {seed})" if runs[name] > 1 else ""))
+                results.append(
+                    evaluation.run(factory(name, chosen[name], seed=seed), from_history=from_history or None)
+                )
             entry.results[name], spread = _average(results)
             if spread:
                 entry.spread[name] = spread
@@ -92,7 +102,9 @@ def run_protocol(
     return report
 
 
-def _tune(dataset: EvalDataset, split: Split, models: Sequence[str], step: Step) -> dict[str, TuningResult]:
+def _tune(
+    dataset: EvalDataset, split: Split, models: Sequence[str], step: Callable[[str], None]
+) -> dict[str, TuningResult]:
     """Grid search on the validation split that belongs to ``split`` (loo: the valid rows)."""
     if split.valid is None:
         raise ValueError(f"{split.name} has no validation rows; tune on the loo or temporal protocol")
@@ -104,10 +116,10 @@ def _tune(dataset: EvalDataset, split: Split, models: Sequence[str], step: Step)
     results = {}
     for name in models:
 
-        def report(done: int, total: int, name: str = name) -> None:
-            step(f"tuning {name}: {done}/{total}")
+        def before_trial(number: int, total: int, name: str = name) -> None:
+            step(f"tuning {name}: trial {number}/{total}")
 
-        results[name] = tune(name, score, on_trial=report)
+        results[name] = tune(name, score, before_trial=before_trial)
     return results
 
 

@@ -85,14 +85,14 @@ def grid(name: str) -> list[dict[str, Any]]:
 def tune(
     name: str,
     score: Callable[[Callable[[], Recommender]], float],
-    on_trial: Callable[[int, int], None] | None = None,
+    before_trial: Callable[[int, int], None] | None = None,
 ) -> TuningResult:
     """Try every grid point; ``score`` fits on the training rows and measures on validation."""
     trials: list[tuple[dict[str, Any], float]] = []
     candidates = grid(name)
     for number, params in enumerate(candidates, start=1):
+        if before_trial is not None:
+            before_trial(number, len(candidates))
         trials.append((params, score(factory(name, params, seed=0))))
-        if on_trial is not None:
-            on_trial(number, len(candidates))
     best, best_score = max(trials, key=lambda trial: trial[1])
     return TuningResult(name, best, best_score, trials)
