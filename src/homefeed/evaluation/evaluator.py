@@ -18,7 +18,7 @@ import numpy as np
 from homefeed.evaluation import metrics as m
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.protocols import Split
-from homefeed.models.base import Recommender, top_k
+from homefeed.models.base import Recommender, Validation, top_k
 
 AGE_BUCKETS = ((0, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"))
 GROUP_ORDER = [label for *_, label in AGE_BUCKETS] + ["55+", "new", "low", "medium", "high", "unknown"]
@@ -61,8 +61,11 @@ def age_bucket(age: int | None) -> str:
 class Evaluation:
     """The shared context of one split: item popularity, features and user groups."""
 
-    def __init__(self, dataset: EvalDataset, split: Split, ks: Sequence[int]) -> None:
+    def __init__(
+        self, dataset: EvalDataset, split: Split, ks: Sequence[int], item_text: np.ndarray | None = None
+    ) -> None:
         self.dataset = dataset
+        self.item_text = item_text  # text embeddings in catalog order, for models that read text
         self.split = split
         self.ks = sorted(set(ks))
         self.catalog = split.catalog
@@ -117,6 +120,7 @@ class Evaluation:
         cases = self.split.cases
         self.constant_rows = 0
         ranked = np.full((len(cases), k), -1, dtype=np.int64)
+        from_history = from_history or model.prefers_history
         known = [] if from_history else [(row, model.user_index(c.user_id)) for row, c in enumerate(cases)]
         by_factors = [(row, index) for row, index in known if index is not None]
         by_history = sorted(set(range(len(cases))) - {row for row, _ in by_factors})
@@ -126,14 +130,27 @@ class Evaluation:
             for offset, (row, _) in enumerate(chunk):
                 self._mask(scores[offset], cases[row].history)
             ranked[[row for row, _ in chunk]] = top_k(scores, k)[0]
-        for row in by_history:
-            history = np.array([self.index[i] for i in cases[row].history if i in self.index], dtype=np.int64)
-            scores = np.array(
-                model.score_history(history, np.ones(len(history), dtype=np.float32)), dtype=np.float64
-            )
-            self._mask(scores, cases[row].history)
-            ranked[row] = top_k(scores[None, :], k)[0][0]
+        for start in range(0, len(by_history), batch):
+            rows = by_history[start : start + batch]
+            histories = [self._indices(cases[row].history) for row in rows]
+            scores = np.array(model.score_histories(histories), dtype=np.float64)
+            for offset, row in enumerate(rows):
+                self._mask(scores[offset], cases[row].history)
+            ranked[rows] = top_k(scores, k)[0]
         return ranked
+
+    def _indices(self, items: list[str]) -> np.ndarray:
+        return np.array([self.index[i] for i in items if i in self.index], dtype=np.int64)
+
+    def validation(self) -> Validation | None:
+        """The split's validation rows as model input, for models that early-stop."""
+        valid = self.split.valid
+        if valid is None:
+            return None
+        return Validation(
+            histories=[self._indices(case.history) for case in valid.cases],
+            targets=[{self.index[i] for i in case.relevant if i in self.index} for case in valid.cases],
+        )
 
     def _mask(self, scores: np.ndarray, history: list[str]) -> None:
         rankable = scores[self.allowed]
@@ -194,7 +211,9 @@ class Evaluation:
         from_history = self.split.from_history if from_history is None else from_history
         tracemalloc.start()
         started = time.perf_counter()
-        model.fit(self.split.fit_data())
+        data = self.split.fit_data()
+        data.item_text = self.item_text
+        model.fit(data, self.validation())
         fit_seconds = time.perf_counter() - started
         started = time.perf_counter()
         ranked = self.rank(model, max(self.ks), from_history)

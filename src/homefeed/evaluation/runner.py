@@ -67,6 +67,7 @@ def run_protocol(
     from_history: bool = False,
     params: dict[str, dict[str, Any]] | None = None,
     on_step: Step | None = None,
+    item_text: np.ndarray | None = None,
 ) -> EvaluationReport:
     """Evaluate ``models`` on every split of ``protocol``; fitting sees training rows only."""
     splits = build_splits(dataset, protocol)
@@ -83,10 +84,10 @@ def run_protocol(
         done += 1
 
     if tune_models:
-        report.tuning = _tune(dataset, splits[0], models, step)
+        report.tuning = _tune(dataset, splits[0], models, step, item_text)
         chosen.update({name: result.best for name, result in report.tuning.items()})
     for split in splits:
-        evaluation = Evaluation(dataset, split, ks)
+        evaluation = Evaluation(dataset, split, ks, item_text)
         entry = SplitReport(split.name, len(split.cases), list(split.notes))
         for name in models:
             results = []
@@ -103,12 +104,16 @@ def run_protocol(
 
 
 def _tune(
-    dataset: EvalDataset, split: Split, models: Sequence[str], step: Callable[[str], None]
+    dataset: EvalDataset,
+    split: Split,
+    models: Sequence[str],
+    step: Callable[[str], None],
+    item_text: np.ndarray | None,
 ) -> dict[str, TuningResult]:
     """Grid search on the validation split that belongs to ``split`` (loo: the valid rows)."""
     if split.valid is None:
         raise ValueError(f"{split.name} has no validation rows; tune on the loo or temporal protocol")
-    validation = Evaluation(dataset, split.valid, [10])
+    validation = Evaluation(dataset, split.valid, [10], item_text)
 
     def score(make: Callable[[], Recommender]) -> float:
         return validation.run(make).metrics["ndcg@10"]

@@ -17,7 +17,8 @@ from homefeed.models.base import Recommender
 from homefeed.models.registry import MODEL_CLASSES, model_class
 
 ALIASES = {"pop": "popularity", "mostpop": "popularity", "knn": "itemknn", "item-knn": "itemknn"}
-STOCHASTIC = frozenset({"als", "bpr", "random"})
+STOCHASTIC = frozenset({"als", "bpr", "random", "sequential"})
+NEEDS_TEXT = frozenset({"sequential"})
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "popularity": {"half_life_days": None},
@@ -26,6 +27,14 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "ease": {"regularization": 500.0},
     "als": {"factors": 32, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
     "bpr": {"factors": 32, "learning_rate": 0.01, "regularization": 0.03, "iterations": 200, "threads": 1},
+    "sequential": {
+        "max_length": 50,
+        "stride": 10,
+        "dropout": 0.5,
+        "batch_size": 32,
+        "epochs": 30,
+        "patience": 4,
+    },
 }
 
 GRIDS: dict[str, dict[str, Sequence[Any]]] = {
@@ -35,6 +44,7 @@ GRIDS: dict[str, dict[str, Sequence[Any]]] = {
     "ease": {"regularization": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0]},
     "als": {"factors": [32, 64, 128], "regularization": [0.01, 0.1, 1.0], "alpha": [0.5, 1.0, 2.0]},
     "bpr": {"factors": [32, 64], "learning_rate": [0.01, 0.05], "regularization": [0.01, 0.03]},
+    "sequential": {},
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -18,6 +19,14 @@ import numpy as np
 from homefeed.models.data import Interactions
 
 ScoredItems = list[tuple[str, float]]
+
+
+@dataclass
+class Validation:
+    """Held-out next items for early stopping: per user the input history and the targets."""
+
+    histories: list[np.ndarray]
+    targets: list[set[int]]
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +57,7 @@ class Recommender(ABC):
     """A trainable model that scores every catalog item for a user."""
 
     name: ClassVar[str]
+    prefers_history: ClassVar[bool] = False  # score users from their current history, always
 
     def __init__(self) -> None:
         self.user_ids: list[str] = []
@@ -81,10 +91,20 @@ class Recommender(ABC):
         return None
 
     # -- provided ---------------------------------------------------------
-    def fit(self, data: Interactions) -> Self:
+    def fit(self, data: Interactions, validation: Validation | None = None) -> Self:
+        """Train on ``data``; models that early-stop use ``validation`` when given."""
         self._set_vocabulary(data.user_ids, data.item_ids)
-        self._fit(data)
+        self._fit_validated(data, validation)
         return self
+
+    def _fit_validated(self, data: Interactions, validation: Validation | None) -> None:
+        self._fit(data)
+
+    def score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores [len(histories), n_items] for users described by item-index histories."""
+        return np.vstack(
+            [self.score_history(history, np.ones(len(history), dtype=np.float32)) for history in histories]
+        )
 
     def _set_vocabulary(self, user_ids: list[str], item_ids: list[str]) -> None:
         self.user_ids, self.item_ids = list(user_ids), list(item_ids)

@@ -27,6 +27,7 @@ class Interactions:
     items: np.ndarray
     weights: np.ndarray
     timestamps: np.ndarray
+    item_text: np.ndarray | None = field(default=None, repr=False)  # text embeddings, item order
     _user_index: dict[str, int] = field(default_factory=dict, repr=False)
     _item_index: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -96,6 +97,17 @@ class Interactions:
         summed.data[summed.data < 0] = 0.0
         summed.eliminate_zeros()
         return summed
+
+    def sequences(self, positive_only: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per user (by index): item indices and weights ordered by time (stable on row order)."""
+        keep = self.weights > 0 if positive_only else np.ones(len(self.weights), dtype=bool)
+        rows = np.flatnonzero(keep)
+        order = rows[np.lexsort((rows, self.timestamps[rows], self.users[rows]))]
+        bounds = np.searchsorted(self.users[order], np.arange(self.n_users + 1))
+        return [
+            (self.items[order[bounds[u] : bounds[u + 1]]], self.weights[order[bounds[u] : bounds[u + 1]]])
+            for u in range(self.n_users)
+        ]
 
     def seen_matrix(self) -> sp.csr_matrix:
         """Users x items with a 1 wherever the user did anything (positive or negative)."""

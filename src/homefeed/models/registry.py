@@ -10,6 +10,7 @@ from homefeed.models.ease import EaseRecommender
 from homefeed.models.itemknn import ItemKnnRecommender
 from homefeed.models.popularity import PopularityRecommender
 from homefeed.models.random_baseline import RandomRecommender
+from homefeed.models.sequential import SequentialRecommender
 
 MODEL_CLASSES: dict[str, type[Recommender]] = {
     model.name: model
@@ -20,6 +21,7 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
         EaseRecommender,
         ItemKnnRecommender,
         RandomRecommender,
+        SequentialRecommender,
     )
 }
 

@@ -68,3 +68,13 @@ impressions = sa.Table(
     sa.Index("ix_impressions_user_ts", "user_id", "ts"),
     sa.Index("ix_impressions_request", "request_id"),
 )
+
+text_embeddings = sa.Table(
+    "text_embeddings",
+    metadata,
+    sa.Column("model_id", sa.String(255), primary_key=True),
+    sa.Column("text_sha256", sa.String(64), primary_key=True),
+    sa.Column("dimension", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from homefeed.domain import Event, Impression, Item, User
-from homefeed.store.schema import events, impressions, items, users
+from homefeed.store.schema import events, impressions, items, text_embeddings, users
 
 _ITEM_FIELDS = (
     "title",
@@ -291,6 +291,40 @@ class Store:
                 table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
                 for table in (items, users, events, impressions)
             }
+
+    # -- text embeddings ----------------------------------------------------
+    def cached_embeddings(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        """Stored vectors (raw float32 bytes) of ``model_id`` for the given text hashes."""
+        found: dict[str, bytes] = {}
+        wanted = list(set(hashes))
+        table = text_embeddings
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                query = sa.select(table.c.text_sha256, table.c.vector).where(
+                    table.c.model_id == model_id, table.c.text_sha256.in_(wanted[start : start + 500])
+                )
+                found.update({row.text_sha256: bytes(row.vector) for row in connection.execute(query)})
+        return found
+
+    def cache_embeddings(self, model_id: str, vectors: dict[str, bytes], dimension: int) -> None:
+        if not vectors:
+            return
+        now = time.time()
+        rows = [
+            {
+                "model_id": model_id,
+                "text_sha256": key,
+                "dimension": dimension,
+                "vector": value,
+                "created_at": now,
+            }
+            for key, value in vectors.items()
+        ]
+        with self.engine.begin() as connection:
+            statement = self._insert(connection, text_embeddings).on_conflict_do_nothing(
+                index_elements=["model_id", "text_sha256"]
+            )
+            connection.execute(statement, rows)
 
     # -- impressions ------------------------------------------------------
     def log_impressions(self, batch: Sequence[Impression]) -> None:

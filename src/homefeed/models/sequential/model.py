@@ -1,0 +1,366 @@
+"""SequentialRecommender: trains the Transformer on every position of every sequence at once.
+
+Full softmax cross-entropy over the catalog (every position predicts the next item), AdamW,
+early stopping on validation NDCG@10, fixed seeds. Saved as safetensors + JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from homefeed.models.base import Recommender, Validation
+from homefeed.models.data import Interactions
+from homefeed.models.sequential.network import SequenceEncoder
+
+logger = logging.getLogger(__name__)
+EpochCallback = Callable[[int, float, float | None], None]
+
+
+@dataclass
+class SequentialConfig:
+    max_length: int = 200
+    stride: int | None = None  # windows overlap by max_length - stride; None = no overlap
+    attention_window: int | None = None  # how many recent items each position attends to
+    positions: str = "absolute"  # or "alibi": recency bias in attention instead of embeddings
+    hidden: int = 64
+    layers: int = 2
+    heads: int = 2
+    dropout: float = 0.3
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    batch_size: int = 64
+    epochs: int = 200
+    patience: int = 15
+    use_ids: bool = True
+    use_text: bool = True
+    seed: int = 0
+    max_seconds: float | None = None
+    threads: int = 0
+
+
+class SequentialRecommender(Recommender):
+    """A SASRec-style user model whose item vectors come from IDs and from text."""
+
+    name = "sequential"
+    prefers_history = True
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__()
+        self.settings = SequentialConfig(**options)
+        self.network: SequenceEncoder | None = None
+        self.kind_values: list[float] = []
+        self.text: np.ndarray | None = None
+        self.sequences: list[np.ndarray] = []
+        self.history: list[dict[str, float]] = []  # per epoch: loss, validation metric
+        self.on_epoch: EpochCallback | None = None
+        self._table: torch.Tensor | None = None
+
+    def config(self) -> dict[str, Any]:
+        return asdict(self.settings)
+
+    # -- training ---------------------------------------------------------
+    def _fit(self, data: Interactions) -> None:
+        self._fit_validated(data, None)
+
+    def _fit_validated(self, data: Interactions, validation: Validation | None) -> None:
+        cfg = self.settings
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        sequences = data.sequences()
+        self.kind_values = sorted({float(w) for _, weights in sequences for w in weights})
+        self.sequences = [items for items, _ in sequences]
+        kinds = [self._kinds(weights) for _, weights in sequences]
+        if not cfg.use_ids and data.item_text is None:
+            raise ValueError("a text-only sequential model needs item text embeddings")
+        self.text = data.item_text if cfg.use_text else None
+        if validation is None:
+            validation, train_items, train_kinds = self._holdout(self.sequences, kinds, rng)
+        else:
+            train_items, train_kinds = self.sequences, kinds
+        self.network = SequenceEncoder(
+            n_items=data.n_items,
+            n_kinds=len(self.kind_values),
+            text=torch.from_numpy(self.text) if self.text is not None else None,
+            max_length=cfg.max_length,
+            hidden=cfg.hidden,
+            layers=cfg.layers,
+            heads=cfg.heads,
+            dropout=cfg.dropout,
+            use_ids=cfg.use_ids,
+            attention_window=cfg.attention_window,
+            positions=cfg.positions,
+        )
+        inputs, targets, input_kinds = self._windows(train_items, train_kinds)
+        optimizer = torch.optim.AdamW(
+            self.network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+        )
+        best_score, best_state, since_best = -1.0, copy.deepcopy(self.network.state_dict()), 0
+        started = time.perf_counter()
+        self.history = []
+        for epoch in range(1, cfg.epochs + 1):
+            loss = self._epoch(inputs, targets, input_kinds, optimizer, rng)
+            score = self._validate(validation) if validation.histories else None
+            self.history.append(
+                {"epoch": epoch, "loss": loss, "valid_ndcg@10": score if score is not None else float("nan")}
+            )
+            if self.on_epoch is not None:
+                self.on_epoch(epoch, loss, score)
+            if score is None or score > best_score:
+                best_score, best_state, since_best = (
+                    (score or 0.0),
+                    copy.deepcopy(self.network.state_dict()),
+                    0,
+                )
+            else:
+                since_best += 1
+            if since_best >= cfg.patience:
+                break
+            if cfg.max_seconds is not None and time.perf_counter() - started > cfg.max_seconds:
+                break
+        self.network.load_state_dict(best_state)
+        self.network.eval()
+        self._table = None
+
+    def _kinds(self, weights: np.ndarray) -> np.ndarray:
+        lookup = {value: index + 1 for index, value in enumerate(self.kind_values)}
+        return np.array([lookup.get(float(w), 0) for w in weights], dtype=np.int64)
+
+    def _holdout(
+        self, items: list[np.ndarray], kinds: list[np.ndarray], rng: np.random.Generator
+    ) -> tuple[Validation, list[np.ndarray], list[np.ndarray]]:
+        """Hold out the last item of up to 10 % of users (at most 1,000) for early stopping."""
+        eligible = [u for u, seq in enumerate(items) if len(seq) >= 3]
+        size = min(len(eligible), 1000, max(1, len(eligible) // 10)) if eligible else 0
+        chosen = set(rng.choice(eligible, size=size, replace=False).tolist()) if size else set()
+        train_items = [seq[:-1] if u in chosen else seq for u, seq in enumerate(items)]
+        train_kinds = [k[:-1] if u in chosen else k for u, k in enumerate(kinds)]
+        validation = Validation(
+            histories=[items[u][:-1] for u in sorted(chosen)],
+            targets=[{int(items[u][-1])} for u in sorted(chosen)],
+        )
+        return validation, train_items, train_kinds
+
+    def _windows(
+        self, items: list[np.ndarray], kinds: list[np.ndarray]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Left-padded (input, target, kind) windows of max_length; long histories give several.
+
+        Windows overlap when ``stride`` < max_length; each next item is a target in exactly one
+        window (the latest one whose last ``stride`` positions cover it), so every target but
+        the earliest sees at least max_length - stride items of context.
+        """
+        length = self.settings.max_length
+        stride = min(self.settings.stride or length, length)
+        rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for sequence, kind in zip(items, kinds, strict=True):
+            tokens = sequence + 1  # 0 is padding
+            for end in range(len(tokens) - 1, 0, -stride):
+                start = max(0, end - length)
+                target = tokens[start + 1 : end + 1].copy()
+                if start > 0:
+                    target[: len(target) - stride] = 0  # trained in a later window
+                rows.append((tokens[start:end], target, kind[start:end]))
+        inputs = np.zeros((len(rows), length), dtype=np.int64)
+        targets = np.zeros((len(rows), length), dtype=np.int64)
+        input_kinds = np.zeros((len(rows), length), dtype=np.int64)
+        for row, (source, target, kind) in enumerate(rows):
+            inputs[row, length - len(source) :] = source
+            targets[row, length - len(target) :] = target
+            input_kinds[row, length - len(kind) :] = kind
+        return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(input_kinds)
+
+    def _epoch(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        kinds: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        rng: np.random.Generator,
+    ) -> float:
+        assert self.network is not None
+        self.network.train()
+        # batches of similar lengths (shuffled within and across), so little time goes to padding
+        lengths = (inputs != 0).sum(dim=1).numpy()
+        noisy = lengths + rng.uniform(0, 1, len(lengths)) * 8
+        order = np.argsort(noisy, kind="stable")
+        size = self.settings.batch_size
+        batches = [order[start : start + size] for start in range(0, len(order), size)]
+        total, count = 0.0, 0
+        for index in rng.permutation(len(batches)):
+            batch = torch.from_numpy(batches[index])
+            x, y, k = inputs[batch], targets[batch], kinds[batch]
+            used = (x != 0).any(dim=0)  # drop columns that are padding in the whole batch
+            x, y, k = x[:, used], y[:, used], k[:, used]
+            table = self.network.items.table()
+            hidden = self.network(x, k, table)
+            mask = y > 0
+            logits = hidden[mask] @ table[1:].T
+            loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(self.network.parameters(), 1.0)
+            optimizer.step()
+            total += float(loss.detach()) * int(mask.sum())
+            count += int(mask.sum())
+        return total / max(count, 1)
+
+    def _validate(self, validation: Validation, k: int = 10) -> float:
+        scores = self.score_histories(validation.histories)
+        ndcg = []
+        for row, (history, targets) in enumerate(zip(validation.histories, validation.targets, strict=True)):
+            scores[row, history] = -np.inf
+            top = np.argsort(-scores[row], kind="stable")[:k]
+            gains = [1.0 / math.log2(rank + 2) for rank, item in enumerate(top) if int(item) in targets]
+            ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(len(targets), k)))
+            ndcg.append(sum(gains) / ideal if ideal else 0.0)
+        return float(np.mean(ndcg)) if ndcg else 0.0
+
+    # -- scoring ----------------------------------------------------------
+    def _item_table(self) -> torch.Tensor:
+        assert self.network is not None
+        if self._table is None or self.network.training:
+            with torch.no_grad():
+                self._table = self.network.items.table().detach()
+        return self._table
+
+    def encode_histories(
+        self, histories: Sequence[np.ndarray], kinds: Sequence[np.ndarray] | None = None
+    ) -> np.ndarray:
+        """User vectors [len(histories), hidden]: the encoder's last hidden state."""
+        assert self.network is not None
+        length = self.settings.max_length
+        items = np.zeros((len(histories), length), dtype=np.int64)
+        kind_rows = np.zeros((len(histories), length), dtype=np.int64)
+        default_kind = self._kinds(np.array([1.0]))[0] if 1.0 in self.kind_values else 1
+        for row, history in enumerate(histories):
+            tail = np.asarray(history[-length:], dtype=np.int64)
+            if len(tail):
+                items[row, length - len(tail) :] = tail + 1
+                kind_rows[row, length - len(tail) :] = (
+                    kinds[row][-length:] if kinds is not None else default_kind
+                )
+        was_training = self.network.training
+        self.network.eval()
+        with torch.no_grad():
+            used = torch.from_numpy((items != 0).any(axis=0))
+            if not bool(used.any()):
+                used[-1] = True
+            x = torch.from_numpy(items)[:, used]
+            k = torch.from_numpy(kind_rows)[:, used]
+            hidden = self.network(x, k, self._item_table())[:, -1]
+        self.network.train(was_training)
+        vectors: np.ndarray = hidden.numpy()
+        return vectors
+
+    def add_items(self, item_ids: Sequence[str], text: np.ndarray | None = None) -> None:
+        """Make items created after training scorable, from their text embeddings."""
+        assert self.network is not None
+        fresh = [item for item in item_ids if item not in self._item_index]
+        if not fresh:
+            return
+        rows = [list(item_ids).index(item) for item in fresh]
+        vectors = None if text is None else np.asarray(text, dtype=np.float32)[rows]
+        self.network.items.extend(None if vectors is None else torch.from_numpy(vectors), len(fresh))
+        if vectors is not None and self.text is not None:
+            self.text = np.vstack([self.text, vectors])
+        self._set_vocabulary(self.user_ids, [*self.item_ids, *fresh])
+        self._table = None
+
+    def item_vectors(self) -> np.ndarray:
+        vectors: np.ndarray = self._item_table()[1:].numpy()
+        return vectors
+
+    def score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        chunks = []
+        for start in range(0, len(histories), 256):
+            users = self.encode_histories(histories[start : start + 256])
+            chunks.append(users @ self.item_vectors().T)
+        return np.vstack(chunks) if chunks else np.zeros((0, self.n_items), dtype=np.float32)
+
+    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        positive = weights > 0
+        user = self.encode_histories([items[positive]], [self._kinds(weights[positive])])
+        scores: np.ndarray = (user @ self.item_vectors().T)[0]
+        return scores
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        return self.score_histories([self.sequences[u] for u in users])
+
+    # -- persistence ------------------------------------------------------
+    def _arrays(self) -> dict[str, np.ndarray]:  # pragma: no cover - save() is overridden
+        raise NotImplementedError
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def save(self, directory: Path) -> None:
+        """Weights and arrays as safetensors, configuration and vocabulary as JSON."""
+        assert self.network is not None
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {f"network.{k}": v.contiguous() for k, v in self.network.state_dict().items()}
+        if self.text is not None:
+            tensors["text"] = torch.from_numpy(np.ascontiguousarray(self.text))
+        lengths = np.array([len(s) for s in self.sequences], dtype=np.int64)
+        tensors["sequence_lengths"] = torch.from_numpy(lengths)
+        tensors["sequence_items"] = torch.from_numpy(
+            np.concatenate(self.sequences).astype(np.int64) if self.sequences else np.zeros(0, dtype=np.int64)
+        )
+        save_file(tensors, str(directory / "model.safetensors"))
+        meta = {
+            "name": self.name,
+            "config": self.config(),
+            "kind_values": self.kind_values,
+            "user_ids": self.user_ids,
+            "item_ids": self.item_ids,
+            "training": self.history,
+        }
+        (directory / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+        if meta["name"] != cls.name:
+            raise ValueError(f"{directory} holds a {meta['name']!r} model, not {cls.name!r}")
+        model = cls(**meta["config"])
+        model._set_vocabulary(meta["user_ids"], meta["item_ids"])
+        model.kind_values = meta["kind_values"]
+        model.history = meta.get("training", [])
+        tensors = load_file(str(directory / "model.safetensors"))
+        text = tensors.get("text")
+        model.text = text.numpy() if text is not None else None
+        cfg = model.settings
+        model.network = SequenceEncoder(
+            n_items=len(model.item_ids),
+            n_kinds=len(model.kind_values),
+            text=text,
+            max_length=cfg.max_length,
+            hidden=cfg.hidden,
+            layers=cfg.layers,
+            heads=cfg.heads,
+            dropout=cfg.dropout,
+            use_ids=cfg.use_ids,
+            attention_window=cfg.attention_window,
+            positions=cfg.positions,
+        )
+        model.network.load_state_dict(
+            {k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")}
+        )
+        model.network.eval()
+        bounds = np.concatenate([[0], np.cumsum(tensors["sequence_lengths"].numpy())])
+        flat = tensors["sequence_items"].numpy()
+        model.sequences = [flat[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+        return model

@@ -1,0 +1,112 @@
+"""The Transformer user model on sequences with a planted next-item rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from homefeed.models.base import Validation, top_k
+from homefeed.models.data import Interactions
+from homefeed.models.popularity import PopularityRecommender
+from homefeed.models.sequential import SequentialRecommender
+
+TOPICS, PER_TOPIC = 4, 10
+SMALL = {"hidden": 32, "layers": 1, "heads": 2, "dropout": 0.1, "max_length": 20, "epochs": 40,
+         "patience": 10, "batch_size": 32, "learning_rate": 3e-3, "seed": 0}  # fmt: skip
+
+
+def _topic(item: int) -> int:
+    return item // PER_TOPIC
+
+
+def _cycles(n_users: int = 160, length: int = 16, seed: int = 0) -> tuple[Interactions, np.ndarray]:
+    """Every user moves through topics 0 → 1 → 2 → 3 → 0 …, picking a random unseen item each time.
+    Item text vectors are the topic one-hot plus noise (a stand-in for real embeddings)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(n_users):
+        topic, seen = int(rng.integers(TOPICS)), set()
+        for step in range(length):
+            choices = [i for i in range(topic * PER_TOPIC, (topic + 1) * PER_TOPIC) if i not in seen]
+            item = int(rng.choice(choices))
+            seen.add(item)
+            rows.append((f"u{user:03d}", f"i{item:03d}", "click", float(step)))
+            topic = (topic + 1) % TOPICS
+    catalog = [f"i{i:03d}" for i in range(TOPICS * PER_TOPIC + 1)]  # the last item is never used
+    data = Interactions.from_rows(rows, {"click": 1.0}, catalog)
+    text = np.eye(TOPICS)[[min(i // PER_TOPIC, TOPICS - 1) for i in range(len(catalog))]]
+    text = (text + rng.normal(0, 0.05, text.shape)).astype(np.float32)
+    return data, text
+
+
+def _next_topic_hits(model: object, histories: list[np.ndarray], k: int = 5) -> float:
+    """Share of the top ``k`` (unseen items) that belong to the topic that comes next."""
+    scores = np.array(model.score_histories(histories), dtype=float)  # type: ignore[attr-defined]
+    hits = []
+    for row, history in enumerate(histories):
+        scores[row, history] = -np.inf
+        want = (_topic(int(history[-1])) + 1) % TOPICS
+        top = top_k(scores[row][None, :], k)[0][0]
+        hits.append(np.mean([_topic(int(i)) == want for i in top]))
+    return float(np.mean(hits))
+
+
+@pytest.mark.slow
+def test_learns_the_planted_topic_cycle_far_above_popularity(tmp_path: Path) -> None:
+    data, text = _cycles()
+    data.item_text = text
+    validation = Validation(
+        [s[:-1] for s, _ in data.sequences()[:20]], [{int(s[-1])} for s, _ in data.sequences()[:20]]
+    )
+    model = SequentialRecommender(**SMALL).fit(data, validation)
+    fresh, _ = _cycles(n_users=40, seed=1)  # new users, same rule
+    histories = [seq for seq, _ in fresh.sequences()]
+    model_share = _next_topic_hits(model, histories)
+    popular = PopularityRecommender(half_life_days=None).fit(data)
+    popular_share = _next_topic_hits(popular, histories)
+    # share of the top 5 that belongs to the topic that comes next: chance is 1/4
+    assert model_share > 0.85, model_share
+    assert popular_share < 0.4, popular_share
+    assert model.history and "valid_ndcg@10" in model.history[0]
+
+    model.save(tmp_path / "sequential")
+    loaded = SequentialRecommender.load(tmp_path / "sequential")
+    np.testing.assert_allclose(
+        loaded.score_histories(histories[:5]), model.score_histories(histories[:5]), atol=1e-5
+    )
+    assert (tmp_path / "sequential" / "model.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_an_item_added_after_training_is_retrieved_from_its_text() -> None:
+    data, text = _cycles()
+    data.item_text = text
+    model = SequentialRecommender(**SMALL).fit(data)
+    new_vector = np.zeros((1, TOPICS), dtype=np.float32)
+    new_vector[0, 2] = 1.0  # a brand-new item of topic 2
+    model.add_items(["brand-new"], new_vector)
+    assert model.item_ids[-1] == "brand-new"
+    index = model.item_index("brand-new")
+    # users whose last item is of topic 1 go to topic 2 next: the new item ranks among topic-2 items
+    history = np.array([0, 10, 20, 30, 1, 11], dtype=np.int64)  # ... last item topic 1
+    scores = model.score_histories([history])[0]
+    scores[history] = -np.inf
+    top = top_k(scores[None, :], PER_TOPIC)[0][0].tolist()
+    assert index in top  # topic 2 has 9 unseen items besides the new one
+    other = np.array([0, 10, 20, 30, 1, 11, 21], dtype=np.int64)  # last topic 2: next is topic 3
+    scores = model.score_histories([other])[0]
+    scores[other] = -np.inf
+    assert index not in top_k(scores[None, :], 5)[0][0].tolist()
+
+
+def test_id_only_and_text_only_variants_train() -> None:
+    data, text = _cycles(n_users=40, length=8)
+    quick = {**SMALL, "epochs": 2}
+    SequentialRecommender(**quick, use_text=False).fit(data)
+    data.item_text = text
+    SequentialRecommender(**quick, use_ids=False).fit(data)
+    data.item_text = None
+    with pytest.raises(ValueError, match="text-only"):
+        SequentialRecommender(**quick, use_ids=False).fit(data)
