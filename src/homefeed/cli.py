@@ -218,7 +218,10 @@ def download(
 @app.command()
 def train(
     ctx: typer.Context,
-    models: Annotated[str, typer.Option(help="Comma-separated models to train.")] = "popularity,als",
+    models: Annotated[
+        str,
+        typer.Option("--models", "--model", help="Comma-separated: popularity, als, sequential, ease, ..."),
+    ] = "popularity,als",
     keep: Annotated[int, typer.Option(min=1, help="Model versions to keep on disk.")] = 5,
 ) -> None:
     """Train the models on every stored event and save them as a new version."""

@@ -29,6 +29,26 @@ class AlsSettings(BaseModel):
     seed: int = Field(42, description="Random seed for reproducible factors.")
 
 
+class SequentialSettings(BaseModel):
+    """The Transformer user model (see homefeed.models.sequential)."""
+
+    max_length: int = Field(50, ge=2, le=1024, description="Most recent events the model reads.")
+    stride: int | None = Field(10, ge=1, description="Training windows overlap so each target sees context.")
+    hidden: int = Field(64, ge=8, le=1024)
+    layers: int = Field(2, ge=1, le=12)
+    heads: int = Field(2, ge=1, le=16)
+    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    learning_rate: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(0.01, ge=0.0)
+    batch_size: int = Field(32, ge=1)
+    epochs: int = Field(30, ge=1)
+    patience: int = Field(4, ge=1, description="Epochs without a better validation NDCG@10 before stopping.")
+    use_ids: bool = True
+    use_text: bool = True
+    max_seconds: float | None = Field(None, gt=0.0, description="Stop training after this long.")
+    seed: int = 0
+
+
 class PopularitySettings(BaseModel):
     """How item popularity is counted."""
 
@@ -78,6 +98,7 @@ class Settings(BaseSettings):
     )
     als: AlsSettings = Field(default_factory=AlsSettings)
     popularity: PopularitySettings = Field(default_factory=PopularitySettings)
+    sequential: SequentialSettings = Field(default_factory=SequentialSettings)
 
     @field_validator("event_weights")
     @classmethod

@@ -16,11 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from homefeed.config import Settings
+from homefeed.domain import Item
 from homefeed.errors import ModelNotTrainedError
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
 from homefeed.models.registry import build_model, model_class
+from homefeed.models.sequential import SequentialRecommender
 from homefeed.store import Store
 
 DEFAULT_MODELS = ("popularity", "als")
@@ -57,7 +61,10 @@ def train_bundle(
     step = on_step or (lambda _message: None)
     step("reading events")
     started = time.perf_counter()
-    data = Interactions.from_rows(store.iter_event_rows(), settings.event_weights, store.item_ids())
+    catalog = list(store.iter_items())
+    data = Interactions.from_rows(
+        store.iter_event_rows(), settings.event_weights, [item.id for item in catalog]
+    )
     if len(data.users) == 0:
         raise ModelNotTrainedError(
             "no usable events to train on: import data first (homefeed import ...) "
@@ -66,9 +73,20 @@ def train_bundle(
     models: dict[str, Recommender] = {}
     timings: dict[str, float] = {}
     for name in names:
+        model = build_model(name, settings)
+        if isinstance(model, SequentialRecommender):
+            if model.settings.use_text and data.item_text is None:
+                step("embedding item texts")
+                data.item_text = _embed(settings, store, catalog, data.item_ids)
+
+            def report(epoch: int, loss: float, valid: float | None, name: str = name) -> None:
+                shown = f", valid NDCG@10 {valid:.4f}" if valid is not None else ""
+                step(f"fitting {name}: epoch {epoch}, loss {loss:.3f}{shown}")
+
+            model.on_epoch = report
         step(f"fitting {name}")
         begin = time.perf_counter()
-        models[name] = build_model(name, settings).fit(data)
+        models[name] = model.fit(data)
         timings[name] = round(time.perf_counter() - begin, 3)
     version = new_version()
     root = settings.effective_models_dir
@@ -91,6 +109,16 @@ def train_bundle(
     final = root / version
     os.replace(temporary, final)
     return ModelBundle(version, final, manifest, models)
+
+
+def _embed(settings: Settings, store: Store, catalog: list[Item], order: list[str]) -> np.ndarray:
+    """Text embeddings of the catalog in the model's item order (cached in the store)."""
+    from homefeed.encoders.cache import embed_items
+    from homefeed.encoders.sentence import SentenceTransformerEncoder
+
+    by_id = {item.id: item for item in catalog}
+    encoder = SentenceTransformerEncoder(settings.text_model)
+    return embed_items([by_id[item_id] for item_id in order], encoder, store, settings.item_text_template)
 
 
 def latest_version_path(models_dir: Path) -> Path | None:

@@ -38,6 +38,8 @@ def build_model(name: str, settings: Settings, **overrides: object) -> Recommend
     cls = model_class(name)
     if cls is AlsRecommender:
         return AlsRecommender(**{**settings.als.model_dump(), **overrides})
+    if cls is SequentialRecommender:
+        return SequentialRecommender(**{**settings.sequential.model_dump(), **overrides})
     if cls is PopularityRecommender:
         options = {"half_life_days": settings.popularity.half_life_days, **overrides}
         return PopularityRecommender(**options)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ import numpy as np
 from homefeed.config import Settings
 from homefeed.domain import Impression
 from homefeed.models.als import AlsRecommender
-from homefeed.models.base import top_k
+from homefeed.models.base import Recommender, top_k
 from homefeed.models.bundle import ModelBundle
 from homefeed.serving.catalog import Catalog, VocabularyMasks
 from homefeed.serving.impressions import ImpressionLogger
@@ -28,6 +28,7 @@ from homefeed.store.store import StoredEvent
 
 logger = logging.getLogger(__name__)
 LIVE_POPULARITY_TTL = 30.0
+PERSONAL_MODELS = ("sequential", "als")  # tried in this order
 
 
 @dataclass(frozen=True)
@@ -143,40 +144,44 @@ class HomepageBuilder:
     def _fill_personal(
         self, page: Homepage, bundle: ModelBundle, history: _History, allowed: np.ndarray, n: int
     ) -> None:
-        als = bundle.get("als")
-        if not isinstance(als, AlsRecommender):
+        """Personal candidates from the first personal model that works: the Transformer user
+        model reading the fresh sequence, else ALS folded in from the fresh history."""
+        models = [(name, bundle.get(name)) for name in PERSONAL_MODELS if bundle.get(name) is not None]
+        if not models:
             return
         positive = history.weights > 0
         if not positive.any():
             page.degraded = True
             page.reasons.append("no history for this user yet: serving popular items")
             return
-        try:
-            user_vector = als.fold_in(history.items, history.weights)
-            scores = (als.item_factors @ user_vector).astype(np.float64)
-            scores[~allowed] = -np.inf
-            indices, values = top_k(scores[None, :], n)
-            chosen = indices[0][indices[0] >= 0]
-            reasons = self._because(als, history.items[positive], chosen)
+        for name, model in models:
+            assert model is not None
+            try:
+                scores = np.array(model.score_history(history.items, history.weights), dtype=np.float64)
+                scores[~allowed] = -np.inf
+                indices, values = top_k(scores[None, :], n)
+                chosen = indices[0][indices[0] >= 0]
+                reasons = self._because(model, history.items[positive], chosen)
+            except Exception as error:  # a failing source degrades the page, never fails it
+                logger.exception("personal source %s failed for user %s", name, page.user_id)
+                page.degraded = True
+                page.reasons.append(f"{name} recommendations failed ({type(error).__name__})")
+                continue
             for index, score, reason in zip(chosen, values[0], reasons, strict=False):
-                page.items.append(self._item(als.item_ids[index], float(score), "als", reason))
+                page.items.append(self._item(model.item_ids[index], float(score), name, reason))
                 allowed[index] = False
-        except Exception as error:  # a failing source degrades the page, never fails it
-            logger.exception("personal source failed for user %s", page.user_id)
-            page.degraded = True
-            page.reasons.append(
-                f"personal recommendations failed ({type(error).__name__}): serving popular items"
-            )
+            return
 
-    def _because(self, als: AlsRecommender, liked: np.ndarray, chosen: np.ndarray) -> list[str]:
-        """For each recommended item, name the liked item whose factors point most towards it."""
-        if len(chosen) == 0:
-            return []
-        contributions = als.item_factors[chosen] @ als.item_factors[liked].T
+    def _because(self, model: Recommender, liked: np.ndarray, chosen: np.ndarray) -> list[str]:
+        """For each recommended item, name the liked item whose vector points most towards it."""
+        vectors = model.item_vectors()
+        if len(chosen) == 0 or vectors is None:
+            return ["Picked for your tastes"] * len(chosen)
+        contributions = vectors[chosen] @ vectors[liked].T
         anchors = liked[np.argmax(contributions, axis=1)]
         reasons = []
         for anchor in anchors:
-            entry = self.catalog.get(als.item_ids[int(anchor)])
+            entry = self.catalog.get(model.item_ids[int(anchor)])
             reasons.append(
                 f"Because you liked {entry.title}" if entry is not None else "Picked for your tastes"
             )

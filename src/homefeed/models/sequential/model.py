@@ -132,8 +132,22 @@ class SequentialRecommender(Recommender):
             if cfg.max_seconds is not None and time.perf_counter() - started > cfg.max_seconds:
                 break
         self.network.load_state_dict(best_state)
+        self._forget_untrained_ids(train_items, data.n_items)
         self.network.eval()
         self._table = None
+
+    def _forget_untrained_ids(self, sequences: list[np.ndarray], n_items: int) -> None:
+        """Items never seen in training only ever acted as negatives: their ID vectors carry no
+        information but a push down, so they are zeroed and such items are scored by text alone."""
+        assert self.network is not None
+        ids = self.network.items.ids
+        if ids is None:
+            return
+        seen = np.zeros(n_items, dtype=bool)
+        for sequence in sequences:
+            seen[sequence] = True
+        with torch.no_grad():
+            ids.weight[1:][torch.from_numpy(~seen)] = 0.0
 
     def _kinds(self, weights: np.ndarray) -> np.ndarray:
         lookup = {value: index + 1 for index, value in enumerate(self.kind_values)}

@@ -1,0 +1,49 @@
+"""The Transformer user model trained by `homefeed train` and serving homepages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from homefeed.config import SequentialSettings, Settings
+from homefeed.models.bundle import train_bundle
+from homefeed.service import create_app
+from homefeed.store import Store
+
+from .conftest import load_folder
+
+
+@pytest.fixture
+def sequential_client(store: Store, tmp_path: Path, synth_folder: Path) -> Iterator[tuple[TestClient, Store]]:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=str(store.engine.url.render_as_string(hide_password=False)),
+        sequential=SequentialSettings(hidden=32, layers=1, max_length=20, stride=None, epochs=4, batch_size=64),
+    )
+    load_folder(store, settings, synth_folder)
+    bundle = train_bundle(store, settings, ["popularity", "als", "sequential"])
+    assert bundle.manifest["models"] == ["popularity", "als", "sequential"]
+    assert (bundle.path / "sequential" / "model.safetensors").exists()
+    with TestClient(create_app(settings)) as client:
+        yield client, store
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_homepage_comes_from_the_sequence_model_and_follows_new_events(
+    sequential_client: tuple[TestClient, Store],
+) -> None:
+    client, store = sequential_client
+    user = store.sample_user_ids(3)[-1]
+    page = client.get(f"/v1/users/{user}/homepage?n=10").json()
+    assert page["degraded"] is False
+    assert {item["source"] for item in page["items"]} == {"sequential"}
+    assert all(item["reason"].startswith("Because you liked") for item in page["items"])
+    first = page["items"][0]["item_id"]
+    client.post("/v1/events", json={"events": [{"event_id": "seq-1", "user_id": user, "item_id": first, "type": "like"}]})
+    after = client.get(f"/v1/users/{user}/homepage?n=10").json()
+    assert first not in [item["item_id"] for item in after["items"]]
+    assert [i["item_id"] for i in after["items"]] != [i["item_id"] for i in page["items"]]
