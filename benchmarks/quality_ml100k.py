@@ -22,6 +22,9 @@ import implicit
 import numpy as np
 import scipy
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _docs import replace_section
+
 from homefeed import __version__
 from homefeed.config import Settings
 from homefeed.evaluation.dataset import EvalDataset
@@ -31,7 +34,6 @@ from homefeed.evaluation.tuning import DEFAULT_PARAMS, resolve_models
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
 MODELS = "random,pop,itemknn,ease,als,bpr"
-START, END = "<!-- quality_ml100k:start -->", "<!-- quality_ml100k:end -->"
 
 
 def table(report: EvaluationReport, columns: list[str], label_suffix: str = "") -> list[str]:
@@ -110,7 +112,6 @@ def main() -> int:
         "python benchmarks/quality_ml100k.py" + ("" if args.tune else " --no-tune") + f" --seeds {args.seeds}"
     )
     lines = [
-        START,
         "## Quality on MovieLens-100K (the three shared protocols)",
         "",
         f"- **Date:** {datetime.now(UTC).date().isoformat()}",
@@ -153,17 +154,9 @@ def main() -> int:
     lines += table(cold_items, ["recall@10", "ndcg@10", "recall@20", "ndcg@20"])
     lines += ["### P3 `cold-users`: profile + first k interactions", ""]
     lines += table(cold_users, ["recall@20", "ndcg@20"])
-    lines.append(END)
-    section = "\n".join(lines)
-    print(section)
+    print("\n".join(lines))
     if args.write:
-        path = ROOT / "docs" / "benchmarks.md"
-        text = path.read_text(encoding="utf-8")
-        if START in text:
-            text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
-        else:
-            text = text.rstrip() + "\n\n" + section + "\n"
-        path.write_text(text, encoding="utf-8")
+        replace_section("quality_ml100k", lines)
     return 0
 
 

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _docs import replace_section
+
 from homefeed.config import Settings
 from homefeed.encoders.cache import embed_items
 from homefeed.encoders.sentence import SentenceTransformerEncoder
@@ -30,7 +33,6 @@ from homefeed.store import Store, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
-START, END = "<!-- sequential_ml100k:start -->", "<!-- sequential_ml100k:end -->"
 VARIANTS = {"ID + text": {}, "ID only": {"use_text": False}, "text only": {"use_ids": False}}
 PEER = {"hr@10": 0.2153, "ndcg@10": 0.1081}
 
@@ -65,7 +67,6 @@ def main() -> int:
             result = report.splits[0].results["sequential"]
             rows.append((label, protocol, result))
     lines = [
-        START,
         "## The Transformer user model on MovieLens-100K",
         "",
         f"- **Date:** {datetime.now(UTC).date().isoformat()}; **machine:** {os.cpu_count()} cores, "
@@ -89,17 +90,9 @@ def main() -> int:
             + " | ".join(f"{v:.4f}" for v in values)
             + f" | {result.params.get('epochs')} max | {result.fit_seconds:.0f} |"
         )
-    lines.append(END)
-    section = "\n".join(lines)
-    print(section)
+    print("\n".join(lines))
     if args.write:
-        path = ROOT / "docs" / "benchmarks.md"
-        content = path.read_text(encoding="utf-8")
-        if START in content:
-            content = content[: content.index(START)] + section + content[content.index(END) + len(END) :]
-        else:
-            content = content.rstrip() + "\n\n" + section + "\n"
-        path.write_text(content, encoding="utf-8")
+        replace_section("sequential_ml100k", lines)
     return 0
 
 

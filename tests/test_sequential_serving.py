@@ -21,7 +21,9 @@ def sequential_client(store: Store, tmp_path: Path, synth_folder: Path) -> Itera
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=str(store.engine.url.render_as_string(hide_password=False)),
-        sequential=SequentialSettings(hidden=32, layers=1, max_length=20, stride=None, epochs=4, batch_size=64),
+        sequential=SequentialSettings(
+            hidden=32, layers=1, max_length=20, stride=None, epochs=4, batch_size=64
+        ),
     )
     load_folder(store, settings, synth_folder)
     bundle = train_bundle(store, settings, ["popularity", "als", "sequential"])
@@ -43,7 +45,8 @@ def test_homepage_comes_from_the_sequence_model_and_follows_new_events(
     assert {item["source"] for item in page["items"]} == {"sequential"}
     assert all(item["reason"].startswith("Because you liked") for item in page["items"])
     first = page["items"][0]["item_id"]
-    client.post("/v1/events", json={"events": [{"event_id": "seq-1", "user_id": user, "item_id": first, "type": "like"}]})
+    event = {"event_id": "seq-1", "user_id": user, "item_id": first, "type": "like"}
+    client.post("/v1/events", json={"events": [event]})
     after = client.get(f"/v1/users/{user}/homepage?n=10").json()
     assert first not in [item["item_id"] for item in after["items"]]
     assert [i["item_id"] for i in after["items"]] != [i["item_id"] for i in page["items"]]

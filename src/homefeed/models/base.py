@@ -167,21 +167,30 @@ class Recommender(ABC):
         """Arrays to ``arrays.npz``, vocabulary and config to JSON; never pickle."""
         directory.mkdir(parents=True, exist_ok=True)
         np.savez(directory / "arrays.npz", allow_pickle=False, **self._arrays())
+        self._write_meta(directory)
+
+    def _write_meta(self, directory: Path, **extra: Any) -> None:
         meta = {
             "name": self.name,
             "config": self.config(),
             "user_ids": self.user_ids,
             "item_ids": self.item_ids,
         }
-        (directory / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+        (directory / "model.json").write_text(json.dumps({**meta, **extra}), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> Self:
+    def _from_meta(cls, directory: Path) -> tuple[Self, dict[str, Any]]:
+        """A configured, vocabulary-bearing but untrained instance, and the stored metadata."""
         meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
         if meta["name"] != cls.name:
             raise ValueError(f"{directory} holds a {meta['name']!r} model, not {cls.name!r}")
         model = cls(**meta["config"])
         model._set_vocabulary(meta["user_ids"], meta["item_ids"])
+        return model, meta
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        model, _meta = cls._from_meta(directory)
         with np.load(directory / "arrays.npz", allow_pickle=False) as arrays:
             model._set_arrays({key: arrays[key] for key in arrays.files})
         return model

@@ -7,7 +7,6 @@ early stopping on validation NDCG@10, fixed seeds. Saved as safetensors + JSON.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 import time
@@ -91,19 +90,7 @@ class SequentialRecommender(Recommender):
             validation, train_items, train_kinds = self._holdout(self.sequences, kinds, rng)
         else:
             train_items, train_kinds = self.sequences, kinds
-        self.network = SequenceEncoder(
-            n_items=data.n_items,
-            n_kinds=len(self.kind_values),
-            text=torch.from_numpy(self.text) if self.text is not None else None,
-            max_length=cfg.max_length,
-            hidden=cfg.hidden,
-            layers=cfg.layers,
-            heads=cfg.heads,
-            dropout=cfg.dropout,
-            use_ids=cfg.use_ids,
-            attention_window=cfg.attention_window,
-            positions=cfg.positions,
-        )
+        self.network = self._build_network(data.n_items)
         inputs, targets, input_kinds = self._windows(train_items, train_kinds)
         optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
@@ -334,33 +321,14 @@ class SequentialRecommender(Recommender):
             np.concatenate(self.sequences).astype(np.int64) if self.sequences else np.zeros(0, dtype=np.int64)
         )
         save_file(tensors, str(directory / "model.safetensors"))
-        meta = {
-            "name": self.name,
-            "config": self.config(),
-            "kind_values": self.kind_values,
-            "user_ids": self.user_ids,
-            "item_ids": self.item_ids,
-            "training": self.history,
-        }
-        (directory / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+        self._write_meta(directory, kind_values=self.kind_values, training=self.history)
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
-        if meta["name"] != cls.name:
-            raise ValueError(f"{directory} holds a {meta['name']!r} model, not {cls.name!r}")
-        model = cls(**meta["config"])
-        model._set_vocabulary(meta["user_ids"], meta["item_ids"])
-        model.kind_values = meta["kind_values"]
-        model.history = meta.get("training", [])
-        tensors = load_file(str(directory / "model.safetensors"))
-        text = tensors.get("text")
-        model.text = text.numpy() if text is not None else None
-        cfg = model.settings
-        model.network = SequenceEncoder(
-            n_items=len(model.item_ids),
-            n_kinds=len(model.kind_values),
-            text=text,
+    def _build_network(self, n_items: int) -> SequenceEncoder:
+        cfg = self.settings
+        return SequenceEncoder(
+            n_items=n_items,
+            n_kinds=len(self.kind_values),
+            text=torch.from_numpy(self.text) if self.text is not None else None,
             max_length=cfg.max_length,
             hidden=cfg.hidden,
             layers=cfg.layers,
@@ -370,6 +338,16 @@ class SequentialRecommender(Recommender):
             attention_window=cfg.attention_window,
             positions=cfg.positions,
         )
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        model, meta = cls._from_meta(directory)
+        model.kind_values = meta["kind_values"]
+        model.history = meta.get("training", [])
+        tensors = load_file(str(directory / "model.safetensors"))
+        text = tensors.get("text")
+        model.text = text.numpy() if text is not None else None
+        model.network = model._build_network(len(model.item_ids))
         model.network.load_state_dict(
             {k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")}
         )

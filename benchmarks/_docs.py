@@ -1,0 +1,20 @@
+"""Write a benchmark's section into docs/benchmarks.md between its start and end markers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def replace_section(name: str, body: list[str], path: Path = BENCHMARKS_MD) -> str:
+    """Wrap ``body`` in ``<!-- name:start/end -->`` markers, replace (or append) it, return it."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = "\n".join([start, *body, end])
+    content = path.read_text(encoding="utf-8")
+    if start in content and end in content:
+        content = content[: content.index(start)] + section + content[content.index(end) + len(end) :]
+    else:
+        content = content.rstrip() + "\n\n" + section + "\n"
+    path.write_text(content, encoding="utf-8")
+    return section
