@@ -64,6 +64,7 @@ class Recommender(ABC):
         self.item_ids: list[str] = []
         self._user_index: dict[str, int] = {}
         self._item_index: dict[str, int] = {}
+        self._unit_cache: tuple[object, np.ndarray] | None = None
 
     # -- to implement -----------------------------------------------------
     @abstractmethod
@@ -150,18 +151,29 @@ class Recommender(ABC):
 
     def similar_items(self, item_id: str, n: int) -> ScoredItems:
         """Items closest to ``item_id`` by cosine of the model's item vectors."""
-        vectors = self.item_vectors()
         index = self._item_index.get(item_id)
-        if vectors is None or index is None:
+        unit = self._unit_item_vectors()
+        if unit is None or index is None:
             return []
-        norms = np.linalg.norm(vectors, axis=1)
-        norms[norms == 0] = 1.0
-        unit = vectors / norms[:, None]
         scores = unit @ unit[index]
         scores[index] = -np.inf
-        scores[np.linalg.norm(vectors, axis=1) == 0] = -np.inf
+        scores[~unit.any(axis=1)] = -np.inf  # items without a vector are never similar
         indices, values = top_k(scores[None, :], n)
         return [(self.item_ids[i], float(v)) for i, v in zip(indices[0], values[0], strict=True) if i >= 0]
+
+    def _unit_item_vectors(self) -> np.ndarray | None:
+        """Normalised item vectors, computed once per vector table (not once per request)."""
+        vectors = self.item_vectors()
+        if vectors is None:
+            return None
+        key = (vectors.__array_interface__["data"][0], vectors.shape)
+        cached = self._unit_cache
+        if cached is None or cached[0] != key:
+            norms = np.linalg.norm(vectors, axis=1)
+            norms[norms == 0] = 1.0
+            cached = (key, vectors / norms[:, None])
+            self._unit_cache = cached
+        return cached[1]
 
     def save(self, directory: Path) -> None:
         """Arrays to ``arrays.npz``, vocabulary and config to JSON; never pickle."""

@@ -26,6 +26,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._entries: dict[str, CatalogEntry] = {}
         self._newest: tuple[int, list[str]] | None = None
+        self._categories: tuple[int, list[str]] | None = None
         self.revision = 0
         self.replace(items)
 
@@ -73,7 +74,13 @@ class Catalog:
         return list(ranked)
 
     def categories(self) -> list[str]:
-        return sorted({e.category for e in self._entries.values() if e.category is not None})
+        """Known categories, recomputed only when the catalog changed (read on requests)."""
+        cached = self._categories
+        if cached is None or cached[0] != self.revision:
+            revision = self.revision
+            names = sorted({e.category for e in self._entries.values() if e.category is not None})
+            cached = self._categories = (revision, names)
+        return list(cached[1])
 
 
 def _entry(item: Item) -> CatalogEntry:
