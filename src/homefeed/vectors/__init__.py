@@ -1,0 +1,5 @@
+"""Vector search over item vectors (FAISS): exact for small catalogs, HNSW for large ones."""
+
+from homefeed.vectors.index import Hit, IndexConfig, VectorIndex
+
+__all__ = ["Hit", "IndexConfig", "VectorIndex"]

@@ -1,0 +1,215 @@
+"""A FAISS inner-product index over item vectors, keyed by item id, updatable in place.
+
+Small catalogs get an exact flat index; above ``hnsw_above`` vectors an HNSW graph. Items
+can be added, replaced and removed at any time (an item PUT through the API is findable at
+the next request): removal marks the slot dead and an ID selector hides it from searches;
+the index is rebuilt without dead slots once they are a quarter of it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss as _faiss
+import numpy as np
+
+# faiss's bundled stubs miss the search-parameter and selector classes: use it untyped
+faiss: Any = _faiss
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    hnsw_above: int = 50_000  # exact search up to this many vectors, HNSW above
+    hnsw_neighbours: int = 32  # HNSW M: graph degree
+    ef_construction: int = 80
+    ef_search: int = 128  # HNSW beam width at query time: recall against speed
+    compact_when_dead: float = 0.25
+
+
+@dataclass(frozen=True)
+class Hit:
+    item_id: str
+    score: float
+
+
+class VectorIndex:
+    """Nearest items by inner product; unit vectors make that cosine similarity."""
+
+    def __init__(self, dimension: int, config: IndexConfig | None = None) -> None:
+        self.dimension = dimension
+        self.config = config or IndexConfig()
+        self._ids: list[str] = []  # slot -> item id (dead slots keep their old id)
+        self._slots: dict[str, int] = {}  # live item id -> slot
+        self._live = np.zeros(0, dtype=bool)
+        self._vectors = np.zeros((0, dimension), dtype=np.float32)  # kept for rebuilds
+        self._index: Any = self._new_index(0)
+        self._lock = threading.RLock()  # FAISS indexes are not safe to search while being written
+
+    # -- building ---------------------------------------------------------
+    @classmethod
+    def build(
+        cls, item_ids: Sequence[str], vectors: np.ndarray, config: IndexConfig | None = None
+    ) -> VectorIndex:
+        index = cls(int(np.asarray(vectors).shape[1]), config)
+        index.add(item_ids, vectors)
+        return index
+
+    @property
+    def kind(self) -> str:
+        return "hnsw" if isinstance(self._index, faiss.IndexHNSWFlat) else "exact"
+
+    def _new_index(self, size: int) -> Any:
+        if size > self.config.hnsw_above:
+            graph = faiss.IndexHNSWFlat(
+                self.dimension, self.config.hnsw_neighbours, faiss.METRIC_INNER_PRODUCT
+            )
+            graph.hnsw.efConstruction = self.config.ef_construction
+            graph.hnsw.efSearch = self.config.ef_search
+            return graph
+        return faiss.IndexFlatIP(self.dimension)
+
+    def add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Insert items, replacing the vector of any id already present."""
+        with self._lock:
+            self._add(item_ids, vectors)
+
+    def _add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+        if len(item_ids) != len(vectors):
+            raise ValueError(f"{len(item_ids)} ids but {len(vectors)} vectors")
+        if len(set(item_ids)) != len(item_ids):
+            raise ValueError("duplicate item ids in one add()")
+        self._kill([item for item in item_ids if item in self._slots])
+        start = len(self._ids)
+        self._ids.extend(item_ids)
+        self._slots.update({item: start + offset for offset, item in enumerate(item_ids)})
+        self._live = np.concatenate([self._live, np.ones(len(item_ids), dtype=bool)])
+        self._vectors = np.vstack([self._vectors, vectors])
+        if self.kind == "exact" and len(self._ids) > self.config.hnsw_above:
+            self._rebuild()  # outgrew exact search
+        else:
+            self._index.add(vectors)
+        self._maybe_compact()
+
+    def remove(self, item_ids: Iterable[str]) -> None:
+        """Hide items from every later search (unknown ids are ignored)."""
+        with self._lock:
+            self._kill([item for item in item_ids if item in self._slots])
+            self._maybe_compact()
+
+    def _kill(self, item_ids: Sequence[str]) -> None:
+        for item in item_ids:
+            self._live[self._slots.pop(item)] = False
+
+    def _maybe_compact(self) -> None:
+        dead = len(self._ids) - len(self._slots)
+        if dead and dead >= self.config.compact_when_dead * len(self._ids):
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        keep = np.flatnonzero(self._live)
+        self._ids = [self._ids[slot] for slot in keep]
+        self._slots = {item: slot for slot, item in enumerate(self._ids)}
+        self._vectors = np.ascontiguousarray(self._vectors[keep])
+        self._live = np.ones(len(self._ids), dtype=bool)
+        self._index = self._new_index(len(self._ids))
+        if len(self._ids):
+            self._index.add(self._vectors)
+
+    # -- reading ----------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._slots
+
+    def item_ids(self) -> list[str]:
+        return [self._ids[slot] for slot in np.flatnonzero(self._live)]
+
+    def vector(self, item_id: str) -> np.ndarray | None:
+        slot = self._slots.get(item_id)
+        return None if slot is None else self._vectors[slot].copy()
+
+    def search(self, queries: np.ndarray, k: int, exclude: Collection[str] = ()) -> list[list[Hit]]:
+        """The ``k`` best live items for each query row, best first, skipping ``exclude``."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
+        with self._lock:
+            return self._search_locked(queries, k, exclude)
+
+    def _search_locked(self, queries: np.ndarray, k: int, exclude: Collection[str]) -> list[list[Hit]]:
+        k = min(k, len(self._slots) - sum(1 for item in exclude if item in self._slots))
+        if k <= 0 or len(queries) == 0:
+            return [[] for _ in range(len(queries))]
+        keep = self._live
+        if exclude:
+            keep = keep.copy()
+            keep[[self._slots[item] for item in exclude if item in self._slots]] = False
+        scores, slots = self._search(queries, k, keep)
+        return [
+            [Hit(self._ids[slot], float(score)) for slot, score in zip(row, values, strict=True) if slot >= 0]
+            for row, values in zip(slots, scores, strict=True)
+        ]
+
+    def search_filtered(
+        self, query: np.ndarray, k: int, accept: Callable[[str], bool], exclude: Collection[str] = ()
+    ) -> list[Hit]:
+        """Like ``search`` for one query, keeping only items ``accept`` allows; widens the search
+        until ``k`` are found or the index is exhausted."""
+        wanted = k
+        while True:
+            hits = self.search(query, wanted, exclude)[0]
+            kept = [hit for hit in hits if accept(hit.item_id)]
+            if len(kept) >= k or len(hits) < wanted:
+                return kept[:k]
+            wanted *= 4
+
+    def _search(self, queries: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if bool(keep.all()):
+            params: Any = None
+            if self.kind == "hnsw":
+                params = faiss.SearchParametersHNSW(efSearch=max(self.config.ef_search, k))
+            scores, slots = self._index.search(queries, k, params=params)
+            return scores, slots
+        bits = np.packbits(keep, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(keep), faiss.swig_ptr(bits))
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.config.ef_search, k))
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        scores, slots = self._index.search(queries, k, params=params)
+        del bits  # the selector reads it until here
+        return scores, slots
+
+    # -- persistence ------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        """``vectors.npy`` + ``index.faiss`` + ``index.json`` (ids, live slots, config)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._save(directory)
+
+    def _save(self, directory: Path) -> None:
+        np.save(directory / "vectors.npy", self._vectors)
+        faiss.write_index(self._index, str(directory / "index.faiss"))
+        meta = {
+            "dimension": self.dimension,
+            "config": asdict(self.config),
+            "ids": self._ids,
+            "live": self._live.tolist(),
+        }
+        (directory / "index.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, directory: Path) -> VectorIndex:
+        meta = json.loads((directory / "index.json").read_text())
+        index = cls(int(meta["dimension"]), IndexConfig(**meta["config"]))
+        index._ids = list(meta["ids"])
+        index._live = np.array(meta["live"], dtype=bool)
+        index._slots = {item: slot for slot, item in enumerate(index._ids) if index._live[slot]}
+        index._vectors = np.load(directory / "vectors.npy")
+        index._index = faiss.read_index(str(directory / "index.faiss"))
+        return index

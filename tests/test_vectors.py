@@ -1,0 +1,115 @@
+"""The FAISS vector index: exact answers, HNSW recall, live add/replace/remove, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from homefeed.vectors import IndexConfig, VectorIndex
+
+
+def unit(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def exact_top(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    return [int(i) for i in np.argsort(-(vectors @ query), kind="stable")[:k]]
+
+
+def test_exact_index_returns_the_true_nearest_items_with_their_scores() -> None:
+    vectors = unit(500)
+    ids = [f"i{n}" for n in range(500)]
+    index = VectorIndex.build(ids, vectors)
+    assert index.kind == "exact" and len(index) == 500
+    hits = index.search(vectors[7], 10)[0]
+    assert [hit.item_id for hit in hits] == [ids[i] for i in exact_top(vectors, vectors[7], 10)]
+    assert hits[0].item_id == "i7" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_hnsw_above_the_threshold_keeps_high_recall() -> None:
+    vectors = unit(3000, dim=32, seed=1)
+    ids = [str(n) for n in range(3000)]
+    index = VectorIndex.build(ids, vectors, IndexConfig(hnsw_above=1000))
+    assert index.kind == "hnsw"
+    queries = unit(50, dim=32, seed=2)
+    found = index.search(queries, 10)
+    recall = np.mean(
+        [
+            len({int(hit.item_id) for hit in hits} & set(exact_top(vectors, query, 10))) / 10
+            for hits, query in zip(found, queries, strict=True)
+        ]
+    )
+    assert recall >= 0.95
+
+
+def test_an_added_item_is_found_at_once_and_a_removed_one_never_again() -> None:
+    vectors = unit(200)
+    index = VectorIndex.build([f"i{n}" for n in range(200)], vectors)
+    query = unit(1, seed=9)[0]
+    index.add(["new"], query[None, :])
+    assert index.search(query, 1)[0][0].item_id == "new"
+    index.remove(["new"])
+    assert "new" not in {hit.item_id for hit in index.search(query, 200)[0]}
+    assert len(index) == 200
+
+
+def test_adding_an_existing_id_replaces_its_vector() -> None:
+    vectors = unit(50)
+    index = VectorIndex.build([f"i{n}" for n in range(50)], vectors)
+    index.add(["i3"], vectors[10][None, :])
+    hits = index.search(vectors[10], 2)[0]
+    assert {hit.item_id for hit in hits} == {"i3", "i10"}
+    assert len(index) == 50 and index.item_ids().count("i3") == 1
+
+
+def test_exclusions_and_filters_are_applied_inside_the_search() -> None:
+    vectors = unit(300)
+    ids = [f"i{n}" for n in range(300)]
+    index = VectorIndex.build(ids, vectors)
+    best = exact_top(vectors, vectors[0], 20)
+    hits = index.search(vectors[0], 5, exclude={ids[i] for i in best[:5]})[0]
+    assert [hit.item_id for hit in hits] == [ids[i] for i in best[5:10]]
+    odd = index.search_filtered(vectors[0], 5, accept=lambda item: int(item[1:]) % 2 == 1)
+    assert [hit.item_id for hit in odd] == [ids[i] for i in best if i % 2 == 1][:5]
+
+
+def test_many_removals_compact_the_index_without_changing_answers() -> None:
+    vectors = unit(100)
+    ids = [f"i{n}" for n in range(100)]
+    index = VectorIndex.build(ids, vectors)
+    index.remove(ids[:60])
+    assert len(index) == 40 and len(index._ids) == 40  # compacted
+    hits = index.search(vectors[70], 3)[0]
+    expected = [ids[60 + i] for i in exact_top(vectors[60:], vectors[70], 3)]
+    assert [hit.item_id for hit in hits] == expected
+
+
+def test_growing_past_the_threshold_switches_to_hnsw() -> None:
+    index = VectorIndex(16, IndexConfig(hnsw_above=100))
+    index.add([f"a{n}" for n in range(80)], unit(80))
+    assert index.kind == "exact"
+    index.add([f"b{n}" for n in range(80)], unit(80, seed=3))
+    assert index.kind == "hnsw" and len(index) == 160
+    assert index.search(unit(80, seed=3)[5], 1)[0][0].item_id == "b5"
+
+
+def test_saved_index_loads_with_the_same_answers(tmp_path: Path) -> None:
+    vectors = unit(120)
+    index = VectorIndex.build([f"i{n}" for n in range(120)], vectors)
+    index.remove(["i1"])
+    index.save(tmp_path / "idx")
+    loaded = VectorIndex.load(tmp_path / "idx")
+    assert len(loaded) == 119 and "i1" not in loaded
+    assert loaded.search(vectors[4], 5) == index.search(vectors[4], 5)
+
+
+def test_mismatched_inputs_are_refused() -> None:
+    index = VectorIndex(16)
+    with pytest.raises(ValueError, match="2 ids but 1 vectors"):
+        index.add(["a", "b"], unit(1))
+    with pytest.raises(ValueError, match="duplicate"):
+        index.add(["a", "a"], unit(2))
+    assert index.search(unit(1)[0], 5) == [[]]
