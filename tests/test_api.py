@@ -143,11 +143,12 @@ def test_before_training_the_homepage_is_live_popularity(client: TestClient) -> 
     )
     page = client.get("/v1/users/x/homepage?n=5").json()
     assert page["degraded"] is True and "no trained model" in page["reasons"][0]
-    # b was seen by x; c is popular; a was never clicked and fills in as a fresh item
-    assert [(item["item_id"], item["source"]) for item in page["items"]] == [
-        ("c", "popular"),
-        ("a", "fresh"),
-    ]
+    # b was seen by x; the text nearest B comes first (a fifth of the page, rounded), then
+    # popular c, then a, never clicked, as a fresh item
+    first, *rest = page["items"]
+    assert first["source"] == "semantic-history" and first["reason"] == "Because you liked B"
+    assert {item["item_id"] for item in page["items"]} == {"a", "c"}
+    assert all(item["source"] in {"popular", "fresh"} for item in rest)
 
 
 def test_homepage_after_training(trained_client: TestClient, trained: tuple[Store, Settings]) -> None:
@@ -199,8 +200,12 @@ def test_similar_items_and_reload(trained_client: TestClient, trained: tuple[Sto
         "/v1/items/brand-new",
         json={"title": "Brand new", "category": similar["items"][0]["category"]},
     )
-    fallback = trained_client.get("/v1/items/brand-new/similar?n=3").json()
+    by_text = trained_client.get("/v1/items/brand-new/similar?n=3").json()  # no behaviour yet
+    assert by_text["degraded"] is False and [i["source"] for i in by_text["items"]] == ["text"] * 3
+    fallback = trained_client.get("/v1/items/brand-new/similar?n=3&by=behaviour").json()
     assert fallback["degraded"] is True and len(fallback["items"]) == 3
+    assert "no collaborative vector" in fallback["reasons"][0]
+    assert trained_client.get("/v1/items/brand-new/similar?by=colour").status_code == 422
     old = trained_client.get("/readyz").json()["model_version"]
     new = train_bundle(store, settings).version
     assert trained_client.post("/v1/admin/reload").json() == {"model_version": new}

@@ -49,6 +49,22 @@ class SequentialSettings(BaseModel):
     seed: int = 0
 
 
+class SemanticSettings(BaseModel):
+    """Language-model understanding at serving time: the item text index and its sources."""
+
+    enabled: bool = Field(True, description="Load the text encoder and index the catalog's text.")
+    exact_below: int = Field(
+        50_000, ge=1, description="Exact vector search up to this many items; HNSW above."
+    )
+    history_half_life: float = Field(10.0, gt=0.0, description="In events: the 10th-latest counts half.")
+    history_share: float = Field(
+        0.2, ge=0.0, le=1.0, description="Share of a page from text similarity to the recent history."
+    )
+    interests_share: float = Field(
+        0.2, ge=0.0, le=1.0, description="Share of a page from stated interests, once a user has history."
+    )
+
+
 class PopularitySettings(BaseModel):
     """How item popularity is counted."""
 
@@ -99,6 +115,7 @@ class Settings(BaseSettings):
     als: AlsSettings = Field(default_factory=AlsSettings)
     popularity: PopularitySettings = Field(default_factory=PopularitySettings)
     sequential: SequentialSettings = Field(default_factory=SequentialSettings)
+    semantic: SemanticSettings = Field(default_factory=SemanticSettings)
 
     @field_validator("event_weights")
     @classmethod

@@ -7,12 +7,15 @@ import threading
 from dataclasses import dataclass, field
 
 from homefeed.config import Settings
+from homefeed.domain import Item
 from homefeed.errors import ModelNotTrainedError
-from homefeed.models.bundle import latest_version_path, load_latest
+from homefeed.models.bundle import SEMANTIC_DIR, latest_version_path, load_latest, semantic_space
 from homefeed.serving.catalog import Catalog
 from homefeed.serving.homepage import HomepageBuilder
 from homefeed.serving.impressions import ImpressionLogger
+from homefeed.serving.semantic_sources import SemanticSources
 from homefeed.store import Store, migrate
+from homefeed.understanding.semantic import SemanticSpace
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +27,7 @@ class Runtime:
     catalog: Catalog
     homepages: HomepageBuilder
     impressions: ImpressionLogger
+    semantic: SemanticSpace | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -32,12 +36,19 @@ class Runtime:
         """Open the store (migrating it), warm the catalog and load the newest model if any."""
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
-        catalog = Catalog(store.iter_items())
+        items = list(store.iter_items())
+        catalog = Catalog(items)
         impressions = ImpressionLogger(store)
+        semantic = _start_semantic(settings, store, items)
         builder = HomepageBuilder(
-            store, settings, catalog, None, impressions if settings.log_impressions else None
+            store,
+            settings,
+            catalog,
+            None,
+            impressions if settings.log_impressions else None,
+            SemanticSources(semantic, catalog) if semantic is not None else None,
         )
-        runtime = cls(settings, store, catalog, builder, impressions)
+        runtime = cls(settings, store, catalog, builder, impressions, semantic)
         runtime.reload_model()
         runtime._start_polling()
         return runtime
@@ -72,9 +83,38 @@ class Runtime:
         """Pull items written by another process into the catalog cache."""
         found = [item for item in map(self.store.get_item, item_ids) if item is not None]
         if found:
-            self.catalog.upsert(found)
+            self.items_written(found)
+
+    def items_written(self, items: list[Item]) -> None:
+        """Make stored items servable at once: in the catalog cache and, by their text, in the
+        semantic index (an encoder failure leaves them to the next start, it fails no write)."""
+        self.catalog.upsert(items)
+        if self.semantic is not None:
+            try:
+                self.semantic.sync(items)
+            except Exception:
+                logger.exception("indexing the text of %d items failed", len(items))
+
+    def item_deleted(self, item_id: str) -> None:
+        self.catalog.remove(item_id)
+        if self.semantic is not None:
+            self.semantic.remove([item_id])
 
     def close(self) -> None:
         self._stop.set()
         self.impressions.close()
         self.store.close()
+
+
+def _start_semantic(settings: Settings, store: Store, items: list[Item]) -> SemanticSpace | None:
+    """The catalog's text index, from the newest model version when it saved one; without it
+    the service still runs, on behaviour alone."""
+    if not settings.semantic.enabled:
+        return None
+    latest = latest_version_path(settings.effective_models_dir)
+    saved = latest / SEMANTIC_DIR if latest is not None else None
+    try:
+        return semantic_space(settings, store, items, saved)
+    except Exception:
+        logger.exception("the text encoder could not start: serving without text similarity")
+        return None

@@ -23,6 +23,7 @@ from homefeed.models.base import Recommender, top_k
 from homefeed.models.bundle import ModelBundle
 from homefeed.serving.catalog import Catalog, VocabularyMasks
 from homefeed.serving.impressions import ImpressionLogger
+from homefeed.serving.semantic_sources import SemanticCandidate, SemanticSources
 from homefeed.store import Store
 from homefeed.store.store import StoredEvent
 
@@ -67,8 +68,10 @@ class HomepageBuilder:
         catalog: Catalog,
         bundle: ModelBundle | None = None,
         impressions: ImpressionLogger | None = None,
+        semantic: SemanticSources | None = None,
     ) -> None:
         self.store = store
+        self.semantic = semantic
         self.settings = settings
         self.catalog = catalog
         self.impressions = impressions
@@ -106,10 +109,17 @@ class HomepageBuilder:
         events = self.store.user_events(user_id, self.settings.history_length)
         weights = self.settings.event_weights
         seen = {event.item_id for event in events if weights.get(event.type, 0.0) != 0.0}
-        blocked = seen | set(exclude)
+        interests = self._stated_interests(page, user_id)
+        blocked = seen | set(exclude) | self._avoided(page, interests)
+        event_weights = [weights.get(event.type, 0.0) for event in events]
+        extras = self._semantic_candidates(
+            page, bundle, [e.item_id for e in events], event_weights, interests, n, blocked, category
+        )
+        blocked |= {extra.item_id for extra in extras}
         if bundle is None or masks is None:
             page.degraded = True
-            page.reasons.append("no trained model yet: serving live popularity")
+            page.reasons.append("no trained model yet: serving live popularity and text similarity")
+            self._add_extras(page, extras, n)
             self._fill_live_popular(page, n, blocked, category)
             self._fill_fresh(page, n, blocked, category)
         else:
@@ -122,11 +132,88 @@ class HomepageBuilder:
                 if index is not None:
                     allowed[index] = False
             history = self._history(events, model.item_index)
-            self._fill_personal(page, bundle, history, allowed, n)
+            self._fill_personal(page, bundle, history, allowed, n - len(extras), quiet=bool(extras))
+            self._add_extras(page, extras, n)
             self._fill_popular(page, bundle, allowed, n)
-            self._fill_fresh(page, n, blocked, category)
+            self._fill_fresh(page, n, blocked | {item.item_id for item in page.items}, category)
         self._log(page)
         return page
+
+    # -- language-model sources -------------------------------------------
+    def _stated_interests(self, page: Homepage, user_id: str) -> str | None:
+        if self.semantic is None:
+            return None
+        try:
+            user = self.store.get_user(user_id)
+        except Exception:  # the page does without interests rather than failing
+            logger.exception("reading the profile of %s failed", user_id)
+            return None
+        return user.interests if user is not None and user.interests else None
+
+    def _avoided(self, page: Homepage, interests: str | None) -> set[str]:
+        if self.semantic is None or not interests:
+            return set()
+        try:
+            return self.semantic.avoided(interests)
+        except Exception as error:
+            logger.exception("reading disliked interests failed for %s", page.user_id)
+            page.degraded = True
+            page.reasons.append(f"stated dislikes could not be applied ({type(error).__name__})")
+            return set()
+
+    def _semantic_candidates(
+        self,
+        page: Homepage,
+        bundle: ModelBundle | None,
+        item_ids: list[str],
+        weights: list[float],
+        interests: str | None,
+        n: int,
+        blocked: set[str],
+        category: str | None,
+    ) -> list[SemanticCandidate]:
+        """Text-similar items: a share of the page from the recent history, a share (the whole
+        page for a user without history) from stated interests."""
+        if self.semantic is None:
+            return []
+        config = self.settings.semantic
+        has_history = any(weight > 0 for weight in weights)
+
+        def accept(item_id: str) -> bool:
+            entry = self.catalog.get(item_id)
+            return entry is not None and entry.active and (category is None or entry.category == category)
+
+        found: list[SemanticCandidate] = []
+        try:
+            if has_history:
+                quota = round(n * config.history_share)
+                models = list(bundle.models.values()) if bundle is not None else []
+
+                def is_new(item_id: str) -> bool:  # no behaviour model can score it yet
+                    return all(model.item_index(item_id) is None for model in models)
+
+                found += self.semantic.from_history(item_ids, weights, quota, accept, blocked, is_new)
+            if interests:
+                quota = round(n * config.interests_share) if has_history else n
+                taken = blocked | {candidate.item_id for candidate in found}
+                found += self.semantic.from_interests(interests, quota, accept, taken)
+        except Exception as error:  # a failing source degrades the page, never fails it
+            logger.exception("semantic sources failed for user %s", page.user_id)
+            page.degraded = True
+            page.reasons.append(f"text-similarity recommendations failed ({type(error).__name__})")
+            return []
+        return found
+
+    def _add_extras(self, page: Homepage, extras: list[SemanticCandidate], n: int) -> None:
+        """Interleave text-based picks with the personal ones: every fourth slot, starting at
+        the third, so the model's best picks stay on top and new items are still seen."""
+        items = list(page.items)
+        position = 2
+        for extra in extras:
+            entry = self._item(extra.item_id, extra.score, extra.source, extra.reason)
+            items.insert(min(position, len(items)), entry)
+            position += 4 if len(page.items) else 1
+        page.items = items[:n]
 
     def _history(self, events: Sequence[StoredEvent], item_index: Callable[[str], int | None]) -> _History:
         """The user's weighted events mapped onto the model's item indices."""
@@ -142,7 +229,13 @@ class HomepageBuilder:
         return _History(np.array(indices, dtype=np.int64), np.array(values, dtype=np.float32))
 
     def _fill_personal(
-        self, page: Homepage, bundle: ModelBundle, history: _History, allowed: np.ndarray, n: int
+        self,
+        page: Homepage,
+        bundle: ModelBundle,
+        history: _History,
+        allowed: np.ndarray,
+        n: int,
+        quiet: bool = False,
     ) -> None:
         """Personal candidates from the first personal model that works: the Transformer user
         model reading the fresh sequence, else ALS folded in from the fresh history."""
@@ -151,8 +244,11 @@ class HomepageBuilder:
             return
         positive = history.weights > 0
         if not positive.any():
-            page.degraded = True
-            page.reasons.append("no history for this user yet: serving popular items")
+            if not quiet:  # a user with stated interests is served from them, not degraded
+                page.degraded = True
+                page.reasons.append("no history for this user yet: serving popular items")
+            return
+        if n <= 0:
             return
         for name, model in models:
             assert model is not None
@@ -225,8 +321,10 @@ class HomepageBuilder:
         self._fill_popular(page, bundle, allowed, n)
         return page
 
-    def similar(self, item_id: str, n: int) -> Homepage:
-        """Items closest to ``item_id`` in the collaborative space; same-category popular as fallback."""
+    def similar(self, item_id: str, n: int, by: str = "auto") -> Homepage:
+        """Items closest to ``item_id``: by behaviour (ALS item vectors) or by text (language
+        model); ``auto`` uses behaviour when the model knows the item, else text, else the
+        popular items of its category."""
         bundle, masks = self.bundle, self.masks
         page = Homepage(
             request_id=uuid.uuid4().hex,
@@ -234,25 +332,38 @@ class HomepageBuilder:
             model_version=bundle.version if bundle else None,
         )
         als = bundle.get("als") if bundle is not None else None
-        title = self.catalog.get(item_id)
-        if isinstance(als, AlsRecommender) and masks is not None and als.item_index(item_id) is not None:
+        entry = self.catalog.get(item_id)
+        known = isinstance(als, AlsRecommender) and masks is not None and als.item_index(item_id) is not None
+        if by in ("auto", "behaviour") and known:
+            assert isinstance(als, AlsRecommender) and masks is not None
             servable = masks.servable()
             for other, score in als.similar_items(item_id, n + 50):
                 index = als.item_index(other)
                 if index is not None and servable[index]:
-                    reason = f"Often liked together with {title.title}" if title else "Similar"
+                    reason = f"Often liked together with {entry.title}" if entry else "Similar"
                     page.items.append(self._item(other, score, "als", reason))
                 if len(page.items) >= n:
                     break
             return page
+        if by in ("auto", "text") and self.semantic is not None:
+            hits = self.semantic.space.similar(item_id, n, self._active)
+            if hits:
+                reason = f"Similar to {entry.title}" if entry else "Similar"
+                page.items = [self._item(hit.item_id, hit.score, "text", reason) for hit in hits]
+                return page
         page.degraded = True
-        page.reasons.append(
-            "no collaborative vector for this item yet: serving popular items of its category"
+        missing = {"behaviour": "no collaborative vector", "text": "no text vector"}.get(
+            by, "no collaborative or text vector"
         )
-        category = title.category if title is not None else None
+        page.reasons.append(f"{missing} for this item yet: serving popular items of its category")
+        category = entry.category if entry is not None else None
         fallback = self.popular(n + 1, category)
-        page.items = [entry for entry in fallback.items if entry.item_id != item_id][:n]
+        page.items = [item for item in fallback.items if item.item_id != item_id][:n]
         return page
+
+    def _active(self, item_id: str) -> bool:
+        entry = self.catalog.get(item_id)
+        return entry is not None and entry.active
 
     def _fill_live_popular(self, page: Homepage, n: int, blocked: set[str], category: str | None) -> None:
         fetched_at, ranked = self._live_popularity

@@ -48,6 +48,8 @@ class VectorIndex:
         self._live = np.zeros(0, dtype=bool)
         self._vectors = np.zeros((0, dimension), dtype=np.float32)  # kept for rebuilds
         self._index: Any = self._new_index(0)
+        self.revision = 0  # bumped by every write, for callers that cache derived views
+        self._snapshot: tuple[int, list[str], np.ndarray] | None = None
         self._lock = threading.RLock()  # FAISS indexes are not safe to search while being written
 
     # -- building ---------------------------------------------------------
@@ -79,6 +81,7 @@ class VectorIndex:
             self._add(item_ids, vectors)
 
     def _add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None:
+        self.revision += 1
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
         if len(item_ids) != len(vectors):
             raise ValueError(f"{len(item_ids)} ids but {len(vectors)} vectors")
@@ -99,6 +102,7 @@ class VectorIndex:
     def remove(self, item_ids: Iterable[str]) -> None:
         """Hide items from every later search (unknown ids are ignored)."""
         with self._lock:
+            self.revision += 1
             self._kill([item for item in item_ids if item in self._slots])
             self._maybe_compact()
 
@@ -130,6 +134,14 @@ class VectorIndex:
 
     def item_ids(self) -> list[str]:
         return [self._ids[slot] for slot in np.flatnonzero(self._live)]
+
+    def snapshot(self) -> tuple[list[str], np.ndarray]:
+        """Live ids and their vectors [len, dimension], recomputed only after a write."""
+        with self._lock:
+            if self._snapshot is None or self._snapshot[0] != self.revision:
+                live = np.flatnonzero(self._live)
+                self._snapshot = (self.revision, [self._ids[s] for s in live], self._vectors[live])
+            return self._snapshot[1], self._snapshot[2]
 
     def vector(self, item_id: str) -> np.ndarray | None:
         slot = self._slots.get(item_id)

@@ -38,6 +38,7 @@ class SequentialConfig:
     heads: int = 2
     dropout: float = 0.3
     learning_rate: float = 1e-3
+    schedule: str = "constant"  # or "cosine": decays to 0 over `epochs`, so the last epoch is the calmest
     weight_decay: float = 0.01
     batch_size: int = 64
     epochs: int = 200
@@ -95,11 +96,13 @@ class SequentialRecommender(Recommender):
         optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
         )
+        steps_per_epoch = math.ceil(len(inputs) / cfg.batch_size)
+        scheduler = self._scheduler(optimizer, steps_per_epoch * cfg.epochs)
         best_score, best_state, since_best = -1.0, copy.deepcopy(self.network.state_dict()), 0
         started = time.perf_counter()
         self.history = []
         for epoch in range(1, cfg.epochs + 1):
-            loss = self._epoch(inputs, targets, input_kinds, optimizer, rng)
+            loss = self._epoch(inputs, targets, input_kinds, optimizer, scheduler, rng)
             score = self._validate(validation) if validation.histories else None
             self.history.append(
                 {"epoch": epoch, "loss": loss, "valid_ndcg@10": score if score is not None else float("nan")}
@@ -122,6 +125,17 @@ class SequentialRecommender(Recommender):
         self._forget_untrained_ids(train_items, data.n_items)
         self.network.eval()
         self._table = None
+
+    def _scheduler(
+        self, optimizer: torch.optim.Optimizer, total_steps: int
+    ) -> torch.optim.lr_scheduler.LRScheduler:
+        if self.settings.schedule == "cosine":
+            return torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+            )
+        if self.settings.schedule != "constant":
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.settings.schedule!r}")
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _step: 1.0)
 
     def _forget_untrained_ids(self, sequences: list[np.ndarray], n_items: int) -> None:
         """Items never seen in training only ever acted as negatives: their ID vectors carry no
@@ -190,6 +204,7 @@ class SequentialRecommender(Recommender):
         targets: torch.Tensor,
         kinds: torch.Tensor,
         optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
         rng: np.random.Generator,
     ) -> float:
         assert self.network is not None
@@ -215,6 +230,7 @@ class SequentialRecommender(Recommender):
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), 1.0)
             optimizer.step()
+            scheduler.step()
             total += float(loss.detach()) * int(mask.sum())
             count += int(mask.sum())
         return total / max(count, 1)

@@ -54,6 +54,43 @@ class ItemRepresentation(nn.Module):
         return torch.stack(parts).sum(0) if len(parts) > 1 else parts[0]
 
 
+class Block(nn.Module):
+    """Pre-norm Transformer block: self-attention with an additive mask, then a GELU MLP.
+
+    Written out (rather than nn.TransformerEncoderLayer) because that layer's inference fast
+    path misreads per-head float masks [batch * heads, L, L]: recency biases that differ by
+    head gave different answers in eval mode than in training.
+    """
+
+    def __init__(self, hidden: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.attention_norm = nn.LayerNorm(hidden)
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+        self.mlp_norm = nn.LayerNorm(hidden)
+        self.mlp = nn.Sequential(
+            nn.Linear(hidden, 4 * hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(4 * hidden, hidden)
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.attention_dropout = dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x [batch, length, hidden]; mask [batch or 1, heads or 1, length, length], added to scores."""
+        batch, length, hidden = x.shape
+        q, k, v = (
+            self.qkv(self.attention_norm(x))
+            .view(batch, length, 3, self.heads, hidden // self.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
+        attended = nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.attention_dropout if self.training else 0.0
+        )
+        x = x + self.dropout(self.out(attended.transpose(1, 2).reshape(batch, length, hidden)))
+        out: torch.Tensor = x + self.dropout(self.mlp(self.mlp_norm(x)))
+        return out
+
+
 class SequenceEncoder(nn.Module):
     """SASRec-style encoder: item + position + event-kind embeddings, causal self-attention."""
 
@@ -74,8 +111,8 @@ class SequenceEncoder(nn.Module):
         super().__init__()
         self.attention_window = attention_window
         self.items = ItemRepresentation(n_items, hidden, text, use_ids)
-        if positions not in {"absolute", "alibi"}:
-            raise ValueError(f"positions must be 'absolute' or 'alibi', got {positions!r}")
+        if positions not in {"absolute", "alibi", "relative"}:
+            raise ValueError(f"positions must be 'absolute', 'alibi' or 'relative', got {positions!r}")
         self.positions = nn.Embedding(max_length, hidden) if positions == "absolute" else None
         if self.positions is not None:
             nn.init.normal_(self.positions.weight, std=0.02)
@@ -85,16 +122,27 @@ class SequenceEncoder(nn.Module):
             self.register_buffer("slopes", slopes, persistent=False)
         else:
             self.slopes = None
+        # relative: a learned attention bias per head and distance (how many steps ago), so
+        # every position is trained exactly as the last one is used at serving time
+        self.relative = nn.Parameter(torch.zeros(heads, max_length)) if positions == "relative" else None
         self.kinds = nn.Embedding(n_kinds + 1, hidden, padding_idx=0)
         nn.init.normal_(self.kinds.weight, std=0.02)
-        layer = nn.TransformerEncoderLayer(
-            hidden, heads, hidden * 4, dropout, activation="gelu", batch_first=True, norm_first=True
-        )
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.blocks = nn.ModuleList(Block(hidden, heads, dropout) for _ in range(layers))
         self.input_norm = nn.LayerNorm(hidden)
         self.norm = nn.LayerNorm(hidden)
         self.dropout = nn.Dropout(dropout)
         self.heads = heads
+
+    def _recency_bias(self, length: int, device: torch.device) -> torch.Tensor | None:
+        """[heads, length, length] attention bias by how many steps ago a key happened."""
+        if self.slopes is None and self.relative is None:
+            return None
+        steps = torch.arange(length, device=device)
+        distance = (steps[:, None] - steps[None, :]).clamp(min=0)
+        if self.relative is not None:
+            return self.relative[:, distance.clamp(max=self.relative.shape[1] - 1)]
+        assert self.slopes is not None
+        return -self.slopes[:, None, None] * distance[None].float()
 
     def forward(
         self, items: torch.Tensor, kinds: torch.Tensor, table: torch.Tensor | None = None
@@ -114,17 +162,14 @@ class SequenceEncoder(nn.Module):
         if self.attention_window is not None:  # each position sees only its recent items
             causal |= torch.tril(torch.ones_like(causal), -self.attention_window)
         blocked = causal[None] | padding[:, None, :]
-        blocked = (
-            blocked & ~torch.eye(length, dtype=torch.bool, device=items.device)[None]
-        )  # never all-blocked
+        # a padded position may always see itself, so no row is all-blocked
+        blocked = blocked & ~torch.eye(length, dtype=torch.bool, device=items.device)[None]
         mask = torch.zeros(blocked.shape, dtype=x.dtype, device=items.device).masked_fill(blocked, -1e9)
-        mask = mask.repeat_interleave(self.heads, dim=0)
-        if self.slopes is not None:
-            # ALiBi: attention to an item decays with how many steps ago it happened, the same
-            # for every position, so training on all positions matches scoring at the last one
-            steps = torch.arange(length, device=items.device)
-            distance = (steps[:, None] - steps[None, :]).clamp(min=0).to(x.dtype)
-            bias = -self.slopes[:, None, None] * distance[None]
-            mask = mask + bias.repeat(items.shape[0], 1, 1)
-        hidden: torch.Tensor = self.norm(self.encoder(x, mask=mask))
+        mask = mask[:, None]  # [batch, 1, length, length]: the same for every head
+        bias = self._recency_bias(length, items.device)
+        if bias is not None:
+            mask = mask + bias[None]
+        for block in self.blocks:
+            x = block(x, mask)
+        hidden: torch.Tensor = self.norm(x)
         return hidden

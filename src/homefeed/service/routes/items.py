@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -20,7 +20,7 @@ def put_item(item_id: ItemId, body: ItemFields, runtime: RuntimeDep) -> Item:
     """Create the item or replace all its fields."""
     item = Item(id=item_id, **body.model_dump())
     runtime.store.upsert_items([item])
-    runtime.catalog.upsert([item])
+    runtime.items_written([item])
     return item
 
 
@@ -29,7 +29,7 @@ def put_items(body: ItemBatch, runtime: RuntimeDep) -> ItemBatchResult:
     """Create or replace up to 1,000 items in one transaction."""
     unique = list({item.id: item for item in body.items}.values())
     runtime.store.upsert_items(unique)
-    runtime.catalog.upsert(unique)
+    runtime.items_written(unique)
     return ItemBatchResult(upserted=len(unique))
 
 
@@ -46,7 +46,7 @@ def delete_item(item_id: ItemId, runtime: RuntimeDep) -> Response:
     """Remove the item from the catalog; it is no longer recommended."""
     if not runtime.store.delete_item(item_id):
         raise NotFoundError(f"item {item_id!r} not found")
-    runtime.catalog.remove(item_id)
+    runtime.item_deleted(item_id)
     return Response(status_code=204)
 
 
@@ -55,11 +55,18 @@ def similar_items(
     item_id: ItemId,
     runtime: RuntimeDep,
     n: Annotated[int, Query(ge=1, le=500, description="How many items.")] = 10,
+    by: Annotated[
+        Literal["auto", "behaviour", "text"],
+        Query(
+            description="behaviour: liked together (ALS); text: language-model similarity; "
+            "auto: behaviour when the item has interactions, else text."
+        ),
+    ] = "auto",
 ) -> ItemList:
-    """Items people who liked this one also liked (collaborative item vectors)."""
+    """Items similar to this one, by behaviour or by text (new items have text only)."""
     if item_id not in runtime.catalog:
         raise NotFoundError(f"item {item_id!r} not found")
-    similar = runtime.homepages.similar(item_id, n)
+    similar = runtime.homepages.similar(item_id, n, by)
     return ItemList(
         items=[ScoredItem(**vars(entry)) for entry in similar.items],
         model_version=similar.model_version,

@@ -1,0 +1,209 @@
+"""The catalog in language-model space: item text vectors in a vector index, and the three
+semantic queries built on it (recent history, stated interests, item-to-item).
+
+The index is kept in step with the catalog as items are written, so an item created
+through the API is retrievable by its text at the next request, before any retraining.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from homefeed.domain import Item
+from homefeed.encoders.base import DEFAULT_TEMPLATE, TextEncoder, item_text
+from homefeed.encoders.cache import embed_items, text_hash
+from homefeed.store import Store
+from homefeed.understanding.interests import Interests, parse_interests
+from homefeed.vectors import Hit, IndexConfig, VectorIndex
+
+Accept = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class InterestQuery:
+    """Embedded stated interests: one vector per liked and per disliked phrase."""
+
+    interests: Interests
+    liked: np.ndarray  # [n_liked, dimension]
+    disliked: np.ndarray  # [n_disliked, dimension]
+
+
+class SemanticSpace:
+    """Item text embeddings, searchable, updated with the catalog."""
+
+    def __init__(
+        self,
+        encoder: TextEncoder,
+        index: VectorIndex,
+        store: Store | None = None,
+        template: str = DEFAULT_TEMPLATE,
+        history_half_life: float = 10.0,
+    ) -> None:
+        self.encoder = encoder
+        self.index = index
+        self.store = store
+        self.template = template
+        self.history_half_life = history_half_life  # in events: the 10th-latest counts half
+        self._hashes: dict[str, str] = {}  # item id -> hash of the text it was embedded from
+        self._queries: OrderedDict[str, InterestQuery] = OrderedDict()
+        self._avoided: tuple[tuple[str, int], set[str]] | None = None  # the last answer
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(
+        cls,
+        items: Sequence[Item],
+        encoder: TextEncoder,
+        store: Store | None = None,
+        template: str = DEFAULT_TEMPLATE,
+        config: IndexConfig | None = None,
+    ) -> SemanticSpace:
+        space = cls(encoder, VectorIndex(encoder.dimension, config), store, template)
+        space.sync(items)
+        return space
+
+    # -- keeping in step with the catalog ---------------------------------
+    def sync(self, items: Sequence[Item]) -> int:
+        """Embed (cached by text hash) and index the items that are new or whose text changed;
+        returns how many were (re)indexed."""
+        hashes = {item.id: text_hash(item_text(item, self.template)) for item in items}
+        changed = [item for item in items if self._hashes.get(item.id) != hashes[item.id]]
+        changed = list({item.id: item for item in changed}.values())
+        if changed:
+            vectors = embed_items(changed, self.encoder, self.store, self.template)
+            self.index.add([item.id for item in changed], vectors)
+            self._hashes.update({item.id: hashes[item.id] for item in changed})
+        return len(changed)
+
+    def remove(self, item_ids: Collection[str]) -> None:
+        self.index.remove(item_ids)
+        for item in item_ids:
+            self._hashes.pop(item, None)
+
+    def vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        """Text vectors in the given order; zeros for items not in the index."""
+        rows = [self.index.vector(item) for item in item_ids]
+        out = np.zeros((len(item_ids), self.encoder.dimension), dtype=np.float32)
+        for row, vector in enumerate(rows):
+            if vector is not None:
+                out[row] = vector
+        return out
+
+    # -- queries ------------------------------------------------------------
+    def history_vector(self, item_ids: Sequence[str], weights: Sequence[float]) -> np.ndarray | None:
+        """Recency- and weight-weighted mean of the liked items' text vectors (oldest first)."""
+        pairs = [(item, w) for item, w in zip(item_ids, weights, strict=True) if w > 0 and item in self.index]
+        if not pairs:
+            return None
+        ages = np.arange(len(pairs) - 1, -1, -1, dtype=np.float64)
+        decay = 0.5 ** (ages / self.history_half_life)
+        strength = decay * np.array([w for _, w in pairs])
+        mean = (self.vectors([item for item, _ in pairs]) * strength[:, None]).sum(0)
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if norm > 0 else None
+
+    def by_history(
+        self,
+        item_ids: Sequence[str],
+        weights: Sequence[float],
+        k: int,
+        accept: Accept,
+        exclude: Collection[str],
+    ) -> list[Hit]:
+        query = self.history_vector(item_ids, weights)
+        return [] if query is None else self.index.search_filtered(query, k, accept, exclude)
+
+    def interest_query(self, text: str) -> InterestQuery:
+        """Parse and embed stated interests (the last 1,000 texts are kept)."""
+        with self._lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
+        interests = parse_interests(text)
+        phrases = [*interests.liked, *interests.disliked]
+        vectors = (
+            self.encoder.encode(phrases) if phrases else np.zeros((0, self.encoder.dimension), np.float32)
+        )
+        query = InterestQuery(interests, vectors[: len(interests.liked)], vectors[len(interests.liked) :])
+        with self._lock:
+            self._queries[text] = query
+            while len(self._queries) > 1000:
+                self._queries.popitem(last=False)
+        return query
+
+    def by_interests(self, text: str, k: int, accept: Accept, exclude: Collection[str]) -> list[Hit]:
+        """Items nearest any liked phrase, pushed down by their closeness to a disliked one;
+        the phrases take turns, so several stated tastes all show up."""
+        query = self.interest_query(text)
+        if len(query.liked) == 0:
+            return []
+        avoid = self.avoided(text)
+        per_phrase = [
+            [
+                hit
+                for hit in self.index.search_filtered(vector, k * 2, accept, exclude)
+                if hit.item_id not in avoid
+            ]
+            for vector in query.liked
+        ]
+        chosen: dict[str, float] = {}
+        for rank in range(max(len(hits) for hits in per_phrase)):
+            for hits in per_phrase:
+                if rank < len(hits) and hits[rank].item_id not in chosen:
+                    chosen[hits[rank].item_id] = hits[rank].score
+        return [Hit(item, score) for item, score in list(chosen.items())[:k]]
+
+    def avoided(self, text: str | None) -> set[str]:
+        """Items clearly about a disliked phrase: nearer to it than halfway from the catalog's
+        median similarity to its best match (a relative cut, robust to the model's scale)."""
+        if not text:
+            return set()
+        query = self.interest_query(text)
+        if len(query.disliked) == 0 or len(self.index) == 0:
+            return set()
+        key = (text, self.index.revision)
+        if self._avoided is not None and self._avoided[0] == key:
+            return self._avoided[1]
+        ids, vectors = self.index.snapshot()
+        similarity = vectors @ query.disliked.T  # [items, phrases]
+        cut = np.median(similarity, axis=0) + 0.5 * (similarity.max(axis=0) - np.median(similarity, axis=0))
+        avoided = {ids[row] for row in np.flatnonzero((similarity >= cut).any(axis=1))}
+        self._avoided = (key, avoided)
+        return avoided
+
+    def similar(self, item_id: str, k: int, accept: Accept) -> list[Hit]:
+        vector = self.index.vector(item_id)
+        if vector is None:
+            return []
+        return self.index.search_filtered(vector, k, accept, exclude={item_id})
+
+    # -- persistence ------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        """The index plus which model and texts it was built from."""
+        self.index.save(directory)
+        meta = {"model_id": self.encoder.model_id, "template": self.template, "hashes": self._hashes}
+        (directory / "semantic.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        encoder: TextEncoder,
+        store: Store | None = None,
+        template: str = DEFAULT_TEMPLATE,
+    ) -> SemanticSpace:
+        """A saved space; built empty instead when it was made by another model or template."""
+        meta = json.loads((directory / "semantic.json").read_text(encoding="utf-8"))
+        if meta["model_id"] != encoder.model_id or meta["template"] != template:
+            return cls(encoder, VectorIndex(encoder.dimension), store, template)
+        space = cls(encoder, VectorIndex.load(directory), store, template)
+        space._hashes = dict(meta["hashes"])
+        return space

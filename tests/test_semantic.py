@@ -1,0 +1,159 @@
+"""Language-model understanding: stated interests, the item text index, and cold start on
+the homepage (new items and new users) with no retraining. Uses the real bundled MiniLM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from homefeed.config import Settings
+from homefeed.datasets.synth import load_ground_truth
+from homefeed.domain import Item
+from homefeed.encoders.sentence import shared_encoder
+from homefeed.service import create_app
+from homefeed.store import Store
+from homefeed.understanding.interests import parse_interests
+from homefeed.understanding.semantic import SemanticSpace
+from homefeed.vectors import VectorIndex
+
+
+@pytest.mark.parametrize(
+    ("text", "liked", "disliked"),
+    [
+        ("space operas and 90s comedies, no horror", ["space operas", "90s comedies"], ["horror"]),
+        ("I enjoy space and jazz; not into football (striker).", ["space", "jazz"], ["football striker"]),
+        ("Love cooking. I don't like sport", ["cooking"], ["sport"]),
+        ("machine learning, gardening but no football", ["machine learning", "gardening"], ["football"]),
+        ("rock & roll, not jazz or blues", ["rock & roll"], ["jazz", "blues"]),
+        ("hate horror", [], ["horror"]),
+        ("", [], []),
+    ],
+)
+def test_stated_interests_split_into_liked_and_disliked_phrases(
+    text: str, liked: list[str], disliked: list[str]
+) -> None:
+    interests = parse_interests(text)
+    assert list(interests.liked) == liked and list(interests.disliked) == disliked
+
+
+TOPIC_ITEMS = {
+    "Space": ["Mars rover mission", "Voyage to the nebula", "Astronauts on the moon", "Rocket launch day"],
+    "Cooking": ["Fresh pasta at home", "A perfect risotto", "Pizza dough secrets", "Tomato and basil sauce"],
+    "Jazz": ["Bebop saxophone legends", "Blues piano trio", "Swing era trumpets", "Harlem jazz clubs"],
+}
+
+
+@pytest.fixture(scope="module")
+def space_items() -> list[Item]:
+    return [
+        Item(id=f"{category[:2].lower()}{n}", title=title, category=category)
+        for category, titles in TOPIC_ITEMS.items()
+        for n, title in enumerate(titles)
+    ]
+
+
+@pytest.fixture(scope="module")
+def semantic(space_items: list[Item]) -> SemanticSpace:
+    return SemanticSpace.build(space_items, shared_encoder())
+
+
+def _categories(space: SemanticSpace, item_ids: list[str]) -> list[str]:
+    return [item_id[:2] for item_id in item_ids]
+
+
+def test_history_and_interests_find_items_of_the_same_topic(semantic: SemanticSpace) -> None:
+    near_history = semantic.by_history(["sp0", "sp1"], [1.0, 1.0], 2, lambda _: True, {"sp0", "sp1"})
+    assert _categories(semantic, [hit.item_id for hit in near_history]) == ["sp", "sp"]
+    liked = semantic.by_interests("I enjoy cooking", 4, lambda _: True, set())
+    assert _categories(semantic, [hit.item_id for hit in liked]) == ["co"] * 4
+    both = semantic.by_interests("jazz and space", 4, lambda _: True, set())
+    assert sorted(_categories(semantic, [hit.item_id for hit in both])) == ["ja", "ja", "sp", "sp"]
+    avoided = semantic.avoided("cooking is fine, but no jazz")
+    assert avoided and {item[:2] for item in avoided} == {"ja"}
+    similar = semantic.similar("ja0", 3, lambda _: True)
+    assert _categories(semantic, [hit.item_id for hit in similar]) == ["ja"] * 3
+
+
+def test_only_new_or_changed_items_are_embedded_again(space_items: list[Item], tmp_path: Path) -> None:
+    space = SemanticSpace.build(space_items, shared_encoder())
+    assert space.sync(space_items) == 0
+    changed = space_items[0].model_copy(update={"title": "Jazz saxophone night"})
+    assert space.sync([changed]) == 1
+    assert space.similar("sp0", 1, lambda _: True)[0].item_id.startswith("ja")
+    space.remove(["sp0"])
+    assert "sp0" not in space.index
+    space.save(tmp_path / "semantic")
+    loaded = SemanticSpace.load(tmp_path / "semantic", shared_encoder())
+    assert len(loaded.index) == len(space_items) - 1 and loaded.sync(space_items[1:]) == 0
+    other_template = SemanticSpace.load(tmp_path / "semantic", shared_encoder(), template="{title}")
+    assert len(other_template.index) == 0  # built by another template: re-embed everything
+
+
+def test_history_vector_weights_recent_items_more(semantic: SemanticSpace) -> None:
+    jazz_last = semantic.history_vector(["sp0", "sp1", "ja0", "ja1"], [1, 1, 1, 1])
+    space_last = semantic.history_vector(["ja0", "ja1", "sp0", "sp1"], [1, 1, 1, 1])
+    assert jazz_last is not None and space_last is not None
+    space, jazz = semantic.vectors(["sp2", "ja2"])
+    assert float((jazz - space) @ jazz_last) > float((jazz - space) @ space_last)
+    assert semantic.history_vector(["sp0"], [-2.0]) is None  # dislikes are no taste to follow
+    assert isinstance(semantic.index, VectorIndex)
+
+
+# -- cold start on the served homepage ---------------------------------------------------
+
+
+@pytest.fixture
+def served(trained: tuple[Store, Settings], synth_folder: Path) -> Iterator[tuple[TestClient, dict]]:
+    _store, settings = trained
+    with TestClient(create_app(settings)) as client:
+        yield client, load_ground_truth(synth_folder)
+
+
+def _users_by_topic(truth: dict, topic: int) -> tuple[list[str], list[str]]:
+    prefs = truth["user_preferences"]
+    lovers = [user for user, p in prefs.items() if int(np.argmax(p)) == topic and max(p) > 0.5]
+    haters = [user for user, p in prefs.items() if int(np.argmin(p)) == topic]
+    return lovers, haters
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_new_item_reaches_users_who_love_its_topic_not_those_who_hate_it(
+    served: tuple[TestClient, dict],
+) -> None:
+    client, truth = served
+    topic = 0  # space
+    lovers, haters = _users_by_topic(truth, topic)
+    assert len(lovers) >= 5 and len(haters) >= 5
+    client.put(
+        "/v1/items/new-space-doc",
+        json={
+            "title": "Astronaut, Rocket and Telescope: a Mars Orbit",
+            "category": truth["topics"][topic]["category"],
+            "text": "A documentary about the nebula, the comet and the moon: rockets, planets "
+            "and the people who explore them.",
+        },
+    )
+
+    def shown(user: str) -> bool:
+        page = client.get(f"/v1/users/{user}/homepage?n=20").json()
+        return "new-space-doc" in [item["item_id"] for item in page["items"]]
+
+    assert np.mean([shown(user) for user in lovers[:10]]) >= 0.8
+    assert not any(shown(user) for user in haters[:10])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_new_user_who_states_an_interest_gets_that_topic(served: tuple[TestClient, dict]) -> None:
+    client, truth = served
+    cooking = truth["topics"][1]["category"]
+    client.put("/v1/users/newcomer", json={"interests": "I love Italian cooking, but no football."})
+    page = client.get("/v1/users/newcomer/homepage?n=10").json()
+    categories = [item["category"] for item in page["items"]]
+    assert categories.count(cooking) >= 8, categories
+    assert page["items"][0]["reason"].startswith("Matches your interest in")
+    assert truth["topics"][2]["category"] not in categories  # football is avoided
+    assert page["degraded"] is False
