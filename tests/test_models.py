@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from homefeed.models import Interactions, top_k
-from homefeed.models.als import AlsRecommender
+from homefeed.models.als import AlsRecommender, TextMappedAlsRecommender
 from homefeed.models.bpr import BprRecommender
 from homefeed.models.ease import EaseRecommender
 from homefeed.models.itemknn import ItemKnnRecommender
@@ -130,3 +130,31 @@ def test_baselines_recover_planted_groups_and_round_trip(model: Any, tmp_path: P
     fitted.save(tmp_path / "model")
     loaded = type(fitted).load(tmp_path / "model")
     assert loaded.recommend(data.user_ids[:4], 5, exclude=seen[:4]) == recs[:4]
+
+
+def test_text_mapped_als_scores_never_seen_items_by_their_text(tmp_path: Path) -> None:
+    """Items 40-43 have no interactions; their text says which planted group they belong to."""
+    base = _blocks()
+    catalog = [f"i{i:03d}" for i in range(44)]
+    rows = [
+        (base.user_ids[u], base.item_ids[i], "click", 0.0)
+        for u, i in zip(base.users, base.items, strict=True)
+    ]
+    data = Interactions.from_rows(rows, WEIGHTS, catalog)
+    rng = np.random.default_rng(3)
+    group = np.array([0] * 20 + [1] * 20 + [0, 0, 1, 1])
+    data.item_text = (np.eye(2)[group] + rng.normal(0, 0.05, (44, 2))).astype(np.float32)
+    model = TextMappedAlsRecommender(
+        factors=8, regularization=0.05, iterations=20, seed=1, text_regularization=1.0
+    )
+    model.fit(data)
+    scores = model.score_users(np.arange(data.n_users))
+    cold = np.array([40, 41, 42, 43])
+    for user in range(data.n_users):
+        best_cold = cold[np.argmax(scores[user, cold])]
+        assert group[best_cold] == int(data.user_ids[user][1:]) % 2  # the group decides which new item wins
+    model.save(tmp_path / "als-text")
+    loaded = TextMappedAlsRecommender.load(tmp_path / "als-text")
+    np.testing.assert_allclose(loaded.map_text(data.item_text[cold]), model.item_factors[cold], rtol=1e-5)
+    with pytest.raises(ValueError, match="needs item text"):
+        TextMappedAlsRecommender(factors=4).fit(_blocks())

@@ -17,8 +17,8 @@ from homefeed.models.base import Recommender
 from homefeed.models.registry import MODEL_CLASSES, model_class
 
 ALIASES = {"pop": "popularity", "mostpop": "popularity", "knn": "itemknn", "item-knn": "itemknn"}
-STOCHASTIC = frozenset({"als", "bpr", "random", "sequential"})
-NEEDS_TEXT = frozenset({"sequential"})
+STOCHASTIC = frozenset({"als", "als-text", "bpr", "random", "sequential"})
+NEEDS_TEXT = frozenset({"sequential", "als-text"})
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "popularity": {"half_life_days": None},
@@ -26,6 +26,13 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "itemknn": {"neighbours": 100, "shrink": 0.0},
     "ease": {"regularization": 500.0},
     "als": {"factors": 32, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
+    "als-text": {
+        "factors": 32,
+        "regularization": 0.01,
+        "alpha": 1.0,
+        "iterations": 15,
+        "text_regularization": 10.0,
+    },
     "bpr": {"factors": 32, "learning_rate": 0.01, "regularization": 0.03, "iterations": 200, "threads": 1},
     "sequential": {
         "max_length": 50,
@@ -43,6 +50,7 @@ GRIDS: dict[str, dict[str, Sequence[Any]]] = {
     "itemknn": {"neighbours": [20, 50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]},
     "ease": {"regularization": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0]},
     "als": {"factors": [32, 64, 128], "regularization": [0.01, 0.1, 1.0], "alpha": [0.5, 1.0, 2.0]},
+    "als-text": {"text_regularization": [1.0, 10.0, 100.0]},
     "bpr": {"factors": [32, 64], "learning_rate": [0.01, 0.05], "regularization": [0.01, 0.03]},
     "sequential": {},
 }

@@ -103,3 +103,57 @@ class AlsRecommender(Recommender):
         self.user_factors = arrays["user_factors"]
         self.item_factors = arrays["item_factors"]
         self._gram = None
+
+
+class TextMappedAlsRecommender(AlsRecommender):
+    """ALS whose items without interactions get factors mapped from their text embedding.
+
+    A ridge regression from text vector to ALS item factors is fitted on the warm items,
+    so a cold item is scored like a warm one, by the user's factors (the cold-start hybrid).
+    Items added later (``add_items``) are mapped the same way, without retraining.
+    """
+
+    name = "als-text"
+
+    def __init__(self, text_regularization: float = 10.0, **options: Any) -> None:
+        super().__init__(**options)
+        self.text_regularization = text_regularization
+        self.text_map = np.zeros((0, self.factors), dtype=np.float32)  # [text dimension + 1, factors]
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "text_regularization": self.text_regularization}
+
+    def _fit(self, data: Interactions) -> None:
+        if data.item_text is None:
+            raise ValueError("als-text needs item text embeddings (data.item_text)")
+        super()._fit(data)
+        warm = np.zeros(data.n_items, dtype=bool)
+        warm[data.items] = True
+        features = _with_intercept(data.item_text)
+        train = features[warm]
+        penalty = self.text_regularization * np.eye(train.shape[1])
+        penalty[-1, -1] = 0.0  # the intercept is not shrunk
+        solution = np.linalg.solve(
+            train.T @ train + penalty, train.T @ self.item_factors[warm].astype(np.float64)
+        )
+        self.text_map = solution.astype(np.float32)
+        self.item_factors = np.where(warm[:, None], self.item_factors, features @ self.text_map).astype(
+            np.float32
+        )
+
+    def map_text(self, text: np.ndarray) -> np.ndarray:
+        """Item factors [n, factors] for text embeddings [n, dimension]."""
+        mapped: np.ndarray = (_with_intercept(text) @ self.text_map).astype(np.float32)
+        return mapped
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {**super()._arrays(), "text_map": self.text_map}
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        super()._set_arrays(arrays)
+        self.text_map = arrays["text_map"]
+
+
+def _with_intercept(text: np.ndarray) -> np.ndarray:
+    features: np.ndarray = np.hstack([np.asarray(text, dtype=np.float64), np.ones((len(text), 1))])
+    return features

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homefeed.config import Settings
-from homefeed.models.als import AlsRecommender
+from homefeed.models.als import AlsRecommender, TextMappedAlsRecommender
 from homefeed.models.base import Recommender
 from homefeed.models.bpr import BprRecommender
 from homefeed.models.ease import EaseRecommender
@@ -17,6 +17,7 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
     for model in (
         PopularityRecommender,
         AlsRecommender,
+        TextMappedAlsRecommender,
         BprRecommender,
         EaseRecommender,
         ItemKnnRecommender,
@@ -36,8 +37,8 @@ def model_class(name: str) -> type[Recommender]:
 def build_model(name: str, settings: Settings, **overrides: object) -> Recommender:
     """A fresh, untrained model configured from ``settings`` (and ``overrides``)."""
     cls = model_class(name)
-    if cls is AlsRecommender:
-        return AlsRecommender(**{**settings.als.model_dump(), **overrides})
+    if cls is AlsRecommender or cls is TextMappedAlsRecommender:
+        return cls(**{**settings.als.model_dump(), **overrides})
     if cls is SequentialRecommender:
         return SequentialRecommender(**{**settings.sequential.model_dump(), **overrides})
     if cls is PopularityRecommender:

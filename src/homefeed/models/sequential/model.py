@@ -43,6 +43,7 @@ class SequentialConfig:
     batch_size: int = 64
     epochs: int = 200
     patience: int = 15
+    validate_after: int = 0  # epochs before the first validation (early high-lr epochs never win)
     use_ids: bool = True
     use_text: bool = True
     seed: int = 0
@@ -98,30 +99,30 @@ class SequentialRecommender(Recommender):
         )
         steps_per_epoch = math.ceil(len(inputs) / cfg.batch_size)
         scheduler = self._scheduler(optimizer, steps_per_epoch * cfg.epochs)
-        best_score, best_state, since_best = -1.0, copy.deepcopy(self.network.state_dict()), 0
+        best_score, best_state, since_best = -1.0, None, 0
         started = time.perf_counter()
         self.history = []
         for epoch in range(1, cfg.epochs + 1):
             loss = self._epoch(inputs, targets, input_kinds, optimizer, scheduler, rng)
-            score = self._validate(validation) if validation.histories else None
+            validating = validation.histories and epoch > min(cfg.validate_after, cfg.epochs - 1)
+            score = self._validate(validation) if validating else None
             self.history.append(
                 {"epoch": epoch, "loss": loss, "valid_ndcg@10": score if score is not None else float("nan")}
             )
             if self.on_epoch is not None:
                 self.on_epoch(epoch, loss, score)
-            if score is None or score > best_score:
-                best_score, best_state, since_best = (
-                    (score or 0.0),
-                    copy.deepcopy(self.network.state_dict()),
-                    0,
-                )
+            if score is None:
+                pass  # not validated (yet): the latest weights are used unless a validated one wins
+            elif score > best_score:
+                best_score, best_state, since_best = score, copy.deepcopy(self.network.state_dict()), 0
             else:
                 since_best += 1
             if since_best >= cfg.patience:
                 break
             if cfg.max_seconds is not None and time.perf_counter() - started > cfg.max_seconds:
                 break
-        self.network.load_state_dict(best_state)
+        if best_state is not None:
+            self.network.load_state_dict(best_state)
         self._forget_untrained_ids(train_items, data.n_items)
         self.network.eval()
         self._table = None
