@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from homefeed.domain import Item
 from homefeed.encoders import item_text
 from homefeed.encoders.base import ProgressCallback
 from homefeed.encoders.cache import embed_items
+from homefeed.encoders.loading import shared_encoder
+from homefeed.encoders.onnx import OnnxEncoder
 from homefeed.encoders.sentence import SentenceTransformerEncoder
 from homefeed.store import Store
 
@@ -66,3 +69,33 @@ def test_cache_encodes_only_new_or_changed_texts(store: Store) -> None:
     updated = embed_items(changed, encoder, store)
     assert encoder.calls == [5, 1]
     assert np.array_equal(updated[:4], first[:4]) and not np.array_equal(updated[4], first[4])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("backend", "agreement"), [("onnx", 0.9999), ("onnx-int8", 0.95)])
+def test_onnx_fast_path_agrees_with_pytorch(
+    encoder: SentenceTransformerEncoder, tmp_path: Path, backend: str, agreement: float
+) -> None:
+    texts = [
+        "rockets, planets and astronauts",
+        "a mission to orbit Mars",
+        "pasta with basil",
+        "bebop saxophone",
+    ]
+    fast = OnnxEncoder(cache_dir=tmp_path, quantize=backend == "onnx-int8")
+    assert fast.model_id.endswith(f"#{backend}") and fast.model_id != encoder.model_id  # cached apart
+    vectors, reference = fast.encode(texts), encoder.encode(texts)
+    assert vectors.shape == reference.shape and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert float((vectors * reference).sum(axis=1).min()) >= agreement
+    similarity = vectors @ vectors.T
+    assert similarity[0, 1] > similarity[0, 2] and similarity[0, 1] > similarity[0, 3]
+    exported = sorted(path.name for path in tmp_path.rglob("*.onnx"))
+    assert "model.onnx" in exported
+    again = OnnxEncoder(cache_dir=tmp_path, quantize=backend == "onnx-int8")  # loads the export
+    # (int8 quantizes activations per batch, so only the same batch gives the same numbers)
+    assert np.allclose(again.encode(texts), vectors, atol=1e-6)
+
+
+def test_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown text backend 'gpu'"):
+        shared_encoder(backend="gpu")

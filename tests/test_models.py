@@ -14,6 +14,7 @@ from homefeed.models.bpr import BprRecommender
 from homefeed.models.ease import EaseRecommender
 from homefeed.models.itemknn import ItemKnnRecommender
 from homefeed.models.popularity import PopularityRecommender
+from homefeed.models.text import TextRecommender
 
 WEIGHTS = {"click": 1.0, "like": 2.0, "dislike": -2.0, "impression": 0.0}
 
@@ -158,3 +159,18 @@ def test_text_mapped_als_scores_never_seen_items_by_their_text(tmp_path: Path) -
     np.testing.assert_allclose(loaded.map_text(data.item_text[cold]), model.item_factors[cold], rtol=1e-5)
     with pytest.raises(ValueError, match="needs item text"):
         TextMappedAlsRecommender(factors=4).fit(_blocks())
+
+
+def test_text_model_ranks_by_similarity_to_the_recent_history(tmp_path: Path) -> None:
+    data = _blocks()
+    group = np.array([0] * 20 + [1] * 20)
+    data.item_text = np.eye(2, dtype=np.float32)[group] + 0.01 * np.arange(40, dtype=np.float32)[:, None]
+    model = TextRecommender(half_life=0.5).fit(data)
+    last_in_group_1 = model.score_history(np.array([0, 1, 25]), np.ones(3, dtype=np.float32))
+    assert last_in_group_1[30] > last_in_group_1[5]  # the latest item weighs most
+    seen = [[data.item_ids[i] for i in data.matrix()[u].indices] for u in range(data.n_users)]
+    recs = model.recommend(data.user_ids[:4], 5, exclude=seen[:4])
+    for user, items in zip(data.user_ids[:4], recs, strict=True):
+        assert all(int(item[1:]) // 20 == int(user[1:]) % 2 for item, _ in items)
+    model.save(tmp_path / "text")
+    assert TextRecommender.load(tmp_path / "text").recommend(data.user_ids[:4], 5, exclude=seen[:4]) == recs

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from homefeed.config import Settings
 from homefeed.datasets.synth import load_ground_truth
 from homefeed.domain import Item
-from homefeed.encoders.sentence import shared_encoder
+from homefeed.encoders.loading import shared_encoder
 from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.understanding.interests import parse_interests

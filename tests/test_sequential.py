@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from homefeed.models.base import Validation, top_k
 from homefeed.models.data import Interactions
 from homefeed.models.popularity import PopularityRecommender
 from homefeed.models.sequential import SequentialRecommender
+from homefeed.models.sequential.network import SequenceEncoder
 
 TOPICS, PER_TOPIC = 4, 10
 SMALL = {"hidden": 32, "layers": 1, "heads": 2, "dropout": 0.1, "max_length": 20, "epochs": 40,
@@ -110,3 +112,15 @@ def test_id_only_and_text_only_variants_train() -> None:
     data.item_text = None
     with pytest.raises(ValueError, match="text-only"):
         SequentialRecommender(**quick, use_ids=False).fit(data)
+
+
+def test_training_leaves_items_already_in_the_sequence_out_of_each_softmax() -> None:
+    model = SequentialRecommender()
+    model.network = SequenceEncoder(
+        n_items=6, n_kinds=1, text=None, max_length=5, hidden=8, layers=1, heads=1, dropout=0.0, use_ids=True
+    )
+    inputs = torch.tensor([[0, 1, 2, 3], [4, 5, 4, 6]])  # 0 is padding; user 2 repeats item 4
+    targets = torch.tensor([[1, 2, 3, 4], [5, 4, 6, 1]])
+    seen = model._seen_before(inputs, targets, targets > 0)
+    expected = [set(), {1}, {1, 2}, {1, 2, 3}, {4}, {5}, {4, 5}, {4, 5, 6}]  # a repeated target stays
+    assert [{int(i) + 1 for i in row.nonzero()} for row in seen] == expected

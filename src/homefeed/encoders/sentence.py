@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,10 +58,3 @@ class SentenceTransformerEncoder:
         if not chunks:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(chunks).astype(np.float32)
-
-
-@functools.lru_cache(maxsize=4)
-def shared_encoder(model: str = BUNDLED) -> SentenceTransformerEncoder:
-    """One loaded copy of ``model`` per process: loading costs a second and ~100 MB, and the
-    server, the trainer and every app built in one process can share it."""
-    return SentenceTransformerEncoder(model)

@@ -18,11 +18,12 @@ from homefeed.models.registry import MODEL_CLASSES, model_class
 
 ALIASES = {"pop": "popularity", "mostpop": "popularity", "knn": "itemknn", "item-knn": "itemknn"}
 STOCHASTIC = frozenset({"als", "als-text", "bpr", "random", "sequential"})
-NEEDS_TEXT = frozenset({"sequential", "als-text"})
+NEEDS_TEXT = frozenset({"sequential", "als-text", "text"})
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "popularity": {"half_life_days": None},
     "random": {},
+    "text": {"half_life": 10.0},
     "itemknn": {"neighbours": 100, "shrink": 0.0},
     "ease": {"regularization": 500.0},
     "als": {"factors": 32, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
@@ -35,12 +36,16 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     },
     "bpr": {"factors": 32, "learning_rate": 0.01, "regularization": 0.03, "iterations": 200, "threads": 1},
     "sequential": {
-        "max_length": 50,
-        "stride": 10,
-        "dropout": 0.5,
-        "batch_size": 32,
-        "epochs": 30,
-        "patience": 4,
+        "max_length": 200,
+        "stride": None,
+        "positions": "relative",
+        "dropout": 0.3,
+        "learning_rate": 2e-3,
+        "schedule": "cosine",
+        "batch_size": 16,
+        "epochs": 16,
+        "patience": 16,
+        "validate_after": 8,
     },
 }
 
@@ -53,6 +58,7 @@ GRIDS: dict[str, dict[str, Sequence[Any]]] = {
     "als-text": {"text_regularization": [1.0, 10.0, 100.0]},
     "bpr": {"factors": [32, 64], "learning_rate": [0.01, 0.05], "regularization": [0.01, 0.03]},
     "sequential": {},
+    "text": {"half_life": [3.0, 10.0, 30.0]},
 }
 
 

@@ -120,10 +120,10 @@ def train_bundle(
 def _embed(settings: Settings, store: Store, catalog: list[Item], order: list[str]) -> np.ndarray:
     """Text embeddings of the catalog in the model's item order (cached in the store)."""
     from homefeed.encoders.cache import embed_items
-    from homefeed.encoders.sentence import shared_encoder
+    from homefeed.encoders.loading import shared_encoder
 
     by_id = {item.id: item for item in catalog}
-    encoder = shared_encoder(settings.text_model)
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
     return embed_items([by_id[item_id] for item_id in order], encoder, store, settings.item_text_template)
 
 
@@ -132,9 +132,9 @@ def semantic_space(
 ) -> SemanticSpace:
     """The catalog's text index: the saved one (when built by the same model and template)
     brought up to date, else built afresh; embeddings come from the store's cache."""
-    from homefeed.encoders.sentence import shared_encoder
+    from homefeed.encoders.loading import shared_encoder
 
-    encoder = shared_encoder(settings.text_model)
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
     template = settings.item_text_template
     if saved is not None and (saved / "semantic.json").exists():
         space = SemanticSpace.load(saved, encoder, store, template)

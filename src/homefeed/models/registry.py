@@ -11,6 +11,7 @@ from homefeed.models.itemknn import ItemKnnRecommender
 from homefeed.models.popularity import PopularityRecommender
 from homefeed.models.random_baseline import RandomRecommender
 from homefeed.models.sequential import SequentialRecommender
+from homefeed.models.text import TextRecommender
 
 MODEL_CLASSES: dict[str, type[Recommender]] = {
     model.name: model
@@ -23,6 +24,7 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
         ItemKnnRecommender,
         RandomRecommender,
         SequentialRecommender,
+        TextRecommender,
     )
 }
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from homefeed.models.base import Recommender, Validation
+from homefeed.models.base import Recommender, Validation, top_k
 from homefeed.models.data import Interactions
 from homefeed.models.sequential.network import SequenceEncoder
 
@@ -43,6 +43,7 @@ class SequentialConfig:
     batch_size: int = 64
     epochs: int = 200
     patience: int = 15
+    mask_seen: bool = True  # leave items already in the sequence out of each target's softmax
     validate_after: int = 0  # epochs before the first validation (early high-lr epochs never win)
     use_ids: bool = True
     use_text: bool = True
@@ -226,6 +227,8 @@ class SequentialRecommender(Recommender):
             hidden = self.network(x, k, table)
             mask = y > 0
             logits = hidden[mask] @ table[1:].T
+            if self.settings.mask_seen:
+                logits = logits.masked_fill(self._seen_before(x, y, mask), float("-inf"))
             loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
@@ -236,15 +239,31 @@ class SequentialRecommender(Recommender):
             count += int(mask.sum())
         return total / max(count, 1)
 
+    def _seen_before(self, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """[targets, n_items]: for each masked target position, the items already in its
+        sequence (the target itself excepted). Pages never show seen items, so training need
+        not rank them."""
+        assert self.network is not None
+        batch, length = inputs.shape
+        first = torch.full((batch, self.network.items.size() + 1), length, dtype=torch.long)
+        positions = torch.arange(length).expand(batch, length)
+        first.scatter_reduce_(1, inputs, positions, reduce="amin")  # where each item first appears
+        rows, steps = mask.nonzero(as_tuple=True)
+        seen = first[rows] <= steps[:, None]
+        seen[torch.arange(len(rows)), targets[rows, steps]] = False
+        return seen[:, 1:]
+
     def _validate(self, validation: Validation, k: int = 10) -> float:
+        """Mean NDCG@k of the held-out next items, the history excluded."""
         scores = self.score_histories(validation.histories)
-        ndcg = []
-        for row, (history, targets) in enumerate(zip(validation.histories, validation.targets, strict=True)):
+        for row, history in enumerate(validation.histories):
             scores[row, history] = -np.inf
-            top = np.argsort(-scores[row], kind="stable")[:k]
-            gains = [1.0 / math.log2(rank + 2) for rank, item in enumerate(top) if int(item) in targets]
+        ranked, _ = top_k(scores, k)
+        ndcg = []
+        for top, targets in zip(ranked, validation.targets, strict=True):
+            gains = sum(1.0 / math.log2(rank + 2) for rank, item in enumerate(top) if int(item) in targets)
             ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(len(targets), k)))
-            ndcg.append(sum(gains) / ideal if ideal else 0.0)
+            ndcg.append(gains / ideal if ideal else 0.0)
         return float(np.mean(ndcg)) if ndcg else 0.0
 
     # -- scoring ----------------------------------------------------------
@@ -303,11 +322,15 @@ class SequentialRecommender(Recommender):
         return vectors
 
     def score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        chunks = []
-        for start in range(0, len(histories), 256):
-            users = self.encode_histories(histories[start : start + 256])
-            chunks.append(users @ self.item_vectors().T)
-        return np.vstack(chunks) if chunks else np.zeros((0, self.n_items), dtype=np.float32)
+        """Scores [len(histories), n_items]; histories are encoded in batches of similar length,
+        so short ones are not padded to the longest."""
+        scores = np.zeros((len(histories), self.n_items), dtype=np.float32)
+        order = np.argsort([min(len(h), self.settings.max_length) for h in histories], kind="stable")
+        for start in range(0, len(order), 256):
+            rows = order[start : start + 256]
+            users = self.encode_histories([histories[row] for row in rows])
+            scores[rows] = users @ self.item_vectors().T
+        return scores
 
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         positive = weights > 0

@@ -42,6 +42,13 @@ class ItemRepresentation(nn.Module):
                 raise ValueError("this model reads item text: give the new items' text embeddings")
             self.text = torch.cat([self.text, text.float()])
 
+    def size(self) -> int:
+        """How many items (padding excluded)."""
+        if self.ids is not None:
+            return self.ids.num_embeddings - 1
+        assert self.text is not None
+        return self.text.shape[0] - 1
+
     def table(self) -> torch.Tensor:
         """[n_items + 1, hidden]: every item's vector (row 0 = padding)."""
         parts = []

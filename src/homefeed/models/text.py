@@ -1,0 +1,66 @@
+"""Zero-shot language-model recommendations: a user is the recency-weighted mean of the text
+embeddings of what they liked; items are ranked by cosine similarity to it. No training on
+behaviour, so it scores new items exactly like old ones (the cold-start floor for text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from homefeed.models.base import Recommender
+from homefeed.models.data import Interactions
+
+
+class TextRecommender(Recommender):
+    """Nearest items by text to the user's recent history."""
+
+    name = "text"
+    prefers_history = True
+
+    def __init__(self, half_life: float = 10.0) -> None:
+        super().__init__()
+        self.half_life = half_life  # in events: the 10th-latest counts half
+        self.text = np.zeros((0, 0), dtype=np.float32)
+        self.sequences: list[np.ndarray] = []
+
+    def config(self) -> dict[str, Any]:
+        return {"half_life": self.half_life}
+
+    def _fit(self, data: Interactions) -> None:
+        if data.item_text is None:
+            raise ValueError("the text model needs item text embeddings (data.item_text)")
+        norms = np.linalg.norm(data.item_text, axis=1, keepdims=True)
+        self.text = (data.item_text / np.maximum(norms, 1e-12)).astype(np.float32)
+        self.sequences = [items for items, _ in data.sequences()]
+
+    def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        keep = weights > 0
+        items, weights = items[keep], weights[keep]
+        if len(items) == 0:
+            return np.zeros(self.text.shape[1], dtype=np.float32)
+        ages = np.arange(len(items) - 1, -1, -1, dtype=np.float64)
+        strength = weights * 0.5 ** (ages / self.half_life)
+        vector: np.ndarray = (self.text[items] * strength[:, None]).sum(0).astype(np.float32)
+        return vector
+
+    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        scores: np.ndarray = self.text @ self.user_vector(items, weights)
+        return scores
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        return self.score_histories([self.sequences[u] for u in users])
+
+    def item_vectors(self) -> np.ndarray:
+        return self.text
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        lengths = np.array([len(s) for s in self.sequences], dtype=np.int64)
+        flat = np.concatenate(self.sequences) if self.sequences else np.zeros(0, dtype=np.int64)
+        return {"text": self.text, "sequence_lengths": lengths, "sequence_items": flat.astype(np.int64)}
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.text = arrays["text"]
+        bounds = np.concatenate([[0], np.cumsum(arrays["sequence_lengths"])])
+        flat = arrays["sequence_items"]
+        self.sequences = [flat[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
