@@ -33,7 +33,18 @@ from homefeed.store import Store, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
-VARIANTS = {"ID + text": {}, "ID only": {"use_text": False}, "text only": {"use_ids": False}}
+BOTH = ("loo", "cold-items")
+VARIANTS: dict[str, tuple[dict[str, object], tuple[str, ...]]] = {
+    "ID + text": ({}, BOTH),
+    "ID only": ({"use_text": False}, BOTH),
+    "text only": ({"use_ids": False}, BOTH),
+    "ID + text (seen items not masked in training)": ({"mask_seen": False}, ("loo",)),
+    "ID + text (absolute positions)": ({"positions": "absolute"}, ("loo",)),
+    "ID + text (30 epochs at lr 1e-3)": (
+        {"epochs": 30, "patience": 30, "learning_rate": 1e-3, "validate_after": 10},
+        ("loo",),
+    ),
+}
 PEER = {"hr@10": 0.2153, "ndcg@10": 0.1081}
 
 
@@ -42,7 +53,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default=";".join(VARIANTS), help="labels separated by ';'")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     if not (args.data / "ml-100k.inter").exists():
@@ -58,14 +69,16 @@ def main() -> int:
         print(f"  [{done + 1}/{total}] {message}", file=sys.stderr, flush=True)
 
     rows = []
-    for label in [v.strip() for v in args.variants.split(",")]:
-        params = {"sequential": {**DEFAULT_PARAMS["sequential"], **VARIANTS[label]}}
-        for protocol in ("loo", "cold-items"):
+    for label in [v.strip() for v in args.variants.split(";")]:
+        options, protocols = VARIANTS[label]
+        params = {"sequential": {**DEFAULT_PARAMS["sequential"], **options}}
+        for protocol in protocols:
             report = run_protocol(
                 dataset, protocol, ["sequential"], [10, 20], params=params, item_text=text, on_step=step
             )
             result = report.splits[0].results["sequential"]
             rows.append((label, protocol, result))
+            print(f"  {label} on {protocol}: {result.metrics}", file=sys.stderr, flush=True)
     lines = [
         "## The Transformer user model on MovieLens-100K",
         "",

@@ -49,9 +49,9 @@ class SequentialSettings(BaseModel):
     schedule: str = Field("cosine", pattern="^(cosine|constant)$", description="Learning-rate schedule.")
     weight_decay: float = Field(0.01, ge=0.0)
     batch_size: int = Field(16, ge=1)
-    epochs: int = Field(16, ge=1)
-    patience: int = Field(16, ge=1, description="Epochs without a better validation NDCG@10 before stopping.")
-    validate_after: int = Field(8, ge=0, description="Epochs trained before the first validation.")
+    epochs: int = Field(14, ge=1)
+    patience: int = Field(14, ge=1, description="Epochs without a better validation NDCG@10 before stopping.")
+    validate_after: int = Field(7, ge=0, description="Epochs trained before the first validation.")
     mask_seen: bool = Field(
         True, description="Leave items already in the sequence out of each training softmax."
     )

@@ -43,9 +43,9 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "learning_rate": 2e-3,
         "schedule": "cosine",
         "batch_size": 16,
-        "epochs": 16,
-        "patience": 16,
-        "validate_after": 8,
+        "epochs": 14,
+        "patience": 14,
+        "validate_after": 7,
     },
 }
 

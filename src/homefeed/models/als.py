@@ -89,6 +89,10 @@ class AlsRecommender(Recommender):
         rhs = vectors.T @ confidence
         return np.linalg.solve(lhs, rhs).astype(np.float32)
 
+    def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Folded-in user factors: scores are their inner products with ``item_vectors()``."""
+        return self.fold_in(items, weights)
+
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         scores: np.ndarray = self.item_factors @ self.fold_in(items, weights)
         return scores

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -26,10 +27,20 @@ from homefeed.serving.impressions import ImpressionLogger
 from homefeed.serving.semantic_sources import SemanticCandidate, SemanticSources
 from homefeed.store import Store
 from homefeed.store.store import StoredEvent
+from homefeed.vectors import IndexConfig, VectorIndex
 
 logger = logging.getLogger(__name__)
 LIVE_POPULARITY_TTL = 30.0
 PERSONAL_MODELS = ("sequential", "als")  # tried in this order
+
+
+@runtime_checkable
+class VectorScorer(Protocol):
+    """A model whose scores are inner products of a user vector with its item vectors."""
+
+    def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray: ...
+
+    def item_vectors(self) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True)
@@ -78,15 +89,24 @@ class HomepageBuilder:
         self._live_popularity: tuple[float, list[tuple[str, int]]] = (0.0, [])
         self.bundle: ModelBundle | None = None
         self.masks: VocabularyMasks | None = None
+        self.indexes: dict[str, VectorIndex] = {}  # per personal model: its item vectors
         self.set_bundle(bundle)
 
     def set_bundle(self, bundle: ModelBundle | None) -> None:
         """Swap in a newly trained version (atomic for readers: one attribute assignment)."""
         masks = None
+        indexes: dict[str, VectorIndex] = {}
         if bundle is not None and bundle.models:
             any_model = next(iter(bundle.models.values()))
             masks = VocabularyMasks(self.catalog, any_model.item_ids)
-        self.bundle, self.masks = bundle, masks
+            config = IndexConfig(hnsw_above=self.settings.semantic.exact_below)
+            for name in PERSONAL_MODELS:
+                model = bundle.get(name)
+                vectors = model.item_vectors() if isinstance(model, VectorScorer) else None
+                if model is not None and vectors is not None:
+                    # slots are the model's item indices, so request masks apply as they are
+                    indexes[name] = VectorIndex.build(model.item_ids, vectors, config)
+        self.bundle, self.masks, self.indexes = bundle, masks, indexes
 
     @property
     def model_version(self) -> str | None:
@@ -253,20 +273,31 @@ class HomepageBuilder:
         for name, model in models:
             assert model is not None
             try:
-                scores = np.array(model.score_history(history.items, history.weights), dtype=np.float64)
-                scores[~allowed] = -np.inf
-                indices, values = top_k(scores[None, :], n)
-                chosen = indices[0][indices[0] >= 0]
+                chosen, values = self._retrieve(name, model, history, allowed, n)
                 reasons = self._because(model, history.items[positive], chosen)
             except Exception as error:  # a failing source degrades the page, never fails it
                 logger.exception("personal source %s failed for user %s", name, page.user_id)
                 page.degraded = True
                 page.reasons.append(f"{name} recommendations failed ({type(error).__name__})")
                 continue
-            for index, score, reason in zip(chosen, values[0], reasons, strict=False):
+            for index, score, reason in zip(chosen, values, reasons, strict=False):
                 page.items.append(self._item(model.item_ids[index], float(score), name, reason))
                 allowed[index] = False
             return
+
+    def _retrieve(
+        self, name: str, model: Recommender, history: _History, allowed: np.ndarray, n: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` allowed item indices and scores: the user's vector against the model's vector
+        index (exact or HNSW by catalog size), else every item scored."""
+        index = self.indexes.get(name)
+        if index is not None and isinstance(model, VectorScorer):
+            return index.search_slots(model.user_vector(history.items, history.weights), n, allowed)
+        scores = np.array(model.score_history(history.items, history.weights), dtype=np.float64)
+        scores[~allowed] = -np.inf
+        indices, values = top_k(scores[None, :], n)
+        keep = indices[0] >= 0
+        return indices[0][keep], values[0][keep]
 
     def _because(self, model: Recommender, liked: np.ndarray, chosen: np.ndarray) -> list[str]:
         """For each recommended item, name the liked item whose vector points most towards it."""

@@ -11,7 +11,7 @@ import numpy as np
 from homefeed.serving.catalog import Catalog
 from homefeed.understanding.semantic import SemanticSpace
 
-POOL = 5  # new items are preferred among this many times the quota of nearest items
+POOL = 10  # new items are preferred among this many times the quota of nearest items
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,19 @@ class VectorIndex:
             for row, values in zip(slots, scores, strict=True)
         ]
 
+    def search_slots(self, query: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` slots (and scores) for one query among the slots ``keep`` allows; for an
+        index built once from a model's item table, slots are the model's item indices."""
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dimension)
+        with self._lock:
+            allowed = keep & self._live
+            k = min(k, int(allowed.sum()))
+            if k <= 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            scores, slots = self._search(query, k, allowed)
+        found = slots[0] >= 0
+        return slots[0][found].astype(np.int64), scores[0][found]
+
     def search_filtered(
         self, query: np.ndarray, k: int, accept: Callable[[str], bool], exclude: Collection[str] = ()
     ) -> list[Hit]:

@@ -29,22 +29,24 @@ EpochCallback = Callable[[int, float, float | None], None]
 
 @dataclass
 class SequentialConfig:
+    """Defaults are the measured recipe (docs/benchmarks.md); ``SequentialSettings`` mirrors them."""
+
     max_length: int = 200
-    stride: int | None = None  # windows overlap by max_length - stride; None = no overlap
+    stride: int | None = None  # overlapping training windows (each target re-encoded); None = one pass
     attention_window: int | None = None  # how many recent items each position attends to
-    positions: str = "absolute"  # or "alibi": recency bias in attention instead of embeddings
+    positions: str = "relative"  # learned bias by distance; "absolute" embeddings; "alibi" fixed slopes
     hidden: int = 64
     layers: int = 2
     heads: int = 2
     dropout: float = 0.3
-    learning_rate: float = 1e-3
-    schedule: str = "constant"  # or "cosine": decays to 0 over `epochs`, so the last epoch is the calmest
+    learning_rate: float = 2e-3
+    schedule: str = "cosine"  # decays to 0 over `epochs`; or "constant"
     weight_decay: float = 0.01
-    batch_size: int = 64
-    epochs: int = 200
-    patience: int = 15
+    batch_size: int = 16
+    epochs: int = 14
+    patience: int = 14
     mask_seen: bool = True  # leave items already in the sequence out of each target's softmax
-    validate_after: int = 0  # epochs before the first validation (early high-lr epochs never win)
+    validate_after: int = 7  # epochs before the first validation (early high-lr epochs never win)
     use_ids: bool = True
     use_text: bool = True
     seed: int = 0
@@ -228,7 +230,7 @@ class SequentialRecommender(Recommender):
             mask = y > 0
             logits = hidden[mask] @ table[1:].T
             if self.settings.mask_seen:
-                logits = logits.masked_fill(self._seen_before(x, y, mask), float("-inf"))
+                logits.masked_fill_(self._seen_before(x, y, mask), float("-inf"))  # in place: no copy
             loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
@@ -245,11 +247,11 @@ class SequentialRecommender(Recommender):
         not rank them."""
         assert self.network is not None
         batch, length = inputs.shape
-        first = torch.full((batch, self.network.items.size() + 1), length, dtype=torch.long)
-        positions = torch.arange(length).expand(batch, length)
+        first = torch.full((batch, self.network.items.size() + 1), length, dtype=torch.int16)
+        positions = torch.arange(length, dtype=torch.int16).expand(batch, length)
         first.scatter_reduce_(1, inputs, positions, reduce="amin")  # where each item first appears
         rows, steps = mask.nonzero(as_tuple=True)
-        seen = first[rows] <= steps[:, None]
+        seen = first[rows] <= steps[:, None].to(torch.int16)
         seen[torch.arange(len(rows)), targets[rows, steps]] = False
         return seen[:, 1:]
 
@@ -332,10 +334,15 @@ class SequentialRecommender(Recommender):
             scores[rows] = users @ self.item_vectors().T
         return scores
 
-    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The user's vector [hidden] from a fresh history (positive events, oldest first):
+        scores are its inner products with ``item_vectors()``."""
         positive = weights > 0
-        user = self.encode_histories([items[positive]], [self._kinds(weights[positive])])
-        scores: np.ndarray = (user @ self.item_vectors().T)[0]
+        vector: np.ndarray = self.encode_histories([items[positive]], [self._kinds(weights[positive])])[0]
+        return vector
+
+    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        scores: np.ndarray = self.item_vectors() @ self.user_vector(items, weights)
         return scores
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
