@@ -53,6 +53,9 @@ class OnnxEncoder:
         path = export(source, folder, quantize)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        # idle worker threads sleep instead of spinning: in a server, encoding is rare and the
+        # CPU belongs to the requests
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: Sequence[str], on_progress: ProgressCallback | None = None) -> np.ndarray:

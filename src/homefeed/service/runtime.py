@@ -6,6 +6,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+import faiss
+
 from homefeed.config import Settings
 from homefeed.domain import Item
 from homefeed.errors import ModelNotTrainedError
@@ -34,6 +36,9 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         """Open the store (migrating it), warm the catalog and load the newest model if any."""
+        # one request = one small search; FAISS's OpenMP threads would only spin against the
+        # other requests' threads (and busy-wait between searches), so searches run single-threaded
+        faiss.omp_set_num_threads(1)
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
         items = list(store.iter_items())

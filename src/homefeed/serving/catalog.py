@@ -47,6 +47,9 @@ class Catalog:
             self._entries.pop(item_id, None)
             self.revision += 1
 
+    def ids(self) -> list[str]:
+        return list(self._entries)
+
     def get(self, item_id: str) -> CatalogEntry | None:
         return self._entries.get(item_id)
 

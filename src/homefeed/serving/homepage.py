@@ -32,6 +32,8 @@ from homefeed.vectors import IndexConfig, VectorIndex
 logger = logging.getLogger(__name__)
 LIVE_POPULARITY_TTL = 30.0
 PERSONAL_MODELS = ("sequential", "als")  # tried in this order
+PROFILE_TTL = 30.0  # seconds a user's stated interests are served from memory
+PROFILE_CACHE_SIZE = 100_000
 
 
 @runtime_checkable
@@ -90,6 +92,8 @@ class HomepageBuilder:
         self.bundle: ModelBundle | None = None
         self.masks: VocabularyMasks | None = None
         self.indexes: dict[str, VectorIndex] = {}  # per personal model: its item vectors
+        self._profiles: dict[str, tuple[float, str | None]] = {}  # user -> (read at, interests)
+        self._new: tuple[tuple[int, str | None], set[str]] | None = None
         self.set_bundle(bundle)
 
     def set_bundle(self, bundle: ModelBundle | None) -> None:
@@ -161,14 +165,27 @@ class HomepageBuilder:
 
     # -- language-model sources -------------------------------------------
     def _stated_interests(self, page: Homepage, user_id: str) -> str | None:
+        """The user's stated interests, cached for PROFILE_TTL seconds (the users route forgets
+        a user it writes, so an API change shows at once; other writers within the TTL)."""
         if self.semantic is None:
             return None
+        cached = self._profiles.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < PROFILE_TTL:
+            return cached[1]
         try:
             user = self.store.get_user(user_id)
         except Exception:  # the page does without interests rather than failing
             logger.exception("reading the profile of %s failed", user_id)
             return None
-        return user.interests if user is not None and user.interests else None
+        interests = user.interests if user is not None and user.interests else None
+        if len(self._profiles) >= PROFILE_CACHE_SIZE:
+            self._profiles.clear()
+        self._profiles[user_id] = (time.monotonic(), interests)
+        return interests
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop what is cached about a user whose profile was just written or deleted."""
+        self._profiles.pop(user_id, None)
 
     def _avoided(self, page: Homepage, interests: str | None) -> set[str]:
         if self.semantic is None or not interests:
@@ -207,12 +224,13 @@ class HomepageBuilder:
         try:
             if has_history:
                 quota = round(n * config.history_share)
-                models = list(bundle.models.values()) if bundle is not None else []
-
-                def is_new(item_id: str) -> bool:  # no behaviour model can score it yet
-                    return all(model.item_index(item_id) is None for model in models)
-
-                found += self.semantic.from_history(item_ids, weights, quota, accept, blocked, is_new)
+                personal = bundle is not None and any(bundle.get(name) for name in PERSONAL_MODELS)
+                if not personal:  # no behaviour model: text similarity is the personal source
+                    found += self.semantic.from_history(item_ids, weights, quota, accept, blocked)
+                elif new := self._new_items(bundle):
+                    # the models rank the items they know better than text does; text brings in
+                    # the items they cannot score yet, when they are near the user's history
+                    found += self.semantic.from_history(item_ids, weights, quota, accept, blocked, new)
             if interests:
                 quota = round(n * config.interests_share) if has_history else n
                 taken = blocked | {candidate.item_id for candidate in found}
@@ -223,6 +241,20 @@ class HomepageBuilder:
             page.reasons.append(f"text-similarity recommendations failed ({type(error).__name__})")
             return []
         return found
+
+    def _new_items(self, bundle: ModelBundle | None) -> set[str]:
+        """Catalog items no behaviour model of ``bundle`` knows (recomputed when the catalog or
+        the model version changes): text is the only way they can be found yet."""
+        key = (self.catalog.revision, bundle.version if bundle is not None else None)
+        if self._new is None or self._new[0] != key:
+            models = list(bundle.models.values()) if bundle is not None else []
+            new = {
+                item_id
+                for item_id in self.catalog.ids()
+                if all(model.item_index(item_id) is None for model in models)
+            }
+            self._new = (key, new)
+        return self._new[1]
 
     def _add_extras(self, page: Homepage, extras: list[SemanticCandidate], n: int) -> None:
         """Interleave text-based picks with the personal ones: every fourth slot, starting at

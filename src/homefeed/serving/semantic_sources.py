@@ -11,7 +11,7 @@ import numpy as np
 from homefeed.serving.catalog import Catalog
 from homefeed.understanding.semantic import SemanticSpace
 
-POOL = 10  # new items are preferred among this many times the quota of nearest items
+POOL = 10  # with `only`, its items are looked for among this many times k nearest items
 
 
 @dataclass(frozen=True)
@@ -36,18 +36,18 @@ class SemanticSources:
         k: int,
         accept: Callable[[str], bool],
         exclude: Collection[str],
-        is_new: Callable[[str], bool] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[SemanticCandidate]:
         """Items whose text is nearest the recency-weighted history, each credited to the
-        liked item it is most similar to. Among the ``POOL * k`` nearest, items no behaviour
-        model knows yet (``is_new``) go first: text is the only way they can be found, while
-        the known ones are already ranked by the personal models."""
+        liked item it is most similar to. With ``only``, the items of ``only`` among the
+        ``POOL * k`` nearest: close enough to the user's taste, not merely the closest of them."""
         if k <= 0:
             return []
-        hits = self.space.by_history(item_ids, weights, k * POOL, accept, exclude)
-        if is_new is not None:
-            hits = sorted(hits, key=lambda hit: not is_new(hit.item_id))  # stable: keeps similarity order
-        hits = hits[:k]
+        if only is None:
+            hits = self.space.by_history(item_ids, weights, k, accept, exclude)
+        else:
+            nearest = self.space.by_history(item_ids, weights, k * POOL, accept, exclude)
+            hits = [hit for hit in nearest if hit.item_id in only][:k]
         liked = [item for item, weight in zip(item_ids[-50:], weights[-50:], strict=True) if weight > 0]
         if not hits or not liked:
             return []

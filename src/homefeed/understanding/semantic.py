@@ -89,17 +89,14 @@ class SemanticSpace:
 
     def vectors(self, item_ids: Sequence[str]) -> np.ndarray:
         """Text vectors in the given order; zeros for items not in the index."""
-        rows = [self.index.vector(item) for item in item_ids]
-        out = np.zeros((len(item_ids), self.encoder.dimension), dtype=np.float32)
-        for row, vector in enumerate(rows):
-            if vector is not None:
-                out[row] = vector
-        return out
+        return self.index.vectors(item_ids)
 
     # -- queries ------------------------------------------------------------
     def history_vector(self, item_ids: Sequence[str], weights: Sequence[float]) -> np.ndarray | None:
-        """Recency- and weight-weighted mean of the liked items' text vectors (oldest first)."""
+        """Recency- and weight-weighted mean of the liked items' text vectors (oldest first).
+        Only the latest ``5 * half_life`` liked events count: older ones weigh under 3 %."""
         pairs = [(item, w) for item, w in zip(item_ids, weights, strict=True) if w > 0 and item in self.index]
+        pairs = pairs[-max(1, int(5 * self.history_half_life)) :]
         if not pairs:
             return None
         ages = np.arange(len(pairs) - 1, -1, -1, dtype=np.float64)

@@ -143,6 +143,16 @@ class VectorIndex:
                 self._snapshot = (self.revision, [self._ids[s] for s in live], self._vectors[live])
             return self._snapshot[1], self._snapshot[2]
 
+    def vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        """Vectors [len(item_ids), dimension] in the given order; zeros for unknown ids."""
+        out = np.zeros((len(item_ids), self.dimension), dtype=np.float32)
+        with self._lock:
+            rows = [(row, self._slots[item]) for row, item in enumerate(item_ids) if item in self._slots]
+            if rows:
+                positions, slots = zip(*rows, strict=True)
+                out[list(positions)] = self._vectors[list(slots)]
+        return out
+
     def vector(self, item_id: str) -> np.ndarray | None:
         slot = self._slots.get(item_id)
         return None if slot is None else self._vectors[slot].copy()

@@ -19,6 +19,7 @@ def put_user(user_id: UserId, body: UserProfile, runtime: RuntimeDep) -> User:
     """Create the user or replace their profile."""
     user = User(id=user_id, **body.model_dump())
     runtime.store.upsert_users([user])
+    runtime.homepages.forget_user(user_id)  # the next page reads the new interests
     return user
 
 
@@ -35,4 +36,5 @@ def delete_user(user_id: UserId, runtime: RuntimeDep) -> Response:
     """Delete the user with all their events and impressions."""
     if not runtime.store.delete_user(user_id):
         raise NotFoundError(f"user {user_id!r} not found")
+    runtime.homepages.forget_user(user_id)
     return Response(status_code=204)
