@@ -6,8 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from homefeed.config import SemanticSettings, Settings
+from homefeed.models.bundle import load_bundle, train_bundle
+from homefeed.service import create_app
+from homefeed.store import Store
 from homefeed.vectors import IndexConfig, VectorIndex
+
+from .conftest import load_folder
 
 
 def unit(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -113,3 +120,23 @@ def test_mismatched_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         index.add(["a", "a"], unit(2))
     assert index.search(unit(1)[0], 5) == [[]]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_large_catalog_models_save_their_hnsw_index_and_serve_through_it(
+    store: Store, tmp_path: Path, synth_folder: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=str(store.engine.url.render_as_string(hide_password=False)),
+        semantic=SemanticSettings(exact_below=100),  # the 240-item catalog counts as large
+    )
+    load_folder(store, settings, synth_folder)
+    bundle = train_bundle(store, settings)
+    assert (bundle.path / "als" / "index" / "index.faiss").exists()
+    loaded = load_bundle(bundle.path).vector_index("als", IndexConfig(hnsw_above=100))
+    assert loaded is not None and loaded.kind == "hnsw" and len(loaded) == 240
+    with TestClient(create_app(settings)) as client:
+        user = store.sample_user_ids(1)[0]
+        page = client.get(f"/v1/users/{user}/homepage?n=10").json()
+    assert page["degraded"] is False and page["items"][0]["source"] == "als"

@@ -31,6 +31,7 @@ from homefeed.vectors import IndexConfig, VectorIndex
 
 DEFAULT_MODELS = ("popularity", "als")
 SEMANTIC_DIR = "semantic"  # the item text index inside a version folder
+INDEX_DIR = "index"  # a model's saved HNSW index over its item vectors, inside the model's folder
 StepCallback = Callable[[str], None]
 
 
@@ -45,6 +46,19 @@ class ModelBundle:
 
     def get(self, name: str) -> Recommender | None:
         return self.models.get(name)
+
+    def vector_index(self, name: str, config: IndexConfig) -> VectorIndex | None:
+        """A search index over model ``name``'s item vectors (slots = its item indices): the
+        HNSW graph saved at training when there is one, else built now (exact search is
+        instant to build); None when the model has no item vectors."""
+        model = self.models.get(name)
+        vectors = model.item_vectors() if model is not None else None
+        if model is None or vectors is None:
+            return None
+        saved = self.path / name / INDEX_DIR
+        if (saved / "index.json").exists():
+            return VectorIndex.load(saved)
+        return VectorIndex.build(model.item_ids, vectors, config)
 
 
 def new_version() -> str:
@@ -95,8 +109,13 @@ def train_bundle(
     root = settings.effective_models_dir
     temporary = root / f".tmp-{version}"
     step("saving")
+    config = IndexConfig(hnsw_above=settings.semantic.exact_below)
     for name, model in models.items():
         model.save(temporary / name)
+        vectors = model.item_vectors()
+        if vectors is not None and len(vectors) > config.hnsw_above:
+            step(f"indexing {name} item vectors (HNSW)")  # minutes at a million items: not at load
+            VectorIndex.build(model.item_ids, vectors, config).save(temporary / name / INDEX_DIR)
     if settings.semantic.enabled:
         step("indexing item text")
         semantic_space(settings, store, catalog).save(temporary / SEMANTIC_DIR)

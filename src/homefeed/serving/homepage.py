@@ -105,11 +105,11 @@ class HomepageBuilder:
             masks = VocabularyMasks(self.catalog, any_model.item_ids)
             config = IndexConfig(hnsw_above=self.settings.semantic.exact_below)
             for name in PERSONAL_MODELS:
-                model = bundle.get(name)
-                vectors = model.item_vectors() if isinstance(model, VectorScorer) else None
-                if model is not None and vectors is not None:
-                    # slots are the model's item indices, so request masks apply as they are
-                    indexes[name] = VectorIndex.build(model.item_ids, vectors, config)
+                index = (
+                    bundle.vector_index(name, config) if isinstance(bundle.get(name), VectorScorer) else None
+                )
+                if index is not None:  # slots are the model's item indices: request masks apply as is
+                    indexes[name] = index
         self.bundle, self.masks, self.indexes = bundle, masks, indexes
 
     @property
