@@ -327,9 +327,9 @@ def recommend(
 def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:
     """Text embeddings of ``items`` with the configured encoder, cached in the store."""
     from homefeed.encoders.cache import embed_items
-    from homefeed.encoders.sentence import SentenceTransformerEncoder
+    from homefeed.encoders.loading import shared_encoder
 
-    encoder = SentenceTransformerEncoder(settings.text_model)
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
     return embed_items(items, encoder, _open_store(settings), settings.item_text_template)
 
 

@@ -45,7 +45,8 @@ class OnnxEncoder:
         self.batch_size = batch_size
         self.max_length = int(source.max_seq_length or 256)
         self._tokenizer = source.tokenizer
-        dimension = source.get_sentence_embedding_dimension()
+        getter = getattr(source, "get_embedding_dimension", None) or source.get_sentence_embedding_dimension
+        dimension = getter()
         if dimension is None:  # pragma: no cover - every pooling model reports it
             raise RuntimeError(f"{model} does not report its embedding dimension")
         self.dimension = int(dimension)
