@@ -118,3 +118,16 @@ class Interactions:
         seen.sum_duplicates()
         seen.data[:] = 1.0
         return seen
+
+
+def pack_sequences(sequences: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """Ragged per-user item sequences as two flat arrays, for safetensors or npz files."""
+    lengths = np.array([len(sequence) for sequence in sequences], dtype=np.int64)
+    items = np.concatenate(sequences).astype(np.int64) if len(sequences) else np.zeros(0, dtype=np.int64)
+    return {"sequence_lengths": lengths, "sequence_items": items}
+
+
+def unpack_sequences(lengths: np.ndarray, items: np.ndarray) -> list[np.ndarray]:
+    """The inverse of :func:`pack_sequences`."""
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    return [items[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]

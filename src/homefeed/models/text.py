@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from homefeed.models.base import Recommender
-from homefeed.models.data import Interactions
+from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
 
 
 class TextRecommender(Recommender):
@@ -55,12 +55,8 @@ class TextRecommender(Recommender):
         return self.text
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        lengths = np.array([len(s) for s in self.sequences], dtype=np.int64)
-        flat = np.concatenate(self.sequences) if self.sequences else np.zeros(0, dtype=np.int64)
-        return {"text": self.text, "sequence_lengths": lengths, "sequence_items": flat.astype(np.int64)}
+        return {"text": self.text, **pack_sequences(self.sequences)}
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.text = arrays["text"]
-        bounds = np.concatenate([[0], np.cumsum(arrays["sequence_lengths"])])
-        flat = arrays["sequence_items"]
-        self.sequences = [flat[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+        self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])

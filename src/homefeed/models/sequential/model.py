@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from homefeed.models.base import Recommender, Validation, top_k
-from homefeed.models.data import Interactions
+from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
 from homefeed.models.sequential.network import SequenceEncoder
 
 logger = logging.getLogger(__name__)
@@ -362,10 +362,8 @@ class SequentialRecommender(Recommender):
         tensors = {f"network.{k}": v.contiguous() for k, v in self.network.state_dict().items()}
         if self.text is not None:
             tensors["text"] = torch.from_numpy(np.ascontiguousarray(self.text))
-        lengths = np.array([len(s) for s in self.sequences], dtype=np.int64)
-        tensors["sequence_lengths"] = torch.from_numpy(lengths)
-        tensors["sequence_items"] = torch.from_numpy(
-            np.concatenate(self.sequences).astype(np.int64) if self.sequences else np.zeros(0, dtype=np.int64)
+        tensors.update(
+            {key: torch.from_numpy(array) for key, array in pack_sequences(self.sequences).items()}
         )
         save_file(tensors, str(directory / "model.safetensors"))
         self._write_meta(directory, kind_values=self.kind_values, training=self.history)
@@ -399,7 +397,7 @@ class SequentialRecommender(Recommender):
             {k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")}
         )
         model.network.eval()
-        bounds = np.concatenate([[0], np.cumsum(tensors["sequence_lengths"].numpy())])
-        flat = tensors["sequence_items"].numpy()
-        model.sequences = [flat[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+        model.sequences = unpack_sequences(
+            tensors["sequence_lengths"].numpy(), tensors["sequence_items"].numpy()
+        )
         return model
