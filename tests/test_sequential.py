@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from homefeed.config import SequentialSettings
 from homefeed.models.base import Validation, top_k
 from homefeed.models.data import Interactions
 from homefeed.models.popularity import PopularityRecommender
 from homefeed.models.sequential import SequentialRecommender
+from homefeed.models.sequential.model import SequentialConfig
 from homefeed.models.sequential.network import SequenceEncoder
 
 TOPICS, PER_TOPIC = 4, 10
@@ -124,3 +127,10 @@ def test_training_leaves_items_already_in_the_sequence_out_of_each_softmax() -> 
     seen = model._seen_before(inputs, targets, targets > 0)
     expected = [set(), {1}, {1, 2}, {1, 2, 3}, {4}, {5}, {4, 5}, {4, 5, 6}]  # a repeated target stays
     assert [{int(i) + 1 for i in row.nonzero()} for row in seen] == expected
+
+
+def test_the_model_defaults_are_the_configured_recipe() -> None:
+    """SequentialConfig (library use) and SequentialSettings (the engine) must not drift apart."""
+    configured = SequentialSettings().model_dump()
+    defaults = asdict(SequentialConfig())
+    assert {key: defaults[key] for key in configured} == configured

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from homefeed.config import SequentialSettings
 from homefeed.errors import InvalidInputError
 from homefeed.models.base import Recommender
 from homefeed.models.registry import MODEL_CLASSES, model_class
@@ -35,18 +36,8 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "text_regularization": 10.0,
     },
     "bpr": {"factors": 32, "learning_rate": 0.01, "regularization": 0.03, "iterations": 200, "threads": 1},
-    "sequential": {
-        "max_length": 200,
-        "stride": None,
-        "positions": "relative",
-        "dropout": 0.3,
-        "learning_rate": 2e-3,
-        "schedule": "cosine",
-        "batch_size": 16,
-        "epochs": 14,
-        "patience": 14,
-        "validate_after": 7,
-    },
+    # the recipe `homefeed train` uses, so offline figures describe the served model
+    "sequential": SequentialSettings().model_dump(),
 }
 
 GRIDS: dict[str, dict[str, Sequence[Any]]] = {
