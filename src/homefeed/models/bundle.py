@@ -26,7 +26,7 @@ from homefeed.models.data import Interactions
 from homefeed.models.registry import build_model, model_class
 from homefeed.models.sequential import SequentialRecommender
 from homefeed.store import Store
-from homefeed.understanding.semantic import SemanticSpace
+from homefeed.understanding.semantic import open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
 DEFAULT_MODELS = ("popularity", "als")
@@ -118,7 +118,7 @@ def train_bundle(
             VectorIndex.build(model.item_ids, vectors, config).save(temporary / name / INDEX_DIR)
     if settings.semantic.enabled:
         step("indexing item text")
-        semantic_space(settings, store, catalog).save(temporary / SEMANTIC_DIR)
+        open_semantic_space(settings, store, catalog).save(temporary / SEMANTIC_DIR)
     manifest = {
         "version": version,
         "created_at": time.time(),
@@ -144,27 +144,6 @@ def _embed(settings: Settings, store: Store, catalog: list[Item], order: list[st
     by_id = {item.id: item for item in catalog}
     encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
     return embed_items([by_id[item_id] for item_id in order], encoder, store, settings.item_text_template)
-
-
-def semantic_space(
-    settings: Settings, store: Store, items: Sequence[Item], saved: Path | None = None
-) -> SemanticSpace:
-    """The catalog's text index: the saved one (when built by the same model and template)
-    brought up to date, else built afresh; embeddings come from the store's cache."""
-    from homefeed.encoders.loading import shared_encoder
-
-    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
-    template = settings.item_text_template
-    if saved is not None and (saved / "semantic.json").exists():
-        space = SemanticSpace.load(saved, encoder, store, template)
-    else:
-        config = IndexConfig(hnsw_above=settings.semantic.exact_below)
-        space = SemanticSpace(encoder, VectorIndex(encoder.dimension, config), store, template)
-    space.history_half_life = settings.semantic.history_half_life
-    wanted = {item.id for item in items}
-    space.remove([item for item in space.index.item_ids() if item not in wanted])
-    space.sync(list(items))
-    return space
 
 
 def latest_version_path(models_dir: Path) -> Path | None:

@@ -11,13 +11,13 @@ import faiss
 from homefeed.config import Settings
 from homefeed.domain import Item
 from homefeed.errors import ModelNotTrainedError
-from homefeed.models.bundle import SEMANTIC_DIR, latest_version_path, load_latest, semantic_space
+from homefeed.models.bundle import SEMANTIC_DIR, latest_version_path, load_latest
 from homefeed.serving.catalog import Catalog
 from homefeed.serving.homepage import HomepageBuilder
 from homefeed.serving.impressions import ImpressionLogger
 from homefeed.serving.semantic_sources import SemanticSources
 from homefeed.store import Store, migrate
-from homefeed.understanding.semantic import SemanticSpace
+from homefeed.understanding.semantic import SemanticSpace, open_semantic_space
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _start_semantic(settings: Settings, store: Store, items: list[Item]) -> Sema
     latest = latest_version_path(settings.effective_models_dir)
     saved = latest / SEMANTIC_DIR if latest is not None else None
     try:
-        return semantic_space(settings, store, items, saved)
+        return open_semantic_space(settings, store, items, saved)
     except Exception:
         logger.exception("the text encoder could not start: serving without text similarity")
         return None

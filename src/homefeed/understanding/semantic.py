@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from homefeed.config import Settings
 from homefeed.domain import Item
 from homefeed.encoders.base import DEFAULT_TEMPLATE, TextEncoder, item_text
 from homefeed.encoders.cache import embed_items, text_hash
@@ -204,3 +205,25 @@ class SemanticSpace:
         space = cls(encoder, VectorIndex.load(directory), store, template)
         space._hashes = dict(meta["hashes"])
         return space
+
+
+def open_semantic_space(
+    settings: Settings, store: Store, items: Sequence[Item], saved: Path | None = None
+) -> SemanticSpace:
+    """The catalog's text index as configured: the one saved in a model version (when built by
+    the same model and template) brought up to date with ``items``, else built afresh;
+    embeddings come from the store's cache, so only new or changed texts are encoded."""
+    from homefeed.encoders.loading import shared_encoder
+
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    template = settings.item_text_template
+    if saved is not None and (saved / "semantic.json").exists():
+        space = SemanticSpace.load(saved, encoder, store, template)
+    else:
+        config = IndexConfig(hnsw_above=settings.semantic.exact_below)
+        space = SemanticSpace(encoder, VectorIndex(encoder.dimension, config), store, template)
+    space.history_half_life = settings.semantic.history_half_life
+    wanted = {item.id for item in items}
+    space.remove([item for item in space.index.item_ids() if item not in wanted])
+    space.sync(list(items))
+    return space
