@@ -133,7 +133,8 @@ class Evaluation:
         for start in range(0, len(by_history), batch):
             rows = by_history[start : start + batch]
             histories = [self._indices(cases[row].history) for row in rows]
-            scores = np.array(model.score_histories(histories), dtype=np.float64)
+            profiles = [self.dataset.users.get(cases[row].user_id) for row in rows]
+            scores = np.array(model.score_new_users(histories, profiles), dtype=np.float64)
             for offset, row in enumerate(rows):
                 self._mask(scores[offset], cases[row].history)
             ranked[rows] = top_k(scores, k)[0]
@@ -213,6 +214,8 @@ class Evaluation:
         started = time.perf_counter()
         data = self.split.fit_data()
         data.item_text = self.item_text
+        users = self.dataset.users
+        data.profiles = {user: users[user] for user in data.user_ids if user in users}
         model.fit(data, self.validation())
         fit_seconds = time.perf_counter() - started
         started = time.perf_counter()

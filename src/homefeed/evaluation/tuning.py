@@ -15,6 +15,7 @@ from typing import Any
 from homefeed.config import SequentialSettings
 from homefeed.errors import InvalidInputError
 from homefeed.models.base import Recommender
+from homefeed.models.profile import ProfileRecommender
 from homefeed.models.registry import MODEL_CLASSES, model_class
 
 ALIASES = {"pop": "popularity", "mostpop": "popularity", "knn": "itemknn", "item-knn": "itemknn"}
@@ -25,6 +26,7 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "popularity": {"half_life_days": None},
     "random": {},
     "text": {"half_life": 10.0},
+    "profile": ProfileRecommender().config(),
     "itemknn": {"neighbours": 100, "shrink": 0.0},
     "ease": {"regularization": 500.0},
     "als": {"factors": 32, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
@@ -50,6 +52,7 @@ GRIDS: dict[str, dict[str, Sequence[Any]]] = {
     "bpr": {"factors": [32, 64], "learning_rate": [0.01, 0.05], "regularization": [0.01, 0.03]},
     "sequential": {},
     "text": {"half_life": [3.0, 10.0, 30.0]},
+    "profile": {"history_weight": [0.4, 0.8, 1.2]},
 }
 
 

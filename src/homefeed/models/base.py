@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from homefeed.domain import UserProfile
 from homefeed.models.data import Interactions
 
 ScoredItems = list[tuple[str, float]]
@@ -106,6 +107,13 @@ class Recommender(ABC):
         return np.vstack(
             [self.score_history(history, np.ones(len(history), dtype=np.float32)) for history in histories]
         )
+
+    def score_new_users(
+        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+    ) -> np.ndarray:
+        """Scores for users the model never saw, known by a history and maybe a profile; models
+        that read profiles override this, the others score the history alone."""
+        return self.score_histories(histories)
 
     def _set_vocabulary(self, user_ids: list[str], item_ids: list[str]) -> None:
         self.user_ids, self.item_ids = list(user_ids), list(item_ids)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from homefeed.domain import UserProfile
+
 
 def natural_order(ids: Iterable[str]) -> list[str]:
     """Sort ids numerically when every id is a number, else as text; ties break by this order."""
@@ -28,6 +30,7 @@ class Interactions:
     weights: np.ndarray
     timestamps: np.ndarray
     item_text: np.ndarray | None = field(default=None, repr=False)  # text embeddings, item order
+    profiles: dict[str, UserProfile] = field(default_factory=dict, repr=False)  # by user id, if known
     _user_index: dict[str, int] = field(default_factory=dict, repr=False)
     _item_index: dict[str, int] = field(default_factory=dict, repr=False)
 

@@ -9,6 +9,7 @@ from homefeed.models.bpr import BprRecommender
 from homefeed.models.ease import EaseRecommender
 from homefeed.models.itemknn import ItemKnnRecommender
 from homefeed.models.popularity import PopularityRecommender
+from homefeed.models.profile import ProfileRecommender
 from homefeed.models.random_baseline import RandomRecommender
 from homefeed.models.sequential import SequentialRecommender
 from homefeed.models.text import TextRecommender
@@ -17,6 +18,7 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
     model.name: model
     for model in (
         PopularityRecommender,
+        ProfileRecommender,
         AlsRecommender,
         TextMappedAlsRecommender,
         BprRecommender,

@@ -1,0 +1,213 @@
+"""Popularity tilted towards what people like this user choose: the new-user model.
+
+A naive-Bayes reading of "what will a newcomer pick": start from how popular each item is,
+then add the evidence of each profile field ("women in their twenties pick this 2x more
+than everyone") and of each of the first few items ("people who picked X pick this 5x more
+often than everyone"). Smoothed towards popularity, so thin evidence moves little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from homefeed.domain import UserProfile
+from homefeed.models.base import Recommender
+from homefeed.models.data import Interactions
+
+PROFILE_FIELDS = ("gender", "age", "occupation", "location")
+
+
+def profile_groups(profile: UserProfile | None, fields: Sequence[str]) -> list[str]:
+    """The groups a profile belongs to, e.g. ["gender=f", "age=20s"]; unknown fields add none."""
+    if profile is None:
+        return []
+    groups = []
+    for name in fields:
+        if name == "age":
+            if profile.age is not None:
+                groups.append(f"age={min(profile.age // 10, 6) * 10}s")
+            continue
+        value = getattr(profile, name)
+        if isinstance(value, str) and value.strip():
+            groups.append(f"{name}={value.strip().lower()}")
+    return groups
+
+
+class ProfileRecommender(Recommender):
+    """log P(item) + ``profile_weight`` x the lift of each profile group + ``history_weight`` /
+    sqrt(n) x the lift of each of the n items in the history. Lifts are smoothed with
+    ``smoothing`` pseudo-counts of overall popularity; each item keeps the ``neighbours``
+    items most often picked with it. Defaults were chosen on pseudo-new users drawn from the
+    training users of MovieLens-100K (docs/benchmarks.md), never on the test users."""
+
+    name = "profile"
+    prefers_history = True
+
+    def __init__(
+        self,
+        fields: Sequence[str] = ("gender", "age"),
+        profile_weight: float = 0.5,
+        history_weight: float = 0.8,
+        smoothing: float = 50.0,
+        neighbours: int = 200,
+    ) -> None:
+        super().__init__()
+        unknown = sorted(set(fields) - set(PROFILE_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown profile fields {unknown}; expected some of {list(PROFILE_FIELDS)}")
+        self.fields = tuple(fields)
+        self.profile_weight = profile_weight
+        self.history_weight = history_weight
+        self.smoothing = smoothing
+        self.neighbours = neighbours
+        self.log_popularity = np.zeros(0, dtype=np.float32)
+        self.groups: list[str] = []
+        self.group_lift = np.zeros((0, 0), dtype=np.float32)
+        self.item_lift = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.user_groups = sp.csr_matrix((0, 0), dtype=np.float32)  # training users x groups
+        self.history = sp.csr_matrix((0, 0), dtype=np.float32)  # training users x items picked
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "fields": list(self.fields),
+            "profile_weight": self.profile_weight,
+            "history_weight": self.history_weight,
+            "smoothing": self.smoothing,
+            "neighbours": self.neighbours,
+        }
+
+    def _fit(self, data: Interactions) -> None:
+        picked = data.matrix()
+        picked.data[:] = 1.0
+        picked.eliminate_zeros()
+        counts = np.asarray(picked.sum(axis=0)).ravel()
+        share = (counts + 1.0) / (counts.sum() + data.n_items)  # add-one: unseen items stay rankable
+        self.log_popularity = np.log(share).astype(np.float32)
+        self.history = picked.astype(np.float32)
+        self._fit_groups(data, picked, share)
+        self._fit_items(picked, share)
+
+    def _fit_groups(self, data: Interactions, picked: sp.csr_matrix, share: np.ndarray) -> None:
+        members: dict[str, list[int]] = {}
+        for user, user_id in enumerate(data.user_ids):
+            for group in profile_groups(data.profiles.get(user_id), self.fields):
+                members.setdefault(group, []).append(user)
+        self.groups = sorted(members)
+        users = [user for group in self.groups for user in members[group]]
+        columns = [row for row, group in enumerate(self.groups) for _ in members[group]]
+        self.user_groups = sp.csr_matrix(
+            (np.ones(len(users), dtype=np.float32), (users, columns)), shape=(data.n_users, len(self.groups))
+        )
+        lift = np.zeros((len(self.groups), data.n_items), dtype=np.float32)
+        for row, group in enumerate(self.groups):
+            counts = np.asarray(picked[members[group]].sum(axis=0)).ravel()
+            within = (counts + self.smoothing * share) / (counts.sum() + self.smoothing)
+            lift[row] = np.log(within / share)
+        self.group_lift = lift
+
+    def _fit_items(self, picked: sp.csr_matrix, share: np.ndarray) -> None:
+        """lift(i | j) = log P(i | j) / P(i) with P(i | j) smoothed towards P(i); up to a constant
+        per j (which never changes a ranking) that is log(1 + together(i, j) / (s * P(i)))."""
+        together = (picked.T @ picked).tocsr().astype(np.float64)
+        together.setdiag(0.0)
+        together.eliminate_zeros()
+        together = _strongest(together, self.neighbours)  # by count: the largest lifts are rare items
+        together.data = np.log1p(together.data / (self.smoothing * share[together.indices]))
+        self.item_lift = together.astype(np.float32)
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        by_groups = np.asarray(self.user_groups[users] @ self.group_lift)
+        history = self.history[users]
+        per_item = self.history_weight / np.sqrt(np.maximum(history.getnnz(axis=1), 1))
+        by_items = np.asarray((history @ self.item_lift).todense()) * per_item[:, None]
+        scores: np.ndarray = self.log_popularity + self.profile_weight * by_groups + by_items
+        return scores
+
+    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return self.score_profile(items, weights, None)
+
+    def score_profile(
+        self, items: np.ndarray, weights: np.ndarray, profile: UserProfile | None
+    ) -> np.ndarray:
+        """Scores [n_items] for a user known by a profile and a (possibly empty) history."""
+        scores = self.log_popularity.astype(np.float64)
+        found = (self._group_row(group) for group in profile_groups(profile, self.fields))
+        rows = [row for row in found if row is not None]
+        if rows and self.profile_weight:
+            scores = scores + self.profile_weight * self.group_lift[rows].sum(axis=0)
+        liked = np.unique(items[weights > 0])
+        if len(liked) and self.history_weight:
+            lift = np.asarray(self.item_lift[liked].sum(axis=0)).ravel()
+            scores = scores + self.history_weight / np.sqrt(len(liked)) * lift
+        return scores
+
+    def score_new_users(
+        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+    ) -> np.ndarray:
+        return np.vstack(
+            [
+                self.score_profile(history, np.ones(len(history), dtype=np.float32), profile)
+                for history, profile in zip(histories, profiles, strict=True)
+            ]
+        )
+
+    def _group_row(self, group: str) -> int | None:
+        position = int(np.searchsorted(self.groups, group))
+        return position if position < len(self.groups) and self.groups[position] == group else None
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        lift, groups, history = self.item_lift.tocsr(), self.user_groups.tocsr(), self.history.tocsr()
+        return {
+            "log_popularity": self.log_popularity,
+            "groups": np.array(self.groups, dtype=np.str_),
+            "group_lift": self.group_lift,
+            "user_group_indices": groups.indices,
+            "user_group_indptr": groups.indptr,
+            "history_indices": history.indices,
+            "history_indptr": history.indptr,
+            "lift_data": lift.data,
+            "lift_indices": lift.indices,
+            "lift_indptr": lift.indptr,
+            "lift_shape": np.array(lift.shape),
+        }
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.log_popularity = arrays["log_popularity"]
+        self.groups = [str(group) for group in arrays["groups"]]
+        self.group_lift = arrays["group_lift"]
+        n_items = len(self.log_popularity)
+        self.user_groups = _ones(arrays["user_group_indices"], arrays["user_group_indptr"], len(self.groups))
+        self.history = _ones(arrays["history_indices"], arrays["history_indptr"], n_items)
+        self.item_lift = sp.csr_matrix(
+            (arrays["lift_data"], arrays["lift_indices"], arrays["lift_indptr"]),
+            shape=tuple(arrays["lift_shape"]),
+        )
+
+
+def _ones(indices: np.ndarray, indptr: np.ndarray, n_columns: int) -> sp.csr_matrix:
+    """A 0/1 CSR matrix from its saved structure."""
+    data = np.ones(len(indices), dtype=np.float32)
+    return sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, n_columns))
+
+
+def _strongest(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
+    """Each row's ``keep`` largest entries (all of them when ``keep`` <= 0)."""
+    if keep <= 0:
+        return matrix
+    rows, columns, values = [], [], []
+    for row in range(matrix.shape[0]):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        data = matrix.data[start:end]
+        chosen = np.argpartition(-data, keep - 1)[:keep] if len(data) > keep else np.arange(len(data))
+        rows.append(np.full(len(chosen), row))
+        columns.append(matrix.indices[start:end][chosen])
+        values.append(data[chosen])
+    if not rows:
+        return matrix
+    return sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=matrix.shape
+    )
