@@ -179,6 +179,21 @@ def test_unknown_user_gets_the_popular_homepage(trained_client: TestClient) -> N
     assert page["degraded"] is True and all(i["source"] == "popular" for i in page["items"])
 
 
+def test_a_new_user_with_a_profile_gets_what_people_like_them_pick(trained_client: TestClient) -> None:
+    pages = {}
+    for user, profile in (
+        ("young-woman", {"age": 19, "gender": "F"}),
+        ("older-man", {"age": 66, "gender": "M"}),
+    ):
+        assert trained_client.put(f"/v1/users/{user}", json=profile).status_code in (200, 201)
+        page = trained_client.get(f"/v1/users/{user}/homepage?n=10").json()
+        assert page["degraded"] is False
+        assert {i["source"] for i in page["items"]} == {"profile"}
+        assert {i["reason"] for i in page["items"]} == {"Popular with people like you"}
+        pages[user] = [i["item_id"] for i in page["items"]]
+    assert pages["young-woman"] != pages["older-man"]
+
+
 def test_an_event_changes_the_next_homepage(
     trained_client: TestClient, trained: tuple[Store, Settings]
 ) -> None:

@@ -220,8 +220,10 @@ def train(
     ctx: typer.Context,
     models: Annotated[
         str,
-        typer.Option("--models", "--model", help="Comma-separated: popularity, als, sequential, ease, ..."),
-    ] = "popularity,als",
+        typer.Option(
+            "--models", "--model", help="Comma-separated: popularity, profile, als, sequential, ease, ..."
+        ),
+    ] = "popularity,profile,als",
     keep: Annotated[int, typer.Option(min=1, help="Model versions to keep on disk.")] = 5,
 ) -> None:
     """Train the models on every stored event and save them as a new version."""
@@ -427,7 +429,7 @@ def demo(
         ctx.invoke(import_dataset, ctx=ctx, folder=data)
     else:
         console.print(f"store already holds data: {store.counts()}")
-    ctx.invoke(train, ctx=ctx, models="popularity,als", keep=5)
+    ctx.invoke(train, ctx=ctx, models="popularity,profile,als", keep=5)
     sample = store.sample_user_ids(1)
     if sample:
         console.print(f"try: curl http://{settings.host}:{settings.port}/v1/users/{sample[0]}/homepage?n=5")

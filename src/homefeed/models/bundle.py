@@ -29,7 +29,7 @@ from homefeed.store import Store
 from homefeed.understanding.semantic import open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
-DEFAULT_MODELS = ("popularity", "als")
+DEFAULT_MODELS = ("popularity", "profile", "als")
 SEMANTIC_DIR = "semantic"  # the item text index inside a version folder
 INDEX_DIR = "index"  # a model's saved HNSW index over its item vectors, inside the model's folder
 StepCallback = Callable[[str], None]
@@ -87,6 +87,10 @@ def train_bundle(
             "no usable events to train on: import data first (homefeed import ...) "
             "or send events to POST /v1/events"
         )
+    if "profile" in names:
+        step("reading user profiles")
+        known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
+        data.profiles = {user.id: user for user in known}
     models: dict[str, Recommender] = {}
     timings: dict[str, float] = {}
     for name in names:

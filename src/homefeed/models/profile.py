@@ -135,8 +135,7 @@ class ProfileRecommender(Recommender):
     ) -> np.ndarray:
         """Scores [n_items] for a user known by a profile and a (possibly empty) history."""
         scores = self.log_popularity.astype(np.float64)
-        found = (self._group_row(group) for group in profile_groups(profile, self.fields))
-        rows = [row for row in found if row is not None]
+        rows = self.known_groups(profile)
         if rows and self.profile_weight:
             scores = scores + self.profile_weight * self.group_lift[rows].sum(axis=0)
         liked = np.unique(items[weights > 0])
@@ -154,6 +153,11 @@ class ProfileRecommender(Recommender):
                 for history, profile in zip(histories, profiles, strict=True)
             ]
         )
+
+    def known_groups(self, profile: UserProfile | None) -> list[int]:
+        """Rows of ``group_lift`` for the groups of ``profile`` seen in training."""
+        found = (self._group_row(group) for group in profile_groups(profile, self.fields))
+        return [row for row in found if row is not None]
 
     def _group_row(self, group: str) -> int | None:
         position = int(np.searchsorted(self.groups, group))

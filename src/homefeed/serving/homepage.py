@@ -18,10 +18,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from homefeed.config import Settings
-from homefeed.domain import Impression
+from homefeed.domain import Impression, UserProfile
 from homefeed.models.als import AlsRecommender
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.bundle import ModelBundle
+from homefeed.models.profile import ProfileRecommender
 from homefeed.serving.catalog import Catalog, VocabularyMasks
 from homefeed.serving.impressions import ImpressionLogger
 from homefeed.serving.semantic_sources import SemanticCandidate, SemanticSources
@@ -92,7 +93,7 @@ class HomepageBuilder:
         self.bundle: ModelBundle | None = None
         self.masks: VocabularyMasks | None = None
         self.indexes: dict[str, VectorIndex] = {}  # per personal model: its item vectors
-        self._profiles: dict[str, tuple[float, str | None]] = {}  # user -> (read at, interests)
+        self._profiles: dict[str, tuple[float, UserProfile | None]] = {}  # user -> (read at, profile)
         self._new: tuple[tuple[int, str | None], set[str]] | None = None
         self.set_bundle(bundle)
 
@@ -133,7 +134,8 @@ class HomepageBuilder:
         events = self.store.user_events(user_id, self.settings.history_length)
         weights = self.settings.event_weights
         seen = {event.item_id for event in events if weights.get(event.type, 0.0) != 0.0}
-        interests = self._stated_interests(page, user_id)
+        profile = self._profile(user_id)
+        interests = profile.interests if profile is not None and self.semantic is not None else None
         blocked = seen | set(exclude) | self._avoided(page, interests)
         event_weights = [weights.get(event.type, 0.0) for event in events]
         extras = self._semantic_candidates(
@@ -156,32 +158,34 @@ class HomepageBuilder:
                 if index is not None:
                     allowed[index] = False
             history = self._history(events, model.item_index)
-            self._fill_personal(page, bundle, history, allowed, n - len(extras), quiet=bool(extras))
+            by_profile = bundle.get("profile") is not None and self._groups(bundle, profile)
+            quiet = bool(extras) or by_profile  # a stated profile is served from, not degraded
+            self._fill_personal(page, bundle, history, allowed, n - len(extras), quiet=quiet)
             self._add_extras(page, extras, n)
-            self._fill_popular(page, bundle, allowed, n)
+            self._fill_popular(page, bundle, allowed, n, history, profile)
             self._fill_fresh(page, n, blocked | {item.item_id for item in page.items}, category)
         self._log(page)
         return page
 
     # -- language-model sources -------------------------------------------
-    def _stated_interests(self, page: Homepage, user_id: str) -> str | None:
-        """The user's stated interests, cached for PROFILE_TTL seconds (the users route forgets
-        a user it writes, so an API change shows at once; other writers within the TTL)."""
-        if self.semantic is None:
+    def _profile(self, user_id: str) -> UserProfile | None:
+        """The user's profile, cached for PROFILE_TTL seconds (the users route forgets a user it
+        writes, so an API change shows at once; other writers within the TTL). Read only when
+        a source uses it: stated interests (text) or profile groups (the profile model)."""
+        if self.semantic is None and (self.bundle is None or self.bundle.get("profile") is None):
             return None
         cached = self._profiles.get(user_id)
         if cached is not None and time.monotonic() - cached[0] < PROFILE_TTL:
             return cached[1]
         try:
-            user = self.store.get_user(user_id)
-        except Exception:  # the page does without interests rather than failing
+            profile: UserProfile | None = self.store.get_user(user_id)
+        except Exception:  # the page does without the profile rather than failing
             logger.exception("reading the profile of %s failed", user_id)
             return None
-        interests = user.interests if user is not None and user.interests else None
         if len(self._profiles) >= PROFILE_CACHE_SIZE:
             self._profiles.clear()
-        self._profiles[user_id] = (time.monotonic(), interests)
-        return interests
+        self._profiles[user_id] = (time.monotonic(), profile)
+        return profile
 
     def forget_user(self, user_id: str) -> None:
         """Drop what is cached about a user whose profile was just written or deleted."""
@@ -346,23 +350,56 @@ class HomepageBuilder:
             )
         return reasons
 
-    def _fill_popular(self, page: Homepage, bundle: ModelBundle, allowed: np.ndarray, n: int) -> None:
+    def _fill_popular(
+        self,
+        page: Homepage,
+        bundle: ModelBundle,
+        allowed: np.ndarray,
+        n: int,
+        history: _History | None = None,
+        profile: UserProfile | None = None,
+    ) -> None:
+        """Fill up with what people like this user pick (the profile model: popularity tilted
+        by the user's profile groups and first events), else with plain popularity."""
         missing = n - len(page.items)
-        popularity = bundle.get("popularity")
-        if missing <= 0 or popularity is None:
+        if missing <= 0:
             return
-        scores = np.array(
-            popularity.score_history(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)),
-            dtype=np.float64,
-        )
+        model = bundle.get("profile")
+        source, reason = "popular", "Popular right now"
+        scores: np.ndarray | None = None
+        liked = history is not None and bool((history.weights > 0).any())
+        if (
+            isinstance(model, ProfileRecommender)
+            and history is not None
+            and (liked or self._groups(bundle, profile))
+        ):
+            try:  # with neither history nor a known profile group it is plain popularity: skip it
+                scores = model.score_profile(history.items, history.weights, profile)
+                source = "profile"
+                reason = "Often chosen with what you liked" if liked else "Popular with people like you"
+            except Exception as error:
+                logger.exception("the profile model failed for user %s", page.user_id)
+                page.degraded = True
+                page.reasons.append(f"profile recommendations failed ({type(error).__name__})")
+        if scores is None or model is None:
+            model = bundle.get("popularity")
+            if model is None:
+                return
+            scores = model.score_history(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        scores = np.array(scores, dtype=np.float64)
         scores[~allowed] = -np.inf
         indices, values = top_k(scores[None, :], missing)
         for index, score in zip(indices[0], values[0], strict=True):
             if index < 0:
                 break
-            page.items.append(
-                self._item(popularity.item_ids[index], float(score), "popular", "Popular right now")
-            )
+            page.items.append(self._item(model.item_ids[index], float(score), source, reason))
+            allowed[index] = False
+
+    @staticmethod
+    def _groups(bundle: ModelBundle, profile: UserProfile | None) -> bool:
+        """Whether the profile model knows a group this profile belongs to."""
+        model = bundle.get("profile")
+        return isinstance(model, ProfileRecommender) and bool(model.known_groups(profile))
 
     # -- lists beside the page ------------------------------------------
     def popular(self, n: int, category: str | None = None) -> Homepage:
