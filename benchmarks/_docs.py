@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 from pathlib import Path
 
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -18,3 +20,10 @@ def replace_section(name: str, body: list[str], path: Path = BENCHMARKS_MD) -> s
         content = content.rstrip() + "\n\n" + section + "\n"
     path.write_text(content, encoding="utf-8")
     return section
+
+
+def machine() -> str:
+    """Cores, memory, architecture and Python, for a benchmark's header."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    python = platform.python_version()
+    return f"{os.cpu_count()} cores, {memory:.0f} GiB RAM, {platform.machine()}, Python {python}"

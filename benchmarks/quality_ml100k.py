@@ -11,8 +11,6 @@ Skips with a message when the shared data folder is absent.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from datetime import UTC, datetime
@@ -23,7 +21,7 @@ import numpy as np
 import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import replace_section
+from _docs import machine, replace_section
 
 from homefeed import __version__
 from homefeed.config import Settings
@@ -33,7 +31,7 @@ from homefeed.evaluation.tuning import DEFAULT_PARAMS, resolve_models
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
-MODELS = "random,pop,itemknn,ease,als,bpr"
+MODELS = "random,pop,profile,itemknn,ease,als,bpr"
 
 
 def table(report: EvaluationReport, columns: list[str], label_suffix: str = "") -> list[str]:
@@ -58,12 +56,6 @@ def table(report: EvaluationReport, columns: list[str], label_suffix: str = "") 
             )
         lines.append("")
     return lines
-
-
-def machine() -> str:
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    python = platform.python_version()
-    return f"{os.cpu_count()} cores, {memory:.0f} GiB RAM, {platform.machine()}, Python {python}"
 
 
 def main() -> int:

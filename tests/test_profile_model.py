@@ -68,7 +68,7 @@ def test_a_new_users_profile_brings_what_people_like_them_pick() -> None:
 
 
 def test_the_first_events_bring_what_is_picked_with_them() -> None:
-    model = ProfileRecommender().fit(_planted())
+    model = ProfileRecommender(history_weight=1.0).fit(_planted())
     top = _top(model, [30], None, 10)
     assert {31, 32, 33, 34} <= set(top)
     assert 30 not in top

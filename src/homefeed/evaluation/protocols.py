@@ -131,6 +131,22 @@ def cold_users(dataset: EvalDataset, k: int, seed: int = 0) -> Split:
     return Split(f"cold-users@k={k}", fit, list(dataset.items), cases, from_history=True, notes=[note])
 
 
+def pseudo_new_users(split: Split, k: int, share: float = 0.1, seed: int = 1) -> Split:
+    """Validation for new-user models: ``share`` of ``split``'s training users, held out of
+    fit and tested like P3 (first ``k`` interactions known), so tuning never sees test users."""
+    grouped = _by_user(split.fit_rows)
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(sorted(grouped), size=max(1, round(share * len(grouped))), replace=False).tolist())
+    cases = [
+        TestCase(user, [row.item_id for row in rows[:k]], {row.item_id for row in rows[k:]})
+        for user, rows in sorted(grouped.items())
+        if user in held and len(rows) > k
+    ]
+    fit = [row for row in split.fit_rows if row.user_id not in held]
+    note = f"{len(held)} training users held out as new users (seed {seed})"
+    return Split(f"pseudo-new-users@k={k}", fit, split.catalog, cases, from_history=True, notes=[note])
+
+
 def temporal(dataset: EvalDataset, cut_quantile: float = 0.8) -> Split:
     """A global time cut: fit on everything before it, predict each user's later items."""
     if not 0.0 < cut_quantile < 1.0:

@@ -50,8 +50,8 @@ class ProfileRecommender(Recommender):
     def __init__(
         self,
         fields: Sequence[str] = ("gender", "age"),
-        profile_weight: float = 0.5,
-        history_weight: float = 0.8,
+        profile_weight: float = 1.0,
+        history_weight: float = 0.4,
         smoothing: float = 50.0,
         neighbours: int = 200,
     ) -> None:
