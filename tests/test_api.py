@@ -148,7 +148,7 @@ def test_before_training_the_homepage_is_live_popularity(client: TestClient) -> 
     first, *rest = page["items"]
     assert first["source"] == "semantic-history" and first["reason"] == "Because you liked B"
     assert {item["item_id"] for item in page["items"]} == {"a", "c"}
-    assert all(item["source"] in {"popular", "fresh"} for item in rest)
+    assert all(item["source"] in {"popular", "fresh"} for item in rest), page["items"]
 
 
 def test_homepage_after_training(trained_client: TestClient, trained: tuple[Store, Settings]) -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from homefeed.config import Settings
 from homefeed.datasets.synth import load_ground_truth
+from homefeed.homepage import HomepagePipeline
 from homefeed.models.bundle import load_latest
 from homefeed.serving.catalog import Catalog
-from homefeed.serving.homepage import HomepageBuilder
 from homefeed.store import Store
 
 
@@ -27,7 +27,7 @@ def test_homepages_agree_with_planted_preferences(
     store, settings = trained
     truth = load_ground_truth(synth_folder)
     bundle = load_latest(settings.effective_models_dir)
-    builder = HomepageBuilder(store, settings, Catalog(store.iter_items()), bundle)
+    builder = HomepagePipeline(store, settings, Catalog(store.iter_items()), bundle)
     popularity = bundle.models["popularity"]
     engine_scores, popular_scores, chance = [], [], []
     for user_id, prefs in truth["user_preferences"].items():

@@ -299,15 +299,15 @@ def recommend(
     n: Annotated[int, typer.Option(min=1, max=500, help="How many items.")] = 10,
 ) -> None:
     """Print a user's homepage, as the service would build it."""
+    from homefeed.homepage import HomepagePipeline
     from homefeed.models.bundle import latest_version_path, load_bundle
     from homefeed.serving.catalog import Catalog
-    from homefeed.serving.homepage import HomepageBuilder
 
     settings = _settings(ctx)
     store = _open_store(settings)
     path = latest_version_path(settings.effective_models_dir)
     bundle = load_bundle(path) if path is not None else None
-    page = HomepageBuilder(store, settings, Catalog(store.iter_items()), bundle).build(user, n)
+    page = HomepagePipeline(store, settings, Catalog(store.iter_items()), bundle).build(user, n)
     table = Table(title=f"homepage of {user} · model {page.model_version}")
     for column in ("#", "item", "title", "category", "source", "score", "why"):
         table.add_column(column)

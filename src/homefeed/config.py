@@ -77,6 +77,24 @@ class SemanticSettings(BaseModel):
     )
 
 
+class HomepageSettings(BaseModel):
+    """The declared homepage pipeline: component names, checked against the known ones at
+    start-up (an unknown name fails with the list of valid names)."""
+
+    sources: list[str] = Field(
+        ["semantic-history", "interests", "personal"],
+        description="Sources run on every request, in order; personal leads the page, the others "
+        "are interleaved into it.",
+    )
+    fill: list[str] = Field(
+        ["profile", "popular", "fresh"], description="Sources that complete a short page, in order."
+    )
+    filters: list[str] = Field(
+        ["seen", "excluded", "disliked", "inactive", "category", "duplicates"],
+        description="Filters applied to every source's candidates, in order.",
+    )
+
+
 class PopularitySettings(BaseModel):
     """How item popularity is counted."""
 
@@ -137,6 +155,7 @@ class Settings(BaseSettings):
     popularity: PopularitySettings = Field(default_factory=PopularitySettings)
     sequential: SequentialSettings = Field(default_factory=SequentialSettings)
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
+    homepage: HomepageSettings = Field(default_factory=HomepageSettings)
 
     @field_validator("event_weights")
     @classmethod

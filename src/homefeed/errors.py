@@ -32,3 +32,7 @@ class RowError(InvalidInputError):
 
 class ModelNotTrainedError(HomefeedError):
     """No trained model version exists yet."""
+
+
+class ConfigurationError(HomefeedError):
+    """Settings that cannot work, found at start-up (e.g. an unknown pipeline component)."""

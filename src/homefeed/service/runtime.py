@@ -11,11 +11,11 @@ import faiss
 from homefeed.config import Settings
 from homefeed.domain import Item
 from homefeed.errors import ModelNotTrainedError
+from homefeed.homepage import HomepagePipeline
+from homefeed.homepage.semantic import SemanticSources
 from homefeed.models.bundle import SEMANTIC_DIR, latest_version_path, load_latest
 from homefeed.serving.catalog import Catalog
-from homefeed.serving.homepage import HomepageBuilder
 from homefeed.serving.impressions import ImpressionLogger
-from homefeed.serving.semantic_sources import SemanticSources
 from homefeed.store import Store, migrate
 from homefeed.understanding.semantic import SemanticSpace, open_semantic_space
 
@@ -27,7 +27,7 @@ class Runtime:
     settings: Settings
     store: Store
     catalog: Catalog
-    homepages: HomepageBuilder
+    homepages: HomepagePipeline
     impressions: ImpressionLogger
     semantic: SemanticSpace | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -45,7 +45,7 @@ class Runtime:
         catalog = Catalog(items)
         impressions = ImpressionLogger(store)
         semantic = _start_semantic(settings, store, items)
-        builder = HomepageBuilder(
+        builder = HomepagePipeline(
             store,
             settings,
             catalog,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, Field
 
 from homefeed.domain import Event, Item
+from homefeed.homepage.page import HomepageItem
 
 
 class ItemBatch(BaseModel):
@@ -24,6 +27,15 @@ class EventBatchResult(BaseModel):
     duplicates: int = Field(description="Events skipped because their event_id was already stored.")
 
 
+class ExplanationBody(BaseModel):
+    type: str = Field(description="history, interest, profile, popularity, fresh or similar.")
+    text: str = Field(description="The explanation a person reads.")
+    evidence: list[str] = Field(
+        description="What it rests on: item ids from the user's history, phrases of their stated "
+        "interests, or profile groups."
+    )
+
+
 class ScoredItem(BaseModel):
     item_id: str
     title: str
@@ -31,6 +43,33 @@ class ScoredItem(BaseModel):
     score: float
     source: str = Field(description="The candidate source that produced the item, e.g. als or popular.")
     reason: str = Field(description="Why the item is shown, in words.")
+    explanation: ExplanationBody
+
+
+def scored_items(items: Sequence[HomepageItem]) -> list[ScoredItem]:
+    """Page items as response bodies."""
+    return [
+        ScoredItem(
+            item_id=item.item_id,
+            title=item.title,
+            category=item.category,
+            score=item.score,
+            source=item.source,
+            reason=item.reason,
+            explanation=ExplanationBody(
+                type=item.explanation.type,
+                text=item.explanation.text,
+                evidence=list(item.explanation.evidence),
+            ),
+        )
+        for item in items
+    ]
+
+
+class SectionBody(BaseModel):
+    key: str = Field(description="Stable id of the row, e.g. top-picks or because:<item id>.")
+    title: str
+    item_ids: list[str] = Field(description="The row's items, in page order (details in `items`).")
 
 
 class HomepageResponse(BaseModel):
@@ -39,7 +78,10 @@ class HomepageResponse(BaseModel):
     model_version: str | None
     degraded: bool = Field(description="True when a fallback was used; see reasons.")
     reasons: list[str]
-    items: list[ScoredItem]
+    items: list[ScoredItem] = Field(description="The whole page as one ranked list.")
+    sections: list[SectionBody] = Field(
+        default_factory=list, description="The page's rows with titles (empty with flat=true)."
+    )
 
 
 class ItemList(BaseModel):

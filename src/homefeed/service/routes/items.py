@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from homefeed.domain import Identifier, Item, ItemFields
 from homefeed.errors import NotFoundError
 from homefeed.service.deps import RuntimeDep
-from homefeed.service.schemas import ItemBatch, ItemBatchResult, ItemList, ScoredItem
+from homefeed.service.schemas import ItemBatch, ItemBatchResult, ItemList, scored_items
 
 router = APIRouter(prefix="/v1", tags=["items"])
 ItemId = Annotated[Identifier, Path(description="The item's id.")]
@@ -68,7 +68,7 @@ def similar_items(
         raise NotFoundError(f"item {item_id!r} not found")
     similar = runtime.homepages.similar(item_id, n, by)
     return ItemList(
-        items=[ScoredItem(**vars(entry)) for entry in similar.items],
+        items=scored_items(similar.items),
         model_version=similar.model_version,
         degraded=similar.degraded,
         reasons=similar.reasons,

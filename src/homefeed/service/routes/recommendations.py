@@ -10,8 +10,7 @@ from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.runtime import Runtime
-from homefeed.service.schemas import HomepageResponse, ItemList, ScoredItem
-from homefeed.serving.homepage import Homepage
+from homefeed.service.schemas import HomepageResponse, ItemList, SectionBody, scored_items
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
@@ -36,10 +35,6 @@ def _check_category(category: str | None, runtime: Runtime) -> str | None:
     return category
 
 
-def _items(page: Homepage) -> list[ScoredItem]:
-    return [ScoredItem(**vars(entry)) for entry in page.items]
-
-
 @router.get("/users/{user_id}/homepage", response_model=HomepageResponse)
 async def homepage(
     user_id: Annotated[Identifier, Path(description="The user's id; unknown users get popular items.")],
@@ -49,8 +44,10 @@ async def homepage(
         list[str] | None, Query(description="Item ids not to show; repeat or comma-separate.")
     ] = None,
     category: Annotated[str | None, Query(description="Only items of this category.")] = None,
+    flat: Annotated[bool, Query(description="One ranked list only, without sections.")] = False,
 ) -> HomepageResponse:
-    """The user's personalized homepage: items they have not interacted with, best first."""
+    """The user's personalized homepage: items they have not interacted with, best first, in
+    titled sections, each item with its explanation."""
     excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
     page = runtime.homepages.build(
         user_id, _check_n(n, runtime), excluded, _check_category(category, runtime)
@@ -61,7 +58,13 @@ async def homepage(
         model_version=page.model_version,
         degraded=page.degraded,
         reasons=page.reasons,
-        items=_items(page),
+        items=scored_items(page.items),
+        sections=[]
+        if flat
+        else [
+            SectionBody(key=section.key, title=section.title, item_ids=[i.item_id for i in section.items])
+            for section in page.sections
+        ],
     )
 
 
@@ -74,7 +77,7 @@ async def popular(
     """The most popular items, recent interactions counting more."""
     page = runtime.homepages.popular(_check_n(n, runtime), _check_category(category, runtime))
     return ItemList(
-        items=_items(page),
+        items=scored_items(page.items),
         model_version=page.model_version,
         degraded=page.degraded,
         reasons=page.reasons,

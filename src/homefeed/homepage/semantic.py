@@ -4,22 +4,14 @@ history, and to what the user said they like. Both reach items no model was trai
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from homefeed.homepage.page import Candidate, Explanation
 from homefeed.serving.catalog import Catalog
 from homefeed.understanding.semantic import SemanticSpace
 
 POOL = 10  # with `only`, its items are looked for among this many times k nearest items
-
-
-@dataclass(frozen=True)
-class SemanticCandidate:
-    item_id: str
-    score: float
-    source: str  # "semantic-history" or "interests"
-    reason: str
 
 
 class SemanticSources:
@@ -37,7 +29,7 @@ class SemanticSources:
         accept: Callable[[str], bool],
         exclude: Collection[str],
         only: Collection[str] | None = None,
-    ) -> list[SemanticCandidate]:
+    ) -> list[Candidate]:
         """Items whose text is nearest the recency-weighted history, each credited to the
         liked item it is most similar to. With ``only``, the items of ``only`` among the
         ``POOL * k`` nearest: close enough to the user's taste, not merely the closest of them."""
@@ -54,15 +46,18 @@ class SemanticSources:
         similarity = self.space.vectors([hit.item_id for hit in hits]) @ self.space.vectors(liked).T
         anchors = [liked[int(column)] for column in np.argmax(similarity, axis=1)]
         return [
-            SemanticCandidate(
-                hit.item_id, hit.score, "semantic-history", f"Because you liked {self._title(anchor)}"
+            Candidate(
+                hit.item_id,
+                hit.score,
+                "semantic-history",
+                Explanation("history", f"Because you liked {self._title(anchor)}", (anchor,)),
             )
             for hit, anchor in zip(hits, anchors, strict=True)
         ]
 
     def from_interests(
         self, text: str, k: int, accept: Callable[[str], bool], exclude: Collection[str]
-    ) -> list[SemanticCandidate]:
+    ) -> list[Candidate]:
         """Items nearest the liked phrases of the user's stated interests, each credited to
         the phrase it matches best."""
         if k <= 0:
@@ -74,7 +69,12 @@ class SemanticSources:
         similarity = self.space.vectors([hit.item_id for hit in hits]) @ query.liked.T
         phrases = [query.interests.liked[int(column)] for column in np.argmax(similarity, axis=1)]
         return [
-            SemanticCandidate(hit.item_id, hit.score, "interests", f"Matches your interest in “{phrase}”")
+            Candidate(
+                hit.item_id,
+                hit.score,
+                "interests",
+                Explanation("interest", f"Matches your interest in “{phrase}”", (phrase,)),
+            )
             for hit, phrase in zip(hits, phrases, strict=True)
         ]
 

@@ -1,0 +1,80 @@
+"""The composer: turns filtered candidates into the page and its sections.
+
+Until the learning-to-rank model lands, the blend is a documented rule: the personal
+source's order leads; language-model picks (text-near new items, stated interests) are
+interleaved every fourth slot from the third, so the model's best picks stay on top and new
+items are still seen; fill sources (profile, popular, fresh) complete the page in order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from homefeed.homepage.page import Candidate, HomepageItem, Section
+from homefeed.serving.catalog import Catalog
+
+FIRST_EXTRA, EXTRA_EVERY = 2, 4
+SECTION_MIN = 3  # personal items sharing one anchor get their own "Because you liked X" row
+SECTION_TITLES = {
+    "semantic-history": "More like what you liked",
+    "interests": "From your interests",
+    "popular": "Popular right now",
+    "fresh": "New in the catalog",
+}
+
+
+def interleave(leading: Sequence[Candidate], extras: Sequence[Candidate], n: int) -> list[Candidate]:
+    """``leading`` in order with ``extras`` at slots 3, 7, 11, ... (all first when ``leading``
+    is empty), cut to ``n``."""
+    merged = list(leading)
+    position = FIRST_EXTRA
+    for extra in extras:
+        merged.insert(min(position, len(merged)), extra)
+        position += EXTRA_EVERY if leading else 1
+    return merged[:n]
+
+
+def to_item(candidate: Candidate, catalog: Catalog) -> HomepageItem:
+    entry = catalog.get(candidate.item_id)
+    return HomepageItem(
+        item_id=candidate.item_id,
+        title=entry.title if entry else candidate.item_id,
+        category=entry.category if entry else None,
+        score=candidate.score,
+        source=candidate.source,
+        reason=candidate.explanation.text,
+        explanation=candidate.explanation,
+    )
+
+
+def sections(items: Sequence[HomepageItem], catalog: Catalog) -> list[Section]:
+    """Rows in order of first appearance. Personal picks that rest on the same liked item
+    (at least SECTION_MIN of them) form "Because you liked X"; the rest "Top picks for you";
+    every other source its own row, titled from its evidence."""
+    anchors = Counter(
+        item.explanation.evidence[0]
+        for item in items
+        if item.explanation.type == "history" and item.explanation.evidence and _personal(item)
+    )
+    rows: dict[str, tuple[str, list[HomepageItem]]] = {}
+    for item in items:
+        key, title = _row(item, anchors, catalog)
+        rows.setdefault(key, (title, []))[1].append(item)
+    return [Section(key, title, tuple(members)) for key, (title, members) in rows.items()]
+
+
+def _personal(item: HomepageItem) -> bool:
+    return item.source not in SECTION_TITLES and item.source != "profile"
+
+
+def _row(item: HomepageItem, anchors: Counter[str], catalog: Catalog) -> tuple[str, str]:
+    evidence = item.explanation.evidence
+    if _personal(item):
+        if evidence and anchors[evidence[0]] >= SECTION_MIN:
+            entry = catalog.get(evidence[0])
+            return f"because:{evidence[0]}", f"Because you liked {entry.title if entry else evidence[0]}"
+        return "top-picks", "Top picks for you"
+    if item.source == "profile":
+        return "profile", item.explanation.text
+    return item.source, SECTION_TITLES[item.source]

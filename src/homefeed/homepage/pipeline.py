@@ -1,0 +1,259 @@
+"""The homepage pipeline: request → sources → filters → composer → page, declared by name in
+the settings (``HOMEFEED_HOMEPAGE__SOURCES`` and friends) and checked at start-up.
+
+Every source may fail open: its error is logged, the page is served from the others and the
+answer says ``degraded`` with the source named. A wiring error (an unknown name) fails loudly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from homefeed.config import Settings
+from homefeed.domain import Impression, UserProfile
+from homefeed.errors import ConfigurationError
+from homefeed.homepage import composer, related
+from homefeed.homepage.filters import CandidateFilter, filter_factories
+from homefeed.homepage.page import Candidate, Homepage
+from homefeed.homepage.request import History, PageRequest
+from homefeed.homepage.semantic import SemanticSources
+from homefeed.homepage.sources import PERSONAL_MODELS, SOURCES, CandidateSource, Services, VectorScorer
+from homefeed.models.bundle import ModelBundle
+from homefeed.serving.catalog import Catalog, VocabularyMasks
+from homefeed.serving.impressions import ImpressionLogger
+from homefeed.store import Store
+from homefeed.store.store import StoredEvent
+from homefeed.vectors import IndexConfig
+
+logger = logging.getLogger(__name__)
+LEADING = "personal"  # the source whose order leads the page; the others are interleaved
+PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
+PROFILE_CACHE_SIZE = 100_000
+
+
+def _declared(kind: str, names: Sequence[str], known: Collection[str]) -> None:
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigurationError(
+            f"homepage.{kind}: unknown component(s) {unknown}; valid names are {sorted(known)}"
+        )
+
+
+class HomepagePipeline:
+    """Holds the loaded model version and builds pages from it and the live event log."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        catalog: Catalog,
+        bundle: ModelBundle | None = None,
+        impressions: ImpressionLogger | None = None,
+        semantic: SemanticSources | None = None,
+    ) -> None:
+        declared = settings.homepage
+        _declared("sources", declared.sources, SOURCES)
+        _declared("fill", declared.fill, SOURCES)
+        filters = filter_factories(catalog)
+        _declared("filters", declared.filters, filters)
+        self.store, self.settings, self.catalog = store, settings, catalog
+        self.semantic, self.impressions = semantic, impressions
+        self.services = Services(store, settings, catalog, semantic, new_items=self._new_items)
+        self.sources: list[CandidateSource] = [SOURCES[name](self.services) for name in declared.sources]
+        self.fill: list[CandidateSource] = [SOURCES[name](self.services) for name in declared.fill]
+        self.filters: list[CandidateFilter] = [filters[name]() for name in declared.filters]
+        self.bundle: ModelBundle | None = None
+        self.masks: VocabularyMasks | None = None
+        self._profiles: dict[str, tuple[float, UserProfile | None]] = {}
+        self._new: tuple[tuple[int, str | None], set[str]] | None = None
+        self.set_bundle(bundle)
+
+    def set_bundle(self, bundle: ModelBundle | None) -> None:
+        """Swap in a newly trained version (atomic for readers: one attribute assignment each)."""
+        masks = None
+        indexes = {}
+        if bundle is not None and bundle.models:
+            masks = VocabularyMasks(self.catalog, next(iter(bundle.models.values())).item_ids)
+            config = IndexConfig(hnsw_above=self.settings.semantic.exact_below)
+            for name in PERSONAL_MODELS:
+                index = (
+                    bundle.vector_index(name, config) if isinstance(bundle.get(name), VectorScorer) else None
+                )
+                if index is not None:  # slots are the model's item indices: request masks apply as is
+                    indexes[name] = index
+        self.bundle, self.masks, self.services.indexes = bundle, masks, indexes
+
+    @property
+    def model_version(self) -> str | None:
+        return self.bundle.version if self.bundle is not None else None
+
+    # -- the page ---------------------------------------------------------
+    def build(
+        self, user_id: str, n: int, exclude: Collection[str] = (), category: str | None = None
+    ) -> Homepage:
+        request = self._request(user_id, n, exclude, category)
+        page = request.page
+        if request.bundle is None:
+            page.degrade("no trained model yet: serving live popularity and text similarity")
+        leading: list[Candidate] = []
+        extras: list[Candidate] = []
+        for source in self.sources:
+            found = self._run(source, request, n)
+            (leading if source.name == LEADING else extras).extend(found)
+        chosen = composer.interleave(leading, extras, n)
+        for source in self.fill:
+            if len(chosen) >= n:
+                break
+            chosen += self._run(source, request, n - len(chosen))
+        if "no-history" in request.notes and not extras and "profile" not in request.notes:
+            page.degrade("no history for this user yet: serving popular items")
+        page.items = [composer.to_item(candidate, self.catalog) for candidate in chosen[:n]]
+        page.sections = composer.sections(page.items, self.catalog)
+        self._log(page)
+        return page
+
+    def _run(self, source: CandidateSource, request: PageRequest, quota: int) -> list[Candidate]:
+        """One source's candidates after every filter; a failing source degrades the page."""
+        try:
+            found = source.fetch(request, quota)
+        except Exception as error:
+            logger.exception("source %s failed for user %s", source.name, request.user_id)
+            request.page.degrade(f"{source.name} recommendations failed ({type(error).__name__})")
+            return []
+        for candidate_filter in self.filters:
+            result = candidate_filter.apply(request, found)
+            if result.removed:
+                removed = request.page.removed
+                removed[candidate_filter.name] = removed.get(candidate_filter.name, 0) + len(result.removed)
+            found = result.kept
+        for candidate in found:
+            request.take(candidate.item_id)
+        return found
+
+    def _request(self, user_id: str, n: int, exclude: Collection[str], category: str | None) -> PageRequest:
+        bundle, masks = self.bundle, self.masks
+        page = Homepage(request_id=uuid.uuid4().hex, user_id=user_id, model_version=self.model_version)
+        events = self.store.user_events(user_id, self.settings.history_length)
+        weights = self.settings.event_weights
+        event_weights = [weights.get(event.type, 0.0) for event in events]
+        profile = self._profile(user_id)
+        interests = profile.interests if profile is not None and self.semantic is not None else None
+        request = PageRequest(
+            user_id=user_id,
+            n=n,
+            category=category,
+            events=events,
+            event_weights=event_weights,
+            profile=profile,
+            interests=interests,
+            seen={
+                event.item_id for event, weight in zip(events, event_weights, strict=True) if weight != 0.0
+            },
+            excluded=frozenset(exclude),
+            disliked=set(),
+            page=page,
+        )
+        request.disliked = self._disliked(request)
+        if bundle is not None and masks is not None and bundle.models:
+            model = next(iter(bundle.models.values()))
+            allowed = masks.servable().copy()
+            if category is not None:
+                allowed &= masks.category(category)
+            for item_id in request.blocked:
+                index = model.item_index(item_id)
+                if index is not None:
+                    allowed[index] = False
+            request.bundle, request.masks, request.allowed = bundle, masks, allowed
+            request.history = self._history(events, event_weights, model.item_index)
+        return request
+
+    @staticmethod
+    def _history(events: Sequence[StoredEvent], weights: Sequence[float], item_index: object) -> History:
+        """The user's weighted events mapped onto the model's item indices."""
+        assert callable(item_index)
+        pairs = [(item_index(e.item_id), w) for e, w in zip(events, weights, strict=True) if w != 0.0]
+        known = [(index, weight) for index, weight in pairs if index is not None]
+        return History(
+            np.array([index for index, _ in known], dtype=np.int64),
+            np.array([weight for _, weight in known], dtype=np.float32),
+        )
+
+    def _disliked(self, request: PageRequest) -> set[str]:
+        if self.semantic is None or not request.interests:
+            return set()
+        try:
+            return self.semantic.avoided(request.interests)
+        except Exception as error:
+            logger.exception("reading disliked interests failed for %s", request.user_id)
+            request.page.degrade(f"stated dislikes could not be applied ({type(error).__name__})")
+            return set()
+
+    def _profile(self, user_id: str) -> UserProfile | None:
+        """The user's profile, cached for PROFILE_TTL seconds (the users route forgets a user it
+        writes, so an API change shows at once). Read only when a source uses it: stated
+        interests (text) or profile groups (the profile model)."""
+        if self.semantic is None and (self.bundle is None or self.bundle.get("profile") is None):
+            return None
+        cached = self._profiles.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < PROFILE_TTL:
+            return cached[1]
+        try:
+            profile: UserProfile | None = self.store.get_user(user_id)
+        except Exception:  # the page does without the profile rather than failing
+            logger.exception("reading the profile of %s failed", user_id)
+            return None
+        if len(self._profiles) >= PROFILE_CACHE_SIZE:
+            self._profiles.clear()
+        self._profiles[user_id] = (time.monotonic(), profile)
+        return profile
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop what is cached about a user whose profile was just written or deleted."""
+        self._profiles.pop(user_id, None)
+
+    def _new_items(self, bundle: ModelBundle | None) -> set[str]:
+        """Catalog items no behaviour model of ``bundle`` knows (recomputed when the catalog or
+        the model version changes): text is the only way they can be found yet."""
+        key = (self.catalog.revision, bundle.version if bundle is not None else None)
+        if self._new is None or self._new[0] != key:
+            models = list(bundle.models.values()) if bundle is not None else []
+            new = {
+                item_id
+                for item_id in self.catalog.ids()
+                if all(model.item_index(item_id) is None for model in models)
+            }
+            self._new = (key, new)
+        return self._new[1]
+
+    def _log(self, page: Homepage) -> None:
+        if self.impressions is None or not page.items:
+            return
+        now = time.time()
+        section_of = {item.item_id: section.key for section in page.sections for item in section.items}
+        self.impressions.log(
+            [
+                Impression(
+                    page.request_id,
+                    page.user_id,
+                    item.item_id,
+                    position,
+                    section_of.get(item.item_id, "main"),
+                    item.source,
+                    page.model_version,
+                    now,
+                )
+                for position, item in enumerate(page.items)
+            ]
+        )
+
+    # -- lists beside the page ------------------------------------------
+    def popular(self, n: int, category: str | None = None) -> Homepage:
+        return related.popular(self, n, category)
+
+    def similar(self, item_id: str, n: int, by: str = "auto") -> Homepage:
+        return related.similar(self, item_id, n, by)

@@ -1,0 +1,63 @@
+"""Everything one homepage request knows, gathered once and read by every stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from homefeed.domain import UserProfile
+from homefeed.homepage.page import Homepage
+from homefeed.models.bundle import ModelBundle
+from homefeed.serving.catalog import VocabularyMasks
+from homefeed.store.store import StoredEvent
+
+
+@dataclass
+class History:
+    """The user's positively and negatively weighted events on the model's item indices."""
+
+    items: np.ndarray  # oldest first
+    weights: np.ndarray
+
+    @property
+    def liked(self) -> np.ndarray:
+        return self.items[self.weights > 0]
+
+
+@dataclass
+class PageRequest:
+    user_id: str
+    n: int
+    category: str | None
+    events: list[StoredEvent]
+    event_weights: list[float]  # configured weight of each event, in event order
+    profile: UserProfile | None
+    interests: str | None
+    seen: set[str]  # items the user did anything with
+    excluded: frozenset[str]  # items the request asked not to show
+    disliked: set[str]  # items about something the user said they do not want
+    page: Homepage
+    bundle: ModelBundle | None = None
+    masks: VocabularyMasks | None = None
+    allowed: np.ndarray | None = None  # over the model vocabulary: servable, in category, not blocked
+    history: History | None = None
+    taken: set[str] = field(default_factory=set)  # items already placed on the page
+    notes: set[str] = field(default_factory=set)  # facts sources leave for later stages
+
+    @property
+    def has_history(self) -> bool:
+        return any(weight > 0 for weight in self.event_weights)
+
+    @property
+    def blocked(self) -> set[str]:
+        """Items no source may return: seen, excluded, disliked or already on the page."""
+        return self.seen | self.excluded | self.disliked | self.taken
+
+    def take(self, item_id: str) -> None:
+        """Mark an item as placed, so later sources do not propose it again."""
+        self.taken.add(item_id)
+        if self.allowed is not None and self.bundle is not None and self.bundle.models:
+            index = next(iter(self.bundle.models.values())).item_index(item_id)
+            if index is not None:
+                self.allowed[index] = False

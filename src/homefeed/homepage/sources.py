@@ -1,0 +1,295 @@
+"""Candidate sources: each proposes up to ``quota`` items for one request and says why.
+
+A source is one small object with a ``name`` and one method; the pipeline runs the sources
+named in the settings, in order, and a source that raises degrades the page instead of
+failing it. Sources skip items the request blocks (seen, excluded, disliked, already placed),
+so filters after them rarely have work: they are the guarantee, not the mechanism.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from homefeed.config import Settings
+from homefeed.homepage.page import Candidate, Explanation
+from homefeed.homepage.request import History, PageRequest
+from homefeed.homepage.semantic import SemanticSources
+from homefeed.models.base import Recommender, top_k
+from homefeed.models.bundle import ModelBundle
+from homefeed.models.profile import ProfileRecommender
+from homefeed.serving.catalog import Catalog
+from homefeed.store import Store
+from homefeed.vectors import VectorIndex
+
+logger = logging.getLogger(__name__)
+PERSONAL_MODELS = ("sequential", "als")  # tried in this order
+LIVE_POPULARITY_TTL = 30.0
+
+
+@runtime_checkable
+class VectorScorer(Protocol):
+    """A model whose scores are inner products of a user vector with its item vectors."""
+
+    def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray: ...
+
+    def item_vectors(self) -> np.ndarray | None: ...
+
+
+class CandidateSource(Protocol):
+    """Proposes items for one request."""
+
+    name: str
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]: ...
+
+
+@dataclass
+class Services:
+    """What sources share across requests; the model-dependent parts change on reload."""
+
+    store: Store
+    settings: Settings
+    catalog: Catalog
+    semantic: SemanticSources | None = None
+    indexes: dict[str, VectorIndex] = field(default_factory=dict)  # per personal model
+    new_items: Callable[[ModelBundle | None], set[str]] = lambda _bundle: set()
+    live_popularity: tuple[float, list[tuple[str, int]]] = (0.0, [])
+
+    def title(self, item_id: str) -> str:
+        entry = self.catalog.get(item_id)
+        return entry.title if entry is not None else item_id
+
+    def servable(self, item_id: str, request: PageRequest) -> bool:
+        entry = self.catalog.get(item_id)
+        if entry is None or not entry.active or item_id in request.blocked:
+            return False
+        return request.category is None or entry.category == request.category
+
+
+class PersonalSource:
+    """The user's own taste: the Transformer reading the fresh sequence, else ALS folded in
+    from the fresh history (the first personal model that works)."""
+
+    name = "personal"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        bundle, history, allowed = request.bundle, request.history, request.allowed
+        if bundle is None or history is None or allowed is None or quota <= 0:
+            return []
+        models = [(name, bundle.get(name)) for name in PERSONAL_MODELS if bundle.get(name) is not None]
+        if not models:
+            return []
+        if not len(history.liked):
+            request.notes.add("no-history")
+            return []
+        for name, model in models:
+            assert model is not None
+            try:
+                chosen, values = self._retrieve(name, model, history, allowed, quota)
+                anchors = self._anchors(model, history.liked, chosen)
+            except Exception as error:  # the next personal model takes over
+                logger.exception("personal source %s failed for user %s", name, request.user_id)
+                request.page.degrade(f"{name} recommendations failed ({type(error).__name__})")
+                continue
+            return [
+                Candidate(model.item_ids[index], float(score), name, self._because(anchor))
+                for index, score, anchor in zip(chosen, values, anchors, strict=True)
+            ]
+        return []
+
+    def _retrieve(
+        self, name: str, model: Recommender, history: History, allowed: np.ndarray, n: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` allowed item indices and scores: the user's vector against the model's vector
+        index (exact or HNSW by catalog size), else every item scored."""
+        index = self.services.indexes.get(name)
+        if index is not None and isinstance(model, VectorScorer):
+            return index.search_slots(model.user_vector(history.items, history.weights), n, allowed)
+        scores = np.array(model.score_history(history.items, history.weights), dtype=np.float64)
+        scores[~allowed] = -np.inf
+        indices, values = top_k(scores[None, :], n)
+        keep = indices[0] >= 0
+        return indices[0][keep], values[0][keep]
+
+    def _anchors(self, model: Recommender, liked: np.ndarray, chosen: np.ndarray) -> list[str | None]:
+        """For each recommended item, the liked item whose vector points most towards it."""
+        vectors = model.item_vectors()
+        if len(chosen) == 0 or vectors is None:
+            return [None] * len(chosen)
+        contributions = vectors[chosen] @ vectors[liked].T
+        return [model.item_ids[int(liked[column])] for column in np.argmax(contributions, axis=1)]
+
+    def _because(self, anchor: str | None) -> Explanation:
+        if anchor is None or self.services.catalog.get(anchor) is None:
+            return Explanation("history", "Picked for your tastes")
+        return Explanation("history", f"Because you liked {self.services.title(anchor)}", (anchor,))
+
+
+class SemanticHistorySource:
+    """Items whose text is near the user's recent history (a ``semantic.history_share`` of the
+    page). With a behaviour model, only items no model knows yet (the models rank the rest
+    better); without one, any item."""
+
+    name = "semantic-history"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        semantic = self.services.semantic
+        quota = min(quota, round(request.n * self.services.settings.semantic.history_share))
+        if semantic is None or not request.has_history or quota <= 0:
+            return []
+        bundle = request.bundle
+        item_ids = [event.item_id for event in request.events]
+        accept = self._accept(request)
+        if bundle is None or not any(bundle.get(name) for name in PERSONAL_MODELS):
+            return semantic.from_history(item_ids, request.event_weights, quota, accept, request.blocked)
+        new = self.services.new_items(bundle)
+        if not new:
+            return []
+        return semantic.from_history(item_ids, request.event_weights, quota, accept, request.blocked, new)
+
+    def _accept(self, request: PageRequest) -> Callable[[str], bool]:
+        catalog, category = self.services.catalog, request.category
+
+        def accept(item_id: str) -> bool:
+            entry = catalog.get(item_id)
+            return entry is not None and entry.active and (category is None or entry.category == category)
+
+        return accept
+
+
+class InterestsSource(SemanticHistorySource):
+    """Items nearest what the user said they like (their profile's free-text interests): a
+    ``semantic.interests_share`` of the page, or all of it for a user without history."""
+
+    name = "interests"
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        semantic = self.services.semantic
+        if request.has_history:  # the whole page for a user without history, else a share
+            quota = min(quota, round(request.n * self.services.settings.semantic.interests_share))
+        if semantic is None or not request.interests or quota <= 0:
+            return []
+        return semantic.from_interests(request.interests, quota, self._accept(request), request.blocked)
+
+
+class ProfileSource:
+    """What people like this user pick: popularity tilted by the user's profile groups and
+    first events (the profile model). Proposes nothing when it knows neither."""
+
+    name = "profile"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        bundle, history, allowed = request.bundle, request.history, request.allowed
+        model = bundle.get("profile") if bundle is not None else None
+        if not isinstance(model, ProfileRecommender) or history is None or allowed is None:
+            return []
+        groups = model.known_groups(request.profile)
+        liked = history.liked
+        if not len(liked) and not groups:
+            return []  # it would be plain popularity: the popular source says so better
+        request.notes.add("profile")
+        scores = model.score_profile(history.items, history.weights, request.profile)
+        if len(liked):
+            evidence = tuple(model.item_ids[int(index)] for index in liked[-3:])
+            explanation = Explanation("history", "Often chosen with what you liked", evidence)
+        else:
+            names = tuple(model.groups[row] for row in groups)
+            explanation = Explanation("profile", "Popular with people like you", names)
+        return _top(model, scores, allowed, quota, self.name, explanation)
+
+
+class PopularSource:
+    """The most popular items: the trained (time-decayed) popularity model, or live counts
+    from the database before any model is trained."""
+
+    name = "popular"
+    explanation = Explanation("popularity", "Popular right now")
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        if quota <= 0:
+            return []
+        model = request.bundle.get("popularity") if request.bundle is not None else None
+        if model is None or request.allowed is None:
+            return self._live(request, quota)
+        scores = model.score_history(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        return _top(model, scores, request.allowed, quota, self.name, self.explanation)
+
+    def _live(self, request: PageRequest, quota: int) -> list[Candidate]:
+        services = self.services
+        fetched_at, ranked = services.live_popularity
+        if time.monotonic() - fetched_at > LIVE_POPULARITY_TTL:
+            positive = [name for name, weight in services.settings.event_weights.items() if weight > 0]
+            ranked = services.store.item_popularity(positive, limit=5000)
+            services.live_popularity = (time.monotonic(), ranked)
+        found = []
+        for item_id, count in ranked:
+            if services.servable(item_id, request):
+                found.append(Candidate(item_id, float(count), self.name, self.explanation))
+                if len(found) >= quota:
+                    break
+        return found
+
+
+class FreshSource:
+    """Newest items first: the last resort, and the way in for items newer than the model."""
+
+    name = "fresh"
+    explanation = Explanation("fresh", "New in the catalog")
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        found: list[Candidate] = []
+        if quota <= 0:
+            return found
+        for item_id in self.services.catalog.newest():
+            if self.services.servable(item_id, request):
+                found.append(Candidate(item_id, 0.0, self.name, self.explanation))
+                if len(found) >= quota:
+                    break
+        return found
+
+
+def _top(
+    model: Recommender, scores: np.ndarray, allowed: np.ndarray, n: int, source: str, why: Explanation
+) -> list[Candidate]:
+    masked = np.array(scores, dtype=np.float64)
+    masked[~allowed] = -np.inf
+    indices, values = top_k(masked[None, :], n)
+    return [
+        Candidate(model.item_ids[index], float(value), source, why)
+        for index, value in zip(indices[0], values[0], strict=True)
+        if index >= 0
+    ]
+
+
+SOURCES: dict[str, Callable[[Services], CandidateSource]] = {
+    source.name: source
+    for source in (
+        PersonalSource,
+        SemanticHistorySource,
+        InterestsSource,
+        ProfileSource,
+        PopularSource,
+        FreshSource,
+    )
+}
