@@ -1,0 +1,150 @@
+"""The declared homepage pipeline: wiring checked at start-up, sources failing open,
+filters reporting what they removed, sections and explanations resting on real evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from homefeed.config import Settings
+from homefeed.errors import ConfigurationError
+from homefeed.homepage import Candidate, Explanation, HomepagePipeline
+from homefeed.homepage.filters import filter_factories
+from homefeed.homepage.page import Homepage
+from homefeed.homepage.request import PageRequest
+from homefeed.models.bundle import latest_version_path, load_bundle
+from homefeed.service import create_app
+from homefeed.serving.catalog import Catalog
+from homefeed.store import Store
+
+
+@pytest.fixture
+def pipeline(trained: tuple[Store, Settings]) -> HomepagePipeline:
+    store, settings = trained
+    path = latest_version_path(settings.effective_models_dir)
+    assert path is not None
+    return HomepagePipeline(store, settings, Catalog(store.iter_items()), load_bundle(path))
+
+
+def _users(store: Store, count: int) -> list[str]:
+    return store.sample_user_ids(count)
+
+
+def test_an_unknown_component_fails_start_up_with_the_valid_names(trained: tuple[Store, Settings]) -> None:
+    store, settings = trained
+    wrong = settings.model_copy(
+        update={"homepage": settings.homepage.model_copy(update={"fill": ["telepathy"]})}
+    )
+    with pytest.raises(ConfigurationError, match=r"homepage.fill: unknown component\(s\) \['telepathy'\]"):
+        HomepagePipeline(store, wrong, Catalog(store.iter_items()))
+    bad_filter = settings.homepage.model_copy(update={"filters": ["seen", "mood"]})
+    with pytest.raises(ConfigurationError, match=r"valid names are \['category', 'disliked'"):
+        HomepagePipeline(store, settings.model_copy(update={"homepage": bad_filter}), Catalog())
+    with pytest.raises(ConfigurationError, match="telepathy"), TestClient(create_app(wrong)):
+        pass
+
+
+def test_a_failing_source_degrades_the_page_and_is_named(
+    trained: tuple[Store, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, settings = trained
+    user = _users(store, 3)[-1]
+    with TestClient(create_app(settings)) as client:
+        pipeline = client.app.state.runtime.homepages  # type: ignore[attr-defined]
+        personal = next(source for source in pipeline.sources if source.name == "personal")
+
+        def broken(request: PageRequest, quota: int) -> list[Candidate]:
+            raise RuntimeError("index file vanished")
+
+        monkeypatch.setattr(personal, "fetch", broken)
+        response = client.get(f"/v1/users/{user}/homepage?n=12")
+    assert response.status_code == 200
+    page = response.json()
+    assert page["degraded"] is True
+    assert "personal recommendations failed (RuntimeError)" in page["reasons"]
+    assert len(page["items"]) == 12 and "personal" not in {item["source"] for item in page["items"]}
+
+
+def test_sections_cover_the_page_once_and_explanations_rest_on_the_users_history(
+    pipeline: HomepagePipeline, trained: tuple[Store, Settings]
+) -> None:
+    store, settings = trained
+    for user in _users(store, 8):
+        history = {event.item_id for event in store.user_events(user, settings.history_length)}
+        page = pipeline.build(user, 30)
+        ids = [item.item_id for item in page.items]
+        assert len(ids) == 30 and len(set(ids)) == 30 and not history & set(ids)
+        in_sections = [item.item_id for section in page.sections for item in section.items]
+        assert sorted(in_sections) == sorted(ids)
+        for item in page.items:
+            if item.explanation.type == "history":
+                assert item.explanation.evidence and set(item.explanation.evidence) <= history
+                title = store.get_item(item.explanation.evidence[0])
+                assert title is not None and item.reason.endswith(title.title)
+        for section in page.sections:
+            assert section.title
+            if section.key.startswith("because:"):
+                anchor = section.key.removeprefix("because:")
+                assert anchor in history and len(section.items) >= 3
+                assert all(item.explanation.evidence[0] == anchor for item in section.items)
+
+
+def test_flat_pages_have_no_sections_and_sections_list_page_items(trained: tuple[Store, Settings]) -> None:
+    store, settings = trained
+    user = _users(store, 2)[-1]
+    with TestClient(create_app(settings)) as client:
+        page = client.get(f"/v1/users/{user}/homepage?n=20").json()
+        flat = client.get(f"/v1/users/{user}/homepage?n=20&flat=true").json()
+    assert flat["sections"] == [] and len(flat["items"]) == 20
+    listed = [item_id for section in page["sections"] for item_id in section["item_ids"]]
+    assert sorted(listed) == sorted(item["item_id"] for item in page["items"])
+    assert page["sections"][0]["title"] in {"Top picks for you"} or page["sections"][0]["title"].startswith(
+        "Because you liked"
+    )
+    first = page["items"][0]["explanation"]
+    assert first["type"] == "history" and first["evidence"] and first["text"] == page["items"][0]["reason"]
+
+
+def test_filters_keep_what_may_be_shown_and_return_the_rest() -> None:
+    catalog = Catalog()
+    from homefeed.domain import Item
+
+    catalog.upsert([Item(id="a", title="A"), Item(id="b", title="B", active=False), Item(id="c", title="C")])
+    filters = filter_factories(catalog)
+    request = PageRequest(
+        "u", 5, None, [], [], None, None, {"a"}, frozenset({"c"}), set(), Homepage("r", "u", None)
+    )
+    why = Explanation("popularity", "Popular right now")
+    candidates = [Candidate(item, 1.0, "popular", why) for item in ("a", "b", "c", "z")]
+    seen = filters["seen"]().apply(request, candidates)
+    assert [c.item_id for c in seen.kept] == ["b", "c", "z"] and [c.item_id for c in seen.removed] == ["a"]
+    inactive = filters["inactive"]().apply(request, candidates)
+    assert [c.item_id for c in inactive.removed] == ["b", "z"]  # inactive, and unknown to the catalog
+    assert [c.item_id for c in filters["excluded"]().apply(request, candidates).removed] == ["c"]
+
+
+@pytest.fixture
+def client_and_store(trained: tuple[Store, Settings]) -> Iterator[tuple[TestClient, Store]]:
+    store, settings = trained
+    with TestClient(create_app(settings)) as client:
+        yield client, store
+
+
+def test_an_event_can_be_named_by_the_next_page(client_and_store: tuple[TestClient, Store]) -> None:
+    """A purchase sent now shapes the next page, and is the evidence of its reasons."""
+    client, store = client_and_store
+    bought = store.item_popularity(["click"], 5)[-1][0]
+    event = {"event_id": "now-1", "user_id": "newcomer", "item_id": bought, "type": "purchase"}
+    assert client.post("/v1/events", json={"events": [event]}).status_code == 200
+    page = client.get("/v1/users/newcomer/homepage?n=10").json()
+    assert page["degraded"] is False and bought not in {item["item_id"] for item in page["items"]}
+    personal = [item for item in page["items"] if item["source"] == "als"]
+    assert len(personal) >= 8 and all(item["explanation"]["evidence"] == [bought] for item in personal)
+    title = client.get(f"/v1/items/{bought}").json()["title"]
+    assert page["sections"][0] == {
+        "key": f"because:{bought}",
+        "title": f"Because you liked {title}",
+        "item_ids": [item["item_id"] for item in personal],
+    }
