@@ -79,6 +79,9 @@ def test_clicking_a_card_stores_the_event_and_changes_the_homepage(
             before = page.locator("#homepage .card").evaluate_all("cards => cards.map(c => c.dataset.itemId)")
             assert len(before) >= 10
             assert "Because you liked" in page.locator("#homepage .card .reason").first.inner_text()
+            titles = page.locator("#homepage .row h2").all_inner_texts()
+            assert titles and all(titles) and len(set(titles)) == len(titles)
+            assert titles[0] == "Top picks for you" or titles[0].startswith("Because you liked")
             clicked = before[0]
             with page.expect_navigation():
                 page.locator(f'#homepage .card[data-item-id="{clicked}"] h3').click()

@@ -1,7 +1,7 @@
 // Clicking a card sends a click event; "Not for me" sends a dislike. Then the page reloads,
 // so the homepage shown is the one the engine builds after that event.
 (function () {
-  const section = document.getElementById("homepage");
+  const section = document.getElementById("homepage");  // every row of the page
   if (!section) return;
   const status = document.getElementById("status");
   const userId = section.dataset.userId;
