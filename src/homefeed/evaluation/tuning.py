@@ -19,8 +19,8 @@ from homefeed.models.profile import ProfileRecommender
 from homefeed.models.registry import MODEL_CLASSES, model_class
 
 ALIASES = {"pop": "popularity", "mostpop": "popularity", "knn": "itemknn", "item-knn": "itemknn"}
-STOCHASTIC = frozenset({"als", "als-text", "bpr", "random", "sequential"})
-NEEDS_TEXT = frozenset({"sequential", "als-text", "text"})
+STOCHASTIC = frozenset({"als", "als-text", "bpr", "random", "sequential", "ranker"})
+NEEDS_TEXT = frozenset({"sequential", "als-text", "text", "ranker"})
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "popularity": {"half_life_days": None},
@@ -41,6 +41,16 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     # the recipe `homefeed train` uses, so offline figures describe the served model
     "sequential": SequentialSettings().model_dump(),
 }
+# the ranker's sources run with the settings above (popularity time-decayed, as served)
+DEFAULT_PARAMS["ranker"] = {
+    "sources": {
+        "sequential": DEFAULT_PARAMS["sequential"],
+        "als": DEFAULT_PARAMS["als"],
+        "itemknn": DEFAULT_PARAMS["itemknn"],
+        "profile": DEFAULT_PARAMS["profile"],
+        "popularity": {"half_life_days": 30.0},
+    }
+}
 
 GRIDS: dict[str, dict[str, Sequence[Any]]] = {
     "popularity": {},
@@ -53,6 +63,7 @@ GRIDS: dict[str, dict[str, Sequence[Any]]] = {
     "sequential": {},
     "text": {"half_life": [3.0, 10.0, 30.0]},
     "profile": {"history_weight": [0.4, 0.8, 1.2]},
+    "ranker": {},
 }
 
 

@@ -28,7 +28,7 @@ from homefeed.store import Store
 from homefeed.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
-PERSONAL_MODELS = ("sequential", "als")  # tried in this order
+PERSONAL_MODELS = ("ranker", "sequential", "als")  # tried in this order
 LIVE_POPULARITY_TTL = 30.0
 
 
@@ -73,8 +73,9 @@ class Services:
 
 
 class PersonalSource:
-    """The user's own taste: the Transformer reading the fresh sequence, else ALS folded in
-    from the fresh history (the first personal model that works)."""
+    """The user's own taste: the learning-to-rank model over every source when trained, else
+    the Transformer reading the fresh sequence, else ALS folded in from the fresh history
+    (the first personal model that works)."""
 
     name = "personal"
 

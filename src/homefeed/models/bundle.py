@@ -25,6 +25,7 @@ from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
 from homefeed.models.registry import build_model, model_class
 from homefeed.models.sequential import SequentialRecommender
+from homefeed.ranking.ltr import RankerRecommender
 from homefeed.store import Store
 from homefeed.understanding.semantic import open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
@@ -87,7 +88,7 @@ def train_bundle(
             "no usable events to train on: import data first (homefeed import ...) "
             "or send events to POST /v1/events"
         )
-    if "profile" in names:
+    if "profile" in names or "ranker" in names:
         step("reading user profiles")
         known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
         data.profiles = {user.id: user for user in known}
@@ -95,10 +96,13 @@ def train_bundle(
     timings: dict[str, float] = {}
     for name in names:
         model = build_model(name, settings)
+        reads_text = isinstance(model, RankerRecommender) or (
+            isinstance(model, SequentialRecommender) and model.settings.use_text
+        )
+        if reads_text and data.item_text is None:
+            step("embedding item texts")
+            data.item_text = _embed(settings, store, catalog, data.item_ids)
         if isinstance(model, SequentialRecommender):
-            if model.settings.use_text and data.item_text is None:
-                step("embedding item texts")
-                data.item_text = _embed(settings, store, catalog, data.item_ids)
 
             def report(epoch: int, loss: float, valid: float | None, name: str = name) -> None:
                 shown = f", valid NDCG@10 {valid:.4f}" if valid is not None else ""
@@ -133,6 +137,9 @@ def train_bundle(
         "fit_seconds": timings,
         "total_seconds": round(time.perf_counter() - started, 3),
         "event_weights": settings.event_weights,
+        "reports": {
+            name: model.report for name, model in models.items() if isinstance(model, RankerRecommender)
+        },
     }
     (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     final = root / version

@@ -112,6 +112,33 @@ class Interactions:
             for u in range(self.n_users)
         ]
 
+    def subset(self, rows: np.ndarray) -> Interactions:
+        """The same vocabularies, item text and profiles with only ``rows`` (mask or indices)."""
+        part = Interactions(
+            user_ids=self.user_ids,
+            item_ids=self.item_ids,
+            users=self.users[rows],
+            items=self.items[rows],
+            weights=self.weights[rows],
+            timestamps=self.timestamps[rows],
+            item_text=self.item_text,
+            profiles=self.profiles,
+        )
+        return part
+
+    def last_positive(self, per_user: int = 1, keep_at_least: int = 2) -> np.ndarray:
+        """Row indices of each user's latest ``per_user`` positive events, for users with at
+        least ``keep_at_least`` more positive events before them (time order, then row order)."""
+        rows = np.flatnonzero(self.weights > 0)
+        order = rows[np.lexsort((rows, self.timestamps[rows], self.users[rows]))]
+        bounds = np.searchsorted(self.users[order], np.arange(self.n_users + 1))
+        chosen = [
+            order[bounds[user + 1] - per_user : bounds[user + 1]]
+            for user in range(self.n_users)
+            if bounds[user + 1] - bounds[user] >= per_user + keep_at_least
+        ]
+        return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+
     def seen_matrix(self) -> sp.csr_matrix:
         """Users x items with a 1 wherever the user did anything (positive or negative)."""
         seen = sp.csr_matrix(

@@ -13,6 +13,7 @@ from homefeed.models.profile import ProfileRecommender
 from homefeed.models.random_baseline import RandomRecommender
 from homefeed.models.sequential import SequentialRecommender
 from homefeed.models.text import TextRecommender
+from homefeed.ranking.ltr import RankerRecommender
 
 MODEL_CLASSES: dict[str, type[Recommender]] = {
     model.name: model
@@ -27,6 +28,7 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
         RandomRecommender,
         SequentialRecommender,
         TextRecommender,
+        RankerRecommender,
     )
 }
 
@@ -45,6 +47,15 @@ def build_model(name: str, settings: Settings, **overrides: object) -> Recommend
         return cls(**{**settings.als.model_dump(), **overrides})
     if cls is SequentialRecommender:
         return SequentialRecommender(**{**settings.sequential.model_dump(), **overrides})
+    if cls is RankerRecommender:
+        sources = {
+            "sequential": settings.sequential.model_dump(),
+            "als": settings.als.model_dump(),
+            "itemknn": {},
+            "profile": {},
+            "popularity": {"half_life_days": settings.popularity.half_life_days},
+        }
+        return RankerRecommender(**{"sources": sources, **overrides})  # type: ignore[arg-type]
     if cls is PopularityRecommender:
         options = {"half_life_days": settings.popularity.half_life_days, **overrides}
         return PopularityRecommender(**options)  # type: ignore[arg-type]

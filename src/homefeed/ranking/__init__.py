@@ -1,0 +1,1 @@
+"""Ranking: typed candidate features and the learning-to-rank model that scores them."""

@@ -1,0 +1,251 @@
+"""The learning-to-rank model: LightGBM LambdaMART over the candidates of several sources.
+
+Training never looks at evaluation rows: each training user's latest ``holdout`` liked items
+are held out, the sources are fitted on the rest, their candidates for that user are labelled
+(1 for the held-out items) and the ranker learns to put them first, grouped per user, with early stopping
+on a tenth of the users. The sources are then refitted on every row for scoring.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import lightgbm as lgb
+import numpy as np
+
+from homefeed.models.base import Recommender, Validation
+from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
+
+DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
+    "sequential": {},
+    "als": {},
+    "itemknn": {},
+    "profile": {},
+    "popularity": {},
+}
+BATCH = 256
+
+
+class RankerRecommender(Recommender):
+    """Scores the union of each source's ``per_source`` best items with a LambdaMART model;
+    every other item gets -inf (it is never recommended)."""
+
+    name = "ranker"
+    prefers_history = True
+
+    def __init__(
+        self,
+        sources: dict[str, dict[str, Any]] | None = None,
+        per_source: int = 100,
+        n_estimators: int = 500,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 20,
+        early_stopping: int = 30,
+        holdout: int = 3,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.sources = {name: dict(params) for name, params in (sources or DEFAULT_SOURCES).items()}
+        self.per_source = per_source
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.early_stopping = early_stopping
+        self.holdout = holdout
+        self.seed = seed
+        self.models: dict[str, Recommender] = {}
+        self.booster: lgb.Booster | None = None
+        self.stats = ItemStats(np.zeros(0), np.zeros(0), None)
+        self.sequences: list[np.ndarray] = []
+        self.report: dict[str, Any] = {}
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "sources": self.sources,
+            "per_source": self.per_source,
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "early_stopping": self.early_stopping,
+            "holdout": self.holdout,
+            "seed": self.seed,
+        }
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in feature_list(list(self.sources))]
+
+    # -- training ---------------------------------------------------------
+    def _fit(self, data: Interactions) -> None:
+        self._fit_validated(data, None)
+
+    def _fit_validated(self, data: Interactions, validation: Validation | None) -> None:
+        held = data.last_positive(per_user=self.holdout, keep_at_least=2)
+        keep = np.ones(len(data.users), dtype=bool)
+        keep[held] = False
+        earlier = data.subset(keep)
+        self.models = self._fit_sources(earlier, validation)
+        targets: dict[int, set[int]] = {}
+        for user, item in zip(data.users[held], data.items[held], strict=True):
+            targets.setdefault(int(user), set()).add(int(item))
+        features, labels, groups = self._labelled(earlier, targets)
+        self.booster = self._train(features, labels, groups)
+        self.models = self._fit_sources(data, validation)
+        self.stats = ItemStats.from_data(data)
+        self.sequences = [items for items, _ in data.sequences()]
+
+    def _fit_sources(self, data: Interactions, validation: Validation | None) -> dict[str, Recommender]:
+        from homefeed.models.registry import model_class  # the registry lists this model too
+
+        models = {}
+        for name, params in self.sources.items():
+            cls = model_class(name)
+            options = dict(params)
+            if "seed" in inspect.signature(cls.__init__).parameters:
+                options.setdefault("seed", self.seed)
+            models[name] = cls(**options).fit(data, validation)
+        return models
+
+    def _labelled(
+        self, earlier: Interactions, targets: dict[int, set[int]]
+    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Candidates of every held-out user, labelled 1 for the items the user picked next;
+        users none of whose next items any source proposed teach nothing and are left out."""
+        self.stats = ItemStats.from_data(earlier)
+        sequences = earlier.sequences()
+        users = sorted(targets)
+        rows, labels, groups = [], [], []
+        for start in range(0, len(users), BATCH):
+            chunk = users[start : start + BATCH]
+            histories = [sequences[user][0] for user in chunk]
+            for user, (candidates, features) in zip(chunk, self._candidates(histories), strict=True):
+                hit = np.isin(candidates, list(targets[user]))
+                if hit.any():
+                    rows.append(features)
+                    labels.append(hit.astype(np.float32))
+                    groups.append(len(candidates))
+        self.report["training_users"] = len(groups)
+        self.report["held_out_users"] = len(users)
+        return np.vstack(rows), np.concatenate(labels), groups
+
+    def _train(self, features: np.ndarray, labels: np.ndarray, groups: list[int]) -> lgb.Booster:
+        rng = np.random.default_rng(self.seed)
+        is_valid = rng.random(len(groups)) < 0.1
+        bounds = np.concatenate([[0], np.cumsum(groups)])
+        parts: dict[bool, list[int]] = {True: [], False: []}
+        for group, valid in enumerate(is_valid):
+            parts[bool(valid)].append(group)
+
+        def take(chosen: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+            index = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in chosen])
+            return features[index], labels[index], [groups[g] for g in chosen]
+
+        train_x, train_y, train_g = take(parts[False])
+        valid_x, valid_y, valid_g = take(parts[True])
+        ranker = lgb.LGBMRanker(
+            objective="lambdarank",
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            random_state=self.seed,
+            verbose=-1,
+        )
+        ranker.fit(
+            train_x,
+            train_y,
+            group=train_g,
+            eval_set=[(valid_x, valid_y)],
+            eval_group=[valid_g],
+            eval_at=[10],
+            feature_name=self.feature_names,
+            callbacks=[lgb.early_stopping(self.early_stopping, verbose=False)],
+        )
+        booster: lgb.Booster = ranker.booster_
+        gains = booster.feature_importance(importance_type="gain")
+        self.report["best_iteration"] = int(booster.best_iteration or booster.current_iteration())
+        self.report["valid_ndcg@10"] = float(ranker.best_score_["valid_0"]["ndcg@10"])
+        self.report["importance"] = dict(zip(self.feature_names, (float(g) for g in gains), strict=True))
+        return booster
+
+    # -- scoring ----------------------------------------------------------
+    def _candidates(self, histories: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per history: candidate item indices and their features."""
+        batch = {name: np.asarray(model.score_histories(histories)) for name, model in self.models.items()}
+        found = []
+        for row, history in enumerate(histories):
+            scores = {name: values[row].astype(np.float64) for name, values in batch.items()}
+            blocked = np.zeros(self.n_items, dtype=bool)
+            blocked[history] = True
+            candidates = candidates_from(scores, blocked, self.per_source)
+            features = candidate_features(scores, candidates, history, blocked, self.stats, self.per_source)
+            found.append((candidates, features))
+        return found
+
+    def score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        assert self.booster is not None, "the ranker is not trained"
+        out = np.full((len(histories), self.n_items), -np.inf)
+        for start in range(0, len(histories), BATCH):
+            chunk = histories[start : start + BATCH]
+            for offset, (candidates, features) in enumerate(self._candidates(chunk)):
+                if len(candidates):
+                    out[start + offset, candidates] = self.booster.predict(features)
+        return out
+
+    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        scores: np.ndarray = self.score_histories([items[weights > 0]])[0]
+        return scores
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        return self.score_histories([self.sequences[user] for user in users])
+
+    def item_vectors(self) -> np.ndarray | None:
+        """The first source's item vectors (for "because you liked X" and similar items)."""
+        for model in self.models.values():
+            vectors = model.item_vectors()
+            if vectors is not None:
+                return vectors
+        return None
+
+    # -- persistence ------------------------------------------------------
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays = {
+            "log_popularity": self.stats.log_popularity,
+            "recent_popularity": self.stats.recent_popularity,
+            **pack_sequences(self.sequences),
+        }
+        if self.stats.text is not None:
+            arrays["text"] = self.stats.text
+        return arrays
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        text = arrays.get("text")
+        self.stats = ItemStats(arrays["log_popularity"], arrays["recent_popularity"], text)
+        self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
+
+    def save(self, directory: Path) -> None:
+        """Sources in sub-folders, the booster as LightGBM's text format, stats as npz."""
+        assert self.booster is not None
+        super().save(directory)
+        self.booster.save_model(str(directory / "ranker.txt"))
+        (directory / "report.json").write_text(json.dumps(self.report, indent=1), encoding="utf-8")
+        for name, model in self.models.items():
+            model.save(directory / "sources" / name)
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        from homefeed.models.registry import model_class
+
+        model = super().load(directory)
+        model.booster = lgb.Booster(model_file=str(directory / "ranker.txt"))
+        model.report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+        model.models = {name: model_class(name).load(directory / "sources" / name) for name in model.sources}
+        return model
