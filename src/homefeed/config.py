@@ -93,6 +93,16 @@ class HomepageSettings(BaseModel):
         ["seen", "excluded", "disliked", "inactive", "category", "duplicates"],
         description="Filters applied to every source's candidates, in order.",
     )
+    diversity: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="MMR λ over item text vectors for the leading picks: 0 keeps the model's order, "
+        "higher trades relevance for variety (see docs/benchmarks.md).",
+    )
+    diversity_pool: int = Field(
+        2, ge=1, le=10, description="With diversity, the leading source proposes this many times n."
+    )
 
 
 class PopularitySettings(BaseModel):

@@ -18,6 +18,7 @@ from homefeed.config import Settings
 from homefeed.domain import Impression, UserProfile
 from homefeed.errors import ConfigurationError
 from homefeed.homepage import composer, related
+from homefeed.homepage.diversity import mmr_order
 from homefeed.homepage.filters import CandidateFilter, filter_factories
 from homefeed.homepage.page import Candidate, Homepage
 from homefeed.homepage.request import History, PageRequest
@@ -102,9 +103,13 @@ class HomepagePipeline:
             page.degrade("no trained model yet: serving live popularity and text similarity")
         leading: list[Candidate] = []
         extras: list[Candidate] = []
+        declared = self.settings.homepage
         for source in self.sources:
-            found = self._run(source, request, n)
-            (leading if source.name == LEADING else extras).extend(found)
+            if source.name == LEADING:
+                pool = n * declared.diversity_pool if declared.diversity > 0 else n
+                leading += self._diversify(self._run(source, request, pool), n, request)
+            else:
+                extras += self._run(source, request, n)
         chosen = composer.interleave(leading, extras, n)
         for source in self.fill:
             if len(chosen) >= n:
@@ -134,6 +139,24 @@ class HomepagePipeline:
         for candidate in found:
             request.take(candidate.item_id)
         return found
+
+    def _diversify(self, found: list[Candidate], n: int, request: PageRequest) -> list[Candidate]:
+        """The ``n`` leading picks in MMR order over their text vectors; the unpicked rest is
+        released for later sources. Without text vectors, the model's order."""
+        diversity = self.settings.homepage.diversity
+        if diversity <= 0 or self.semantic is None or len(found) <= 1:
+            kept, dropped = found[:n], found[n:]
+        else:
+            vectors = self.semantic.space.vectors([candidate.item_id for candidate in found])
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            unit = vectors / np.maximum(norms, 1e-12)
+            scores = np.array([candidate.score for candidate in found], dtype=np.float64)
+            order = mmr_order(scores, unit, n, diversity)
+            kept = [found[int(position)] for position in order]
+            dropped = [found[i] for i in sorted(set(range(len(found))) - {int(p) for p in order})]
+        for candidate in dropped:
+            request.release(candidate.item_id)
+        return kept
 
     def _request(self, user_id: str, n: int, exclude: Collection[str], category: str | None) -> PageRequest:
         bundle, masks = self.bundle, self.masks

@@ -61,3 +61,11 @@ class PageRequest:
             index = next(iter(self.bundle.models.values())).item_index(item_id)
             if index is not None:
                 self.allowed[index] = False
+
+    def release(self, item_id: str) -> None:
+        """Undo :meth:`take` for a candidate that was proposed but not placed."""
+        self.taken.discard(item_id)
+        if self.allowed is not None and self.bundle is not None and self.bundle.models:
+            index = next(iter(self.bundle.models.values())).item_index(item_id)
+            if index is not None and item_id not in self.seen | self.excluded | self.disliked:
+                self.allowed[index] = True

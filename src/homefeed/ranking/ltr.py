@@ -150,29 +150,30 @@ class RankerRecommender(Recommender):
 
         train_x, train_y, train_g = take(parts[False])
         valid_x, valid_y, valid_g = take(parts[True])
-        ranker = lgb.LGBMRanker(
-            objective="lambdarank",
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            random_state=self.seed,
-            verbose=-1,
-        )
-        ranker.fit(
-            train_x,
-            train_y,
-            group=train_g,
-            eval_set=[(valid_x, valid_y)],
-            eval_group=[valid_g],
-            eval_at=[10],
-            feature_name=self.feature_names,
+        params = {
+            "objective": "lambdarank",
+            "metric": "ndcg",
+            "ndcg_eval_at": [10],
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "seed": self.seed,
+            "deterministic": True,
+            "verbosity": -1,
+        }
+        train = lgb.Dataset(train_x, train_y, group=train_g, feature_name=self.feature_names)
+        valid = lgb.Dataset(valid_x, valid_y, group=valid_g, reference=train)
+        booster = lgb.train(
+            params,
+            train,
+            num_boost_round=self.n_estimators,
+            valid_sets=[valid],
+            valid_names=["valid"],
             callbacks=[lgb.early_stopping(self.early_stopping, verbose=False)],
         )
-        booster: lgb.Booster = ranker.booster_
         gains = booster.feature_importance(importance_type="gain")
         self.report["best_iteration"] = int(booster.best_iteration or booster.current_iteration())
-        self.report["valid_ndcg@10"] = float(ranker.best_score_["valid_0"]["ndcg@10"])
+        self.report["valid_ndcg@10"] = float(booster.best_score["valid"]["ndcg@10"])
         self.report["importance"] = dict(zip(self.feature_names, (float(g) for g in gains), strict=True))
         return booster
 
