@@ -94,7 +94,7 @@ class HomepageSettings(BaseModel):
         description="Filters applied to every source's candidates, in order.",
     )
     diversity: float = Field(
-        0.2,
+        0.5,
         ge=0.0,
         le=1.0,
         description="MMR λ over item text vectors for the leading picks: 0 keeps the model's order, "
