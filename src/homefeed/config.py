@@ -94,14 +94,18 @@ class HomepageSettings(BaseModel):
         description="Filters applied to every source's candidates, in order.",
     )
     diversity: float = Field(
-        0.5,
+        0.6,
         ge=0.0,
         le=1.0,
         description="MMR λ over item text vectors for the leading picks: 0 keeps the model's order, "
         "higher trades relevance for variety (see docs/benchmarks.md).",
     )
-    diversity_pool: int = Field(
-        2, ge=1, le=10, description="With diversity, the leading source proposes this many times n."
+    diversity_depth: int = Field(
+        20,
+        ge=1,
+        le=200,
+        description="With diversity, MMR picks the first this-many slots from twice as many of the "
+        "leading source's best candidates; the rest of the page follows in the model's order.",
     )
 
 

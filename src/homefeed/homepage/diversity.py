@@ -16,17 +16,17 @@ def mmr_order(scores: np.ndarray, vectors: np.ndarray, k: int, diversity: float)
     k = min(k, n)
     if diversity <= 0.0 or n <= 1:
         return np.argsort(-scores, kind="stable")[:k]
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
     low, high = float(scores.min()), float(scores.max())
     relevance = (scores - low) / (high - low) if high > low else np.ones(n)
-    closest = np.full(n, -np.inf)  # each candidate's highest similarity to the picks so far
-    chosen = np.zeros(n, dtype=bool)
-    order = []
-    for _ in range(k):
-        penalty = np.where(np.isfinite(closest), closest, 0.0)
-        value = (1.0 - diversity) * relevance - diversity * penalty
-        value[chosen] = -np.inf
-        pick = int(np.argmax(value))
-        order.append(pick)
-        chosen[pick] = True
-        closest = np.maximum(closest, vectors @ vectors[pick])
+    similarity = vectors @ vectors.T
+    value = (1.0 - diversity) * relevance
+    order = [int(np.argmax(value))]
+    closest = similarity[order[0]].copy()  # each candidate's highest similarity to the picks
+    for _ in range(k - 1):
+        gain = value - diversity * closest
+        gain[order] = -np.inf
+        order.append(int(np.argmax(gain)))
+        closest = np.maximum(closest, similarity[order[-1]])
     return np.array(order, dtype=np.int64)

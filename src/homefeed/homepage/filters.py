@@ -33,10 +33,12 @@ class _RuleFilter:
         self._keep = keep
 
     def apply(self, request: PageRequest, candidates: Sequence[Candidate]) -> FilterResult:
-        kept: list[Candidate] = []
-        removed: list[Candidate] = []
-        for candidate in candidates:
-            (kept if self._keep(request, candidate) else removed).append(candidate)
+        keep = self._keep
+        verdicts = [keep(request, candidate) for candidate in candidates]
+        if all(verdicts):
+            return FilterResult(list(candidates), [])
+        kept = [candidate for candidate, ok in zip(candidates, verdicts, strict=True) if ok]
+        removed = [candidate for candidate, ok in zip(candidates, verdicts, strict=True) if not ok]
         return FilterResult(kept, removed)
 
 

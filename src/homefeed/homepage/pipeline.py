@@ -106,8 +106,8 @@ class HomepagePipeline:
         declared = self.settings.homepage
         for source in self.sources:
             if source.name == LEADING:
-                pool = n * declared.diversity_pool if declared.diversity > 0 else n
-                leading += self._diversify(self._run(source, request, pool), n, request)
+                extra = min(declared.diversity_depth, n) if declared.diversity > 0 else 0
+                leading += self._diversify(self._run(source, request, n + extra), n, request)
             else:
                 extras += self._run(source, request, n)
         chosen = composer.interleave(leading, extras, n)
@@ -131,31 +131,37 @@ class HomepagePipeline:
             request.page.degrade(f"{source.name} recommendations failed ({type(error).__name__})")
             return []
         for candidate_filter in self.filters:
+            if not found:
+                break
             result = candidate_filter.apply(request, found)
             if result.removed:
                 removed = request.page.removed
                 removed[candidate_filter.name] = removed.get(candidate_filter.name, 0) + len(result.removed)
             found = result.kept
-        for candidate in found:
-            request.take(candidate.item_id)
+        request.take_all([candidate.item_id for candidate in found])
         return found
 
     def _diversify(self, found: list[Candidate], n: int, request: PageRequest) -> list[Candidate]:
-        """The ``n`` leading picks in MMR order over their text vectors; the unpicked rest is
-        released for later sources. Without text vectors, the model's order."""
-        diversity = self.settings.homepage.diversity
-        if diversity <= 0 or self.semantic is None or len(found) <= 1:
-            kept, dropped = found[:n], found[n:]
+        """The first ``diversity_depth`` slots in MMR order over the text vectors of twice as
+        many best candidates, then the rest in the model's order, ``n`` in all; candidates left
+        out are released for later sources. Without text vectors, the model's order."""
+        declared = self.settings.homepage
+        depth = min(declared.diversity_depth, n)
+        if declared.diversity <= 0 or self.semantic is None or len(found) <= 1:
+            kept = found[:n]
         else:
-            vectors = self.semantic.space.vectors([candidate.item_id for candidate in found])
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            unit = vectors / np.maximum(norms, 1e-12)
-            scores = np.array([candidate.score for candidate in found], dtype=np.float64)
-            order = mmr_order(scores, unit, n, diversity)
-            kept = [found[int(position)] for position in order]
-            dropped = [found[i] for i in sorted(set(range(len(found))) - {int(p) for p in order})]
-        for candidate in dropped:
-            request.release(candidate.item_id)
+            pool = found[: 2 * depth]
+            vectors = self.semantic.space.vectors([candidate.item_id for candidate in pool])
+            unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            scores = np.array([candidate.score for candidate in pool], dtype=np.float64)
+            picked = mmr_order(scores, unit, depth, declared.diversity).tolist()
+            chosen = set(picked)
+            rest = [candidate for position, candidate in enumerate(found) if position not in chosen]
+            kept = [pool[position] for position in picked] + rest[: n - len(picked)]
+        placed = {candidate.item_id for candidate in kept}
+        for candidate in found:
+            if candidate.item_id not in placed:
+                request.release(candidate.item_id)
         return kept
 
     def _request(self, user_id: str, n: int, exclude: Collection[str], category: str | None) -> PageRequest:
@@ -192,6 +198,7 @@ class HomepagePipeline:
                 if index is not None:
                     allowed[index] = False
             request.bundle, request.masks, request.allowed = bundle, masks, allowed
+            request.index_of = model.item_index
             request.history = self._history(events, event_weights, model.item_index)
         return request
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,7 @@ class PageRequest:
     masks: VocabularyMasks | None = None
     allowed: np.ndarray | None = None  # over the model vocabulary: servable, in category, not blocked
     history: History | None = None
+    index_of: Callable[[str], int | None] | None = None  # item id -> model vocabulary index
     taken: set[str] = field(default_factory=set)  # items already placed on the page
     notes: set[str] = field(default_factory=set)  # facts sources leave for later stages
 
@@ -57,15 +59,24 @@ class PageRequest:
     def take(self, item_id: str) -> None:
         """Mark an item as placed, so later sources do not propose it again."""
         self.taken.add(item_id)
-        if self.allowed is not None and self.bundle is not None and self.bundle.models:
-            index = next(iter(self.bundle.models.values())).item_index(item_id)
+        if self.allowed is not None and self.index_of is not None:
+            index = self.index_of(item_id)
             if index is not None:
                 self.allowed[index] = False
+
+    def take_all(self, item_ids: list[str]) -> None:
+        """:meth:`take` for many items at once."""
+        self.taken.update(item_ids)
+        if self.allowed is not None and self.index_of is not None:
+            index_of = self.index_of
+            indices = [index for index in map(index_of, item_ids) if index is not None]
+            self.allowed[indices] = False
 
     def release(self, item_id: str) -> None:
         """Undo :meth:`take` for a candidate that was proposed but not placed."""
         self.taken.discard(item_id)
-        if self.allowed is not None and self.bundle is not None and self.bundle.models:
-            index = next(iter(self.bundle.models.values())).item_index(item_id)
-            if index is not None and item_id not in self.seen | self.excluded | self.disliked:
+        if self.allowed is not None and self.index_of is not None:
+            index = self.index_of(item_id)
+            blocked = item_id in self.seen or item_id in self.excluded or item_id in self.disliked
+            if index is not None and not blocked:
                 self.allowed[index] = True

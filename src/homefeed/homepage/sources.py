@@ -101,9 +101,11 @@ class PersonalSource:
                 logger.exception("personal source %s failed for user %s", name, request.user_id)
                 request.page.degrade(f"{name} recommendations failed ({type(error).__name__})")
                 continue
+            explanations = {anchor: self._because(anchor) for anchor in set(anchors)}
+            item_ids = model.item_ids
             return [
-                Candidate(model.item_ids[index], float(score), name, self._because(anchor))
-                for index, score, anchor in zip(chosen, values, anchors, strict=True)
+                Candidate(item_ids[index], float(score), name, explanations[anchor])
+                for index, score, anchor in zip(chosen.tolist(), values.tolist(), anchors, strict=True)
             ]
         return []
 
@@ -127,7 +129,8 @@ class PersonalSource:
         if len(chosen) == 0 or vectors is None:
             return [None] * len(chosen)
         contributions = vectors[chosen] @ vectors[liked].T
-        return [model.item_ids[int(liked[column])] for column in np.argmax(contributions, axis=1)]
+        item_ids = model.item_ids
+        return [item_ids[index] for index in liked[np.argmax(contributions, axis=1)].tolist()]
 
     def _because(self, anchor: str | None) -> Explanation:
         if anchor is None or self.services.catalog.get(anchor) is None:
