@@ -3,6 +3,7 @@ filters reporting what they removed, sections and explanations resting on real e
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -148,3 +149,21 @@ def test_an_event_can_be_named_by_the_next_page(client_and_store: tuple[TestClie
         "title": f"Because you liked {title}",
         "item_ids": [item["item_id"] for item in personal],
     }
+
+
+def test_a_category_cap_is_honoured_and_the_page_still_fills(trained: tuple[Store, Settings]) -> None:
+    store, settings = trained
+    capped = settings.model_copy(
+        update={"homepage": settings.homepage.model_copy(update={"max_per_category": 4})}
+    )
+    path = latest_version_path(settings.effective_models_dir)
+    assert path is not None
+    catalog = Catalog(store.iter_items())
+    pipeline = HomepagePipeline(store, capped, catalog, load_bundle(path))
+    categories = {catalog.get(item_id).category for item_id in catalog.ids()}  # type: ignore[union-attr]
+    assert len(categories) * 4 >= 20
+    for user in _users(store, 5):
+        page = pipeline.build(user, 20)
+        counts = Counter(item.category for item in page.items)
+        assert len(page.items) == 20 and max(counts.values()) <= 4
+        assert len({item.item_id for item in page.items}) == 20

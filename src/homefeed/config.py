@@ -100,6 +100,9 @@ class HomepageSettings(BaseModel):
         description="MMR λ over item text vectors for the leading picks: 0 keeps the model's order, "
         "higher trades relevance for variety (see docs/benchmarks.md).",
     )
+    max_per_category: int | None = Field(
+        None, ge=1, description="At most this many items of one category on a page (none: no cap)."
+    )
     diversity_depth: int = Field(
         20,
         ge=1,

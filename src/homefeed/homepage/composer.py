@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from homefeed.homepage.page import Candidate, HomepageItem, Section
+from homefeed.homepage.request import PageRequest
 from homefeed.serving.catalog import Catalog
 
 FIRST_EXTRA, EXTRA_EVERY = 2, 4
@@ -33,6 +34,34 @@ def interleave(leading: Sequence[Candidate], extras: Sequence[Candidate], n: int
         merged.insert(min(position, len(merged)), extra)
         position += EXTRA_EVERY if leading else 1
     return merged[:n]
+
+
+def capped(
+    candidates: Sequence[Candidate],
+    cap: int | None,
+    catalog: Catalog,
+    request: PageRequest,
+    placed: Sequence[Candidate] = (),
+) -> list[Candidate]:
+    """``candidates`` without those that would put more than ``cap`` items of one category
+    on the page (counting ``placed``); the ones left out are released for later sources."""
+    if cap is None:
+        return list(candidates)
+    counts = Counter(_category(candidate, catalog) for candidate in placed)
+    kept = []
+    for candidate in candidates:
+        category = _category(candidate, catalog)
+        if category is not None and counts[category] >= cap:
+            request.release(candidate.item_id)
+            continue
+        counts[category] += 1
+        kept.append(candidate)
+    return kept
+
+
+def _category(candidate: Candidate, catalog: Catalog) -> str | None:
+    entry = catalog.get(candidate.item_id)
+    return entry.category if entry is not None else None
 
 
 def to_item(candidate: Candidate, catalog: Catalog) -> HomepageItem:

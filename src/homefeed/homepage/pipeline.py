@@ -110,11 +110,14 @@ class HomepagePipeline:
                 leading += self._diversify(self._run(source, request, n + extra), n, request)
             else:
                 extras += self._run(source, request, n)
-        chosen = composer.interleave(leading, extras, n)
+        cap = declared.max_per_category
+        chosen = composer.capped(composer.interleave(leading, extras, n), cap, self.catalog, request)
         for source in self.fill:
             if len(chosen) >= n:
                 break
-            chosen += self._run(source, request, n - len(chosen))
+            wanted = n - len(chosen)
+            found = self._run(source, request, wanted if cap is None else 3 * wanted)
+            chosen += composer.capped(found, cap, self.catalog, request, chosen)[:wanted]
         if "no-history" in request.notes and not extras and "profile" not in request.notes:
             page.degrade("no history for this user yet: serving popular items")
         page.items = [composer.to_item(candidate, self.catalog) for candidate in chosen[:n]]
