@@ -167,3 +167,40 @@ def test_a_category_cap_is_honoured_and_the_page_still_fills(trained: tuple[Stor
         counts = Counter(item.category for item in page.items)
         assert len(page.items) == 20 and max(counts.values()) <= 4
         assert len({item.item_id for item in page.items}) == 20
+
+
+def test_promotions_take_their_slot_within_their_window(client_and_store: tuple[TestClient, Store]) -> None:
+    client, store = client_and_store
+    user = _users(store, 2)[-1]
+    seen = {event.item_id for event in store.user_events(user, 500)}
+    pinned = next(item.id for item in store.iter_items() if item.id not in seen)
+    body = {"item_id": pinned, "position": 2, "label": "Editor's pick", "starts_at": "2020-01-01T00:00:00"}
+    assert client.put("/v1/admin/promotions/spring", json=body).status_code == 200
+    page = client.get(f"/v1/users/{user}/homepage?n=10").json()
+    second = page["items"][1]
+    assert second["item_id"] == pinned and second["source"] == "promoted"
+    assert second["explanation"] == {"type": "promoted", "text": "Editor's pick", "evidence": ["spring"]}
+    assert [item["item_id"] for item in page["items"]].count(pinned) == 1 and len(page["items"]) == 10
+    assert {"key": "promoted", "title": "Featured", "item_ids": [pinned]} in page["sections"]
+    # a window that is over, and an item the user has already seen, are not shown
+    ended = {**body, "ends_at": "2021-01-01T00:00:00"}
+    assert client.put("/v1/admin/promotions/spring", json=ended).status_code == 200
+    assert pinned not in {i["item_id"] for i in client.get(f"/v1/users/{user}/homepage").json()["items"]}
+    own = {"item_id": next(iter(seen)), "position": 1}
+    assert client.put("/v1/admin/promotions/own", json=own).status_code == 200
+    first = client.get(f"/v1/users/{user}/homepage?n=5").json()["items"][0]
+    assert first["source"] != "promoted"
+    assert [p["id"] for p in client.get("/v1/admin/promotions").json()] == ["own", "spring"]
+    assert client.delete("/v1/admin/promotions/own").status_code == 204
+    assert client.delete("/v1/admin/promotions/own").status_code == 404
+
+
+def test_bad_promotions_are_refused_naming_the_field(client_and_store: tuple[TestClient, Store]) -> None:
+    client, _store = client_and_store
+    unknown = client.put("/v1/admin/promotions/x", json={"item_id": "no-such-item"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "item_id"
+    backwards = client.put(
+        "/v1/admin/promotions/x", json={"item_id": "whatever", "starts_at": 200.0, "ends_at": 100.0}
+    )
+    assert backwards.status_code == 422 and "ends_at must be after starts_at" in backwards.text
+    assert client.put("/v1/admin/promotions/x", json={"item_id": "a", "position": 0}).status_code == 422

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 Identifier = Annotated[
     str,
@@ -100,6 +100,35 @@ class UserProfile(BaseModel):
 
 class User(UserProfile):
     """A person the homepage is built for."""
+
+    id: Identifier
+
+
+class PromotionFields(BaseModel):
+    """A business rule: show ``item_id`` at ``position`` on every homepage between two times."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item_id: Identifier
+    position: int = Field(1, ge=1, le=1000, description="1-based slot on the page.")
+    label: str = Field("Featured", min_length=1, max_length=255, description="The reason shown.")
+    starts_at: Timestamp | None = Field(None, description="From when (default: now on).")
+    ends_at: Timestamp | None = Field(None, description="Until when (default: no end).")
+
+    @model_validator(mode="after")
+    def _window(self) -> PromotionFields:
+        if self.starts_at is not None and self.ends_at is not None and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+    def active(self, now: float) -> bool:
+        return (self.starts_at is None or self.starts_at <= now) and (
+            self.ends_at is None or now < self.ends_at
+        )
+
+
+class Promotion(PromotionFields):
+    """A pinned or promoted item, by id."""
 
     id: Identifier
 

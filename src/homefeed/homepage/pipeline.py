@@ -15,12 +15,12 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from homefeed.config import Settings
-from homefeed.domain import Impression, UserProfile
+from homefeed.domain import Impression, Promotion, UserProfile
 from homefeed.errors import ConfigurationError
 from homefeed.homepage import composer, related
 from homefeed.homepage.diversity import mmr_order
 from homefeed.homepage.filters import CandidateFilter, filter_factories
-from homefeed.homepage.page import Candidate, Homepage
+from homefeed.homepage.page import Candidate, Explanation, Homepage
 from homefeed.homepage.request import History, PageRequest
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import PERSONAL_MODELS, SOURCES, CandidateSource, Services, VectorScorer
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 LEADING = "personal"  # the source whose order leads the page; the others are interleaved
 PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
 PROFILE_CACHE_SIZE = 100_000
+PROMOTIONS_TTL = 10.0  # seconds: how stale another worker's promotions may be
 
 
 def _declared(kind: str, names: Sequence[str], known: Collection[str]) -> None:
@@ -72,6 +73,7 @@ class HomepagePipeline:
         self.masks: VocabularyMasks | None = None
         self._profiles: dict[str, tuple[float, UserProfile | None]] = {}
         self._new: tuple[tuple[int, str | None], set[str]] | None = None
+        self._promotions: tuple[float, list[Promotion]] = (-PROMOTIONS_TTL, [])
         self.set_bundle(bundle)
 
     def set_bundle(self, bundle: ModelBundle | None) -> None:
@@ -118,6 +120,7 @@ class HomepagePipeline:
             wanted = n - len(chosen)
             found = self._run(source, request, wanted if cap is None else 3 * wanted)
             chosen += composer.capped(found, cap, self.catalog, request, chosen)[:wanted]
+        chosen = self._promote(request, chosen, n)
         if "no-history" in request.notes and not extras and "profile" not in request.notes:
             page.degrade("no history for this user yet: serving popular items")
         page.items = [composer.to_item(candidate, self.catalog) for candidate in chosen[:n]]
@@ -143,6 +146,33 @@ class HomepagePipeline:
             found = result.kept
         request.take_all([candidate.item_id for candidate in found])
         return found
+
+    def load_promotions(self) -> None:
+        """Re-read promotions from the store (after a write; other workers every PROMOTIONS_TTL)."""
+        try:
+            self._promotions = (time.monotonic(), self.store.list_promotions())
+        except Exception:  # pages go on without promotions rather than failing
+            logger.exception("reading promotions failed")
+
+    def _promote(self, request: PageRequest, chosen: list[Candidate], n: int) -> list[Candidate]:
+        """Put each active promotion's item at its slot, when it may be shown to this user
+        (active, in the requested category, not seen, excluded or disliked)."""
+        if time.monotonic() - self._promotions[0] > PROMOTIONS_TTL:
+            self.load_promotions()
+        now = time.time()
+        page = list(chosen)
+        for promotion in self._promotions[1]:
+            item_id = promotion.item_id
+            entry = self.catalog.get(item_id)
+            blocked = item_id in request.seen or item_id in request.excluded or item_id in request.disliked
+            if not promotion.active(now) or entry is None or not entry.active or blocked:
+                continue
+            if request.category is not None and entry.category != request.category:
+                continue
+            page = [candidate for candidate in page if candidate.item_id != item_id]
+            why = Explanation("promoted", promotion.label, (promotion.id,))
+            page.insert(min(promotion.position - 1, len(page)), Candidate(item_id, 0.0, "promoted", why))
+        return page[:n]
 
     def _diversify(self, found: list[Candidate], n: int, request: PageRequest) -> list[Candidate]:
         """The first ``diversity_depth`` slots in MMR order over the text vectors of twice as

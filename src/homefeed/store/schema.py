@@ -78,3 +78,15 @@ text_embeddings = sa.Table(
     sa.Column("vector", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
 )
+
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("item_id", sa.String(255), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("label", sa.String(255), nullable=False),
+    sa.Column("starts_at", sa.Double),
+    sa.Column("ends_at", sa.Double),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from homefeed.domain import Event, Impression, Item, User
-from homefeed.store.schema import events, impressions, items, text_embeddings, users
+from homefeed.domain import Event, Impression, Item, Promotion, User
+from homefeed.store.schema import events, impressions, items, promotions, text_embeddings, users
 
 _ITEM_FIELDS = (
     "title",
@@ -291,6 +291,24 @@ class Store:
                 table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
                 for table in (items, users, events, impressions)
             }
+
+    # -- promotions ---------------------------------------------------------
+    def upsert_promotion(self, promotion: Promotion) -> None:
+        row = {**promotion.model_dump(), "updated_at": time.time()}
+        with self.engine.begin() as connection:
+            self._upsert(connection, promotions, [row], [name for name in row if name != "id"])
+
+    def delete_promotion(self, promotion_id: str) -> bool:
+        with self.engine.begin() as connection:
+            deleted = connection.execute(sa.delete(promotions).where(promotions.c.id == promotion_id))
+        return bool(deleted.rowcount)
+
+    def list_promotions(self) -> list[Promotion]:
+        names = ("id", "item_id", "position", "label", "starts_at", "ends_at")
+        columns = [promotions.c[name] for name in names]
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(*columns).order_by(promotions.c.position, promotions.c.id))
+            return [Promotion.model_validate(dict(row._mapping)) for row in rows]
 
     # -- text embeddings ----------------------------------------------------
     def cached_embeddings(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
