@@ -175,7 +175,10 @@ def test_homepage_after_training(trained_client: TestClient, trained: tuple[Stor
 def test_unknown_user_gets_the_popular_homepage(trained_client: TestClient) -> None:
     popular = trained_client.get("/v1/popular?n=5").json()
     page = trained_client.get("/v1/users/never-seen/homepage?n=5").json()
-    assert [i["item_id"] for i in page["items"]] == [i["item_id"] for i in popular["items"]]
+    # one exploration slot (the 4th) shows a new item; the rest is the popular list
+    explored = page["items"].pop(3)
+    assert explored["source"] == "explore" and explored["explanation"]["type"] == "exploration"
+    assert [i["item_id"] for i in page["items"]] == [i["item_id"] for i in popular["items"]][:4]
     assert page["degraded"] is True and all(i["source"] == "popular" for i in page["items"])
 
 
@@ -188,8 +191,9 @@ def test_a_new_user_with_a_profile_gets_what_people_like_them_pick(trained_clien
         assert trained_client.put(f"/v1/users/{user}", json=profile).status_code in (200, 201)
         page = trained_client.get(f"/v1/users/{user}/homepage?n=10").json()
         assert page["degraded"] is False
-        assert {i["source"] for i in page["items"]} == {"profile"}
-        assert {i["reason"] for i in page["items"]} == {"Popular with people like you"}
+        profiled = [i for i in page["items"] if i["source"] != "explore"]
+        assert len(profiled) == 9 and {i["source"] for i in profiled} == {"profile"}
+        assert {i["reason"] for i in profiled} == {"Popular with people like you"}
         pages[user] = [i["item_id"] for i in page["items"]]
     assert pages["young-woman"] != pages["older-man"]
 

@@ -204,3 +204,18 @@ def test_bad_promotions_are_refused_naming_the_field(client_and_store: tuple[Tes
     )
     assert backwards.status_code == 422 and "ends_at must be after starts_at" in backwards.text
     assert client.put("/v1/admin/promotions/x", json={"item_id": "a", "position": 0}).status_code == 422
+
+
+def test_exploration_shows_a_new_item_and_is_reproducible(client_and_store: tuple[TestClient, Store]) -> None:
+    client, store = client_and_store
+    user = _users(store, 2)[-1]
+    body = {"title": "A brand-new thing", "category": "Space", "published_at": "2030-01-01T00:00:00"}
+    assert client.put("/v1/items/brand-new", json=body).status_code in (200, 201)
+    page = client.get(f"/v1/users/{user}/homepage?n=10").json()
+    explored = [item for item in page["items"] if item["source"] == "explore"]
+    assert [item["item_id"] for item in explored] == ["brand-new"]
+    assert page["items"][3]["item_id"] == "brand-new"
+    assert explored[0]["explanation"]["type"] == "exploration"
+    pipeline = client.app.state.runtime.homepages  # type: ignore[attr-defined]
+    again = [pipeline.build(user, 10, request_id=page["request_id"]) for _ in range(2)]
+    assert [i.item_id for i in again[0].items] == [i.item_id for i in again[1].items]

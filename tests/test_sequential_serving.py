@@ -44,12 +44,13 @@ def test_homepage_comes_from_the_sequence_model_and_follows_new_events(
     assert page["degraded"] is False
     sources = [item["source"] for item in page["items"]]
     # the model's best picks on top; a fifth from the user's stated interests, interleaved
-    # (text similarity to the history only brings items the model does not know: none here)
-    assert sources[:2] == ["sequential", "sequential"] and sources.count("sequential") == 8
-    assert sources.count("interests") == 2
+    # (text similarity to the history only brings items the model does not know: none here);
+    # the 4th slot explores a new item
+    assert sources[:2] == ["sequential", "sequential"] and sources.count("sequential") == 7
+    assert sources.count("interests") == 2 and sources[3] == "explore"
     for item in page["items"]:
-        expected = "Matches your interest in" if item["source"] == "interests" else "Because you liked"
-        assert item["reason"].startswith(expected)
+        expected = {"interests": "Matches your interest in", "explore": "New here"}.get(item["source"])
+        assert item["reason"].startswith(expected or "Because you liked")
     first = page["items"][0]["item_id"]
     event = {"event_id": "seq-1", "user_id": user, "item_id": first, "type": "like"}
     client.post("/v1/events", json={"events": [event]})

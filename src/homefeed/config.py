@@ -103,6 +103,13 @@ class HomepageSettings(BaseModel):
     max_per_category: int | None = Field(
         None, ge=1, description="At most this many items of one category on a page (none: no cap)."
     )
+    exploration_slots: int = Field(
+        1, ge=0, le=10, description="Slots per page for a new item the user has not seen (0: none)."
+    )
+    exploration_first_slot: int = Field(4, ge=1, description="1-based slot of the first exploration item.")
+    exploration_pool: int = Field(
+        50, ge=1, description="Exploration picks among this many newest servable items, at random."
+    )
     diversity_depth: int = Field(
         20,
         ge=1,

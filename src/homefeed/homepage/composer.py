@@ -19,6 +19,7 @@ FIRST_EXTRA, EXTRA_EVERY = 2, 4
 SECTION_MIN = 3  # personal items sharing one anchor get their own "Because you liked X" row
 SECTION_TITLES = {
     "promoted": "Featured",
+    "explore": "Something new",
     "semantic-history": "More like what you liked",
     "interests": "From your interests",
     "popular": "Popular right now",

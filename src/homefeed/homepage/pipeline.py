@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -97,9 +98,16 @@ class HomepagePipeline:
 
     # -- the page ---------------------------------------------------------
     def build(
-        self, user_id: str, n: int, exclude: Collection[str] = (), category: str | None = None
+        self,
+        user_id: str,
+        n: int,
+        exclude: Collection[str] = (),
+        category: str | None = None,
+        request_id: str | None = None,
     ) -> Homepage:
-        request = self._request(user_id, n, exclude, category)
+        """The user's page; ``request_id`` (default: a new one) also seeds exploration, so
+        a page can be rebuilt exactly."""
+        request = self._request(user_id, n, exclude, category, request_id or uuid.uuid4().hex)
         page = request.page
         if request.bundle is None:
             page.degrade("no trained model yet: serving live popularity and text similarity")
@@ -120,7 +128,7 @@ class HomepagePipeline:
             wanted = n - len(chosen)
             found = self._run(source, request, wanted if cap is None else 3 * wanted)
             chosen += composer.capped(found, cap, self.catalog, request, chosen)[:wanted]
-        chosen = self._promote(request, chosen, n)
+        chosen = self._promote(request, self._explore(request, chosen, n), n)
         if "no-history" in request.notes and not extras and "profile" not in request.notes:
             page.degrade("no history for this user yet: serving popular items")
         page.items = [composer.to_item(candidate, self.catalog) for candidate in chosen[:n]]
@@ -174,6 +182,48 @@ class HomepagePipeline:
             page.insert(min(promotion.position - 1, len(page)), Candidate(item_id, 0.0, "promoted", why))
         return page[:n]
 
+    def _explore(self, request: PageRequest, chosen: list[Candidate], n: int) -> list[Candidate]:
+        """ε-greedy exploration with a fixed share: ``exploration_slots`` of the page go to new
+        items the user has not seen, drawn at random (seeded by the request id, so the page
+        can be reproduced) among the newest servable items, preferring items no model knows."""
+        declared = self.settings.homepage
+        if declared.exploration_slots == 0 or n < declared.exploration_first_slot:
+            return chosen
+        on_page = {candidate.item_id for candidate in chosen}
+        new = self._new_items(request.bundle)
+        cap = declared.max_per_category
+        kept = chosen[: n - declared.exploration_slots]
+        full = set()
+        if cap is not None:
+            counts = Counter(self._category(candidate.item_id) for candidate in kept)
+            full = {category for category, count in counts.items() if count >= cap}
+        pool: list[str] = []
+        for item_id in self.catalog.newest():
+            if item_id in on_page or self._category(item_id) in full - {None}:
+                continue
+            if self.services.servable(item_id, request):
+                pool.append(item_id)
+                if len(pool) >= declared.exploration_pool:
+                    break
+        unknown = [item_id for item_id in pool if item_id in new]
+        pool = unknown or pool  # items no model knows yet come first: only exploring finds them
+        if not pool:
+            return chosen
+        seed = int(uuid.uuid5(uuid.NAMESPACE_OID, request.page.request_id).int % 2**63)
+        rng = np.random.default_rng(seed)
+        picks = rng.choice(len(pool), size=min(declared.exploration_slots, len(pool)), replace=False)
+        page = list(kept)
+        step = max(n // declared.exploration_slots, 1)
+        why = Explanation("exploration", "New here: see if it is for you")
+        for number, pick in enumerate(sorted(picks.tolist())):
+            slot = declared.exploration_first_slot - 1 + number * step
+            page.insert(min(slot, len(page)), Candidate(pool[pick], 0.0, "explore", why))
+        return page[:n]
+
+    def _category(self, item_id: str) -> str | None:
+        entry = self.catalog.get(item_id)
+        return entry.category if entry is not None else None
+
     def _diversify(self, found: list[Candidate], n: int, request: PageRequest) -> list[Candidate]:
         """The first ``diversity_depth`` slots in MMR order over the text vectors of twice as
         many best candidates, then the rest in the model's order, ``n`` in all; candidates left
@@ -197,9 +247,11 @@ class HomepagePipeline:
                 request.release(candidate.item_id)
         return kept
 
-    def _request(self, user_id: str, n: int, exclude: Collection[str], category: str | None) -> PageRequest:
+    def _request(
+        self, user_id: str, n: int, exclude: Collection[str], category: str | None, request_id: str
+    ) -> PageRequest:
         bundle, masks = self.bundle, self.masks
-        page = Homepage(request_id=uuid.uuid4().hex, user_id=user_id, model_version=self.model_version)
+        page = Homepage(request_id=request_id, user_id=user_id, model_version=self.model_version)
         events = self.store.user_events(user_id, self.settings.history_length)
         weights = self.settings.event_weights
         event_weights = [weights.get(event.type, 0.0) for event in events]
