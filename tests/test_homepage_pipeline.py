@@ -104,6 +104,11 @@ def test_flat_pages_have_no_sections_and_sections_list_page_items(trained: tuple
     assert page["sections"][0]["title"] in {"Top picks for you"} or page["sections"][0]["title"].startswith(
         "Because you liked"
     )
+    assert page["items"][0]["details"] is None
+    with TestClient(create_app(settings)) as client:
+        explained = client.get(f"/v1/users/{user}/homepage?n=20&explain=true").json()
+    details = explained["items"][0]["details"]
+    assert details["rank"] == 1.0 and details["score"] == explained["items"][0]["score"]
     first = page["items"][0]["explanation"]
     assert first["type"] == "history" and first["evidence"] and first["text"] == page["items"][0]["reason"]
 

@@ -90,6 +90,11 @@ def test_a_trained_ranker_leads_the_homepage(store: Store, tmp_path: Path, synth
     history = {event.item_id for event in store.user_events(user, settings.history_length)}
     with TestClient(create_app(settings)) as client:
         page = client.get(f"/v1/users/{user}/homepage?n=10").json()
+        explained = client.get(f"/v1/users/{user}/homepage?n=10&explain=true").json()
+    assert page["items"][0]["details"] is None
+    details = explained["items"][0]["details"]
+    assert details["rank"] == 1.0
+    assert {"score", "sequential_z", "als_log_rank", "log_popularity"} <= set(details)
     assert page["degraded"] is False and page["items"][0]["source"] == "ranker"
     ranked = [item for item in page["items"] if item["source"] == "ranker"]
     assert len(ranked) >= 7  # the rest: stated interests, interleaved

@@ -76,6 +76,7 @@ def to_item(candidate: Candidate, catalog: Catalog) -> HomepageItem:
         source=candidate.source,
         reason=candidate.explanation.text,
         explanation=candidate.explanation,
+        details=candidate.details,
     )
 
 

@@ -25,6 +25,7 @@ class Candidate:
     score: float
     source: str
     explanation: Explanation
+    details: dict[str, float] = field(default_factory=dict, compare=False)  # with explain=true
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class HomepageItem:
     source: str
     reason: str
     explanation: Explanation
+    details: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -104,10 +104,12 @@ class HomepagePipeline:
         exclude: Collection[str] = (),
         category: str | None = None,
         request_id: str | None = None,
+        explain: bool = False,
     ) -> Homepage:
         """The user's page; ``request_id`` (default: a new one) also seeds exploration, so
-        a page can be rebuilt exactly."""
+        a page can be rebuilt exactly; ``explain`` attaches scores and feature values."""
         request = self._request(user_id, n, exclude, category, request_id or uuid.uuid4().hex)
+        request.explain = explain
         page = request.page
         if request.bundle is None:
             page.degrade("no trained model yet: serving live popularity and text similarity")

@@ -44,6 +44,7 @@ class PageRequest:
     allowed: np.ndarray | None = None  # over the model vocabulary: servable, in category, not blocked
     history: History | None = None
     index_of: Callable[[str], int | None] | None = None  # item id -> model vocabulary index
+    explain: bool = False  # attach per-item source scores and ranker features
     taken: set[str] = field(default_factory=set)  # items already placed on the page
     notes: set[str] = field(default_factory=set)  # facts sources leave for later stages
 

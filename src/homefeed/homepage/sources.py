@@ -23,6 +23,7 @@ from homefeed.homepage.semantic import SemanticSources
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.bundle import ModelBundle
 from homefeed.models.profile import ProfileRecommender
+from homefeed.ranking.ltr import RankerRecommender
 from homefeed.serving.catalog import Catalog
 from homefeed.store import Store
 from homefeed.vectors import VectorIndex
@@ -103,11 +104,27 @@ class PersonalSource:
                 continue
             explanations = {anchor: self._because(anchor) for anchor in set(anchors)}
             item_ids = model.item_ids
+            details = self._details(request, model, history, chosen, values)
             return [
-                Candidate(item_ids[index], float(score), name, explanations[anchor])
-                for index, score, anchor in zip(chosen.tolist(), values.tolist(), anchors, strict=True)
+                Candidate(item_ids[index], float(score), name, explanations[anchor], detail)
+                for index, score, anchor, detail in zip(
+                    chosen.tolist(), values.tolist(), anchors, details, strict=True
+                )
             ]
         return []
+
+    @staticmethod
+    def _details(
+        request: PageRequest, model: Recommender, history: History, chosen: np.ndarray, values: np.ndarray
+    ) -> list[dict[str, float]]:
+        """With explain=true: each pick's score and rank, and the ranker's feature values."""
+        if not request.explain:
+            return [{} for _ in chosen]
+        details = [{"score": float(v), "rank": float(r)} for r, v in enumerate(values.tolist(), start=1)]
+        if isinstance(model, RankerRecommender):
+            for detail, features in zip(details, model.features_of(history.liked, chosen), strict=True):
+                detail.update(features)
+        return details
 
     def _retrieve(
         self, name: str, model: Recommender, history: History, allowed: np.ndarray, n: int

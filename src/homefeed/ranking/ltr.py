@@ -201,6 +201,18 @@ class RankerRecommender(Recommender):
                     out[start + offset, candidates] = self.booster.predict(features)
         return out
 
+    def features_of(self, history: np.ndarray, items: np.ndarray) -> list[dict[str, float]]:
+        """Feature values of ``items`` for a user with ``history`` (defaults where an item is
+        not among the candidates), by feature name: what the ranker saw."""
+        ((candidates, features),) = self._candidates([history])
+        row_of = {int(item): row for row, item in enumerate(candidates.tolist())}
+        defaults = [feature.default for feature in feature_list(list(self.sources))]
+        names = self.feature_names
+        return [
+            dict(zip(names, (features[row_of[int(item)]] if int(item) in row_of else defaults), strict=True))
+            for item in items.tolist()
+        ]
+
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         scores: np.ndarray = self.score_histories([items[weights > 0]])[0]
         return scores

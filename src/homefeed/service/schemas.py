@@ -44,6 +44,9 @@ class ScoredItem(BaseModel):
     source: str = Field(description="The candidate source that produced the item, e.g. als or popular.")
     reason: str = Field(description="Why the item is shown, in words.")
     explanation: ExplanationBody
+    details: dict[str, float] | None = Field(
+        None, description="With explain=true: the source's score and rank, and the ranker's feature values."
+    )
 
 
 def scored_items(items: Sequence[HomepageItem]) -> list[ScoredItem]:
@@ -61,6 +64,7 @@ def scored_items(items: Sequence[HomepageItem]) -> list[ScoredItem]:
                 text=item.explanation.text,
                 evidence=list(item.explanation.evidence),
             ),
+            details=dict(item.details) if item.details else None,
         )
         for item in items
     ]

@@ -45,12 +45,15 @@ async def homepage(
     ] = None,
     category: Annotated[str | None, Query(description="Only items of this category.")] = None,
     flat: Annotated[bool, Query(description="One ranked list only, without sections.")] = False,
+    explain: Annotated[
+        bool, Query(description="Add each item's source score and rank, and the ranker's feature values.")
+    ] = False,
 ) -> HomepageResponse:
     """The user's personalized homepage: items they have not interacted with, best first, in
     titled sections, each item with its explanation."""
     excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
     page = runtime.homepages.build(
-        user_id, _check_n(n, runtime), excluded, _check_category(category, runtime)
+        user_id, _check_n(n, runtime), excluded, _check_category(category, runtime), explain=explain
     )
     return HomepageResponse(
         user_id=page.user_id,
