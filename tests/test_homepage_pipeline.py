@@ -224,3 +224,21 @@ def test_exploration_shows_a_new_item_and_is_reproducible(client_and_store: tupl
     pipeline = client.app.state.runtime.homepages  # type: ignore[attr-defined]
     again = [pipeline.build(user, 10, request_id=page["request_id"]) for _ in range(2)]
     assert [i.item_id for i in again[0].items] == [i.item_id for i in again[1].items]
+
+
+def test_a_cursor_pages_on_without_repeating_an_item(client_and_store: tuple[TestClient, Store]) -> None:
+    client, store = client_and_store
+    user = _users(store, 2)[-1]
+    first = client.get(f"/v1/users/{user}/homepage?n=10").json()
+    shown = [item["item_id"] for item in first["items"]]
+    second = client.get(f"/v1/users/{user}/homepage?n=10&cursor={first['next_cursor']}").json()
+    event = {"event_id": "scroll-1", "user_id": user, "item_id": shown[0], "type": "like"}
+    assert client.post("/v1/events", json={"events": [event]}).status_code == 200
+    third = client.get(f"/v1/users/{user}/homepage?n=10&cursor={second['next_cursor']}").json()
+    pages = [shown, [i["item_id"] for i in second["items"]], [i["item_id"] for i in third["items"]]]
+    everything = [item for page in pages for item in page]
+    assert all(len(page) == 10 for page in pages) and len(set(everything)) == 30
+    wrong_user = client.get(f"/v1/users/someone-else/homepage?cursor={first['next_cursor']}")
+    assert wrong_user.status_code == 422 and wrong_user.json()["field"] == "cursor"
+    garbage = client.get(f"/v1/users/{user}/homepage?cursor=not-a-cursor")
+    assert garbage.status_code == 422 and "cursor" in garbage.json()["message"]

@@ -59,6 +59,7 @@ class Homepage:
     degraded: bool = False
     reasons: list[str] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)  # filter name -> candidates it removed
+    cursor: str | None = None  # for the next page
 
     def degrade(self, reason: str) -> None:
         """Record that a fallback was used, and why (said in the response)."""

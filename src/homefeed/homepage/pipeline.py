@@ -7,17 +7,19 @@ answer says ``degraded`` with the source named. A wiring error (an unknown name)
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Sequence
 
 import numpy as np
 
 from homefeed.config import Settings
 from homefeed.domain import Impression, Promotion, UserProfile
-from homefeed.errors import ConfigurationError
+from homefeed.errors import ConfigurationError, InvalidInputError
 from homefeed.homepage import composer, related
 from homefeed.homepage.diversity import mmr_order
 from homefeed.homepage.filters import CandidateFilter, filter_factories
@@ -37,6 +39,22 @@ LEADING = "personal"  # the source whose order leads the page; the others are in
 PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
 PROFILE_CACHE_SIZE = 100_000
 PROMOTIONS_TTL = 10.0  # seconds: how stale another worker's promotions may be
+CURSOR_SESSIONS = 20_000  # first pages whose shown items are remembered for their cursor
+
+
+def encode_cursor(session: str, user_id: str) -> str:
+    """An opaque cursor: the first page's request id and the user, base64url."""
+    raw = json.dumps({"s": session, "u": user_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        return str(data["s"]), str(data["u"])
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInputError("cursor: not a cursor this API returned", field="cursor") from None
 
 
 def _declared(kind: str, names: Sequence[str], known: Collection[str]) -> None:
@@ -75,6 +93,7 @@ class HomepagePipeline:
         self._profiles: dict[str, tuple[float, UserProfile | None]] = {}
         self._new: tuple[tuple[int, str | None], set[str]] | None = None
         self._promotions: tuple[float, list[Promotion]] = (-PROMOTIONS_TTL, [])
+        self._shown: OrderedDict[str, list[str]] = OrderedDict()  # cursor session -> items shown
         self.set_bundle(bundle)
 
     def set_bundle(self, bundle: ModelBundle | None) -> None:
@@ -135,6 +154,8 @@ class HomepagePipeline:
             page.degrade("no history for this user yet: serving popular items")
         page.items = [composer.to_item(candidate, self.catalog) for candidate in chosen[:n]]
         page.sections = composer.sections(page.items, self.catalog)
+        self._remember(page.request_id, [item.item_id for item in page.items])
+        page.cursor = encode_cursor(page.request_id, user_id)
         self._log(page)
         return page
 
@@ -156,6 +177,30 @@ class HomepagePipeline:
             found = result.kept
         request.take_all([candidate.item_id for candidate in found])
         return found
+
+    def next_page(
+        self, cursor: str, user_id: str, n: int, exclude: Collection[str] = (), category: str | None = None
+    ) -> Homepage:
+        """The page after the one ``cursor`` points at: built now, without any item already
+        shown under that cursor, so scrolling never repeats an item even as events arrive."""
+        session, user = decode_cursor(cursor)
+        shown = self._shown.get(session)
+        if shown is None or user != user_id:
+            raise InvalidInputError(
+                "cursor: unknown or expired (cursors live in one worker's memory for a while); "
+                "request the first page again",
+                field="cursor",
+            )
+        page = self.build(user_id, n, set(exclude) | set(shown), category)
+        self._remember(session, [item.item_id for item in page.items])
+        page.cursor = encode_cursor(session, user_id)
+        return page
+
+    def _remember(self, session: str, item_ids: list[str]) -> None:
+        shown = self._shown.pop(session, [])
+        self._shown[session] = shown + item_ids
+        while len(self._shown) > CURSOR_SESSIONS:
+            self._shown.popitem(last=False)
 
     def load_promotions(self) -> None:
         """Re-read promotions from the store (after a write; other workers every PROMOTIONS_TTL)."""

@@ -86,6 +86,9 @@ class HomepageResponse(BaseModel):
     sections: list[SectionBody] = Field(
         default_factory=list, description="The page's rows with titles (empty with flat=true)."
     )
+    next_cursor: str | None = Field(
+        None, description="Pass as ?cursor= for the next page: no item already shown comes again."
+    )
 
 
 class ItemList(BaseModel):

@@ -48,13 +48,16 @@ async def homepage(
     explain: Annotated[
         bool, Query(description="Add each item's source score and rank, and the ranker's feature values.")
     ] = False,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> HomepageResponse:
     """The user's personalized homepage: items they have not interacted with, best first, in
     titled sections, each item with its explanation."""
     excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
-    page = runtime.homepages.build(
-        user_id, _check_n(n, runtime), excluded, _check_category(category, runtime), explain=explain
-    )
+    size, chosen_category = _check_n(n, runtime), _check_category(category, runtime)
+    if cursor is not None:
+        page = runtime.homepages.next_page(cursor, user_id, size, excluded, chosen_category)
+    else:
+        page = runtime.homepages.build(user_id, size, excluded, chosen_category, explain=explain)
     return HomepageResponse(
         user_id=page.user_id,
         request_id=page.request_id,
@@ -68,6 +71,7 @@ async def homepage(
             SectionBody(key=section.key, title=section.title, item_ids=[i.item_id for i in section.items])
             for section in page.sections
         ],
+        next_cursor=page.cursor,
     )
 
 
