@@ -3,6 +3,7 @@ filters reporting what they removed, sections and explanations resting on real e
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
+from homefeed.domain import Impression
 from homefeed.errors import ConfigurationError
 from homefeed.homepage import Candidate, Explanation, HomepagePipeline
 from homefeed.homepage.filters import filter_factories
@@ -242,3 +244,23 @@ def test_a_cursor_pages_on_without_repeating_an_item(client_and_store: tuple[Tes
     assert wrong_user.status_code == 422 and wrong_user.json()["field"] == "cursor"
     garbage = client.get(f"/v1/users/{user}/homepage?cursor=not-a-cursor")
     assert garbage.status_code == 422 and "cursor" in garbage.json()["message"]
+
+
+def test_items_shown_again_and_again_without_an_event_are_dropped(
+    pipeline: HomepagePipeline, trained: tuple[Store, Settings]
+) -> None:
+    store, settings = trained
+    user = _users(store, 2)[-1]
+    before = [item.item_id for item in pipeline.build(user, 10).items]
+    now = time.time()
+    shown = [
+        Impression(f"r{n}", user, item_id, 0, "top-picks", "als", None, now)
+        for n in range(settings.homepage.ignore_after)
+        for item_id in before[:1]
+    ]
+    shown += [Impression(f"q{n}", user, before[1], 1, "top-picks", "als", None, now) for n in range(2)]
+    store.log_impressions(shown)
+    fresh = HomepagePipeline(store, settings, pipeline.catalog, pipeline.bundle)
+    page = fresh.build(user, 10)
+    after = [item.item_id for item in page.items]
+    assert before[0] not in after and before[1] in after and len(after) == 10

@@ -90,9 +90,13 @@ class HomepageSettings(BaseModel):
         ["profile", "popular", "fresh"], description="Sources that complete a short page, in order."
     )
     filters: list[str] = Field(
-        ["seen", "excluded", "disliked", "inactive", "category", "duplicates"],
+        ["seen", "excluded", "disliked", "ignored", "inactive", "category", "duplicates"],
         description="Filters applied to every source's candidates, in order.",
     )
+    ignore_after: int = Field(
+        5, ge=1, description="The ignored filter drops items shown this many times without any event."
+    )
+    ignore_days: float = Field(14.0, gt=0.0, description="Only impressions this recent count.")
     diversity: float = Field(
         0.6,
         ge=0.0,

@@ -59,6 +59,7 @@ def filter_factories(catalog: Catalog) -> dict[str, Callable[[], CandidateFilter
         "seen": lambda request, candidate: candidate.item_id not in request.seen,
         "excluded": lambda request, candidate: candidate.item_id not in request.excluded,
         "disliked": lambda request, candidate: candidate.item_id not in request.disliked,
+        "ignored": lambda request, candidate: candidate.item_id not in request.ignored,
         "inactive": active,
         "category": in_category,
         "duplicates": lambda request, candidate: candidate.item_id not in request.taken,

@@ -39,6 +39,7 @@ LEADING = "personal"  # the source whose order leads the page; the others are in
 PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
 PROFILE_CACHE_SIZE = 100_000
 PROMOTIONS_TTL = 10.0  # seconds: how stale another worker's promotions may be
+IGNORED_TTL = 60.0  # seconds a user's ignored items are served from memory
 CURSOR_SESSIONS = 20_000  # first pages whose shown items are remembered for their cursor
 
 
@@ -94,6 +95,7 @@ class HomepagePipeline:
         self._new: tuple[tuple[int, str | None], set[str]] | None = None
         self._promotions: tuple[float, list[Promotion]] = (-PROMOTIONS_TTL, [])
         self._shown: OrderedDict[str, list[str]] = OrderedDict()  # cursor session -> items shown
+        self._ignored_cache: dict[str, tuple[float, set[str]]] = {}
         self.set_bundle(bundle)
 
     def set_bundle(self, bundle: ModelBundle | None) -> None:
@@ -320,6 +322,8 @@ class HomepagePipeline:
             page=page,
         )
         request.disliked = self._disliked(request)
+        if "ignored" in self.settings.homepage.filters:
+            request.ignored = self._ignored(request) - request.seen
         if bundle is not None and masks is not None and bundle.models:
             model = next(iter(bundle.models.values()))
             allowed = masks.servable().copy()
@@ -344,6 +348,25 @@ class HomepagePipeline:
             np.array([index for index, _ in known], dtype=np.int64),
             np.array([weight for _, weight in known], dtype=np.float32),
         )
+
+    def _ignored(self, request: PageRequest) -> set[str]:
+        """Items shown to the user ``ignore_after`` times lately without any event on them;
+        cached per user for IGNORED_TTL seconds (impressions are written in the background)."""
+        cached = self._ignored_cache.get(request.user_id)
+        if cached is not None and time.monotonic() - cached[0] < IGNORED_TTL:
+            return cached[1]
+        declared = self.settings.homepage
+        since = time.time() - declared.ignore_days * 86_400
+        try:
+            ignored = self.store.ignored_items(request.user_id, declared.ignore_after, since)
+        except Exception as error:
+            logger.exception("reading impressions failed for %s", request.user_id)
+            request.page.degrade(f"ignored items could not be read ({type(error).__name__})")
+            return set()
+        if len(self._ignored_cache) >= PROFILE_CACHE_SIZE:
+            self._ignored_cache.clear()
+        self._ignored_cache[request.user_id] = (time.monotonic(), ignored)
+        return ignored
 
     def _disliked(self, request: PageRequest) -> set[str]:
         if self.semantic is None or not request.interests:

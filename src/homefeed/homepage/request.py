@@ -39,6 +39,7 @@ class PageRequest:
     excluded: frozenset[str]  # items the request asked not to show
     disliked: set[str]  # items about something the user said they do not want
     page: Homepage
+    ignored: set[str] = field(default_factory=set)  # shown again and again, never acted on
     bundle: ModelBundle | None = None
     masks: VocabularyMasks | None = None
     allowed: np.ndarray | None = None  # over the model vocabulary: servable, in category, not blocked
@@ -54,8 +55,8 @@ class PageRequest:
 
     @property
     def blocked(self) -> set[str]:
-        """Items no source may return: seen, excluded, disliked or already on the page."""
-        return self.seen | self.excluded | self.disliked | self.taken
+        """Items no source may return: seen, excluded, disliked, ignored or already on the page."""
+        return self.seen | self.excluded | self.disliked | self.ignored | self.taken
 
     def take(self, item_id: str) -> None:
         """Mark an item as placed, so later sources do not propose it again."""
@@ -79,5 +80,6 @@ class PageRequest:
         if self.allowed is not None and self.index_of is not None:
             index = self.index_of(item_id)
             blocked = item_id in self.seen or item_id in self.excluded or item_id in self.disliked
+            blocked = blocked or item_id in self.ignored
             if index is not None and not blocked:
                 self.allowed[index] = True

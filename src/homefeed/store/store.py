@@ -292,6 +292,18 @@ class Store:
                 for table in (items, users, events, impressions)
             }
 
+    def ignored_items(self, user_id: str, shown_at_least: int, since: float) -> set[str]:
+        """Items shown to the user at least ``shown_at_least`` times since ``since`` in homepage
+        responses (whether they were then clicked is for the caller to check)."""
+        query = (
+            sa.select(impressions.c.item_id)
+            .where(impressions.c.user_id == user_id, impressions.c.ts >= since)
+            .group_by(impressions.c.item_id)
+            .having(sa.func.count() >= shown_at_least)
+        )
+        with self.engine.connect() as connection:
+            return {row.item_id for row in connection.execute(query)}
+
     # -- promotions ---------------------------------------------------------
     def upsert_promotion(self, promotion: Promotion) -> None:
         row = {**promotion.model_dump(), "updated_at": time.time()}
