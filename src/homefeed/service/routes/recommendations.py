@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
@@ -35,7 +35,11 @@ def _check_category(category: str | None, runtime: Runtime) -> str | None:
     return category
 
 
-@router.get("/users/{user_id}/homepage", response_model=HomepageResponse)
+@router.get(
+    "/users/{user_id}/homepage",
+    response_model=None,
+    responses={200: {"model": HomepageResponse, "description": "The homepage."}},
+)
 async def homepage(
     user_id: Annotated[Identifier, Path(description="The user's id; unknown users get popular items.")],
     runtime: RuntimeDep,
@@ -49,7 +53,7 @@ async def homepage(
         bool, Query(description="Add each item's source score and rank, and the ranker's feature values.")
     ] = False,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
-) -> HomepageResponse:
+) -> Response:
     """The user's personalized homepage: items they have not interacted with, best first, in
     titled sections, each item with its explanation."""
     excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
@@ -58,7 +62,7 @@ async def homepage(
         page = runtime.homepages.next_page(cursor, user_id, size, excluded, chosen_category)
     else:
         page = runtime.homepages.build(user_id, size, excluded, chosen_category, explain=explain)
-    return HomepageResponse(
+    body = HomepageResponse(
         user_id=page.user_id,
         request_id=page.request_id,
         model_version=page.model_version,
@@ -73,6 +77,8 @@ async def homepage(
         ],
         next_cursor=page.cursor,
     )
+    # serialised once, by pydantic-core: FastAPI's response_model would validate the body again
+    return Response(content=body.model_dump_json(), media_type="application/json")
 
 
 @router.get("/popular", response_model=ItemList)
