@@ -10,7 +10,6 @@ touched. Step 2 scores the test users. Skips when the shared data folder is abse
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 import time
@@ -19,18 +18,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import machine, replace_section
+from _docs import machine
+from _ml100k import finish, load, parser
 
 from homefeed import __version__
-from homefeed.config import Settings
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.evaluator import Evaluation
 from homefeed.evaluation.protocols import cold_users, pseudo_new_users
 from homefeed.evaluation.tuning import DEFAULT_PARAMS, factory
 from homefeed.models.profile import ProfileRecommender
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
 KS = (0, 1, 3)
 GRID = {
     "fields": [("gender", "age"), ("gender", "age", "occupation")],
@@ -78,17 +75,11 @@ def tune(dataset: EvalDataset) -> tuple[list[str], dict[str, Any]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    args = parser.parse_args()
-    if not (args.data / "ml-100k.inter").exists():
-        print(f"skipped: {args.data} is absent (MovieLens-100K in the shared atomic layout is needed)")
-        return 0
+    args = parser(__doc__).parse_args()
     started = time.perf_counter()
-    dataset = EvalDataset.load(args.data, Settings().event_weights)
+    dataset = load(args.data)
+    if dataset is None:
+        return 0
     tuning, best = tune(dataset)
     defaults = ProfileRecommender().config()
     agrees = all(defaults[key] == (list(value) if key == "fields" else value) for key, value in best.items())
@@ -128,10 +119,7 @@ def main() -> int:
         "",
         *table,
     ]
-    print("\n".join(lines))
-    if args.write:
-        replace_section("cold_users_ml100k", lines)
-    return 0
+    return finish("cold_users_ml100k", lines, args.write)
 
 
 if __name__ == "__main__":

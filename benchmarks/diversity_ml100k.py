@@ -9,9 +9,7 @@ evaluation report) and their change against λ = 0. Skips when the shared data i
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,21 +18,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import machine, replace_section
+from _docs import machine
+from _ml100k import finish, item_text, load, parser
 
-from homefeed.config import Settings
-from homefeed.encoders.cache import embed_items
-from homefeed.encoders.sentence import SentenceTransformerEncoder
-from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.evaluator import Evaluation
 from homefeed.evaluation.protocols import loo
 from homefeed.evaluation.tuning import DEFAULT_PARAMS
 from homefeed.homepage.diversity import mmr_order
 from homefeed.models.sequential import SequentialRecommender
-from homefeed.store import Store, migrate
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
 LAMBDAS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
 DEPTH = 20  # as the homepage: MMR picks the first 20 slots from the best 40
 
@@ -65,20 +57,12 @@ def text_ild(ranked: np.ndarray, unit: np.ndarray) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    args = parser.parse_args()
-    if not (args.data / "ml-100k.inter").exists():
-        print(f"skipped: {args.data} is absent (MovieLens-100K in the shared atomic layout is needed)")
-        return 0
+    args = parser(__doc__).parse_args()
     started = time.perf_counter()
-    dataset = EvalDataset.load(args.data, Settings().event_weights)
-    cache = Store.from_url(f"sqlite:///{Path(tempfile.gettempdir()) / 'homefeed-embeddings.db'}")
-    migrate(cache.engine)
-    text = embed_items(list(dataset.items.values()), SentenceTransformerEncoder(), cache)
+    dataset = load(args.data)
+    if dataset is None:
+        return 0
+    text = item_text(dataset)
     unit = text / np.linalg.norm(text, axis=1, keepdims=True)
     split = loo(dataset)
     evaluation = Evaluation(dataset, split, [10, 20], text)
@@ -116,10 +100,7 @@ def main() -> int:
         lines.append(
             f"| {diversity} | {values} | {ndcg_change:+.1%} | {ild_change:+.1%} | {text_change:+.1%} |"
         )
-    print("\n".join(lines))
-    if args.write:
-        replace_section("diversity_ml100k", lines)
-    return 0
+    return finish("diversity_ml100k", lines, args.write)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,9 @@ SQLite file under the system temp folder). Skips when the shared data folder is 
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,18 +19,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import replace_section
+from _ml100k import finish, item_text, load, parser
 
-from homefeed.config import Settings
-from homefeed.encoders.cache import embed_items
-from homefeed.encoders.sentence import SentenceTransformerEncoder
-from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.runner import run_protocol
 from homefeed.evaluation.tuning import DEFAULT_PARAMS
-from homefeed.store import Store, migrate
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
 BOTH = ("loo", "cold-items")
 VARIANTS: dict[str, tuple[dict[str, object], tuple[str, ...]]] = {
     "ID + text": ({}, BOTH),
@@ -49,21 +40,14 @@ PEER = {"hr@10": 0.2153, "ndcg@10": 0.1081}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--variants", default=";".join(VARIANTS), help="labels separated by ';'")
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    args = parser.parse_args()
-    if not (args.data / "ml-100k.inter").exists():
-        print(f"skipped: {args.data} is absent (MovieLens-100K in the shared atomic layout is needed)")
-        return 0
+    options = parser(__doc__)
+    options.add_argument("--variants", default=";".join(VARIANTS), help="labels separated by ';'")
+    args = options.parse_args()
     started = time.perf_counter()
-    dataset = EvalDataset.load(args.data, Settings().event_weights)
-    cache = Store.from_url(f"sqlite:///{Path(tempfile.gettempdir()) / 'homefeed-embeddings.db'}")
-    migrate(cache.engine)
-    text = embed_items(list(dataset.items.values()), SentenceTransformerEncoder(), cache)
+    dataset = load(args.data)
+    if dataset is None:
+        return 0
+    text = item_text(dataset)
 
     def step(message: str, done: int, total: int) -> None:
         print(f"  [{done + 1}/{total}] {message}", file=sys.stderr, flush=True)
@@ -103,10 +87,7 @@ def main() -> int:
             + " | ".join(f"{v:.4f}" for v in values)
             + f" | {result.params.get('epochs')} max | {result.fit_seconds:.0f} |"
         )
-    print("\n".join(lines))
-    if args.write:
-        replace_section("sequential_ml100k", lines)
-    return 0
+    return finish("sequential_ml100k", lines, args.write)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+"""What every MovieLens-100K benchmark shares: its options, the skip when the shared data is
+absent, the cached item text embeddings, and printing (and writing) the result section."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from _docs import replace_section
+
+from homefeed.config import Settings
+from homefeed.encoders.cache import embed_items
+from homefeed.encoders.sentence import SentenceTransformerEncoder
+from homefeed.evaluation.dataset import EvalDataset
+from homefeed.store import Store, migrate
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """--data and --write; a script adds its own options."""
+    options = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    options.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    return options
+
+
+def load(folder: Path) -> EvalDataset | None:
+    """The data set, or None (after saying why) when the shared folder is absent."""
+    if not (folder / "ml-100k.inter").exists():
+        print(f"skipped: {folder} is absent (MovieLens-100K in the shared atomic layout is needed)")
+        return None
+    return EvalDataset.load(folder, Settings().event_weights)
+
+
+def item_text(dataset: EvalDataset) -> np.ndarray:
+    """Bundled all-MiniLM-L6-v2 (PyTorch fp32) over the item texts, cached under the temp dir."""
+    cache = Store.from_url(f"sqlite:///{Path(tempfile.gettempdir()) / 'homefeed-embeddings.db'}")
+    migrate(cache.engine)
+    return embed_items(list(dataset.items.values()), SentenceTransformerEncoder(), cache)
+
+
+def finish(section: str, lines: list[str], write: bool) -> int:
+    print("\n".join(lines))
+    if write:
+        replace_section(section, lines)
+    return 0
