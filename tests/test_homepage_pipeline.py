@@ -264,3 +264,20 @@ def test_items_shown_again_and_again_without_an_event_are_dropped(
     page = fresh.build(user, 10)
     after = [item.item_id for item in page.items]
     assert before[0] not in after and before[1] in after and len(after) == 10
+
+
+def test_an_item_to_item_row_follows_the_latest_event(trained: tuple[Store, Settings]) -> None:
+    store, settings = trained
+    sources = ["semantic-history", "interests", "item-to-item", "personal"]
+    declared = settings.model_copy(
+        update={"homepage": settings.homepage.model_copy(update={"sources": sources})}
+    )
+    with TestClient(create_app(declared)) as client:
+        bought = store.item_popularity(["click"], 3)[-1][0]
+        event = {"event_id": "i2i-1", "user_id": "fresh-face", "item_id": bought, "type": "purchase"}
+        assert client.post("/v1/events", json={"events": [event]}).status_code == 200
+        page = client.get("/v1/users/fresh-face/homepage?n=10").json()
+    row = [item for item in page["items"] if item["source"] == "item-to-item"]
+    assert len(row) == 2 and all(item["explanation"]["evidence"] == [bought] for item in row)
+    section = next(s for s in page["sections"] if s["key"] == f"because:{bought}")
+    assert {item["item_id"] for item in row} <= set(section["item_ids"])

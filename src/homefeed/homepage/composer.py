@@ -97,7 +97,7 @@ def sections(items: Sequence[HomepageItem], catalog: Catalog) -> list[Section]:
 
 
 def _personal(item: HomepageItem) -> bool:
-    return item.source not in SECTION_TITLES and item.source != "profile"
+    return item.source not in SECTION_TITLES and item.source not in ("profile", "item-to-item")
 
 
 def _row(item: HomepageItem, anchors: Counter[str], catalog: Catalog) -> tuple[str, str]:
@@ -109,4 +109,6 @@ def _row(item: HomepageItem, anchors: Counter[str], catalog: Catalog) -> tuple[s
         return "top-picks", "Top picks for you"
     if item.source == "profile":
         return "profile", item.explanation.text
+    if item.source == "item-to-item" and evidence:
+        return f"because:{evidence[0]}", item.explanation.text
     return item.source, SECTION_TITLES[item.source]

@@ -155,6 +155,37 @@ class PersonalSource:
         return Explanation("history", f"Because you liked {self.services.title(anchor)}", (anchor,))
 
 
+class ItemToItemSource:
+    """ "Because you liked X" for the latest liked item X: the items whose behaviour vectors
+    are nearest X's (a ``semantic.history_share`` of the page), so the row follows the last
+    event at once."""
+
+    name = "item-to-item"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        bundle, history, allowed = request.bundle, request.history, request.allowed
+        quota = min(quota, round(request.n * self.services.settings.semantic.history_share))
+        if bundle is None or history is None or allowed is None or not len(history.liked) or quota <= 0:
+            return []
+        for name in PERSONAL_MODELS:
+            model, index = bundle.get(name), self.services.indexes.get(name)
+            vectors = model.item_vectors() if model is not None else None
+            if model is None or index is None or vectors is None:
+                continue
+            anchor = int(history.liked[-1])
+            chosen, values = index.search_slots(vectors[anchor], quota, allowed)
+            item_id = model.item_ids[anchor]
+            why = Explanation("history", f"Because you liked {self.services.title(item_id)}", (item_id,))
+            return [
+                Candidate(model.item_ids[i], float(v), self.name, why)
+                for i, v in zip(chosen.tolist(), values.tolist(), strict=True)
+            ]
+        return []
+
+
 class SemanticHistorySource:
     """Items whose text is near the user's recent history (a ``semantic.history_share`` of the
     page). With a behaviour model, only items no model knows yet (the models rank the rest
@@ -307,6 +338,7 @@ SOURCES: dict[str, Callable[[Services], CandidateSource]] = {
     source.name: source
     for source in (
         PersonalSource,
+        ItemToItemSource,
         SemanticHistorySource,
         InterestsSource,
         ProfileSource,
