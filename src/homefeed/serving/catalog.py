@@ -25,7 +25,7 @@ class Catalog:
     def __init__(self, items: Iterable[Item] = ()) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, CatalogEntry] = {}
-        self._newest: tuple[int, list[str]] | None = None
+        self._newest: tuple[int, tuple[str, ...]] | None = None
         self._categories: tuple[int, list[str]] | None = None
         self.revision = 0
         self.replace(items)
@@ -63,18 +63,21 @@ class Catalog:
         """The ids not in the catalog, sorted, for an error message."""
         return sorted({item_id for item_id in item_ids if item_id not in self._entries})
 
-    def newest(self) -> list[str]:
-        """Active item ids, most recently published first (unknown dates last, then by id)."""
+    def newest(self) -> tuple[str, ...]:
+        """Active item ids, most recently published first (unknown dates last, then by id);
+        computed once per catalog revision and shared, not copied, since pages read it."""
         cached = self._newest
         if cached is not None and cached[0] == self.revision:
-            return list(cached[1])
+            return cached[1]
         revision = self.revision
-        ranked = sorted(
-            (item_id for item_id, e in self._entries.items() if e.active),
-            key=lambda item_id: (-(self._entries[item_id].published_at or float("-inf")), item_id),
+        ranked = tuple(
+            sorted(
+                (item_id for item_id, e in self._entries.items() if e.active),
+                key=lambda item_id: (-(self._entries[item_id].published_at or float("-inf")), item_id),
+            )
         )
         self._newest = (revision, ranked)
-        return list(ranked)
+        return ranked
 
     def categories(self) -> list[str]:
         """Known categories, recomputed only when the catalog changed (read on requests)."""
