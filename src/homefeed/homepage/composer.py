@@ -49,10 +49,10 @@ def capped(
     on the page (counting ``placed``); the ones left out are released for later sources."""
     if cap is None:
         return list(candidates)
-    counts = Counter(_category(candidate, catalog) for candidate in placed)
+    counts = Counter(category_of(candidate.item_id, catalog) for candidate in placed)
     kept = []
     for candidate in candidates:
-        category = _category(candidate, catalog)
+        category = category_of(candidate.item_id, catalog)
         if category is not None and counts[category] >= cap:
             request.release(candidate.item_id)
             continue
@@ -61,8 +61,8 @@ def capped(
     return kept
 
 
-def _category(candidate: Candidate, catalog: Catalog) -> str | None:
-    entry = catalog.get(candidate.item_id)
+def category_of(item_id: str, catalog: Catalog) -> str | None:
+    entry = catalog.get(item_id)
     return entry.category if entry is not None else None
 
 

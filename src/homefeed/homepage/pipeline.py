@@ -7,23 +7,23 @@ answer says ``degraded`` with the source named. A wiring error (an unknown name)
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import time
 import uuid
-from collections import Counter, OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
 from homefeed.config import Settings
-from homefeed.domain import Impression, Promotion, UserProfile
-from homefeed.errors import ConfigurationError, InvalidInputError
+from homefeed.domain import Impression, UserProfile
+from homefeed.errors import ConfigurationError
 from homefeed.homepage import composer, related
+from homefeed.homepage.cache import TimedCache
+from homefeed.homepage.cursor import ShownItems, encode_cursor
 from homefeed.homepage.diversity import mmr_order
 from homefeed.homepage.filters import CandidateFilter, filter_factories
-from homefeed.homepage.page import Candidate, Explanation, Homepage
+from homefeed.homepage.page import Candidate, Homepage
+from homefeed.homepage.placement import Promotions, explore
 from homefeed.homepage.request import History, PageRequest
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import PERSONAL_MODELS, SOURCES, CandidateSource, Services, VectorScorer
@@ -37,25 +37,7 @@ from homefeed.vectors import IndexConfig
 logger = logging.getLogger(__name__)
 LEADING = "personal"  # the source whose order leads the page; the others are interleaved
 PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
-PROFILE_CACHE_SIZE = 100_000
-PROMOTIONS_TTL = 10.0  # seconds: how stale another worker's promotions may be
 IGNORED_TTL = 60.0  # seconds a user's ignored items are served from memory
-CURSOR_SESSIONS = 20_000  # first pages whose shown items are remembered for their cursor
-
-
-def encode_cursor(session: str, user_id: str) -> str:
-    """An opaque cursor: the first page's request id and the user, base64url."""
-    raw = json.dumps({"s": session, "u": user_id}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        return str(data["s"]), str(data["u"])
-    except (ValueError, KeyError, TypeError):
-        raise InvalidInputError("cursor: not a cursor this API returned", field="cursor") from None
 
 
 def _declared(kind: str, names: Sequence[str], known: Collection[str]) -> None:
@@ -91,11 +73,11 @@ class HomepagePipeline:
         self.filters: list[CandidateFilter] = [filters[name]() for name in declared.filters]
         self.bundle: ModelBundle | None = None
         self.masks: VocabularyMasks | None = None
-        self._profiles: dict[str, tuple[float, UserProfile | None]] = {}
+        self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
         self._new: tuple[tuple[int, str | None], set[str]] | None = None
-        self._promotions: tuple[float, list[Promotion]] = (-PROMOTIONS_TTL, [])
-        self._shown: OrderedDict[str, list[str]] = OrderedDict()  # cursor session -> items shown
-        self._ignored_cache: dict[str, tuple[float, set[str]]] = {}
+        self._promotions = Promotions(store)
+        self._shown = ShownItems()
+        self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
         self.set_bundle(bundle)
 
     def set_bundle(self, bundle: ModelBundle | None) -> None:
@@ -151,12 +133,15 @@ class HomepagePipeline:
             wanted = n - len(chosen)
             found = self._run(source, request, wanted if cap is None else 3 * wanted)
             chosen += composer.capped(found, cap, self.catalog, request, chosen)[:wanted]
-        chosen = self._promote(request, self._explore(request, chosen, n), n)
+        explored = explore(
+            request, chosen, n, self.settings.homepage, self.services, self._new_items(request.bundle)
+        )
+        chosen = self._promotions.place(request, explored, n, self.services.fits)
         if "no-history" in request.notes and not extras and "profile" not in request.notes:
             page.degrade("no history for this user yet: serving popular items")
         page.items = [composer.to_item(candidate, self.catalog) for candidate in chosen[:n]]
         page.sections = composer.sections(page.items, self.catalog)
-        self._remember(page.request_id, [item.item_id for item in page.items])
+        self._shown.add(page.request_id, [item.item_id for item in page.items])
         page.cursor = encode_cursor(page.request_id, user_id)
         self._log(page)
         return page
@@ -185,93 +170,15 @@ class HomepagePipeline:
     ) -> Homepage:
         """The page after the one ``cursor`` points at: built now, without any item already
         shown under that cursor, so scrolling never repeats an item even as events arrive."""
-        session, user = decode_cursor(cursor)
-        shown = self._shown.get(session)
-        if shown is None or user != user_id:
-            raise InvalidInputError(
-                "cursor: unknown or expired (cursors live in one worker's memory for a while); "
-                "request the first page again",
-                field="cursor",
-            )
+        session, shown = self._shown.of(cursor, user_id)
         page = self.build(user_id, n, set(exclude) | set(shown), category)
-        self._remember(session, [item.item_id for item in page.items])
+        self._shown.add(session, [item.item_id for item in page.items])
         page.cursor = encode_cursor(session, user_id)
         return page
 
-    def _remember(self, session: str, item_ids: list[str]) -> None:
-        shown = self._shown.pop(session, [])
-        self._shown[session] = shown + item_ids
-        while len(self._shown) > CURSOR_SESSIONS:
-            self._shown.popitem(last=False)
-
     def load_promotions(self) -> None:
-        """Re-read promotions from the store (after a write; other workers every PROMOTIONS_TTL)."""
-        try:
-            self._promotions = (time.monotonic(), self.store.list_promotions())
-        except Exception:  # pages go on without promotions rather than failing
-            logger.exception("reading promotions failed")
-
-    def _promote(self, request: PageRequest, chosen: list[Candidate], n: int) -> list[Candidate]:
-        """Put each active promotion's item at its slot, when it may be shown to this user
-        (active, in the requested category, not seen, excluded or disliked)."""
-        if time.monotonic() - self._promotions[0] > PROMOTIONS_TTL:
-            self.load_promotions()
-        now = time.time()
-        page = list(chosen)
-        for promotion in self._promotions[1]:
-            item_id = promotion.item_id
-            entry = self.catalog.get(item_id)
-            blocked = item_id in request.seen or item_id in request.excluded or item_id in request.disliked
-            if not promotion.active(now) or entry is None or not entry.active or blocked:
-                continue
-            if request.category is not None and entry.category != request.category:
-                continue
-            page = [candidate for candidate in page if candidate.item_id != item_id]
-            why = Explanation("promoted", promotion.label, (promotion.id,))
-            page.insert(min(promotion.position - 1, len(page)), Candidate(item_id, 0.0, "promoted", why))
-        return page[:n]
-
-    def _explore(self, request: PageRequest, chosen: list[Candidate], n: int) -> list[Candidate]:
-        """ε-greedy exploration with a fixed share: ``exploration_slots`` of the page go to new
-        items the user has not seen, drawn at random (seeded by the request id, so the page
-        can be reproduced) among the newest servable items, preferring items no model knows."""
-        declared = self.settings.homepage
-        if declared.exploration_slots == 0 or n < declared.exploration_first_slot:
-            return chosen
-        on_page = {candidate.item_id for candidate in chosen}
-        new = self._new_items(request.bundle)
-        cap = declared.max_per_category
-        kept = chosen[: n - declared.exploration_slots]
-        full = set()
-        if cap is not None:
-            counts = Counter(self._category(candidate.item_id) for candidate in kept)
-            full = {category for category, count in counts.items() if count >= cap}
-        pool: list[str] = []
-        for item_id in self.catalog.newest():
-            if item_id in on_page or self._category(item_id) in full - {None}:
-                continue
-            if self.services.servable(item_id, request):
-                pool.append(item_id)
-                if len(pool) >= declared.exploration_pool:
-                    break
-        unknown = [item_id for item_id in pool if item_id in new]
-        pool = unknown or pool  # items no model knows yet come first: only exploring finds them
-        if not pool:
-            return chosen
-        seed = int(uuid.uuid5(uuid.NAMESPACE_OID, request.page.request_id).int % 2**63)
-        rng = np.random.default_rng(seed)
-        picks = rng.choice(len(pool), size=min(declared.exploration_slots, len(pool)), replace=False)
-        page = list(kept)
-        step = max(n // declared.exploration_slots, 1)
-        why = Explanation("exploration", "New here: see if it is for you")
-        for number, pick in enumerate(sorted(picks.tolist())):
-            slot = declared.exploration_first_slot - 1 + number * step
-            page.insert(min(slot, len(page)), Candidate(pool[pick], 0.0, "explore", why))
-        return page[:n]
-
-    def _category(self, item_id: str) -> str | None:
-        entry = self.catalog.get(item_id)
-        return entry.category if entry is not None else None
+        """Re-read promotions now (after a write through this worker's API)."""
+        self._promotions.load()
 
     def _diversify(self, found: list[Candidate], n: int, request: PageRequest) -> list[Candidate]:
         """The first ``diversity_depth`` slots in MMR order over the text vectors of twice as
@@ -323,7 +230,7 @@ class HomepagePipeline:
         )
         request.disliked = self._disliked(request)
         if "ignored" in self.settings.homepage.filters:
-            request.ignored = self._ignored(request) - request.seen
+            request.ignored = self._ignored_items(request) - request.seen
         if bundle is not None and masks is not None and bundle.models:
             model = next(iter(bundle.models.values()))
             allowed = masks.servable().copy()
@@ -339,9 +246,10 @@ class HomepagePipeline:
         return request
 
     @staticmethod
-    def _history(events: Sequence[StoredEvent], weights: Sequence[float], item_index: object) -> History:
+    def _history(
+        events: Sequence[StoredEvent], weights: Sequence[float], item_index: Callable[[str], int | None]
+    ) -> History:
         """The user's weighted events mapped onto the model's item indices."""
-        assert callable(item_index)
         pairs = [(item_index(e.item_id), w) for e, w in zip(events, weights, strict=True) if w != 0.0]
         known = [(index, weight) for index, weight in pairs if index is not None]
         return History(
@@ -349,24 +257,21 @@ class HomepagePipeline:
             np.array([weight for _, weight in known], dtype=np.float32),
         )
 
-    def _ignored(self, request: PageRequest) -> set[str]:
+    def _ignored_items(self, request: PageRequest) -> set[str]:
         """Items shown to the user ``ignore_after`` times lately without any event on them;
         cached per user for IGNORED_TTL seconds (impressions are written in the background)."""
-        cached = self._ignored_cache.get(request.user_id)
-        if cached is not None and time.monotonic() - cached[0] < IGNORED_TTL:
-            return cached[1]
         declared = self.settings.homepage
-        since = time.time() - declared.ignore_days * 86_400
+
+        def load(user_id: str) -> set[str]:
+            since = time.time() - declared.ignore_days * 86_400
+            return self.store.ignored_items(user_id, declared.ignore_after, since)
+
         try:
-            ignored = self.store.ignored_items(request.user_id, declared.ignore_after, since)
+            return self._ignored.get(request.user_id, load)
         except Exception as error:
             logger.exception("reading impressions failed for %s", request.user_id)
             request.page.degrade(f"ignored items could not be read ({type(error).__name__})")
             return set()
-        if len(self._ignored_cache) >= PROFILE_CACHE_SIZE:
-            self._ignored_cache.clear()
-        self._ignored_cache[request.user_id] = (time.monotonic(), ignored)
-        return ignored
 
     def _disliked(self, request: PageRequest) -> set[str]:
         if self.semantic is None or not request.interests:
@@ -384,22 +289,15 @@ class HomepagePipeline:
         interests (text) or profile groups (the profile model)."""
         if self.semantic is None and (self.bundle is None or self.bundle.get("profile") is None):
             return None
-        cached = self._profiles.get(user_id)
-        if cached is not None and time.monotonic() - cached[0] < PROFILE_TTL:
-            return cached[1]
         try:
-            profile: UserProfile | None = self.store.get_user(user_id)
+            return self._profiles.get(user_id, self.store.get_user)
         except Exception:  # the page does without the profile rather than failing
             logger.exception("reading the profile of %s failed", user_id)
             return None
-        if len(self._profiles) >= PROFILE_CACHE_SIZE:
-            self._profiles.clear()
-        self._profiles[user_id] = (time.monotonic(), profile)
-        return profile
 
     def forget_user(self, user_id: str) -> None:
         """Drop what is cached about a user whose profile was just written or deleted."""
-        self._profiles.pop(user_id, None)
+        self._profiles.forget(user_id)
 
     def _new_items(self, bundle: ModelBundle | None) -> set[str]:
         """Catalog items no behaviour model of ``bundle`` knows (recomputed when the catalog or

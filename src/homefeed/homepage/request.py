@@ -55,19 +55,24 @@ class PageRequest:
 
     @property
     def blocked(self) -> set[str]:
-        """Items no source may return: seen, excluded, disliked, ignored or already on the page."""
+        """Items no source may return: seen, excluded, disliked, ignored or already on the page
+        (a new set: for one membership test use :meth:`is_blocked`)."""
         return self.seen | self.excluded | self.disliked | self.ignored | self.taken
 
-    def take(self, item_id: str) -> None:
-        """Mark an item as placed, so later sources do not propose it again."""
-        self.taken.add(item_id)
-        if self.allowed is not None and self.index_of is not None:
-            index = self.index_of(item_id)
-            if index is not None:
-                self.allowed[index] = False
+    def is_withheld(self, item_id: str) -> bool:
+        """Never for this user: seen, excluded, disliked or ignored."""
+        return (
+            item_id in self.seen
+            or item_id in self.excluded
+            or item_id in self.disliked
+            or item_id in self.ignored
+        )
+
+    def is_blocked(self, item_id: str) -> bool:
+        return item_id in self.taken or self.is_withheld(item_id)
 
     def take_all(self, item_ids: list[str]) -> None:
-        """:meth:`take` for many items at once."""
+        """Mark items as placed, so later sources do not propose them again."""
         self.taken.update(item_ids)
         if self.allowed is not None and self.index_of is not None:
             index_of = self.index_of
@@ -75,11 +80,9 @@ class PageRequest:
             self.allowed[indices] = False
 
     def release(self, item_id: str) -> None:
-        """Undo :meth:`take` for a candidate that was proposed but not placed."""
+        """Undo :meth:`take_all` for a candidate that was proposed but not placed."""
         self.taken.discard(item_id)
         if self.allowed is not None and self.index_of is not None:
             index = self.index_of(item_id)
-            blocked = item_id in self.seen or item_id in self.excluded or item_id in self.disliked
-            blocked = blocked or item_id in self.ignored
-            if index is not None and not blocked:
+            if index is not None and not self.is_withheld(item_id):
                 self.allowed[index] = True

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -66,11 +67,18 @@ class Services:
         entry = self.catalog.get(item_id)
         return entry.title if entry is not None else item_id
 
-    def servable(self, item_id: str, request: PageRequest) -> bool:
+    def fits(self, item_id: str, request: PageRequest) -> bool:
+        """Active, and in the requested category if there is one."""
         entry = self.catalog.get(item_id)
-        if entry is None or not entry.active or item_id in request.blocked:
-            return False
-        return request.category is None or entry.category == request.category
+        return (
+            entry is not None
+            and entry.active
+            and (request.category is None or entry.category == request.category)
+        )
+
+    def servable(self, item_id: str, request: PageRequest) -> bool:
+        """May be proposed now: fits the request and is not blocked for it."""
+        return not request.is_blocked(item_id) and self.fits(item_id, request)
 
 
 class PersonalSource:
@@ -212,13 +220,7 @@ class SemanticHistorySource:
         return semantic.from_history(item_ids, request.event_weights, quota, accept, request.blocked, new)
 
     def _accept(self, request: PageRequest) -> Callable[[str], bool]:
-        catalog, category = self.services.catalog, request.category
-
-        def accept(item_id: str) -> bool:
-            entry = catalog.get(item_id)
-            return entry is not None and entry.active and (category is None or entry.category == category)
-
-        return accept
+        return partial(self.services.fits, request=request)
 
 
 class InterestsSource(SemanticHistorySource):
