@@ -142,11 +142,7 @@ class PersonalSource:
         index = self.services.indexes.get(name)
         if index is not None and isinstance(model, VectorScorer):
             return index.search_slots(model.user_vector(history.items, history.weights), n, allowed)
-        scores = np.array(model.score_history(history.items, history.weights), dtype=np.float64)
-        scores[~allowed] = -np.inf
-        indices, values = top_k(scores[None, :], n)
-        keep = indices[0] >= 0
-        return indices[0][keep], values[0][keep]
+        return _best(model.score_history(history.items, history.weights), allowed, n)
 
     def _anchors(self, model: Recommender, liked: np.ndarray, chosen: np.ndarray) -> list[str | None]:
         """For each recommended item, the liked item whose vector points most towards it."""
@@ -323,16 +319,22 @@ class FreshSource:
         return found
 
 
-def _top(
-    model: Recommender, scores: np.ndarray, allowed: np.ndarray, n: int, source: str, why: Explanation
-) -> list[Candidate]:
+def _best(scores: np.ndarray, allowed: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the ``n`` best allowed items (ties by index)."""
     masked = np.array(scores, dtype=np.float64)
     masked[~allowed] = -np.inf
     indices, values = top_k(masked[None, :], n)
+    keep = indices[0] >= 0
+    return indices[0][keep], values[0][keep]
+
+
+def _top(
+    model: Recommender, scores: np.ndarray, allowed: np.ndarray, n: int, source: str, why: Explanation
+) -> list[Candidate]:
+    indices, values = _best(scores, allowed, n)
     return [
         Candidate(model.item_ids[index], float(value), source, why)
-        for index, value in zip(indices[0], values[0], strict=True)
-        if index >= 0
+        for index, value in zip(indices.tolist(), values.tolist(), strict=True)
     ]
 
 
