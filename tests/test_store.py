@@ -9,7 +9,7 @@ from homefeed.store.migrate import current_revision
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == "0004"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",
@@ -100,3 +100,20 @@ def test_item_popularity_counts_only_given_types(store: Store) -> None:
         + [Event(user_id="x", item_id="a", type="click"), Event(user_id="y", item_id="c", type="impression")]
     )
     assert store.item_popularity(["click"], 10) == [("b", 3), ("a", 1)]
+
+
+def test_recent_activity_is_counted_per_item_and_hour_and_exposure_per_item(store: Store) -> None:
+    store.upsert_items([Item(id=i, title=i) for i in ("a", "b", "c")])
+    hour = 3600.0
+    store.add_events(
+        [Event(user_id=u, item_id="a", type="click", timestamp=100 * hour + 60) for u in "xyz"]
+        + [Event(user_id="x", item_id="b", type="click", timestamp=101 * hour + 5)]
+        + [Event(user_id="y", item_id="b", type="click", timestamp=90 * hour)]  # before `since`
+        + [Event(user_id="z", item_id="c", type="impression", timestamp=101 * hour)]  # not positive
+    )
+    assert store.latest_event_time() == 101 * hour + 5
+    activity = sorted(store.recent_activity(["click"], since=95 * hour, bucket_seconds=hour))
+    assert activity == [("a", 100 * hour, 3), ("b", 101 * hour, 1)]
+    shown = [Impression("r", "x", item, 0, "main", "als", None, 100 * hour) for item in ("a", "a", "c")]
+    store.log_impressions([*shown, Impression("r", "x", "c", 1, "main", "als", None, 10 * hour)])
+    assert store.item_exposure(["click"], since=95 * hour) == {"a": (2, 3), "b": (0, 1), "c": (1, 0)}

@@ -51,6 +51,7 @@ events = sa.Table(
     sa.Column("received_at", sa.Double, nullable=False),
     sa.Index("ix_events_user_ts", "user_id", "ts"),
     sa.Index("ix_events_item", "item_id"),
+    sa.Index("ix_events_ts", "ts"),
 )
 
 impressions = sa.Table(
@@ -67,6 +68,7 @@ impressions = sa.Table(
     sa.Column("ts", sa.Double, nullable=False),
     sa.Index("ix_impressions_user_ts", "user_id", "ts"),
     sa.Index("ix_impressions_request", "request_id"),
+    sa.Index("ix_impressions_ts", "ts"),
 )
 
 text_embeddings = sa.Table(

@@ -285,6 +285,48 @@ class Store:
         with self.engine.connect() as connection:
             return [(row.item_id, int(row.n)) for row in connection.execute(query)]
 
+    def latest_event_time(self) -> float | None:
+        """The newest event's timestamp (None for an empty log)."""
+        with self.engine.connect() as connection:
+            latest = connection.execute(sa.select(sa.func.max(events.c.ts))).scalar_one()
+        return float(latest) if latest is not None else None
+
+    def recent_activity(
+        self, event_types: Sequence[str], since: float, bucket_seconds: float
+    ) -> list[tuple[str, float, int]]:
+        """(item, bucket time, events) for events of the given types since ``since``, counted
+        per item and time bucket, so callers can decay counts by age without reading each event."""
+        bucket = sa.cast(events.c.ts / bucket_seconds, sa.BigInteger).label("bucket")
+        query = (
+            sa.select(events.c.item_id, bucket, sa.func.count().label("n"))
+            .where(events.c.ts >= since, events.c.type.in_(list(event_types)))
+            .group_by(events.c.item_id, bucket)
+        )
+        with self.engine.connect() as connection:
+            return [
+                (row.item_id, float(row.bucket) * bucket_seconds, int(row.n))
+                for row in connection.execute(query)
+            ]
+
+    def item_exposure(self, event_types: Sequence[str], since: float) -> dict[str, tuple[int, int]]:
+        """Per item since ``since``: (homepage impressions, events of the given types), the
+        counts a bandit needs to judge how an item does when shown."""
+        shown = (
+            sa.select(impressions.c.item_id, sa.func.count().label("n"))
+            .where(impressions.c.ts >= since)
+            .group_by(impressions.c.item_id)
+        )
+        acted = (
+            sa.select(events.c.item_id, sa.func.count().label("n"))
+            .where(events.c.ts >= since, events.c.type.in_(list(event_types)))
+            .group_by(events.c.item_id)
+        )
+        with self.engine.connect() as connection:
+            counts = {row.item_id: (int(row.n), 0) for row in connection.execute(shown)}
+            for row in connection.execute(acted):
+                counts[row.item_id] = (counts.get(row.item_id, (0, 0))[0], int(row.n))
+        return counts
+
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:
             return {
