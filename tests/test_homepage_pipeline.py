@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
-from homefeed.domain import Impression
+from homefeed.domain import Event, Impression
 from homefeed.errors import ConfigurationError
 from homefeed.homepage import Candidate, Explanation, HomepagePipeline
 from homefeed.homepage.filters import filter_factories
@@ -192,7 +192,8 @@ def test_promotions_take_their_slot_within_their_window(client_and_store: tuple[
     # a window that is over, and an item the user has already seen, are not shown
     ended = {**body, "ends_at": "2021-01-01T00:00:00"}
     assert client.put("/v1/admin/promotions/spring", json=ended).status_code == 200
-    assert pinned not in {i["item_id"] for i in client.get(f"/v1/users/{user}/homepage").json()["items"]}
+    after = client.get(f"/v1/users/{user}/homepage").json()["items"]
+    assert "promoted" not in {item["source"] for item in after}  # other sources may still find it
     own = {"item_id": next(iter(seen)), "position": 1}
     assert client.put("/v1/admin/promotions/own", json=own).status_code == 200
     first = client.get(f"/v1/users/{user}/homepage?n=5").json()["items"][0]
@@ -281,3 +282,65 @@ def test_an_item_to_item_row_follows_the_latest_event(trained: tuple[Store, Sett
     assert len(row) == 2 and all(item["explanation"]["evidence"] == [bought] for item in row)
     section = next(s for s in page["sections"] if s["key"] == f"because:{bought}")
     assert {item["item_id"] for item in row} <= set(section["item_ids"])
+
+
+def _declared(settings: Settings, **changes: object) -> Settings:
+    return settings.model_copy(update={"homepage": settings.homepage.model_copy(update=changes)})
+
+
+def test_what_many_people_acted_on_just_now_is_trending(pipeline: HomepagePipeline) -> None:
+    store = pipeline.store
+    user = _users(store, 2)[-1]
+    seen = {event.item_id for event in store.user_events(user, 10_000)}
+    hot, warm = [item_id for item_id in reversed(pipeline.catalog.newest()) if item_id not in seen][:2]
+    store.add_events([Event(user_id=f"fan-{n}", item_id=hot, type="like") for n in range(25)])
+    store.add_events([Event(user_id=f"fan-{n}", item_id=warm, type="like") for n in range(5)])
+    page = pipeline.build(user, 20)
+    trending = [item for item in page.items if item.source == "trending"]
+    assert [item.item_id for item in trending] == [hot, warm]
+    assert {item.reason for item in trending} == {"Trending now"}
+    assert any(section.title == "Trending now" for section in page.sections)
+    ranked = pipeline.services.live.trending()
+    assert ranked[0][0] == hot and ranked[0][1] > 20  # 25 likes, decayed by minutes only
+
+
+def test_thompson_exploration_tries_unshown_items_and_keeps_what_people_respond_to(
+    trained: tuple[Store, Settings],
+) -> None:
+    store, settings = trained
+    sources = ["semantic-history", "interests", "personal"]  # no trending: the liked item stays free
+    pipeline = HomepagePipeline(store, _declared(settings, sources=sources), Catalog(store.iter_items()))
+    path = latest_version_path(settings.effective_models_dir)
+    assert path is not None
+    pipeline.set_bundle(load_bundle(path))
+    user = _users(store, 2)[-1]
+    seen = {event.item_id for event in store.user_events(user, 10_000)}
+    newest = [item_id for item_id in pipeline.catalog.newest() if item_id not in seen]
+    liked, ignored = newest[0], newest[1:11]
+    now = time.time()
+    shown = [
+        Impression(f"s{n}", f"v{n}", item, 0, "explore", "explore", None, now)
+        for n in range(30)
+        for item in ignored
+    ]
+    shown += [Impression(f"l{n}", f"w{n}", liked, 0, "explore", "explore", None, now) for n in range(20)]
+    store.log_impressions(shown)
+    store.add_events([Event(user_id=f"w{n}", item_id=liked, type="like") for n in range(15)])
+    explored = Counter()
+    for number in range(40):
+        page = pipeline.build(user, 10, request_id=f"explore-{number}")
+        explored.update(item.item_id for item in page.items if item.source == "explore")
+    assert sum(explored.values()) == 40
+    assert explored[liked] >= 20  # responded to: 15 of 20 impressions
+    assert sum(explored[item] for item in ignored) <= 1  # 30 impressions each, no response
+    uniform = HomepagePipeline(
+        store, _declared(settings, sources=sources, exploration_policy="uniform"), pipeline.catalog
+    )
+    uniform.set_bundle(pipeline.bundle)
+    spread = Counter(
+        item.item_id
+        for number in range(40)
+        for item in uniform.build(user, 10, request_id=f"explore-{number}").items
+        if item.source == "explore"
+    )
+    assert spread[liked] <= 5 and len(spread) >= 25  # ε-greedy does not learn from responses

@@ -43,14 +43,17 @@ def test_homepage_comes_from_the_sequence_model_and_follows_new_events(
     page = client.get(f"/v1/users/{user}/homepage?n=10").json()
     assert page["degraded"] is False
     sources = [item["source"] for item in page["items"]]
-    # the model's best picks on top; a fifth from the user's stated interests, interleaved
-    # (text similarity to the history only brings items the model does not know: none here);
-    # the 4th slot explores a new item
-    assert sources[:2] == ["sequential", "sequential"] and sources.count("sequential") == 7
-    assert sources.count("interests") == 2 and sources[3] == "explore"
+    # the model's best picks on top; a fifth from the user's stated interests and up to a
+    # tenth trending (only if events are recent), interleaved (text similarity to the history
+    # only brings items the model does not know: none here); the 4th slot explores
+    trending = sources.count("trending")
+    assert sources[:2] == ["sequential", "sequential"] and sources.count("sequential") == 7 - trending
+    assert sources.count("interests") == 2 and trending <= 1
+    assert sources[3] == "explore"
+    reasons = {"interests": ("Matches your interest in",), "trending": ("Trending now",)}
+    reasons["explore"] = ("New here", "Something different")
     for item in page["items"]:
-        expected = {"interests": "Matches your interest in", "explore": "New here"}.get(item["source"])
-        assert item["reason"].startswith(expected or "Because you liked")
+        assert item["reason"].startswith(reasons.get(item["source"], ("Because you liked",)))
     first = page["items"][0]["item_id"]
     event = {"event_id": "seq-1", "user_id": user, "item_id": first, "type": "like"}
     client.post("/v1/events", json={"events": [event]})

@@ -82,7 +82,7 @@ class HomepageSettings(BaseModel):
     start-up (an unknown name fails with the list of valid names)."""
 
     sources: list[str] = Field(
-        ["semantic-history", "interests", "personal"],
+        ["semantic-history", "interests", "trending", "personal"],
         description="Sources run on every request, in order; personal leads the page, the others "
         "are interleaved into it.",
     )
@@ -112,8 +112,24 @@ class HomepageSettings(BaseModel):
     )
     exploration_first_slot: int = Field(4, ge=1, description="1-based slot of the first exploration item.")
     exploration_pool: int = Field(
-        50, ge=1, description="Exploration picks among this many newest servable items, at random."
+        50,
+        ge=1,
+        description="Exploration draws among this many newest servable items plus as many random "
+        "catalog items (under-exposed ones are what it finds there).",
     )
+    exploration_policy: str = Field(
+        "thompson",
+        pattern="^(thompson|uniform)$",
+        description="thompson: each candidate's rate of positive events per impression is drawn "
+        "from its Beta posterior and the highest draw wins; uniform: ε-greedy, any candidate alike.",
+    )
+    trending_share: float = Field(
+        0.1, ge=0.0, le=1.0, description="Share of the page for the trending source, when declared."
+    )
+    trending_half_life_hours: float = Field(
+        24.0, gt=0.0, description="Trending counts positive events with this half-life."
+    )
+    trending_days: float = Field(7.0, gt=0.0, description="Trending reads this many days of events.")
     diversity_depth: int = Field(
         20,
         ge=1,

@@ -23,6 +23,7 @@ SECTION_TITLES = {
     "semantic-history": "More like what you liked",
     "interests": "From your interests",
     "popular": "Popular right now",
+    "trending": "Trending now",
     "fresh": "New in the catalog",
 }
 

@@ -22,6 +22,7 @@ from homefeed.homepage.cache import TimedCache
 from homefeed.homepage.cursor import ShownItems, encode_cursor
 from homefeed.homepage.diversity import mmr_order
 from homefeed.homepage.filters import CandidateFilter, filter_factories
+from homefeed.homepage.live import LiveStats
 from homefeed.homepage.page import Candidate, Homepage
 from homefeed.homepage.placement import Promotions, explore
 from homefeed.homepage.request import History, PageRequest
@@ -67,7 +68,9 @@ class HomepagePipeline:
         _declared("filters", declared.filters, filters)
         self.store, self.settings, self.catalog = store, settings, catalog
         self.semantic, self.impressions = semantic, impressions
-        self.services = Services(store, settings, catalog, semantic, new_items=self._new_items)
+        self.services = Services(
+            store, settings, catalog, LiveStats(store, settings), semantic, new_items=self._new_items
+        )
         self.sources: list[CandidateSource] = [SOURCES[name](self.services) for name in declared.sources]
         self.fill: list[CandidateSource] = [SOURCES[name](self.services) for name in declared.fill]
         self.filters: list[CandidateFilter] = [filters[name]() for name in declared.filters]

@@ -20,7 +20,9 @@ from homefeed.store import Store
 
 logger = logging.getLogger(__name__)
 PROMOTIONS_TTL = 10.0  # seconds: how stale another worker's promotions may be
-EXPLORING = Explanation("exploration", "New here: see if it is for you")
+EXPLORING_NEW = Explanation("exploration", "New here: see if it is for you")
+EXPLORING = Explanation("exploration", "Something different: see if it is for you")
+PRIOR_ACTED, PRIOR_IGNORED = 1.0, 9.0  # Beta prior of the exploration bandit: one in ten
 
 
 def explore(
@@ -31,41 +33,80 @@ def explore(
     services: Services,
     new: set[str],
 ) -> list[Candidate]:
-    """ε-greedy exploration with a fixed share: ``exploration_slots`` of the page go to new
-    items the user has not seen, drawn at random (seeded by the request id, so the page
-    can be reproduced) among the newest servable items, preferring items no model knows
-    (``new``); the category cap applies to them too."""
+    """Give ``exploration_slots`` of the page to items the ranked sources would not show.
+
+    Candidates are the newest servable items plus as many drawn at random from the catalog
+    (where the under-exposed long tail is), preferring items no model knows (``new``). With
+    the ``thompson`` policy each candidate's rate of positive events per impression is drawn
+    from its Beta posterior (prior: one in ten) and the highest draws win, so items never
+    shown are tried and items shown often without response fade; ``uniform`` is ε-greedy.
+    Draws are seeded by the request id, so a page can be rebuilt exactly."""
     if declared.exploration_slots == 0 or n < declared.exploration_first_slot:
         return chosen
-    catalog = services.catalog
-    on_page = {candidate.item_id for candidate in chosen}
     kept = chosen[: n - declared.exploration_slots]
-    full: set[str | None] = set()
-    if declared.max_per_category is not None:
-        counts = Counter(category_of(candidate.item_id, catalog) for candidate in kept)
-        full = {category for category, count in counts.items() if count >= declared.max_per_category}
-    full.discard(None)
-    pool: list[str] = []
-    for item_id in catalog.newest():
-        if item_id in on_page or category_of(item_id, catalog) in full:
-            continue
-        if services.servable(item_id, request):
-            pool.append(item_id)
-            if len(pool) >= declared.exploration_pool:
-                break
+    seed = int(uuid.uuid5(uuid.NAMESPACE_OID, request.page.request_id).int % 2**63)
+    rng = np.random.default_rng(seed)
+    pool = _exploration_pool(request, chosen, kept, declared, services, rng)
     pool = [item_id for item_id in pool if item_id in new] or pool  # only exploring finds new ones
     if not pool:
         return chosen
-    seed = int(uuid.uuid5(uuid.NAMESPACE_OID, request.page.request_id).int % 2**63)
-    picks = np.random.default_rng(seed).choice(
-        len(pool), size=min(declared.exploration_slots, len(pool)), replace=False
-    )
+    size = min(declared.exploration_slots, len(pool))
+    if declared.exploration_policy == "thompson":
+        exposure = services.live.exposure()
+        counts = np.array([exposure.get(item_id, (0, 0)) for item_id in pool], dtype=np.float64)
+        acted = np.minimum(counts[:, 1], counts[:, 0])
+        draws = rng.beta(PRIOR_ACTED + acted, PRIOR_IGNORED + counts[:, 0] - acted)
+        picks = np.argsort(-draws, kind="stable")[:size]
+    else:
+        picks = rng.choice(len(pool), size=size, replace=False)
     page = list(kept)
     step = max(n // declared.exploration_slots, 1)
     for number, pick in enumerate(sorted(picks.tolist())):
         slot = declared.exploration_first_slot - 1 + number * step
-        page.insert(min(slot, len(page)), Candidate(pool[pick], 0.0, "explore", EXPLORING))
+        why = EXPLORING_NEW if pool[pick] in new else EXPLORING
+        page.insert(min(slot, len(page)), Candidate(pool[pick], 0.0, "explore", why))
     return page[:n]
+
+
+def _exploration_pool(
+    request: PageRequest,
+    chosen: list[Candidate],
+    kept: list[Candidate],
+    declared: HomepageSettings,
+    services: Services,
+    rng: np.random.Generator,
+) -> list[str]:
+    """Servable items not on the page and not over the category cap: the newest
+    ``exploration_pool`` and up to as many drawn at random from the active catalog."""
+    on_page = {candidate.item_id for candidate in chosen}
+    full: set[str | None] = set()
+    if declared.max_per_category is not None:
+        counts = Counter(category_of(candidate.item_id, services.catalog) for candidate in kept)
+        full = {category for category, count in counts.items() if count >= declared.max_per_category}
+    full.discard(None)
+
+    def eligible(item_id: str) -> bool:
+        return (
+            item_id not in on_page
+            and category_of(item_id, services.catalog) not in full
+            and services.servable(item_id, request)
+        )
+
+    newest = services.catalog.newest()
+    pool: list[str] = []
+    for item_id in newest:
+        if eligible(item_id):
+            pool.append(item_id)
+            if len(pool) >= declared.exploration_pool:
+                break
+    picked = set(pool)
+    draws = rng.integers(0, len(newest), size=declared.exploration_pool if newest else 0)
+    for position in draws:
+        item_id = newest[int(position)]
+        if item_id not in picked and eligible(item_id):
+            pool.append(item_id)
+            picked.add(item_id)
+    return pool
 
 
 class Promotions:

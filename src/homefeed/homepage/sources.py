@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from homefeed.config import Settings
+from homefeed.homepage.live import LiveStats
 from homefeed.homepage.page import Candidate, Explanation
 from homefeed.homepage.request import History, PageRequest
 from homefeed.homepage.semantic import SemanticSources
@@ -58,6 +59,7 @@ class Services:
     store: Store
     settings: Settings
     catalog: Catalog
+    live: LiveStats
     semantic: SemanticSources | None = None
     indexes: dict[str, VectorIndex] = field(default_factory=dict)  # per personal model
     new_items: Callable[[ModelBundle | None], set[str]] = lambda _bundle: set()
@@ -298,6 +300,29 @@ class PopularSource:
         return found
 
 
+class TrendingSource:
+    """What many people acted on in the last days, newest activity counting most (the live
+    log, time-decayed): ``homepage.trending_share`` of the page."""
+
+    name = "trending"
+    explanation = Explanation("trending", "Trending now")
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        quota = min(quota, round(request.n * self.services.settings.homepage.trending_share))
+        found: list[Candidate] = []
+        if quota <= 0:
+            return found
+        for item_id, score in self.services.live.trending():
+            if self.services.servable(item_id, request):
+                found.append(Candidate(item_id, score, self.name, self.explanation))
+                if len(found) >= quota:
+                    break
+        return found
+
+
 class FreshSource:
     """Newest items first: the last resort, and the way in for items newer than the model."""
 
@@ -347,6 +372,7 @@ SOURCES: dict[str, Callable[[Services], CandidateSource]] = {
         InterestsSource,
         ProfileSource,
         PopularSource,
+        TrendingSource,
         FreshSource,
     )
 }

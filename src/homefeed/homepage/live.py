@@ -1,0 +1,57 @@
+"""Live aggregates of the event and impression logs, shared by every request and re-read every
+few seconds: what is trending now, and how often each item was shown and then acted on."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+
+from homefeed.config import Settings
+from homefeed.homepage.cache import TimedCache
+from homefeed.store import Store
+
+LIVE_TTL = 30.0  # seconds an aggregate is served from memory (each worker reads its own)
+BUCKET_SECONDS = 3600.0  # events are counted per hour, then decayed by the hour's age
+
+
+class LiveStats:
+    """Trending scores and item exposure, cached for LIVE_TTL seconds."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+        self._trending: TimedCache[None, list[tuple[str, float]]] = TimedCache(LIVE_TTL)
+        self._exposure: TimedCache[None, dict[str, tuple[int, int]]] = TimedCache(LIVE_TTL)
+
+    def _positive(self) -> list[str]:
+        return [name for name, weight in self.settings.event_weights.items() if weight > 0]
+
+    def trending(self) -> list[tuple[str, float]]:
+        """Items by time-decayed count of positive events (half-life
+        ``homepage.trending_half_life_hours``, over ``trending_days``), highest first.
+
+        Ages are measured from the newest event rather than the clock, so a replayed or
+        imported log still has a "now"; on a live service the two coincide."""
+        return self._trending.get(None, self._read_trending)
+
+    def _read_trending(self, _key: None) -> list[tuple[str, float]]:
+        declared = self.settings.homepage
+        latest = self.store.latest_event_time()
+        if latest is None:
+            return []
+        since = latest - declared.trending_days * 86_400
+        rate = math.log(2) / (declared.trending_half_life_hours * 3600)
+        scores: dict[str, float] = defaultdict(float)
+        for item_id, bucket, count in self.store.recent_activity(self._positive(), since, BUCKET_SECONDS):
+            age = max(latest - bucket - BUCKET_SECONDS / 2, 0.0)
+            scores[item_id] += count * math.exp(-rate * age)
+        return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+    def exposure(self) -> dict[str, tuple[int, int]]:
+        """Per item over the last ``homepage.ignore_days``: (times shown on homepages, positive
+        events). Items missing were not shown and not acted on."""
+        return self._exposure.get(None, self._read_exposure)
+
+    def _read_exposure(self, _key: None) -> dict[str, tuple[int, int]]:
+        since = time.time() - self.settings.homepage.ignore_days * 86_400
+        return self.store.item_exposure(self._positive(), since)
