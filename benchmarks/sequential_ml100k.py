@@ -1,7 +1,7 @@
 """The Transformer user model on MovieLens-100K: ablations (ID-only, text-only, ID + text)
 on `loo` and `cold-items`, with fit time, against the best peer row.
 
-    python benchmarks/sequential_ml100k.py [--data ../shared/data/ml-100k] [--write]
+    python benchmarks/sequential_ml100k.py [--data ../shared/data/ml-100k] [--write] [--seeds N]
 
 Item text is the bundled all-MiniLM-L6-v2 embedding of title, year and genres (cached in a
 SQLite file under the system temp folder). Skips when the shared data folder is absent.
@@ -31,10 +31,8 @@ VARIANTS: dict[str, tuple[dict[str, object], tuple[str, ...]]] = {
     "text only": ({"use_ids": False}, BOTH),
     "ID + text (seen items not masked in training)": ({"mask_seen": False}, ("loo",)),
     "ID + text (absolute positions)": ({"positions": "absolute"}, ("loo",)),
-    "ID + text (30 epochs at lr 1e-3)": (
-        {"epochs": 30, "patience": 30, "learning_rate": 1e-3, "validate_after": 10},
-        ("loo",),
-    ),
+    "ID + text (max length 50)": ({"max_length": 50}, ("loo",)),
+    "ID + text (max length 200, the default until 2026-11-29)": ({"max_length": 200}, ("loo",)),
 }
 PEER = {"hr@10": 0.2153, "ndcg@10": 0.1081}
 
@@ -42,6 +40,7 @@ PEER = {"hr@10": 0.2153, "ndcg@10": 0.1081}
 def main() -> int:
     options = parser(__doc__)
     options.add_argument("--variants", default=";".join(VARIANTS), help="labels separated by ';'")
+    options.add_argument("--seeds", type=int, default=1, help="seeds to average (mean ± std)")
     args = options.parse_args()
     started = time.perf_counter()
     dataset = load(args.data)
@@ -58,17 +57,25 @@ def main() -> int:
         params = {"sequential": {**DEFAULT_PARAMS["sequential"], **options}}
         for protocol in protocols:
             report = run_protocol(
-                dataset, protocol, ["sequential"], [10, 20], params=params, item_text=text, on_step=step
+                dataset,
+                protocol,
+                ["sequential"],
+                [10, 20],
+                params=params,
+                item_text=text,
+                seeds=args.seeds,
+                on_step=step,
             )
             result = report.splits[0].results["sequential"]
-            rows.append((label, protocol, result))
+            spread = report.splits[0].spread.get("sequential", {})
+            rows.append((label, protocol, result, spread))
             print(f"  {label} on {protocol}: {result.metrics}", file=sys.stderr, flush=True)
     lines = [
         "## The Transformer user model on MovieLens-100K",
         "",
         f"- **Date:** {datetime.now(UTC).date().isoformat()}; **machine:** {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads)",
-        "- **Command:** `python benchmarks/sequential_ml100k.py` "
+        f"- **Command:** `python benchmarks/sequential_ml100k.py --seeds {args.seeds}` "
         f"(total {time.perf_counter() - started:.0f} s)",
         f"- **Settings:** `{DEFAULT_PARAMS['sequential']}`; early stopping on the loo `valid` rows "
         "(on `cold-items`, on a 10 % hold-out of each user's last training item).",
@@ -78,13 +85,16 @@ def main() -> int:
         "| variant | protocol | HR@10 / Recall@10 | NDCG@10 | HR@20 / Recall@20 | NDCG@20 | epochs | fit s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for label, protocol, result in rows:
+    for label, protocol, result, spread in rows:
         metric = "hr" if protocol == "loo" else "recall"
         flag = " (cannot score: id order)" if any("same score" in note for note in result.notes) else ""
-        values = [result.metrics[key] for key in (f"{metric}@10", "ndcg@10", f"{metric}@20", "ndcg@20")]
+        keys = (f"{metric}@10", "ndcg@10", f"{metric}@20", "ndcg@20")
+        values = [
+            f"{result.metrics[key]:.4f}" + (f" ± {spread[key]:.4f}" if key in spread else "") for key in keys
+        ]
         lines.append(
             f"| {label}{flag} | {protocol} | "
-            + " | ".join(f"{v:.4f}" for v in values)
+            + " | ".join(values)
             + f" | {result.params.get('epochs')} max | {result.fit_seconds:.0f} |"
         )
     return finish("sequential_ml100k", lines, args.write)

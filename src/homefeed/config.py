@@ -32,7 +32,12 @@ class AlsSettings(BaseModel):
 class SequentialSettings(BaseModel):
     """The Transformer user model (see homefeed.models.sequential)."""
 
-    max_length: int = Field(200, ge=2, le=1024, description="Most recent events the model reads.")
+    max_length: int = Field(
+        30,
+        ge=2,
+        le=1024,
+        description="Most recent events the model reads; longer histories train as several windows.",
+    )
     stride: int | None = Field(
         None, ge=1, description="Overlapping training windows (slower); None trains each event once."
     )
@@ -45,10 +50,10 @@ class SequentialSettings(BaseModel):
     layers: int = Field(2, ge=1, le=12)
     heads: int = Field(2, ge=1, le=16)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
-    learning_rate: float = Field(2e-3, gt=0.0)
+    learning_rate: float = Field(3e-3, gt=0.0)
     schedule: str = Field("cosine", pattern="^(cosine|constant)$", description="Learning-rate schedule.")
     weight_decay: float = Field(0.01, ge=0.0)
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = Field(32, ge=1)
     epochs: int = Field(14, ge=1)
     patience: int = Field(14, ge=1, description="Epochs without a better validation NDCG@10 before stopping.")
     validate_after: int = Field(7, ge=0, description="Epochs trained before the first validation.")

@@ -31,7 +31,7 @@ EpochCallback = Callable[[int, float, float | None], None]
 class SequentialConfig:
     """Defaults are the measured recipe (docs/benchmarks.md); ``SequentialSettings`` mirrors them."""
 
-    max_length: int = 200
+    max_length: int = 30
     stride: int | None = None  # overlapping training windows (each target re-encoded); None = one pass
     attention_window: int | None = None  # how many recent items each position attends to
     positions: str = "relative"  # learned bias by distance; "absolute" embeddings; "alibi" fixed slopes
@@ -39,10 +39,10 @@ class SequentialConfig:
     layers: int = 2
     heads: int = 2
     dropout: float = 0.3
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
     schedule: str = "cosine"  # decays to 0 over `epochs`; or "constant"
     weight_decay: float = 0.01
-    batch_size: int = 16
+    batch_size: int = 32
     epochs: int = 14
     patience: int = 14
     mask_seen: bool = True  # leave items already in the sequence out of each target's softmax
