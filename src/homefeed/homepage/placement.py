@@ -46,7 +46,7 @@ def explore(
     kept = chosen[: n - declared.exploration_slots]
     seed = int(uuid.uuid5(uuid.NAMESPACE_OID, request.page.request_id).int % 2**63)
     rng = np.random.default_rng(seed)
-    pool = _exploration_pool(request, chosen, kept, declared, services, rng)
+    pool = _exploration_pool(request, chosen, kept, declared, services, rng, new)
     pool = [item_id for item_id in pool if item_id in new] or pool  # only exploring finds new ones
     if not pool:
         return chosen
@@ -75,9 +75,12 @@ def _exploration_pool(
     declared: HomepageSettings,
     services: Services,
     rng: np.random.Generator,
+    new: set[str],
 ) -> list[str]:
     """Servable items not on the page and not over the category cap: the newest
-    ``exploration_pool`` and up to as many drawn at random from the active catalog."""
+    ``exploration_pool`` and up to as many drawn at random from the active catalog. Items no
+    model knows come only from the newest: drawn at random they would win every page's slot,
+    relevant or not (the text sources place them by relevance)."""
     on_page = {candidate.item_id for candidate in chosen}
     full: set[str | None] = set()
     if declared.max_per_category is not None:
@@ -103,7 +106,7 @@ def _exploration_pool(
     draws = rng.integers(0, len(newest), size=declared.exploration_pool if newest else 0)
     for position in draws:
         item_id = newest[int(position)]
-        if item_id not in picked and eligible(item_id):
+        if item_id not in picked and item_id not in new and eligible(item_id):
             pool.append(item_id)
             picked.add(item_id)
     return pool
