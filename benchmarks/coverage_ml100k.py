@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from _ml100k import finish, parser
 from homefeed.config import HomepageSettings, Settings
 from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import Importer
+from homefeed.evaluation.metrics import gini
 from homefeed.homepage import HomepagePipeline
 from homefeed.models.base import top_k
 from homefeed.models.bundle import train_bundle
@@ -36,16 +36,6 @@ from homefeed.service.runtime import Runtime
 from homefeed.store import Store, migrate
 
 SERVED = ("popularity", "profile", "als", "sequential")
-
-
-def gini(counts: Iterable[int], catalog: int) -> float:
-    """Gini index of how often each catalog item is shown (0: evenly, 1: one item only)."""
-    shown = list(counts)
-    values = np.sort(np.array([*shown, *([0] * (catalog - len(shown)))], dtype=float))
-    if values.sum() == 0:
-        return 0.0
-    ranks = np.arange(1, len(values) + 1)
-    return float((2 * ranks - len(values) - 1) @ values / (len(values) * values.sum()))
 
 
 def als_alone(runtime: Runtime, users: list[str], n: int) -> Counter[str]:
@@ -132,9 +122,16 @@ def main() -> int:
         mix = ", ".join(f"{name} {count / total:.0%}" for name, count in sources.most_common())
         lines.append(
             f"| {label} | {len(shown)} | {len(shown) / catalog:.1%} | {len(shown) / base:.2f}x "
-            f"| {gini(shown.values(), catalog):.3f} | {mix or '—'} |"
+            f"| {exposure_gini(shown, catalog):.3f} | {mix or '—'} |"
         )
     return finish("coverage_ml100k", lines, args.write)
+
+
+def exposure_gini(shown: Counter[str], catalog: int) -> float:
+    """Gini index of how often each catalog item is shown (items never shown count as 0)."""
+    counts = np.zeros(catalog)
+    counts[: len(shown)] = list(shown.values())
+    return gini(counts)
 
 
 def variant(runtime: Runtime, settings: Settings, declared: HomepageSettings) -> HomepagePipeline:
