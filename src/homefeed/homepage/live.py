@@ -1,5 +1,6 @@
 """Live aggregates of the event and impression logs, shared by every request and re-read every
-few seconds: what is trending now, and how often each item was shown and then acted on."""
+few seconds: what is popular and trending now, and how often each item was shown and then
+acted on."""
 
 from __future__ import annotations
 
@@ -12,19 +13,28 @@ from homefeed.homepage.cache import TimedCache
 from homefeed.store import Store
 
 LIVE_TTL = 30.0  # seconds an aggregate is served from memory (each worker reads its own)
+POPULAR_LIMIT = 5000  # items kept of the live popular list
 BUCKET_SECONDS = 3600.0  # events are counted per hour, then decayed by the hour's age
 
 
 class LiveStats:
-    """Trending scores and item exposure, cached for LIVE_TTL seconds."""
+    """Live popularity, trending scores and item exposure, cached for LIVE_TTL seconds."""
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store, self.settings = store, settings
+        self._popular: TimedCache[None, list[tuple[str, int]]] = TimedCache(LIVE_TTL)
         self._trending: TimedCache[None, list[tuple[str, float]]] = TimedCache(LIVE_TTL)
         self._exposure: TimedCache[None, dict[str, tuple[int, int]]] = TimedCache(LIVE_TTL)
 
     def _positive(self) -> list[str]:
         return [name for name, weight in self.settings.event_weights.items() if weight > 0]
+
+    def popular(self) -> list[tuple[str, int]]:
+        """The POPULAR_LIMIT items with the most positive events ever, most first: the popular
+        list before any model is trained."""
+        return self._popular.get(
+            None, lambda _key: self.store.item_popularity(self._positive(), POPULAR_LIMIT)
+        )
 
     def trending(self) -> list[tuple[str, float]]:
         """Items by time-decayed count of positive events (half-life

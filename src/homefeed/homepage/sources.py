@@ -9,8 +9,7 @@ so filters after them rarely have work: they are the guarantee, not the mechanis
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, runtime_checkable
@@ -32,7 +31,6 @@ from homefeed.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
 PERSONAL_MODELS = ("ranker", "sequential", "als")  # tried in this order
-LIVE_POPULARITY_TTL = 30.0
 
 
 @runtime_checkable
@@ -63,7 +61,6 @@ class Services:
     semantic: SemanticSources | None = None
     indexes: dict[str, VectorIndex] = field(default_factory=dict)  # per personal model
     new_items: Callable[[ModelBundle | None], set[str]] = lambda _bundle: set()
-    live_popularity: tuple[float, list[tuple[str, int]]] = (0.0, [])
 
     def title(self, item_id: str) -> str:
         entry = self.catalog.get(item_id)
@@ -285,19 +282,8 @@ class PopularSource:
         return _top(model, scores, request.allowed, quota, self.name, self.explanation)
 
     def _live(self, request: PageRequest, quota: int) -> list[Candidate]:
-        services = self.services
-        fetched_at, ranked = services.live_popularity
-        if time.monotonic() - fetched_at > LIVE_POPULARITY_TTL:
-            positive = [name for name, weight in services.settings.event_weights.items() if weight > 0]
-            ranked = services.store.item_popularity(positive, limit=5000)
-            services.live_popularity = (time.monotonic(), ranked)
-        found = []
-        for item_id, count in ranked:
-            if services.servable(item_id, request):
-                found.append(Candidate(item_id, float(count), self.name, self.explanation))
-                if len(found) >= quota:
-                    break
-        return found
+        ranked = self.services.live.popular()
+        return _first_servable(self.services, request, ranked, quota, self.name, self.explanation)
 
 
 class TrendingSource:
@@ -312,15 +298,10 @@ class TrendingSource:
 
     def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
         quota = min(quota, round(request.n * self.services.settings.homepage.trending_share))
-        found: list[Candidate] = []
         if quota <= 0:
-            return found
-        for item_id, score in self.services.live.trending():
-            if self.services.servable(item_id, request):
-                found.append(Candidate(item_id, score, self.name, self.explanation))
-                if len(found) >= quota:
-                    break
-        return found
+            return []
+        ranked = self.services.live.trending()
+        return _first_servable(self.services, request, ranked, quota, self.name, self.explanation)
 
 
 class FreshSource:
@@ -333,15 +314,28 @@ class FreshSource:
         self.services = services
 
     def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
-        found: list[Candidate] = []
-        if quota <= 0:
-            return found
-        for item_id in self.services.catalog.newest():
-            if self.services.servable(item_id, request):
-                found.append(Candidate(item_id, 0.0, self.name, self.explanation))
-                if len(found) >= quota:
-                    break
+        newest = ((item_id, 0.0) for item_id in self.services.catalog.newest())
+        return _first_servable(self.services, request, newest, quota, self.name, self.explanation)
+
+
+def _first_servable(
+    services: Services,
+    request: PageRequest,
+    ranked: Iterable[tuple[str, float]],
+    quota: int,
+    source: str,
+    why: Explanation,
+) -> list[Candidate]:
+    """The first ``quota`` servable items of an (item, score) ranking, read lazily."""
+    found: list[Candidate] = []
+    if quota <= 0:
         return found
+    for item_id, score in ranked:
+        if services.servable(item_id, request):
+            found.append(Candidate(item_id, float(score), source, why))
+            if len(found) >= quota:
+                break
+    return found
 
 
 def _best(scores: np.ndarray, allowed: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
