@@ -27,12 +27,17 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     return options
 
 
-def load(folder: Path) -> EvalDataset | None:
-    """The data set, or None (after saying why) when the shared folder is absent."""
+def available(folder: Path) -> bool:
+    """Whether the shared data folder is there; says why the benchmark is skipped when not."""
     if not (folder / "ml-100k.inter").exists():
         print(f"skipped: {folder} is absent (MovieLens-100K in the shared atomic layout is needed)")
-        return None
-    return EvalDataset.load(folder, Settings().event_weights)
+        return False
+    return True
+
+
+def load(folder: Path) -> EvalDataset | None:
+    """The data set, or None (after saying why) when the shared folder is absent."""
+    return EvalDataset.load(folder, Settings().event_weights) if available(folder) else None
 
 
 def item_text(dataset: EvalDataset) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import machine
-from _ml100k import finish, parser
+from _ml100k import available, finish, parser
 
 from homefeed.config import HomepageSettings, Settings
 from homefeed.datasets.folders import folder_records
@@ -72,8 +72,7 @@ def main() -> int:
     options = parser(__doc__)
     options.add_argument("--n", type=int, default=20, help="items per homepage")
     args = options.parse_args()
-    if not (args.data / "ml-100k.inter").exists():
-        print(f"skipped: {args.data} is absent (MovieLens-100K in the shared atomic layout is needed)")
+    if not available(args.data):
         return 0
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homefeed-coverage-") as scratch:
