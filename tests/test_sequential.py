@@ -134,3 +134,47 @@ def test_the_model_defaults_are_the_configured_recipe() -> None:
     configured = SequentialSettings().model_dump()
     defaults = asdict(SequentialConfig())
     assert {key: defaults[key] for key in configured} == configured
+
+
+def test_events_of_one_tie_are_reshuffled_and_ties_keep_their_time_order() -> None:
+    """tie_seconds: events logged within the same second have no known order, so each epoch
+    draws a new order inside every tie, and never moves an event across ties."""
+    model = SequentialRecommender(tie_seconds=1.0)
+    times = [np.array([0.0, 5.0, 5.2, 5.9, 9.0, 12.0, 12.5])]
+    (ties,) = model._tie_groups(times) or []
+    assert ties.tolist() == [0, 5, 5, 5, 9, 12, 12]
+    items, kinds = [np.arange(7)], [np.arange(7) + 10]
+    rng = np.random.default_rng(0)
+    orders = set()
+    for _ in range(200):
+        (shuffled,), (shuffled_kinds,) = model._shuffle_ties(items, kinds, [ties], rng)
+        assert shuffled[0] == 0 and shuffled[4] == 4  # single-event ties stay put
+        assert sorted(shuffled[1:4].tolist()) == [1, 2, 3] and sorted(shuffled[5:].tolist()) == [5, 6]
+        assert (shuffled_kinds == shuffled + 10).all()  # each event keeps its kind
+        orders.add(tuple(shuffled.tolist()))
+    assert len(orders) == 12  # all 3! x 2! orders were drawn
+    assert SequentialRecommender()._tie_groups(times) is None  # off: the logged order is kept
+
+
+def test_training_with_tie_shuffling_still_learns_the_cycle() -> None:
+    data, text = _cycles()
+    data.item_text = text
+    model = SequentialRecommender(**{**SMALL, "tie_seconds": 1.0, "tie_targets": True}).fit(data)
+    histories = [items for items, _ in data.sequences()][:40]
+    assert _next_topic_hits(model, histories) > 0.8
+
+
+def test_tie_targets_average_the_cross_entropy_over_the_rest_of_the_tie() -> None:
+    """Targets y = [5, 7, 9] where 7 and 9 share a tie: the position targeting 7 is trained
+    towards 7 and 9 alike; the others as plain cross-entropy."""
+    torch.manual_seed(0)
+    y = torch.tensor([[5, 7, 9]])
+    ties = torch.tensor([[1, 2, 2]])
+    mask = y > 0
+    logits = torch.randn(3, 10)
+    log_p = torch.log_softmax(logits, dim=-1)
+    expected = -(log_p[0, 4] + (log_p[1, 6] + log_p[1, 8]) / 2 + log_p[2, 8]) / 3
+    loss = SequentialRecommender._tie_loss(logits, y, ties, mask)
+    assert torch.isclose(loss, expected)
+    untied = SequentialRecommender._tie_loss(logits, y, torch.tensor([[1, 2, 3]]), mask)
+    assert torch.isclose(untied, torch.nn.functional.cross_entropy(logits, y[mask] - 1))

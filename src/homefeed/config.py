@@ -60,6 +60,11 @@ class SequentialSettings(BaseModel):
     mask_seen: bool = Field(
         True, description="Leave items already in the sequence out of each training softmax."
     )
+    tie_seconds: float | None = Field(
+        None,
+        gt=0.0,
+        description="Events this close in time have no known order: each epoch reshuffles them.",
+    )
     use_ids: bool = True
     use_text: bool = True
     max_seconds: float | None = Field(None, gt=0.0, description="Stop training after this long.")

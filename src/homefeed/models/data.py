@@ -103,14 +103,18 @@ class Interactions:
 
     def sequences(self, positive_only: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per user (by index): item indices and weights ordered by time (stable on row order)."""
+        return [(self.items[rows], self.weights[rows]) for rows in self._user_rows(positive_only)]
+
+    def sequence_timestamps(self, positive_only: bool = True) -> list[np.ndarray]:
+        """Per user: the timestamps of :meth:`sequences`, in the same order."""
+        return [self.timestamps[rows] for rows in self._user_rows(positive_only)]
+
+    def _user_rows(self, positive_only: bool) -> list[np.ndarray]:
         keep = self.weights > 0 if positive_only else np.ones(len(self.weights), dtype=bool)
         rows = np.flatnonzero(keep)
         order = rows[np.lexsort((rows, self.timestamps[rows], self.users[rows]))]
         bounds = np.searchsorted(self.users[order], np.arange(self.n_users + 1))
-        return [
-            (self.items[order[bounds[u] : bounds[u + 1]]], self.weights[order[bounds[u] : bounds[u + 1]]])
-            for u in range(self.n_users)
-        ]
+        return [order[bounds[u] : bounds[u + 1]] for u in range(self.n_users)]
 
     def subset(self, rows: np.ndarray) -> Interactions:
         """The same vocabularies, item text and profiles with only ``rows`` (mask or indices)."""

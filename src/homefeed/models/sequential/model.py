@@ -46,6 +46,10 @@ class SequentialConfig:
     epochs: int = 14
     patience: int = 14
     mask_seen: bool = True  # leave items already in the sequence out of each target's softmax
+    # events within the same tie_seconds of each other have no known order (a rating session
+    # logs many at one second): each epoch trains on a fresh random order within each such tie
+    tie_seconds: float | None = None
+    tie_targets: bool = False  # with tie_seconds: every later event of the target's tie is a target too
     validate_after: int = 7  # epochs before the first validation (early high-lr epochs never win)
     use_ids: bool = True
     use_text: bool = True
@@ -85,6 +89,7 @@ class SequentialRecommender(Recommender):
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         sequences = data.sequences()
+        ties = self._tie_groups(data.sequence_timestamps())
         self.kind_values = sorted({float(w) for _, weights in sequences for w in weights})
         self.sequences = [items for items, _ in sequences]
         kinds = [self._kinds(weights) for _, weights in sequences]
@@ -96,7 +101,9 @@ class SequentialRecommender(Recommender):
         else:
             train_items, train_kinds = self.sequences, kinds
         self.network = self._build_network(data.n_items)
-        inputs, targets, input_kinds = self._windows(train_items, train_kinds)
+        if ties is not None:
+            ties = [group[: len(sequence)] for group, sequence in zip(ties, train_items, strict=True)]
+        inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties)
         optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
         )
@@ -106,7 +113,10 @@ class SequentialRecommender(Recommender):
         started = time.perf_counter()
         self.history = []
         for epoch in range(1, cfg.epochs + 1):
-            loss = self._epoch(inputs, targets, input_kinds, optimizer, scheduler, rng)
+            if ties is not None and epoch > 1:
+                shuffled, shuffled_kinds = self._shuffle_ties(train_items, train_kinds, ties, rng)
+                inputs, targets, input_kinds, target_ties = self._windows(shuffled, shuffled_kinds, ties)
+            loss = self._epoch(inputs, targets, input_kinds, target_ties, optimizer, scheduler, rng)
             validating = validation.histories and epoch > min(cfg.validate_after, cfg.epochs - 1)
             score = self._validate(validation) if validating else None
             self.history.append(
@@ -154,6 +164,23 @@ class SequentialRecommender(Recommender):
         with torch.no_grad():
             ids.weight[1:][torch.from_numpy(~seen)] = 0.0
 
+    def _tie_groups(self, times: list[np.ndarray]) -> list[np.ndarray] | None:
+        """Per user and event: the index of its tie (events in the same tie_seconds bucket)."""
+        if not self.settings.tie_seconds:
+            return None
+        return [np.floor(t / self.settings.tie_seconds).astype(np.int64) for t in times]
+
+    @staticmethod
+    def _shuffle_ties(
+        items: list[np.ndarray], kinds: list[np.ndarray], ties: list[np.ndarray], rng: np.random.Generator
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The sequences with events of one tie in a random order; ties stay in time order."""
+        orders = [np.lexsort((rng.random(len(group)), group)) for group in ties]
+        return (
+            [sequence[order] for sequence, order in zip(items, orders, strict=True)],
+            [kind[order] for kind, order in zip(kinds, orders, strict=True)],
+        )
+
     def _kinds(self, weights: np.ndarray) -> np.ndarray:
         lookup = {value: index + 1 for index, value in enumerate(self.kind_values)}
         return np.array([lookup.get(float(w), 0) for w in weights], dtype=np.int64)
@@ -174,9 +201,10 @@ class SequentialRecommender(Recommender):
         return validation, train_items, train_kinds
 
     def _windows(
-        self, items: list[np.ndarray], kinds: list[np.ndarray]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Left-padded (input, target, kind) windows of max_length; long histories give several.
+        self, items: list[np.ndarray], kinds: list[np.ndarray], ties: list[np.ndarray] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Left-padded (input, target, kind, target tie) windows of max_length; long histories
+        give several. The target ties are None without ``ties``.
 
         Windows overlap when ``stride`` < max_length; each next item is a target in exactly one
         window (the latest one whose last ``stride`` positions cover it), so every target but
@@ -184,29 +212,34 @@ class SequentialRecommender(Recommender):
         """
         length = self.settings.max_length
         stride = min(self.settings.stride or length, length)
-        rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for sequence, kind in zip(items, kinds, strict=True):
+        rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for user, (sequence, kind) in enumerate(zip(items, kinds, strict=True)):
             tokens = sequence + 1  # 0 is padding
+            tie = ties[user] if ties is not None else np.zeros(len(tokens), dtype=np.int64)
             for end in range(len(tokens) - 1, 0, -stride):
                 start = max(0, end - length)
                 target = tokens[start + 1 : end + 1].copy()
                 if start > 0:
                     target[: len(target) - stride] = 0  # trained in a later window
-                rows.append((tokens[start:end], target, kind[start:end]))
+                rows.append((tokens[start:end], target, kind[start:end], tie[start + 1 : end + 1]))
         inputs = np.zeros((len(rows), length), dtype=np.int64)
         targets = np.zeros((len(rows), length), dtype=np.int64)
         input_kinds = np.zeros((len(rows), length), dtype=np.int64)
-        for row, (source, target, kind) in enumerate(rows):
+        target_ties = np.full((len(rows), length), -1, dtype=np.int64)
+        for row, (source, target, kind, tie) in enumerate(rows):
             inputs[row, length - len(source) :] = source
             targets[row, length - len(target) :] = target
             input_kinds[row, length - len(kind) :] = kind
-        return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(input_kinds)
+            target_ties[row, length - len(tie) :] = tie
+        tensors = torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(input_kinds)
+        return *tensors, torch.from_numpy(target_ties) if ties is not None else None
 
     def _epoch(
         self,
         inputs: torch.Tensor,
         targets: torch.Tensor,
         kinds: torch.Tensor,
+        target_ties: torch.Tensor | None,
         optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler,
         rng: np.random.Generator,
@@ -225,13 +258,17 @@ class SequentialRecommender(Recommender):
             x, y, k = inputs[batch], targets[batch], kinds[batch]
             used = (x != 0).any(dim=0)  # drop columns that are padding in the whole batch
             x, y, k = x[:, used], y[:, used], k[:, used]
+            ties = target_ties[batch][:, used] if target_ties is not None else None
             table = self.network.items.table()
             hidden = self.network(x, k, table)
             mask = y > 0
             logits = hidden[mask] @ table[1:].T
             if self.settings.mask_seen:
                 logits.masked_fill_(self._seen_before(x, y, mask), float("-inf"))  # in place: no copy
-            loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
+            if ties is not None and self.settings.tie_targets:
+                loss = self._tie_loss(logits, y, ties, mask)
+            else:
+                loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), 1.0)
@@ -240,6 +277,24 @@ class SequentialRecommender(Recommender):
             total += float(loss.detach()) * int(mask.sum())
             count += int(mask.sum())
         return total / max(count, 1)
+
+    @staticmethod
+    def _tie_loss(
+        logits: torch.Tensor, y: torch.Tensor, ties: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Cross-entropy against every event of the target's tie from the target on (any of
+        them could have come next), each weighted 1 / their number."""
+        log_p = torch.log_softmax(logits, dim=-1)
+        rows, steps = mask.nonzero(as_tuple=True)
+        later = steps[:, None] <= torch.arange(y.shape[1])[None, :]
+        same = (ties[rows] == ties[rows, steps][:, None]) & later & mask[rows]
+        target_row, position = same.nonzero(as_tuple=True)
+        picked = log_p[target_row, y[rows[target_row], position] - 1]
+        usable = torch.isfinite(picked)  # an item seen earlier (a repeat) is no target
+        weights = (
+            usable.float() / torch.zeros(len(rows)).index_add_(0, target_row, usable.float())[target_row]
+        )
+        return -(torch.where(usable, picked, 0.0) * weights).sum() / len(rows)
 
     def _seen_before(self, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """[targets, n_items]: for each masked target position, the items already in its
