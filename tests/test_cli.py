@@ -29,6 +29,7 @@ def test_every_command_has_help() -> None:
         ["recommend"],
         ["demo"],
         ["init"],
+        ["experiment-report"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)
@@ -81,3 +82,26 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(
     with pytest.raises(SystemExit):
         main()
     assert "line 2, column 'item_id': unknown item 'i1'" in " ".join(capsys.readouterr().err.split())
+
+
+def test_experiment_report_prints_rates_per_arm(tmp_path: Path) -> None:
+    from homefeed.config import Settings
+    from homefeed.domain import Event, Impression
+    from homefeed.store import Store, migrate
+
+    data = tmp_path / "data"
+    data.mkdir()
+    store = Store.from_url(Settings(data_dir=data).effective_database_url)
+    migrate(store.engine)
+    shown = [
+        Impression(f"r{n}", f"u{n}", "i1", 0, "main", "als", None, 1000.0, "exp", "ab"[n % 2])
+        for n in range(8)
+    ]
+    store.log_impressions(shown)
+    store.add_events([Event(user_id="u0", item_id="i1", type="purchase", timestamp=1100.0)])
+    store.close()
+    code, out = _invoke(data, "experiment-report", "exp")
+    assert code == 0, out
+    assert "25.00%" in out and "0.00%" in out  # arm a: 1 of 4 impressions clicked (and bought)
+    code, out = _invoke(data, "experiment-report", "nothing")
+    assert code == 1 and "no impressions recorded for experiment 'nothing'" in out

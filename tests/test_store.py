@@ -9,7 +9,7 @@ from homefeed.store.migrate import current_revision
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0004"
+    assert current_revision(store.engine) == "0005"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",

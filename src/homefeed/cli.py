@@ -326,6 +326,56 @@ def recommend(
         console.print(f"[yellow]degraded:[/] {'; '.join(page.reasons)}")
 
 
+@app.command("experiment-report")
+def experiment_report(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The experiment's name (HOMEFEED_EXPERIMENT's name).")],
+    window_hours: Annotated[
+        float, typer.Option(min=0.001, help="An event counts for an impression this long after it.")
+    ] = 24.0,
+    conversion: Annotated[
+        list[str] | None, typer.Option(help="Event type counted as a conversion (repeatable).")
+    ] = None,
+) -> None:
+    """CTR and CVR per arm of an A/B experiment, from the impression log, with p-values
+    against the first arm (two-proportion z-test)."""
+    from homefeed.feedback.online import CONVERSIONS, click_types, experiment_outcomes
+
+    settings = _settings(ctx)
+    configured = settings.experiment
+    arms = list(configured.arms) if configured is not None and configured.name == name else []
+    conversions = sorted(conversion or CONVERSIONS)
+    outcomes = experiment_outcomes(
+        _open_store(settings),
+        name,
+        click_types(settings.event_weights),
+        conversions,
+        window_hours * 3600,
+        arms,
+    )
+    if not outcomes:
+        console.print(f"[yellow]no impressions recorded for experiment {name!r} yet[/]")
+        raise typer.Exit(1)
+    table = Table(title=f"experiment {name} · events within {window_hours:g} h of an impression")
+    for column in ("arm", "users", "impressions", "CTR", "p (CTR)", "CVR", "p (CVR)"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for o in outcomes:
+        table.add_row(
+            o.arm,
+            str(o.users),
+            str(o.impressions),
+            f"{o.ctr:.2%}",
+            "baseline" if o is outcomes[0] else _p(o.ctr_p_value),
+            f"{o.cvr:.2%}",
+            "baseline" if o is outcomes[0] else _p(o.cvr_p_value),
+        )
+    console.print(table)
+
+
+def _p(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}"
+
+
 def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:
     """Text embeddings of ``items`` with the configured encoder, cached in the store."""
     from homefeed.encoders.cache import embed_items

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Self
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
@@ -149,6 +150,37 @@ class HomepageSettings(BaseModel):
     )
 
 
+NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+class ExperimentArm(BaseModel):
+    """One arm of an A/B experiment: its share of users and the homepage settings it changes."""
+
+    weight: float = Field(1.0, gt=0.0, description="Relative share of users assigned to this arm.")
+    homepage: dict[str, Any] = Field(
+        default_factory=dict, description="HomepageSettings fields this arm overrides (none: the control)."
+    )
+
+
+class ExperimentSettings(BaseModel):
+    """An A/B experiment on the homepage. Each user gets one arm, from a hash of the experiment
+    name and the user id (stable across requests, workers and restarts); every impression
+    records the arm, and ``homefeed experiment-report`` compares the arms' CTR and CVR."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Recorded with every impression.")
+    arms: dict[str, ExperimentArm] = Field(
+        min_length=2, description="Arm name -> arm, in report order: the first is the baseline."
+    )
+
+    @field_validator("arms")
+    @classmethod
+    def _arm_names(cls, value: dict[str, ExperimentArm]) -> dict[str, ExperimentArm]:
+        for name in value:
+            if not name or len(name) > 64 or not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"arm name {name!r} must be letters, digits, '-' and '_' (at most 64)")
+        return value
+
+
 class PopularitySettings(BaseModel):
     """How item popularity is counted."""
 
@@ -210,6 +242,9 @@ class Settings(BaseSettings):
     sequential: SequentialSettings = Field(default_factory=SequentialSettings)
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
     homepage: HomepageSettings = Field(default_factory=HomepageSettings)
+    experiment: ExperimentSettings | None = Field(
+        None, description="An A/B experiment on the homepage (HOMEFEED_EXPERIMENT as JSON)."
+    )
 
     @field_validator("event_weights")
     @classmethod
@@ -218,6 +253,31 @@ class Settings(BaseSettings):
             if not name or not name.replace("_", "").isalnum():
                 raise ValueError(f"event type {name!r} must be letters, digits and underscores")
         return value
+
+    @model_validator(mode="after")
+    def _arms_are_valid_homepages(self) -> Self:
+        if self.experiment is not None:
+            for arm in self.experiment.arms:
+                self.for_arm(arm)
+        return self
+
+    def for_arm(self, arm: str | None) -> Settings:
+        """These settings with the homepage overrides of ``arm`` of the experiment (None: as is)."""
+        if arm is None or self.experiment is None:
+            return self
+        overrides = self.experiment.arms[arm].homepage
+        where = f"experiment.arms.{arm}.homepage"
+        unknown = sorted(set(overrides) - set(HomepageSettings.model_fields))
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown field(s) {unknown}; valid: {sorted(HomepageSettings.model_fields)}"
+            )
+        try:
+            homepage = HomepageSettings.model_validate({**self.homepage.model_dump(), **overrides})
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise ValueError(f"{where}: {problems}") from None
+        return self.model_copy(update={"homepage": homepage})
 
     @property
     def effective_database_url(self) -> str:

@@ -162,3 +162,5 @@ class Impression:
     source: str
     model_version: str | None
     timestamp: float
+    experiment: str | None = None
+    arm: str | None = None

@@ -60,6 +60,8 @@ class Homepage:
     reasons: list[str] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)  # filter name -> candidates it removed
     cursor: str | None = None  # for the next page
+    experiment: str | None = None  # the A/B experiment running, and the user's arm in it
+    arm: str | None = None
 
     def degrade(self, reason: str) -> None:
         """Record that a fallback was used, and why (said in the response)."""

@@ -14,20 +14,20 @@ from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
-from homefeed.config import Settings
+from homefeed.config import HomepageSettings, Settings
 from homefeed.domain import Impression, UserProfile
-from homefeed.errors import ConfigurationError
 from homefeed.homepage import composer, related
 from homefeed.homepage.cache import TimedCache
 from homefeed.homepage.cursor import ShownItems, encode_cursor
 from homefeed.homepage.diversity import mmr_order
+from homefeed.homepage.experiments import Variant, assign_arm, build_variants
 from homefeed.homepage.filters import CandidateFilter, filter_factories
 from homefeed.homepage.live import LiveStats
 from homefeed.homepage.page import Candidate, Homepage
 from homefeed.homepage.placement import Promotions, explore
 from homefeed.homepage.request import History, PageRequest
 from homefeed.homepage.semantic import SemanticSources
-from homefeed.homepage.sources import PERSONAL_MODELS, SOURCES, CandidateSource, Services, VectorScorer
+from homefeed.homepage.sources import PERSONAL_MODELS, CandidateSource, Services, VectorScorer
 from homefeed.models.bundle import ModelBundle
 from homefeed.serving.catalog import Catalog, VocabularyMasks
 from homefeed.serving.impressions import ImpressionLogger
@@ -39,14 +39,6 @@ logger = logging.getLogger(__name__)
 LEADING = "personal"  # the source whose order leads the page; the others are interleaved
 PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
 IGNORED_TTL = 60.0  # seconds a user's ignored items are served from memory
-
-
-def _declared(kind: str, names: Sequence[str], known: Collection[str]) -> None:
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ConfigurationError(
-            f"homepage.{kind}: unknown component(s) {unknown}; valid names are {sorted(known)}"
-        )
 
 
 class HomepagePipeline:
@@ -61,19 +53,15 @@ class HomepagePipeline:
         impressions: ImpressionLogger | None = None,
         semantic: SemanticSources | None = None,
     ) -> None:
-        declared = settings.homepage
-        _declared("sources", declared.sources, SOURCES)
-        _declared("fill", declared.fill, SOURCES)
-        filters = filter_factories(catalog)
-        _declared("filters", declared.filters, filters)
         self.store, self.settings, self.catalog = store, settings, catalog
         self.semantic, self.impressions = semantic, impressions
-        self.services = Services(
-            store, settings, catalog, LiveStats(store, settings), semantic, new_items=self._new_items
-        )
-        self.sources: list[CandidateSource] = [SOURCES[name](self.services) for name in declared.sources]
-        self.fill: list[CandidateSource] = [SOURCES[name](self.services) for name in declared.fill]
-        self.filters: list[CandidateFilter] = [filters[name]() for name in declared.filters]
+
+        def services(chosen: Settings) -> Services:
+            live = LiveStats(store, chosen)
+            return Services(store, chosen, catalog, live, semantic, new_items=self._new_items)
+
+        self.variants = build_variants(settings, services, filter_factories(catalog))
+        self.services = self.variants[None].services
         self.bundle: ModelBundle | None = None
         self.masks: VocabularyMasks | None = None
         self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
@@ -96,7 +84,9 @@ class HomepagePipeline:
                 )
                 if index is not None:  # slots are the model's item indices: request masks apply as is
                     indexes[name] = index
-        self.bundle, self.masks, self.services.indexes = bundle, masks, indexes
+        self.bundle, self.masks = bundle, masks
+        for variant in self.variants.values():
+            variant.services.indexes = indexes
 
     @property
     def model_version(self) -> str | None:
@@ -114,31 +104,34 @@ class HomepagePipeline:
     ) -> Homepage:
         """The user's page; ``request_id`` (default: a new one) also seeds exploration, so
         a page can be rebuilt exactly; ``explain`` attaches scores and feature values."""
-        request = self._request(user_id, n, exclude, category, request_id or uuid.uuid4().hex)
+        experiment = self.settings.experiment
+        variant = self.variants[assign_arm(experiment, user_id) if experiment is not None else None]
+        request = self._request(user_id, n, exclude, category, request_id or uuid.uuid4().hex, variant)
         request.explain = explain
         page = request.page
+        if experiment is not None:
+            page.experiment, page.arm = experiment.name, variant.arm
         if request.bundle is None:
             page.degrade("no trained model yet: serving live popularity and text similarity")
         leading: list[Candidate] = []
         extras: list[Candidate] = []
-        declared = self.settings.homepage
-        for source in self.sources:
+        declared = variant.settings.homepage
+        for source in variant.sources:
             if source.name == LEADING:
                 extra = min(declared.diversity_depth, n) if declared.diversity > 0 else 0
-                leading += self._diversify(self._run(source, request, n + extra), n, request)
+                found = self._run(source, request, n + extra, variant.filters)
+                leading += self._diversify(found, n, request, declared)
             else:
-                extras += self._run(source, request, n)
+                extras += self._run(source, request, n, variant.filters)
         cap = declared.max_per_category
         chosen = composer.capped(composer.interleave(leading, extras, n), cap, self.catalog, request)
-        for source in self.fill:
+        for source in variant.fill:
             if len(chosen) >= n:
                 break
             wanted = n - len(chosen)
-            found = self._run(source, request, wanted if cap is None else 3 * wanted)
+            found = self._run(source, request, wanted if cap is None else 3 * wanted, variant.filters)
             chosen += composer.capped(found, cap, self.catalog, request, chosen)[:wanted]
-        explored = explore(
-            request, chosen, n, self.settings.homepage, self.services, self._new_items(request.bundle)
-        )
+        explored = explore(request, chosen, n, declared, variant.services, self._new_items(request.bundle))
         chosen = self._promotions.place(request, explored, n, self.services.fits)
         if "no-history" in request.notes and not extras and "profile" not in request.notes:
             page.degrade("no history for this user yet: serving popular items")
@@ -149,7 +142,9 @@ class HomepagePipeline:
         self._log(page)
         return page
 
-    def _run(self, source: CandidateSource, request: PageRequest, quota: int) -> list[Candidate]:
+    def _run(
+        self, source: CandidateSource, request: PageRequest, quota: int, filters: Sequence[CandidateFilter]
+    ) -> list[Candidate]:
         """One source's candidates after every filter; a failing source degrades the page."""
         try:
             found = source.fetch(request, quota)
@@ -157,7 +152,7 @@ class HomepagePipeline:
             logger.exception("source %s failed for user %s", source.name, request.user_id)
             request.page.degrade(f"{source.name} recommendations failed ({type(error).__name__})")
             return []
-        for candidate_filter in self.filters:
+        for candidate_filter in filters:
             if not found:
                 break
             result = candidate_filter.apply(request, found)
@@ -183,11 +178,12 @@ class HomepagePipeline:
         """Re-read promotions now (after a write through this worker's API)."""
         self._promotions.load()
 
-    def _diversify(self, found: list[Candidate], n: int, request: PageRequest) -> list[Candidate]:
+    def _diversify(
+        self, found: list[Candidate], n: int, request: PageRequest, declared: HomepageSettings
+    ) -> list[Candidate]:
         """The first ``diversity_depth`` slots in MMR order over the text vectors of twice as
         many best candidates, then the rest in the model's order, ``n`` in all; candidates left
         out are released for later sources. Without text vectors, the model's order."""
-        declared = self.settings.homepage
         depth = min(declared.diversity_depth, n)
         if declared.diversity <= 0 or self.semantic is None or len(found) <= 1:
             kept = found[:n]
@@ -207,7 +203,13 @@ class HomepagePipeline:
         return kept
 
     def _request(
-        self, user_id: str, n: int, exclude: Collection[str], category: str | None, request_id: str
+        self,
+        user_id: str,
+        n: int,
+        exclude: Collection[str],
+        category: str | None,
+        request_id: str,
+        variant: Variant,
     ) -> PageRequest:
         bundle, masks = self.bundle, self.masks
         page = Homepage(request_id=request_id, user_id=user_id, model_version=self.model_version)
@@ -232,8 +234,8 @@ class HomepagePipeline:
             page=page,
         )
         request.disliked = self._disliked(request)
-        if "ignored" in self.settings.homepage.filters:
-            request.ignored = self._ignored_items(request) - request.seen
+        if "ignored" in variant.settings.homepage.filters:
+            request.ignored = self._ignored_items(request, variant.settings.homepage) - request.seen
         if bundle is not None and masks is not None and bundle.models:
             model = next(iter(bundle.models.values()))
             allowed = masks.servable().copy()
@@ -260,10 +262,9 @@ class HomepagePipeline:
             np.array([weight for _, weight in known], dtype=np.float32),
         )
 
-    def _ignored_items(self, request: PageRequest) -> set[str]:
+    def _ignored_items(self, request: PageRequest, declared: HomepageSettings) -> set[str]:
         """Items shown to the user ``ignore_after`` times lately without any event on them;
         cached per user for IGNORED_TTL seconds (impressions are written in the background)."""
-        declared = self.settings.homepage
 
         def load(user_id: str) -> set[str]:
             since = time.time() - declared.ignore_days * 86_400
@@ -332,6 +333,8 @@ class HomepagePipeline:
                     item.source,
                     page.model_version,
                     now,
+                    page.experiment,
+                    page.arm,
                 )
                 for position, item in enumerate(page.items)
             ]

@@ -17,7 +17,16 @@ from fastapi.staticfiles import StaticFiles
 from homefeed import __version__
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError, InvalidInputError, NotFoundError
-from homefeed.service.routes import events, health, items, promotions, recommendations, users, web
+from homefeed.service.routes import (
+    events,
+    experiments,
+    health,
+    items,
+    promotions,
+    recommendations,
+    users,
+    web,
+)
 from homefeed.service.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -78,7 +87,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def on_homefeed_error(_request: Request, error: HomefeedError) -> JSONResponse:
         return JSONResponse(status_code=409, content={"message": str(error)})
 
-    for module in (items, users, events, recommendations, promotions, health, web):
+    for module in (items, users, events, recommendations, promotions, experiments, health, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -89,6 +89,8 @@ class HomepageResponse(BaseModel):
     next_cursor: str | None = Field(
         None, description="Pass as ?cursor= for the next page: no item already shown comes again."
     )
+    experiment: str | None = Field(None, description="The A/B experiment running, if any.")
+    arm: str | None = Field(None, description="The user's arm in it (stable per user).")
 
 
 class ItemList(BaseModel):
@@ -116,3 +118,23 @@ class ReloadResult(BaseModel):
 class ErrorBody(BaseModel):
     message: str = Field(description="What went wrong, naming the field or id.")
     field: str | None = None
+
+
+class ArmReport(BaseModel):
+    arm: str
+    users: int
+    impressions: int
+    clicked: int = Field(description="Impressions followed by a click-type event on the item.")
+    converted: int = Field(description="Impressions followed by a conversion-type event on the item.")
+    ctr: float
+    cvr: float = Field(description="Conversions per impression.")
+    ctr_p_value: float | None = Field(description="Two-sided p-value of the CTR against the first arm.")
+    cvr_p_value: float | None
+
+
+class ExperimentReport(BaseModel):
+    experiment: str
+    window_hours: float
+    click_types: list[str]
+    conversion_types: list[str]
+    arms: list[ArmReport]

@@ -66,7 +66,10 @@ impressions = sa.Table(
     sa.Column("source", sa.String(64), nullable=False),
     sa.Column("model_version", sa.String(64)),
     sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("experiment", sa.String(64)),  # the A/B experiment and arm the page was built in
+    sa.Column("arm", sa.String(64)),
     sa.Index("ix_impressions_user_ts", "user_id", "ts"),
+    sa.Index("ix_impressions_experiment", "experiment", "arm"),
     sa.Index("ix_impressions_request", "request_id"),
     sa.Index("ix_impressions_ts", "ts"),
 )

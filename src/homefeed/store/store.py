@@ -412,6 +412,8 @@ class Store:
             "source",
             "model_version",
             "ts",
+            "experiment",
+            "arm",
         )
         with self.engine.begin() as connection:
             marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
@@ -427,6 +429,8 @@ class Store:
                     i.source,
                     i.model_version,
                     i.timestamp,
+                    i.experiment,
+                    i.arm,
                 )
                 for i in batch
             ]

@@ -76,6 +76,8 @@ async def homepage(
             for section in page.sections
         ],
         next_cursor=page.cursor,
+        experiment=page.experiment,
+        arm=page.arm,
     )
     # serialised once, by pydantic-core: FastAPI's response_model would validate the body again
     return Response(content=body.model_dump_json(), media_type="application/json")

@@ -1,0 +1,122 @@
+"""Online metrics of an A/B experiment from the impression log: per arm, how many shown items
+were clicked (CTR) and bought (CVR) within an attribution window, and whether each arm differs
+from the baseline arm (a two-sided two-proportion z-test)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from homefeed.store import Store
+from homefeed.store.schema import events, impressions
+
+CONVERSIONS = ("purchase",)  # event types that count as a conversion unless told otherwise
+
+
+def click_types(event_weights: Mapping[str, float]) -> list[str]:
+    """Every event type with a positive weight counts as a click on what was shown."""
+    return sorted(kind for kind, weight in event_weights.items() if weight > 0)
+
+
+@dataclass(frozen=True)
+class ArmOutcome:
+    """One arm's impressions and what followed them. ``ctr`` and ``cvr`` are per impression;
+    the p-values compare with the baseline arm (None for the baseline itself)."""
+
+    arm: str
+    users: int
+    impressions: int
+    clicked: int
+    converted: int
+    ctr_p_value: float | None = None
+    cvr_p_value: float | None = None
+
+    @property
+    def ctr(self) -> float:
+        return self.clicked / self.impressions if self.impressions else 0.0
+
+    @property
+    def cvr(self) -> float:
+        return self.converted / self.impressions if self.impressions else 0.0
+
+
+def two_proportion_p_value(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float | None:
+    """Two-sided p-value that two rates differ (pooled z-test); None when it is undefined."""
+    if n_a == 0 or n_b == 0:
+        return None
+    pooled = (hits_a + hits_b) / (n_a + n_b)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    if spread == 0:
+        return None
+    z = (hits_a / n_a - hits_b / n_b) / spread
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def experiment_outcomes(
+    store: Store,
+    experiment: str,
+    click_types: Collection[str],
+    conversion_types: Collection[str],
+    window_seconds: float = 86_400.0,
+    arms: Sequence[str] = (),
+    since: float | None = None,
+) -> list[ArmOutcome]:
+    """Per arm of ``experiment``: an impression counts as clicked (converted) when the same
+    user had an event of ``click_types`` (``conversion_types``) on the same item within
+    ``window_seconds`` after it. Arms come in ``arms`` order (the first is the baseline),
+    then any other arm found in the log."""
+
+    def followed_by(types: Collection[str]) -> sa.ColumnElement[int]:
+        later = (
+            sa.select(events.c.seq)
+            .where(
+                events.c.user_id == impressions.c.user_id,
+                events.c.item_id == impressions.c.item_id,
+                events.c.ts >= impressions.c.ts,
+                events.c.ts <= impressions.c.ts + window_seconds,
+                events.c.type.in_(list(types)),
+            )
+            .exists()
+        )
+        return sa.func.sum(sa.case((later, 1), else_=0))
+
+    query = (
+        sa.select(
+            impressions.c.arm,
+            sa.func.count(sa.distinct(impressions.c.user_id)),
+            sa.func.count(),
+            followed_by(click_types),
+            followed_by(conversion_types),
+        )
+        .where(impressions.c.experiment == experiment)
+        .group_by(impressions.c.arm)
+    )
+    if since is not None:
+        query = query.where(impressions.c.ts >= since)
+    with store.engine.connect() as connection:
+        rows = {
+            str(arm): ArmOutcome(str(arm), int(u), int(n), int(c or 0), int(v or 0))
+            for arm, u, n, c, v in connection.execute(query)
+        }
+    order = [arm for arm in arms if arm in rows] + sorted(set(rows) - set(arms))
+    if not order:
+        return []
+    base = rows[order[0]]
+    outcomes = [base]
+    for arm in order[1:]:
+        row = rows[arm]
+        outcomes.append(
+            ArmOutcome(
+                row.arm,
+                row.users,
+                row.impressions,
+                row.clicked,
+                row.converted,
+                two_proportion_p_value(row.clicked, row.impressions, base.clicked, base.impressions),
+                two_proportion_p_value(row.converted, row.impressions, base.converted, base.impressions),
+            )
+        )
+    return outcomes

@@ -1,0 +1,52 @@
+"""Online results of A/B experiments: CTR and CVR per arm from the impression log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from homefeed.feedback.online import CONVERSIONS, click_types, experiment_outcomes
+from homefeed.service.deps import RuntimeDep
+from homefeed.service.schemas import ArmReport, ExperimentReport
+
+router = APIRouter(prefix="/v1/admin", tags=["operations"])
+
+
+@router.get("/experiments/{name}/report", response_model=ExperimentReport)
+def experiment_report(
+    name: Annotated[str, Path(description="The experiment's name (as recorded on impressions).")],
+    runtime: RuntimeDep,
+    window_hours: Annotated[
+        float, Query(gt=0, le=24 * 90, description="An event counts for an impression this long after it.")
+    ] = 24.0,
+    conversion: Annotated[
+        list[str] | None, Query(description="Event types that count as a conversion (default: purchase).")
+    ] = None,
+) -> ExperimentReport:
+    """Per arm: users, impressions, click-through and conversion rates, and p-values against
+    the first arm. Arms come in configured order; an experiment with no impressions has none."""
+    settings = runtime.settings
+    arms = list(settings.experiment.arms) if settings.experiment and settings.experiment.name == name else []
+    clicks, conversions = click_types(settings.event_weights), sorted(conversion or CONVERSIONS)
+    outcomes = experiment_outcomes(runtime.store, name, clicks, conversions, window_hours * 3600, arms)
+    return ExperimentReport(
+        experiment=name,
+        window_hours=window_hours,
+        click_types=clicks,
+        conversion_types=conversions,
+        arms=[
+            ArmReport(
+                arm=o.arm,
+                users=o.users,
+                impressions=o.impressions,
+                clicked=o.clicked,
+                converted=o.converted,
+                ctr=o.ctr,
+                cvr=o.cvr,
+                ctr_p_value=o.ctr_p_value,
+                cvr_p_value=o.cvr_p_value,
+            )
+            for o in outcomes
+        ],
+    )
