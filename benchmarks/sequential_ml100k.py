@@ -29,6 +29,11 @@ VARIANTS: dict[str, tuple[dict[str, object], tuple[str, ...]]] = {
     "ID + text": ({}, BOTH),
     "ID only": ({"use_text": False}, BOTH),
     "text only": ({"use_ids": False}, BOTH),
+    "ID + text (logged order inside a second: no tie shuffling, no tie targets)": (
+        {"tie_seconds": None},
+        ("loo",),
+    ),
+    "ID + text (ties reshuffled, one target each)": ({"tie_targets": False}, ("loo",)),
     "ID + text (seen items not masked in training)": ({"mask_seen": False}, ("loo",)),
     "ID + text (absolute positions)": ({"positions": "absolute"}, ("loo",)),
     "ID + text (max length 50)": ({"max_length": 50}, ("loo",)),
@@ -70,12 +75,13 @@ def main() -> int:
             spread = report.splits[0].spread.get("sequential", {})
             rows.append((label, protocol, result, spread))
             print(f"  {label} on {protocol}: {result.metrics}", file=sys.stderr, flush=True)
+    chosen = "" if args.variants == ";".join(VARIANTS) else f' --variants "{args.variants}"'
     lines = [
         "## The Transformer user model on MovieLens-100K",
         "",
         f"- **Date:** {datetime.now(UTC).date().isoformat()}; **machine:** {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads)",
-        f"- **Command:** `python benchmarks/sequential_ml100k.py --seeds {args.seeds}` "
+        f"- **Command:** `python benchmarks/sequential_ml100k.py --seeds {args.seeds}{chosen}` "
         f"(total {time.perf_counter() - started:.0f} s)",
         f"- **Settings:** `{DEFAULT_PARAMS['sequential']}`; early stopping on the loo `valid` rows "
         "(on `cold-items`, on a 10 % hold-out of each user's last training item).",

@@ -51,10 +51,10 @@ class SequentialSettings(BaseModel):
     layers: int = Field(2, ge=1, le=12)
     heads: int = Field(2, ge=1, le=16)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
-    learning_rate: float = Field(3e-3, gt=0.0)
+    learning_rate: float = Field(2e-3, gt=0.0)
     schedule: str = Field("cosine", pattern="^(cosine|constant)$", description="Learning-rate schedule.")
     weight_decay: float = Field(0.01, ge=0.0)
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(16, ge=1)
     epochs: int = Field(14, ge=1)
     patience: int = Field(14, ge=1, description="Epochs without a better validation NDCG@10 before stopping.")
     validate_after: int = Field(7, ge=0, description="Epochs trained before the first validation.")
@@ -62,9 +62,13 @@ class SequentialSettings(BaseModel):
         True, description="Leave items already in the sequence out of each training softmax."
     )
     tie_seconds: float | None = Field(
-        None,
+        1.0,
         gt=0.0,
-        description="Events this close in time have no known order: each epoch reshuffles them.",
+        description="Events in the same this-many-seconds bucket have no known order: each epoch "
+        "reshuffles them (None keeps the logged order).",
+    )
+    tie_targets: bool = Field(
+        True, description="Train each position towards every later event of its target's tie."
     )
     use_ids: bool = True
     use_text: bool = True

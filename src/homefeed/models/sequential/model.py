@@ -39,17 +39,17 @@ class SequentialConfig:
     layers: int = 2
     heads: int = 2
     dropout: float = 0.3
-    learning_rate: float = 3e-3
+    learning_rate: float = 2e-3
     schedule: str = "cosine"  # decays to 0 over `epochs`; or "constant"
     weight_decay: float = 0.01
-    batch_size: int = 32
+    batch_size: int = 16
     epochs: int = 14
     patience: int = 14
     mask_seen: bool = True  # leave items already in the sequence out of each target's softmax
     # events within the same tie_seconds of each other have no known order (a rating session
     # logs many at one second): each epoch trains on a fresh random order within each such tie
-    tie_seconds: float | None = None
-    tie_targets: bool = False  # with tie_seconds: every later event of the target's tie is a target too
+    tie_seconds: float | None = 1.0
+    tie_targets: bool = True  # with tie_seconds: every later event of the target's tie is a target too
     validate_after: int = 7  # epochs before the first validation (early high-lr epochs never win)
     use_ids: bool = True
     use_text: bool = True
