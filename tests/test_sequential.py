@@ -124,7 +124,7 @@ def test_training_leaves_items_already_in_the_sequence_out_of_each_softmax() -> 
     )
     inputs = torch.tensor([[0, 1, 2, 3], [4, 5, 4, 6]])  # 0 is padding; user 2 repeats item 4
     targets = torch.tensor([[1, 2, 3, 4], [5, 4, 6, 1]])
-    seen = model._seen_before(inputs, targets, targets > 0)
+    seen = model._seen_before(inputs, targets, targets > 0, 7)
     expected = [set(), {1}, {1, 2}, {1, 2, 3}, {4}, {5}, {4, 5}, {4, 5, 6}]  # a repeated target stays
     assert [{int(i) + 1 for i in row.nonzero()} for row in seen] == expected
 
@@ -178,3 +178,22 @@ def test_tie_targets_average_the_cross_entropy_over_the_rest_of_the_tie() -> Non
     assert torch.isclose(loss, expected)
     untied = SequentialRecommender._tie_loss(logits, y, torch.tensor([[1, 2, 3]]), mask)
     assert torch.isclose(untied, torch.nn.functional.cross_entropy(logits, y[mask] - 1))
+
+
+def test_above_the_size_limit_training_uses_sampled_softmax_and_still_learns_the_cycle() -> None:
+    """sampled_above=10 forces sampled softmax on the 41-item catalog: each batch scores its
+    own items plus 8 drawn negatives, renumbered, with log-Q corrected logits."""
+    data, text = _cycles()
+    data.item_text = text
+    model = SequentialRecommender(**{**SMALL, "sampled_above": 10, "negatives": 8})
+    model.fit(data)
+    assert model._sampling is not None and float(model._sampling.sum()) == pytest.approx(1.0)
+    assert float(model._sampling[-1]) == pytest.approx(0.1 / 41)  # never picked: the uniform tenth
+    histories = [items for items, _ in data.sequences()][:40]
+    assert _next_topic_hits(model, histories) > 0.8
+    x, y = torch.tensor([[0, 3, 9]]), torch.tensor([[3, 9, 12]])
+    x_local, _, table, log_q = model._sampled_vocabulary(x, y, model._sampling)
+    assert len(table) - 1 == len(log_q) <= 3 + 1 + 8 and int(x_local[0, 0]) == 0
+    rows = model.network.items.rows(torch.tensor([3, 9]))  # type: ignore[union-attr]
+    assert torch.allclose(rows, table[x_local[0, 1:]], atol=1e-6)
+    assert SequentialRecommender(**SMALL).fit(data)._sampling is None  # small catalogs: full softmax

@@ -70,6 +70,12 @@ class SequentialSettings(BaseModel):
     tie_targets: bool = Field(
         True, description="Train each position towards every later event of its target's tie."
     )
+    sampled_above: int = Field(
+        100_000,
+        ge=1,
+        description="Catalogs above this many items train with sampled softmax (log-Q corrected).",
+    )
+    negatives: int = Field(4096, ge=1, description="Negatives drawn per batch with sampled softmax.")
     use_ids: bool = True
     use_text: bool = True
     max_seconds: float | None = Field(None, gt=0.0, description="Stop training after this long.")

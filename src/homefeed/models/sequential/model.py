@@ -50,6 +50,10 @@ class SequentialConfig:
     # logs many at one second): each epoch trains on a fresh random order within each such tie
     tie_seconds: float | None = 1.0
     tie_targets: bool = True  # with tie_seconds: every later event of the target's tie is a target too
+    # catalogs above this size train with sampled softmax: each batch scores its own items plus
+    # `negatives` drawn by popularity, with the log of each item's sampling probability subtracted
+    sampled_above: int = 100_000
+    negatives: int = 4096
     validate_after: int = 7  # epochs before the first validation (early high-lr epochs never win)
     use_ids: bool = True
     use_text: bool = True
@@ -74,6 +78,7 @@ class SequentialRecommender(Recommender):
         self.history: list[dict[str, float]] = []  # per epoch: loss, validation metric
         self.on_epoch: EpochCallback | None = None
         self._table: torch.Tensor | None = None
+        self._sampling: torch.Tensor | None = None  # negative sampling distribution, when sampled
 
     def config(self) -> dict[str, Any]:
         return asdict(self.settings)
@@ -104,6 +109,7 @@ class SequentialRecommender(Recommender):
         if ties is not None:
             ties = [group[: len(sequence)] for group, sequence in zip(ties, train_items, strict=True)]
         inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties)
+        self._sampling = self._sampling_distribution(train_items, data.n_items)
         optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
         )
@@ -259,12 +265,17 @@ class SequentialRecommender(Recommender):
             used = (x != 0).any(dim=0)  # drop columns that are padding in the whole batch
             x, y, k = x[:, used], y[:, used], k[:, used]
             ties = target_ties[batch][:, used] if target_ties is not None else None
-            table = self.network.items.table()
+            if self._sampling is None:
+                table, log_q = self.network.items.table(), None
+            else:  # the batch's own items and the sampled negatives, renumbered 1..V
+                x, y, table, log_q = self._sampled_vocabulary(x, y, self._sampling)
             hidden = self.network(x, k, table)
             mask = y > 0
             logits = hidden[mask] @ table[1:].T
+            if log_q is not None:
+                logits = logits - log_q
             if self.settings.mask_seen:
-                logits.masked_fill_(self._seen_before(x, y, mask), float("-inf"))  # in place: no copy
+                logits.masked_fill_(self._seen_before(x, y, mask, len(table)), float("-inf"))
             if ties is not None and self.settings.tie_targets:
                 loss = self._tie_loss(logits, y, ties, mask)
             else:
@@ -296,13 +307,40 @@ class SequentialRecommender(Recommender):
         )
         return -(torch.where(usable, picked, 0.0) * weights).sum() / len(rows)
 
-    def _seen_before(self, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """[targets, n_items]: for each masked target position, the items already in its
-        sequence (the target itself excepted). Pages never show seen items, so training need
-        not rank them."""
+    def _sampling_distribution(self, sequences: list[np.ndarray], n_items: int) -> torch.Tensor | None:
+        """Above ``sampled_above`` items: each item's probability of being drawn as a negative,
+        its share of training events mixed with a tenth of uniform (so every item can be)."""
+        if n_items <= self.settings.sampled_above:
+            return None
+        counts = np.bincount(np.concatenate(sequences), minlength=n_items) if sequences else np.zeros(n_items)
+        share = counts / max(counts.sum(), 1)
+        return torch.from_numpy(0.9 * share + 0.1 / n_items).float()
+
+    def _sampled_vocabulary(
+        self, x: torch.Tensor, y: torch.Tensor, q: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sampled softmax: the batch's items and ``negatives`` draws from ``q`` become the
+        columns; inputs and targets are renumbered into them (0 stays padding), and the columns'
+        log q is returned for the log-Q correction of their logits."""
         assert self.network is not None
+        drawn = torch.multinomial(q, self.settings.negatives, replacement=True) + 1
+        vocabulary, local = torch.unique(
+            torch.cat([torch.zeros(1, dtype=torch.int64), x.flatten(), y.flatten(), drawn]),
+            return_inverse=True,
+        )
+        x_local = local[1 : 1 + x.numel()].view_as(x)
+        y_local = local[1 + x.numel() : 1 + x.numel() + y.numel()].view_as(y)
+        return x_local, y_local, self.network.items.rows(vocabulary), torch.log(q[vocabulary[1:] - 1])
+
+    @staticmethod
+    def _seen_before(
+        inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, width: int
+    ) -> torch.Tensor:
+        """[targets, width - 1]: for each masked target position, the items (1..width-1) already
+        in its sequence, the target itself excepted. Pages never show seen items, so training
+        need not rank them."""
         batch, length = inputs.shape
-        first = torch.full((batch, self.network.items.size() + 1), length, dtype=torch.int16)
+        first = torch.full((batch, width), length, dtype=torch.int16)
         positions = torch.arange(length, dtype=torch.int16).expand(batch, length)
         first.scatter_reduce_(1, inputs, positions, reduce="amin")  # where each item first appears
         rows, steps = mask.nonzero(as_tuple=True)

@@ -51,13 +51,19 @@ class ItemRepresentation(nn.Module):
 
     def table(self) -> torch.Tensor:
         """[n_items + 1, hidden]: every item's vector (row 0 = padding)."""
+        return self.rows(None)
+
+    def rows(self, indices: torch.Tensor | None) -> torch.Tensor:
+        """The vectors of item ``indices`` (0 = padding, a zero vector), or of all items: with
+        sampled softmax a training step computes only the rows it uses."""
         parts = []
         if self.ids is not None:
-            parts.append(self.ids.weight)
+            parts.append(self.ids.weight if indices is None else self.ids(indices))
         if self.text is not None:
-            projected = self.projection(self.text) * torch.sigmoid(self.gate) * 2.0
-            projected = torch.cat([torch.zeros_like(projected[:1]), projected[1:]])
-            parts.append(projected)
+            text = self.text if indices is None else self.text[indices]
+            projected = self.projection(text) * torch.sigmoid(self.gate) * 2.0
+            padding = torch.arange(len(text)) == 0 if indices is None else indices == 0
+            parts.append(projected.masked_fill(padding[:, None], 0.0))
         return torch.stack(parts).sum(0) if len(parts) > 1 else parts[0]
 
 
