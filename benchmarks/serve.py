@@ -29,13 +29,13 @@ from homefeed.config import Settings
 from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import Importer
 from homefeed.datasets.synth import SynthConfig, generate
-from homefeed.models.bundle import train_bundle
+from homefeed.models.bundle import DEFAULT_MODELS, train_bundle
 from homefeed.store import Store, migrate
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
 
-def prepare(data_dir: Path, data: Path) -> tuple[list[str], list[str], str]:
+def prepare(data_dir: Path, data: Path, models: list[str]) -> tuple[list[str], list[str], str]:
     settings = Settings(data_dir=data_dir)
     store = Store.from_url(settings.effective_database_url)
     migrate(store.engine)
@@ -47,7 +47,7 @@ def prepare(data_dir: Path, data: Path) -> tuple[list[str], list[str], str]:
         label = "synthetic 943 users x 1682 items"
     records = folder_records(data)
     Importer(store, settings.event_weights).run(records.items, records.users, records.events)
-    train_bundle(store, settings)
+    train_bundle(store, settings, models)
     return store.sample_user_ids(10_000), store.item_ids(), label
 
 
@@ -78,6 +78,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        help="models to train, comma-separated (as homefeed train)",
+    )
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--n", type=int, default=50, help="items per homepage")
     parser.add_argument("--ingest-events", type=int, default=100_000)
@@ -88,7 +93,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="homefeed-bench-") as scratch:
         data_dir = Path(scratch)
         began = time.perf_counter()
-        users, items, label = prepare(data_dir, args.data)
+        users, items, label = prepare(
+            data_dir, args.data, [m.strip() for m in args.models.split(",") if m.strip()]
+        )
         print(f"prepared {label} in {time.perf_counter() - began:.1f}s")
         env = {**os.environ, "HOMEFEED_DATA_DIR": str(data_dir), "HOMEFEED_MODEL_POLL_SECONDS": "0"}
         server = subprocess.Popen(
@@ -129,7 +136,7 @@ def main() -> None:
     )
     print(
         f"Command: python benchmarks/serve.py --workers {args.workers} --concurrency {args.concurrency} "
-        f"--duration {args.duration:g} --n {args.n}"
+        f"--duration {args.duration:g} --n {args.n} --models {args.models}"
     )
     print()
     print("| route | requests | errors | throughput | p50 ms | p95 ms | p99 ms |")

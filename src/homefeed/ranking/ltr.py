@@ -198,7 +198,8 @@ class RankerRecommender(Recommender):
             chunk = histories[start : start + BATCH]
             for offset, (candidates, features) in enumerate(self._candidates(chunk)):
                 if len(candidates):
-                    out[start + offset, candidates] = self.booster.predict(features)
+                    # one user's few hundred rows: threads would only spin
+                    out[start + offset, candidates] = self.booster.predict(features, num_threads=1)
         return out
 
     def features_of(self, history: np.ndarray, items: np.ndarray) -> list[dict[str, float]]:

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 import faiss
+import torch
 
 from homefeed.config import Settings
 from homefeed.domain import Item
@@ -39,6 +40,9 @@ class Runtime:
         # one request = one small search; FAISS's OpenMP threads would only spin against the
         # other requests' threads (and busy-wait between searches), so searches run single-threaded
         faiss.omp_set_num_threads(1)
+        # the same for PyTorch: its intra-op pool spun against LightGBM's and the other requests'
+        # threads (homepage p99 136 ms with the ranker, 9.7 ms with one thread; docs/benchmarks.md)
+        torch.set_num_threads(1)
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
         items = list(store.iter_items())
