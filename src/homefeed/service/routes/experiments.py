@@ -35,18 +35,5 @@ def experiment_report(
         window_hours=window_hours,
         click_types=clicks,
         conversion_types=conversions,
-        arms=[
-            ArmReport(
-                arm=o.arm,
-                users=o.users,
-                impressions=o.impressions,
-                clicked=o.clicked,
-                converted=o.converted,
-                ctr=o.ctr,
-                cvr=o.cvr,
-                ctr_p_value=o.ctr_p_value,
-                cvr_p_value=o.cvr_p_value,
-            )
-            for o in outcomes
-        ],
+        arms=[ArmReport.model_validate(outcome, from_attributes=True) for outcome in outcomes],
     )
