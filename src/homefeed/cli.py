@@ -339,20 +339,10 @@ def experiment_report(
 ) -> None:
     """CTR and CVR per arm of an A/B experiment, from the impression log, with p-values
     against the first arm (two-proportion z-test)."""
-    from homefeed.feedback.online import CONVERSIONS, click_types, experiment_outcomes
+    from homefeed.feedback.online import experiment_report as report
 
     settings = _settings(ctx)
-    configured = settings.experiment
-    arms = list(configured.arms) if configured is not None and configured.name == name else []
-    conversions = sorted(conversion or CONVERSIONS)
-    outcomes = experiment_outcomes(
-        _open_store(settings),
-        name,
-        click_types(settings.event_weights),
-        conversions,
-        window_hours * 3600,
-        arms,
-    )
+    outcomes = report(_open_store(settings), settings, name, window_hours * 3600, conversion).arms
     if not outcomes:
         console.print(f"[yellow]no impressions recorded for experiment {name!r} yet[/]")
         raise typer.Exit(1)

@@ -290,6 +290,11 @@ class Settings(BaseSettings):
         return self.model_copy(update={"homepage": homepage})
 
     @property
+    def positive_event_types(self) -> list[str]:
+        """Event types with a positive weight: what counts as liking, choosing or clicking."""
+        return sorted(name for name, weight in self.event_weights.items() if weight > 0)
+
+    @property
     def effective_database_url(self) -> str:
         """The configured URL, or the default SQLite file under ``data_dir``."""
         if self.database_url:

@@ -5,20 +5,16 @@ from the baseline arm (a two-sided two-proportion z-test)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from homefeed.config import Settings
 from homefeed.store import Store
 from homefeed.store.schema import events, impressions
 
 CONVERSIONS = ("purchase",)  # event types that count as a conversion unless told otherwise
-
-
-def click_types(event_weights: Mapping[str, float]) -> list[str]:
-    """Every event type with a positive weight counts as a click on what was shown."""
-    return sorted(kind for kind, weight in event_weights.items() if weight > 0)
 
 
 @dataclass(frozen=True)
@@ -120,3 +116,29 @@ def experiment_outcomes(
             )
         )
     return outcomes
+
+
+@dataclass(frozen=True)
+class ExperimentReport:
+    """The outcomes of one experiment and what counted as a click and a conversion."""
+
+    click_types: list[str]
+    conversion_types: list[str]
+    arms: list[ArmOutcome]
+
+
+def experiment_report(
+    store: Store,
+    settings: Settings,
+    name: str,
+    window_seconds: float,
+    conversion_types: Collection[str] | None = None,
+) -> ExperimentReport:
+    """:func:`experiment_outcomes` as configured: any positive event type is a click, the
+    conversions default to CONVERSIONS, and the arms of the running experiment come in
+    configured order when ``name`` is it."""
+    running = settings.experiment
+    arms = list(running.arms) if running is not None and running.name == name else []
+    clicks, conversions = settings.positive_event_types, sorted(conversion_types or CONVERSIONS)
+    outcomes = experiment_outcomes(store, name, clicks, conversions, window_seconds, arms)
+    return ExperimentReport(clicks, conversions, outcomes)

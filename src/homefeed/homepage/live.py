@@ -26,14 +26,11 @@ class LiveStats:
         self._trending: TimedCache[None, list[tuple[str, float]]] = TimedCache(LIVE_TTL)
         self._exposure: TimedCache[None, dict[str, tuple[int, int]]] = TimedCache(LIVE_TTL)
 
-    def _positive(self) -> list[str]:
-        return [name for name, weight in self.settings.event_weights.items() if weight > 0]
-
     def popular(self) -> list[tuple[str, int]]:
         """The POPULAR_LIMIT items with the most positive events ever, most first: the popular
         list before any model is trained."""
         return self._popular.get(
-            None, lambda _key: self.store.item_popularity(self._positive(), POPULAR_LIMIT)
+            None, lambda _key: self.store.item_popularity(self.settings.positive_event_types, POPULAR_LIMIT)
         )
 
     def trending(self) -> list[tuple[str, float]]:
@@ -52,7 +49,9 @@ class LiveStats:
         since = latest - declared.trending_days * 86_400
         rate = math.log(2) / (declared.trending_half_life_hours * 3600)
         scores: dict[str, float] = defaultdict(float)
-        for item_id, bucket, count in self.store.recent_activity(self._positive(), since, BUCKET_SECONDS):
+        for item_id, bucket, count in self.store.recent_activity(
+            self.settings.positive_event_types, since, BUCKET_SECONDS
+        ):
             age = max(latest - bucket - BUCKET_SECONDS / 2, 0.0)
             scores[item_id] += count * math.exp(-rate * age)
         return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
@@ -64,4 +63,4 @@ class LiveStats:
 
     def _read_exposure(self, _key: None) -> dict[str, tuple[int, int]]:
         since = time.time() - self.settings.homepage.ignore_days * 86_400
-        return self.store.item_exposure(self._positive(), since)
+        return self.store.item_exposure(self.settings.positive_event_types, since)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from homefeed.feedback.online import CONVERSIONS, click_types, experiment_outcomes
+from homefeed.feedback import online
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.schemas import ArmReport, ExperimentReport
 
@@ -26,14 +26,11 @@ def experiment_report(
 ) -> ExperimentReport:
     """Per arm: users, impressions, click-through and conversion rates, and p-values against
     the first arm. Arms come in configured order; an experiment with no impressions has none."""
-    settings = runtime.settings
-    arms = list(settings.experiment.arms) if settings.experiment and settings.experiment.name == name else []
-    clicks, conversions = click_types(settings.event_weights), sorted(conversion or CONVERSIONS)
-    outcomes = experiment_outcomes(runtime.store, name, clicks, conversions, window_hours * 3600, arms)
+    report = online.experiment_report(runtime.store, runtime.settings, name, window_hours * 3600, conversion)
     return ExperimentReport(
         experiment=name,
         window_hours=window_hours,
-        click_types=clicks,
-        conversion_types=conversions,
-        arms=[ArmReport.model_validate(outcome, from_attributes=True) for outcome in outcomes],
+        click_types=report.click_types,
+        conversion_types=report.conversion_types,
+        arms=[ArmReport.model_validate(outcome, from_attributes=True) for outcome in report.arms],
     )
