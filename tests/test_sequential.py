@@ -140,8 +140,9 @@ def test_events_of_one_tie_are_reshuffled_and_ties_keep_their_time_order() -> No
     """tie_seconds: events logged within the same second have no known order, so each epoch
     draws a new order inside every tie, and never moves an event across ties."""
     model = SequentialRecommender(tie_seconds=1.0)
-    times = [np.array([0.0, 5.0, 5.2, 5.9, 9.0, 12.0, 12.5])]
-    (ties,) = model._tie_groups(times) or []
+    times = [0.0, 5.0, 5.2, 5.9, 9.0, 12.0, 12.5]
+    log = Interactions.from_rows([("u", f"i{n}", "click", t) for n, t in enumerate(times)], {"click": 1.0})
+    (ties,) = model._tie_groups(log) or []
     assert ties.tolist() == [0, 5, 5, 5, 9, 12, 12]
     items, kinds = [np.arange(7)], [np.arange(7) + 10]
     rng = np.random.default_rng(0)
@@ -153,7 +154,7 @@ def test_events_of_one_tie_are_reshuffled_and_ties_keep_their_time_order() -> No
         assert (shuffled_kinds == shuffled + 10).all()  # each event keeps its kind
         orders.add(tuple(shuffled.tolist()))
     assert len(orders) == 12  # all 3! x 2! orders were drawn
-    assert SequentialRecommender(tie_seconds=None)._tie_groups(times) is None  # off: logged order
+    assert SequentialRecommender(tie_seconds=None)._tie_groups(log) is None  # off: logged order
 
 
 def test_training_with_tie_shuffling_still_learns_the_cycle() -> None:

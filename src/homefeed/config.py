@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
@@ -160,7 +167,7 @@ class HomepageSettings(BaseModel):
     )
 
 
-NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]  # experiments, arms
 
 
 class ExperimentArm(BaseModel):
@@ -177,18 +184,10 @@ class ExperimentSettings(BaseModel):
     name and the user id (stable across requests, workers and restarts); every impression
     records the arm, and ``homefeed experiment-report`` compares the arms' CTR and CVR."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="Recorded with every impression.")
-    arms: dict[str, ExperimentArm] = Field(
+    name: Name = Field(description="Recorded with every impression.")
+    arms: dict[Name, ExperimentArm] = Field(
         min_length=2, description="Arm name -> arm, in report order: the first is the baseline."
     )
-
-    @field_validator("arms")
-    @classmethod
-    def _arm_names(cls, value: dict[str, ExperimentArm]) -> dict[str, ExperimentArm]:
-        for name in value:
-            if not name or len(name) > 64 or not name.replace("_", "").replace("-", "").isalnum():
-                raise ValueError(f"arm name {name!r} must be letters, digits, '-' and '_' (at most 64)")
-        return value
 
 
 class PopularitySettings(BaseModel):

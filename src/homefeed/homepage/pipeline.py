@@ -56,9 +56,14 @@ class HomepagePipeline:
         self.store, self.settings, self.catalog = store, settings, catalog
         self.semantic, self.impressions = semantic, impressions
 
+        live: dict[tuple[float, ...], LiveStats] = {}
+
         def services(chosen: Settings) -> Services:
-            live = LiveStats(store, chosen)
-            return Services(store, chosen, catalog, live, semantic, new_items=self._new_items)
+            # arms that read the logs the same way share one set of live aggregates (and queries)
+            declared = chosen.homepage
+            key = (declared.trending_half_life_hours, declared.trending_days, declared.ignore_days)
+            shared = live.setdefault(key, LiveStats(store, chosen))
+            return Services(store, chosen, catalog, shared, semantic, new_items=self._new_items)
 
         self.variants = build_variants(settings, services, filter_factories(catalog))
         self.services = self.variants[None].services

@@ -94,7 +94,7 @@ class SequentialRecommender(Recommender):
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         sequences = data.sequences()
-        ties = self._tie_groups(data.sequence_timestamps())
+        ties = self._tie_groups(data)
         self.kind_values = sorted({float(w) for _, weights in sequences for w in weights})
         self.sequences = [items for items, _ in sequences]
         kinds = [self._kinds(weights) for _, weights in sequences]
@@ -170,11 +170,11 @@ class SequentialRecommender(Recommender):
         with torch.no_grad():
             ids.weight[1:][torch.from_numpy(~seen)] = 0.0
 
-    def _tie_groups(self, times: list[np.ndarray]) -> list[np.ndarray] | None:
+    def _tie_groups(self, data: Interactions) -> list[np.ndarray] | None:
         """Per user and event: the index of its tie (events in the same tie_seconds bucket)."""
         if not self.settings.tie_seconds:
             return None
-        return [np.floor(t / self.settings.tie_seconds).astype(np.int64) for t in times]
+        return [np.floor(t / self.settings.tie_seconds).astype(np.int64) for t in data.sequence_timestamps()]
 
     @staticmethod
     def _shuffle_ties(
