@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from homefeed.domain import ItemFields
 from homefeed.models import Interactions, top_k
 from homefeed.models.als import AlsRecommender, TextMappedAlsRecommender
 from homefeed.models.bpr import BprRecommender
@@ -164,9 +165,42 @@ def test_text_mapped_als_scores_never_seen_items_by_their_text(tmp_path: Path) -
         assert group[best_cold] == int(data.user_ids[user][1:]) % 2  # the group decides which new item wins
     model.save(tmp_path / "als-text")
     loaded = TextMappedAlsRecommender.load(tmp_path / "als-text")
-    np.testing.assert_allclose(loaded.map_text(data.item_text[cold]), model.item_factors[cold], rtol=1e-5)
+    np.testing.assert_allclose(loaded.map_items(data.item_text[cold]), model.item_factors[cold], rtol=1e-5)
     with pytest.raises(ValueError, match="needs item text"):
         TextMappedAlsRecommender(factors=4).fit(_blocks())
+
+
+def test_text_mapped_als_places_cold_items_by_their_tags_when_text_says_nothing(tmp_path: Path) -> None:
+    """Items 40-43 have no interactions and noise for text; their tag names the planted group."""
+    base = _blocks()
+    catalog = [f"i{i:03d}" for i in range(44)]
+    rows = [
+        (base.user_ids[u], base.item_ids[i], "click", 0.0)
+        for u, i in zip(base.users, base.items, strict=True)
+    ]
+    data = Interactions.from_rows(rows, WEIGHTS, catalog)
+    group = np.array([0] * 20 + [1] * 20 + [0, 0, 1, 1])
+    data.item_text = np.random.default_rng(3).normal(0, 0.1, (44, 4)).astype(np.float32)
+    data.item_fields = [ItemFields(title=f"item {i}", tags=[f"group-{group[i]}"]) for i in range(44)]
+    model = TextMappedAlsRecommender(
+        factors=8, regularization=0.05, iterations=20, seed=1, text_regularization=1.0
+    )
+    model.fit(data)
+    scores = model.score_users(np.arange(data.n_users))
+    cold = np.array([40, 41, 42, 43])
+    for user in range(data.n_users):
+        assert group[cold[np.argmax(scores[user, cold])]] == int(data.user_ids[user][1:]) % 2
+    model.save(tmp_path / "als-text")
+    loaded = TextMappedAlsRecommender.load(tmp_path / "als-text")
+    assert loaded.feature_space == model.feature_space
+    fields = [data.item_fields[i] for i in cold]
+    np.testing.assert_allclose(
+        loaded.map_items(data.item_text[cold], fields), model.item_factors[cold], rtol=1e-4, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="give the items' fields"):
+        loaded.map_items(data.item_text[cold])
+    text_only = TextMappedAlsRecommender(factors=8, iterations=5, metadata_weight=0.0).fit(data)
+    assert text_only.feature_space is None
 
 
 def test_text_model_ranks_by_similarity_to_the_recent_history(tmp_path: Path) -> None:

@@ -214,6 +214,7 @@ class Evaluation:
         started = time.perf_counter()
         data = self.split.fit_data()
         data.item_text = self.item_text
+        data.item_fields = [self.dataset.items[item] for item in data.item_ids]
         users = self.dataset.users
         data.profiles = {user: users[user] for user in data.user_ids if user in users}
         model.fit(data, self.validation())

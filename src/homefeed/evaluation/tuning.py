@@ -36,6 +36,7 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "alpha": 1.0,
         "iterations": 15,
         "text_regularization": 10.0,
+        "metadata_weight": 0.5,
     },
     "bpr": {"factors": 32, "learning_rate": 0.01, "regularization": 0.03, "iterations": 200, "threads": 1},
     # the recipe `homefeed train` uses, so offline figures describe the served model
@@ -58,7 +59,7 @@ GRIDS: dict[str, dict[str, Sequence[Any]]] = {
     "itemknn": {"neighbours": [20, 50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]},
     "ease": {"regularization": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0]},
     "als": {"factors": [32, 64, 128], "regularization": [0.01, 0.1, 1.0], "alpha": [0.5, 1.0, 2.0]},
-    "als-text": {"text_regularization": [1.0, 10.0, 100.0]},
+    "als-text": {"text_regularization": [1.0, 10.0, 100.0], "metadata_weight": [0.0, 0.5, 1.0]},
     "bpr": {"factors": [32, 64], "learning_rate": [0.01, 0.05], "regularization": [0.01, 0.03]},
     "sequential": {},
     "text": {"half_life": [3.0, 10.0, 30.0]},

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
+from homefeed.domain import ItemFields
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
+from homefeed.understanding.item_features import ItemFeatureSpace
 
 
 class AlsRecommender(Recommender):
@@ -110,30 +115,41 @@ class AlsRecommender(Recommender):
 
 
 class TextMappedAlsRecommender(AlsRecommender):
-    """ALS whose items without interactions get factors mapped from their text embedding.
+    """ALS whose items without interactions get factors mapped from their text and metadata.
 
-    A ridge regression from text vector to ALS item factors is fitted on the warm items,
-    so a cold item is scored like a warm one, by the user's factors (the cold-start hybrid).
-    Items added later (``add_items``) are mapped the same way, without retraining.
+    A ridge regression from item features (text embedding, tag indicators, publish-time steps:
+    :class:`ItemFeatureSpace`) to ALS item factors is fitted on the warm items, so a cold item
+    is scored like a warm one, by the user's factors (the cold-start hybrid). Items added later
+    are mapped the same way (``map_items``), without retraining.
     """
 
     name = "als-text"
 
-    def __init__(self, text_regularization: float = 10.0, **options: Any) -> None:
+    def __init__(
+        self, text_regularization: float = 10.0, metadata_weight: float = 0.5, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.text_regularization = text_regularization
-        self.text_map = np.zeros((0, self.factors), dtype=np.float32)  # [text dimension + 1, factors]
+        self.metadata_weight = metadata_weight  # scale of the metadata columns; 0 = text only
+        self.feature_space: ItemFeatureSpace | None = None
+        self.text_map = np.zeros((0, self.factors), dtype=np.float32)  # [features + 1, factors]
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "text_regularization": self.text_regularization}
+        return {
+            **super().config(),
+            "text_regularization": self.text_regularization,
+            "metadata_weight": self.metadata_weight,
+        }
 
     def _fit(self, data: Interactions) -> None:
         if data.item_text is None:
             raise ValueError("als-text needs item text embeddings (data.item_text)")
         super()._fit(data)
+        if data.item_fields is not None and self.metadata_weight > 0:
+            self.feature_space = ItemFeatureSpace.fit(data.item_fields)
         warm = np.zeros(data.n_items, dtype=bool)
         warm[data.items] = True
-        features = _with_intercept(data.item_text)
+        features = self._features(data.item_text, data.item_fields)
         train = features[warm]
         penalty = self.text_regularization * np.eye(train.shape[1])
         penalty[-1, -1] = 0.0  # the intercept is not shrunk
@@ -145,10 +161,33 @@ class TextMappedAlsRecommender(AlsRecommender):
             np.float32
         )
 
-    def map_text(self, text: np.ndarray) -> np.ndarray:
-        """Item factors [n, factors] for text embeddings [n, dimension]."""
-        mapped: np.ndarray = (_with_intercept(text) @ self.text_map).astype(np.float32)
+    def _features(self, text: np.ndarray, fields: Sequence[ItemFields] | None) -> np.ndarray:
+        """[n, text dimension (+ metadata columns) + 1] ridge inputs, intercept last."""
+        parts = [np.asarray(text, dtype=np.float64)]
+        if self.feature_space is not None:
+            if fields is None:
+                raise ValueError("this model maps item metadata too: give the items' fields")
+            parts.append(self.metadata_weight * self.feature_space.transform(fields).astype(np.float64))
+        parts.append(np.ones((len(text), 1)))
+        return np.hstack(parts)
+
+    def map_items(self, text: np.ndarray, fields: Sequence[ItemFields] | None = None) -> np.ndarray:
+        """Item factors [n, factors] for items known by text embeddings [n, dimension] and fields."""
+        mapped: np.ndarray = (self._features(text, fields) @ self.text_map).astype(np.float32)
         return mapped
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez(directory / "arrays.npz", allow_pickle=False, **self._arrays())
+        space = self.feature_space.to_dict() if self.feature_space is not None else None
+        self._write_meta(directory, feature_space=space)
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        model = super().load(directory)
+        stored = json.loads((directory / "model.json").read_text(encoding="utf-8")).get("feature_space")
+        model.feature_space = ItemFeatureSpace.from_dict(stored) if stored else None
+        return model
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {**super()._arrays(), "text_map": self.text_map}
@@ -156,8 +195,3 @@ class TextMappedAlsRecommender(AlsRecommender):
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         super()._set_arrays(arrays)
         self.text_map = arrays["text_map"]
-
-
-def _with_intercept(text: np.ndarray) -> np.ndarray:
-    features: np.ndarray = np.hstack([np.asarray(text, dtype=np.float64), np.ones((len(text), 1))])
-    return features

@@ -83,6 +83,8 @@ def train_bundle(
     data = Interactions.from_rows(
         store.iter_event_rows(), settings.event_weights, [item.id for item in catalog]
     )
+    by_id = {item.id: item for item in catalog}
+    data.item_fields = [by_id[item_id] for item_id in data.item_ids]
     if len(data.users) == 0:
         raise ModelNotTrainedError(
             "no usable events to train on: import data first (homefeed import ...) "

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from homefeed.domain import UserProfile
+from homefeed.domain import ItemFields, UserProfile
 
 
 def natural_order(ids: Iterable[str]) -> list[str]:
@@ -30,6 +30,7 @@ class Interactions:
     weights: np.ndarray
     timestamps: np.ndarray
     item_text: np.ndarray | None = field(default=None, repr=False)  # text embeddings, item order
+    item_fields: Sequence[ItemFields] | None = field(default=None, repr=False)  # metadata, item order
     profiles: dict[str, UserProfile] = field(default_factory=dict, repr=False)  # by user id, if known
     _user_index: dict[str, int] = field(default_factory=dict, repr=False)
     _item_index: dict[str, int] = field(default_factory=dict, repr=False)
@@ -126,6 +127,7 @@ class Interactions:
             weights=self.weights[rows],
             timestamps=self.timestamps[rows],
             item_text=self.item_text,
+            item_fields=self.item_fields,
             profiles=self.profiles,
         )
         return part
