@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import faiss
 import torch
+from threadpoolctl import threadpool_limits
 
 from homefeed.config import Settings
 from homefeed.domain import Item
@@ -43,6 +44,10 @@ class Runtime:
         # the same for PyTorch: its intra-op pool spun against LightGBM's and the other requests'
         # threads (homepage p99 136 ms with the ranker, 9.7 ms with one thread; docs/benchmarks.md)
         torch.set_num_threads(1)
+        # and for BLAS (ALS fold-in, numpy) and every OpenMP runtime loaded (LightGBM's among
+        # them): with two worker processes their spinning threads took the homepage from 189
+        # to 66 pages/s (docs/benchmarks.md)
+        threadpool_limits(1)
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
         items = list(store.iter_items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 
 from homefeed.domain import Impression
@@ -38,8 +39,11 @@ class ImpressionLogger:
                     stopping = True
                 else:
                     batch.extend(first)
+                # gather for up to `interval` after the first page: one write per second at
+                # load, not one per page (each write holds the GIL to build its rows and fsyncs)
+                deadline = time.monotonic() + self.interval
                 while len(batch) < self.batch_size and not stopping:
-                    entry = self._queue.get_nowait()
+                    entry = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
                     if entry is None:
                         stopping = True
                         break

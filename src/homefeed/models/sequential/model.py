@@ -386,7 +386,8 @@ class SequentialRecommender(Recommender):
                     kinds[row][-length:] if kinds is not None else default_kind
                 )
         was_training = self.network.training
-        self.network.eval()
+        if was_training:  # train()/eval() walk every submodule: not on every request
+            self.network.eval()
         with torch.no_grad():
             used = torch.from_numpy((items != 0).any(axis=0))
             if not bool(used.any()):
@@ -394,7 +395,8 @@ class SequentialRecommender(Recommender):
             x = torch.from_numpy(items)[:, used]
             k = torch.from_numpy(kind_rows)[:, used]
             hidden = self.network(x, k, self._item_table())[:, -1]
-        self.network.train(was_training)
+        if was_training:
+            self.network.train()
         vectors: np.ndarray = hidden.numpy()
         return vectors
 
