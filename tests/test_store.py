@@ -1,5 +1,8 @@
 """The store on real SQLite and PostgreSQL databases."""
 
+import subprocess
+import sys
+
 import sqlalchemy as sa
 
 from homefeed.domain import Event, Impression, Item, User
@@ -16,6 +19,22 @@ def test_migrations_are_idempotent(store: Store) -> None:
         "events",
         "impressions",
     }
+
+
+def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str) -> None:
+    """Like `serve --workers 4` on a fresh database: four processes migrate it at once."""
+    script = (
+        "import sys; from homefeed.store import Store, migrate; migrate(Store.from_url(sys.argv[1]).engine)"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    failures = [worker.stderr.read() for worker in workers if worker.wait(60) != 0 and worker.stderr]
+    assert failures == []
+    engine = sa.create_engine(database_url)
+    assert current_revision(engine) == "0005"
+    engine.dispose()
 
 
 def test_items_round_trip_and_delete(store: Store) -> None:
