@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import SequentialSettings, Settings
-from homefeed.domain import ItemFields
 from homefeed.models import Interactions
 from homefeed.models.bundle import train_bundle
 from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
@@ -50,36 +49,6 @@ def test_features_have_names_defaults_and_one_row_per_candidate() -> None:
     assert features[candidates.tolist().index(68), names.index("a_log_rank")] == 0.0  # a's best
     assert features[:, names.index("sources")].tolist() == [1.0] * 6
     assert features[:, names.index("text_to_history")].tolist() == [0.0] * 6  # no text: the default
-
-
-def test_item_age_and_tag_affinity_come_from_the_item_fields() -> None:
-    """Items 0-29 are tagged "a", 30-59 "b", 60-69 untagged; item i was published i days
-    before the newest event, except item 5 (no date). A history of "a" items favours "a"."""
-    data = _groups()
-    newest = float(data.timestamps.max())
-    data.item_fields = [
-        ItemFields(
-            title=f"item {i}",
-            tags=["a"] if i < 30 else ["b"] if i < 60 else [],
-            published_at=None if i == 5 else newest - i * 86_400.0,
-        )
-        for i in range(70)
-    ]
-    stats = ItemStats.from_data(data)
-    scores = {"a": np.arange(70, dtype=np.float64)}
-    blocked = np.zeros(70, dtype=bool)
-    candidates = np.array([3, 5, 40, 65])
-    features = candidate_features(scores, candidates, np.array([1, 2, 7]), blocked, stats, per_source=3)
-    names = [feature.name for feature in feature_list(["a"])]
-    np.testing.assert_allclose(
-        features[:, names.index("item_age_years")], [3 / 365.25, -1.0, 40 / 365.25, 65 / 365.25], rtol=1e-5
-    )
-    np.testing.assert_allclose(features[:, names.index("tag_affinity")], [1.0, 1.0, 0.0, 0.0], atol=1e-6)
-    without = candidate_features(
-        scores, candidates, np.array([1, 2, 7]), blocked, ItemStats.from_data(_groups()), 3
-    )
-    assert without[:, names.index("item_age_years")].tolist() == [-1.0] * 4  # no fields: the defaults
-    assert without[:, names.index("tag_affinity")].tolist() == [0.0] * 4
 
 
 def test_the_ranker_puts_the_planted_next_items_first_and_round_trips(tmp_path: Path) -> None:

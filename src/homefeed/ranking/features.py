@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from homefeed.models.data import Interactions
-from homefeed.understanding.item_features import ItemFeatureSpace
 
 DAY = 86_400.0
 RECENT_HALF_LIFE_DAYS = 30.0
@@ -37,17 +36,14 @@ class ItemStats:
     log_popularity: np.ndarray  # log(1 + users who picked it)
     recent_popularity: np.ndarray  # log(1 + time-decayed picks), half-life 30 days
     text: np.ndarray | None  # unit text vectors, or None
-    tags: np.ndarray | None = None  # [items, tags] indicators of the most frequent tags
-    age_years: np.ndarray | None = None  # years from publication to the newest event; -1 unknown
 
     @classmethod
     def from_data(cls, data: Interactions) -> ItemStats:
         positive = data.weights > 0
         counts = np.bincount(data.items[positive], minlength=data.n_items).astype(np.float64)
         recent = np.zeros(data.n_items, dtype=np.float64)
-        newest = float(data.timestamps[positive].max()) if positive.any() else 0.0
         if positive.any():
-            age = (newest - data.timestamps[positive]) / DAY
+            age = (data.timestamps[positive].max() - data.timestamps[positive]) / DAY
             decayed = 0.5 ** (age / RECENT_HALF_LIFE_DAYS)
             recent = np.bincount(data.items[positive], weights=decayed, minlength=data.n_items).astype(
                 np.float64
@@ -56,15 +52,7 @@ class ItemStats:
         if data.item_text is not None:
             norms = np.linalg.norm(data.item_text, axis=1, keepdims=True)
             text = (data.item_text / np.maximum(norms, 1e-12)).astype(np.float32)
-        tags = age_years = None
-        if data.item_fields is not None:
-            space = ItemFeatureSpace.fit(data.item_fields, time_steps=0)
-            tags = space.transform(data.item_fields)[:, : len(space.tags)]
-            published = np.array(
-                [np.nan if item.published_at is None else item.published_at for item in data.item_fields]
-            )
-            age_years = np.where(np.isnan(published), -1.0, (newest - published) / (365.25 * DAY))
-        return cls(np.log1p(counts), np.log1p(recent), text, tags, age_years)
+        return cls(np.log1p(counts), np.log1p(recent), text)
 
 
 def feature_list(sources: Sequence[str]) -> list[Feature]:
@@ -85,8 +73,6 @@ def feature_list(sources: Sequence[str]) -> list[Feature]:
         Feature("text_to_history", 0.0, "cosine of the item's text to the recency-weighted history"),
         Feature("text_to_last", 0.0, "cosine of the item's text to the latest liked item"),
         Feature("log_history", 0.0, "log(1 + the user's number of liked items)"),
-        Feature("item_age_years", -1.0, "years from the item's publication to the newest event"),
-        Feature("tag_affinity", 0.0, "cosine of the item's tags to the recency-weighted history's"),
     ]
 
 
@@ -126,29 +112,7 @@ def candidate_features(
     columns += [in_top, stats.log_popularity[candidates], stats.recent_popularity[candidates]]
     columns += list(_text_features(stats.text, candidates, history))
     columns.append(np.full(len(candidates), np.log1p(len(history))))
-    columns.append(
-        stats.age_years[candidates] if stats.age_years is not None else np.full(len(candidates), -1.0)
-    )
-    columns.append(_tag_affinity(stats.tags, candidates, history))
     return np.column_stack(columns).astype(np.float32)
-
-
-def _recency_weights(history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The latest 5 half-lives of the history and their weights (the latest counts 1)."""
-    recent = history[-5 * int(TEXT_HALF_LIFE) :]
-    ages = np.arange(len(recent) - 1, -1, -1, dtype=np.float64)
-    return recent, 0.5 ** (ages / TEXT_HALF_LIFE)
-
-
-def _tag_affinity(tags: np.ndarray | None, candidates: np.ndarray, history: np.ndarray) -> np.ndarray:
-    if tags is None or len(history) == 0 or tags.shape[1] == 0:
-        return np.zeros(len(candidates))
-    recent, weights = _recency_weights(history)
-    profile = (tags[recent] * weights[:, None]).sum(axis=0)
-    profile /= max(float(np.linalg.norm(profile)), 1e-12)
-    mine = tags[candidates]
-    affinity: np.ndarray = (mine @ profile) / np.maximum(np.sqrt(mine.sum(axis=1)), 1.0)
-    return affinity
 
 
 def _text_features(
@@ -156,8 +120,9 @@ def _text_features(
 ) -> tuple[np.ndarray, np.ndarray]:
     if text is None or len(history) == 0:
         return np.zeros(len(candidates)), np.zeros(len(candidates))
-    recent, weights = _recency_weights(history)
-    profile = (text[recent] * weights[:, None]).sum(axis=0)
+    recent = history[-5 * int(TEXT_HALF_LIFE) :]
+    ages = np.arange(len(recent) - 1, -1, -1, dtype=np.float64)
+    profile = (text[recent] * (0.5 ** (ages / TEXT_HALF_LIFE))[:, None]).sum(axis=0)
     profile /= max(float(np.linalg.norm(profile)), 1e-12)
     vectors = text[candidates]
     return vectors @ profile, vectors @ text[history[-1]]

@@ -236,19 +236,13 @@ class RankerRecommender(Recommender):
             "recent_popularity": self.stats.recent_popularity,
             **pack_sequences(self.sequences),
         }
-        for name in ("text", "tags", "age_years"):
-            if getattr(self.stats, name) is not None:
-                arrays[name] = getattr(self.stats, name)
+        if self.stats.text is not None:
+            arrays["text"] = self.stats.text
         return arrays
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.stats = ItemStats(
-            arrays["log_popularity"],
-            arrays["recent_popularity"],
-            arrays.get("text"),
-            arrays.get("tags"),
-            arrays.get("age_years"),
-        )
+        text = arrays.get("text")
+        self.stats = ItemStats(arrays["log_popularity"], arrays["recent_popularity"], text)
         self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
 
     def save(self, directory: Path) -> None:
@@ -266,11 +260,6 @@ class RankerRecommender(Recommender):
 
         model = super().load(directory)
         model.booster = lgb.Booster(model_file=str(directory / "ranker.txt"))
-        if model.booster.num_feature() != len(model.feature_names):
-            raise ValueError(
-                f"{directory}: this ranker was trained on {model.booster.num_feature()} features and "
-                f"this version computes {len(model.feature_names)}: train it again (homefeed train)"
-            )
         model.report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
         model.models = {name: model_class(name).load(directory / "sources" / name) for name in model.sources}
         return model
