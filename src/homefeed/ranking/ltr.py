@@ -260,6 +260,11 @@ class RankerRecommender(Recommender):
 
         model = super().load(directory)
         model.booster = lgb.Booster(model_file=str(directory / "ranker.txt"))
+        if model.booster.num_feature() != len(model.feature_names):
+            raise ValueError(
+                f"{directory}: this ranker was trained on {model.booster.num_feature()} features and "
+                f"this version computes {len(model.feature_names)}: train it again (homefeed train)"
+            )
         model.report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
         model.models = {name: model_class(name).load(directory / "sources" / name) for name in model.sources}
         return model
