@@ -47,7 +47,7 @@ def create_store_engine(url: str) -> sa.Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA cache_size=-65536")
+            cursor.execute("PRAGMA cache_size=-16384")
             cursor.execute("PRAGMA mmap_size=268435456")
             cursor.close()
 
