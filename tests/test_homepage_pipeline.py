@@ -247,6 +247,29 @@ def test_a_cursor_pages_on_without_repeating_an_item(client_and_store: tuple[Tes
     assert garbage.status_code == 422 and "cursor" in garbage.json()["message"]
 
 
+def test_a_cursor_survives_a_switch_of_worker_through_the_impression_log(
+    trained: tuple[Store, Settings],
+) -> None:
+    """Page 1 from one worker, pages 2 and 3 from another that never saw the scroll (as with
+    `serve --workers 2`, or after a restart): nothing repeats. Without the log, a clear 422."""
+    store, settings = trained
+    user = _users(store, 3)[-1]
+    with TestClient(create_app(settings)) as first_worker:
+        first = first_worker.get(f"/v1/users/{user}/homepage?n=10").json()
+    # leaving the block closed the first worker, which flushed its impressions
+    with TestClient(create_app(settings)) as second_worker:
+        second = second_worker.get(f"/v1/users/{user}/homepage?n=10&cursor={first['next_cursor']}")
+        assert second.status_code == 200
+        third = second_worker.get(f"/v1/users/{user}/homepage?n=10&cursor={second.json()['next_cursor']}")
+    pages = [first["items"], second.json()["items"], third.json()["items"]]
+    shown = [item["item_id"] for page in pages for item in page]
+    assert len(shown) == 30 and len(set(shown)) == 30
+    unlogged = settings.model_copy(update={"log_impressions": False})
+    with TestClient(create_app(unlogged)) as third_worker:
+        lost = third_worker.get(f"/v1/users/{user}/homepage?n=10&cursor={third.json()['next_cursor']}")
+    assert lost.status_code == 422 and "first page again" in lost.json()["message"]
+
+
 def test_items_shown_again_and_again_without_an_event_are_dropped(
     pipeline: HomepagePipeline, trained: tuple[Store, Settings]
 ) -> None:

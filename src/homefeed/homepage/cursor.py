@@ -5,33 +5,60 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from homefeed.errors import InvalidInputError
 
 SESSIONS = 20_000  # first pages whose shown items are remembered for their cursor
+MAX_PAGES = 50  # request ids a cursor carries; a longer scroll is remembered in memory only
 
 
-def encode_cursor(session: str, user_id: str) -> str:
-    """An opaque cursor: the first page's request id and the user, base64url."""
-    raw = json.dumps({"s": session, "u": user_id}, separators=(",", ":")).encode()
+@dataclass(frozen=True)
+class Cursor:
+    """Where a scroll is: its user and the request ids of its pages so far, first page first
+    (the first one names the scroll session)."""
+
+    user_id: str
+    pages: tuple[str, ...]
+
+    @property
+    def session(self) -> str:
+        return self.pages[0]
+
+    def after(self, request_id: str) -> Cursor:
+        """The cursor for the page after this one, built by ``request_id``."""
+        return Cursor(self.user_id, (*self.pages, request_id)[:MAX_PAGES])
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    """Opaque to clients: base64url JSON of the user and the pages' request ids."""
+    raw = json.dumps({"u": cursor.user_id, "r": list(cursor.pages)}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[str, str]:
+def decode_cursor(cursor: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        return str(data["s"]), str(data["u"])
+        pages = [str(page) for page in data["r"]] if "r" in data else [str(data["s"])]  # stop 11's form
+        if not pages:
+            raise ValueError("no pages")
+        return Cursor(str(data["u"]), tuple(pages))
     except (ValueError, KeyError, TypeError):
         raise InvalidInputError("cursor: not a cursor this API returned", field="cursor") from None
 
 
 class ShownItems:
     """Per scroll session (the first page's request id), the items shown so far; the oldest
-    sessions are forgotten first. Lives in one worker's memory."""
+    sessions are forgotten first. Lives in one worker's memory; a cursor this worker does not
+    know (another worker's, or from before a restart) is rebuilt from the impression log."""
 
-    def __init__(self, sessions: int = SESSIONS) -> None:
+    def __init__(
+        self, sessions: int = SESSIONS, logged: Callable[[str, list[str]], list[str]] | None = None
+    ) -> None:
         self.sessions = sessions
+        self.logged = logged  # (user, request ids) -> items those pages showed, from the log
         self._shown: OrderedDict[str, list[str]] = OrderedDict()
 
     def add(self, session: str, item_ids: list[str]) -> None:
@@ -39,14 +66,21 @@ class ShownItems:
         while len(self._shown) > self.sessions:
             self._shown.popitem(last=False)
 
-    def of(self, cursor: str, user_id: str) -> tuple[str, list[str]]:
-        """The session and its shown items; a 422 for a cursor unknown here or another user's."""
-        session, user = decode_cursor(cursor)
-        shown = self._shown.get(session)
-        if shown is None or user != user_id:
+    def of(self, encoded: str, user_id: str) -> tuple[Cursor, list[str]]:
+        """The cursor and the items shown under it; a 422 for another user's cursor, or for one
+        neither this worker nor the impression log knows."""
+        cursor = decode_cursor(encoded)
+        if cursor.user_id != user_id:
+            raise InvalidInputError("cursor: it belongs to another user's scroll", field="cursor")
+        shown = self._shown.get(cursor.session)
+        if shown is None and self.logged is not None:
+            shown = self.logged(user_id, list(cursor.pages)) or None
+            if shown is not None:
+                self.add(cursor.session, shown)
+        if shown is None:
             raise InvalidInputError(
-                "cursor: unknown or expired (cursors live in one worker's memory for a while); "
-                "request the first page again",
+                "cursor: unknown or expired (its pages are neither in this worker's memory nor in "
+                "the impression log yet); request the first page again",
                 field="cursor",
             )
-        return session, shown
+        return cursor, shown

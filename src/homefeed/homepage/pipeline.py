@@ -18,7 +18,7 @@ from homefeed.config import HomepageSettings, Settings
 from homefeed.domain import Impression, UserProfile
 from homefeed.homepage import composer, related
 from homefeed.homepage.cache import TimedCache
-from homefeed.homepage.cursor import ShownItems, encode_cursor
+from homefeed.homepage.cursor import Cursor, ShownItems, encode_cursor
 from homefeed.homepage.diversity import mmr_order
 from homefeed.homepage.experiments import Variant, assign_arm, build_variants
 from homefeed.homepage.filters import CandidateFilter, filter_factories
@@ -72,7 +72,7 @@ class HomepagePipeline:
         self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
         self._new: tuple[tuple[int, str | None], set[str]] | None = None
         self._promotions = Promotions(store)
-        self._shown = ShownItems()
+        self._shown = ShownItems(logged=store.shown_items if impressions is not None else None)
         self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
         self.set_bundle(bundle)
 
@@ -143,7 +143,7 @@ class HomepagePipeline:
         page.items = [composer.to_item(candidate, self.catalog) for candidate in chosen[:n]]
         page.sections = composer.sections(page.items, self.catalog)
         self._shown.add(page.request_id, [item.item_id for item in page.items])
-        page.cursor = encode_cursor(page.request_id, user_id)
+        page.cursor = encode_cursor(Cursor(user_id, (page.request_id,)))
         self._log(page)
         return page
 
@@ -173,10 +173,10 @@ class HomepagePipeline:
     ) -> Homepage:
         """The page after the one ``cursor`` points at: built now, without any item already
         shown under that cursor, so scrolling never repeats an item even as events arrive."""
-        session, shown = self._shown.of(cursor, user_id)
+        position, shown = self._shown.of(cursor, user_id)
         page = self.build(user_id, n, set(exclude) | set(shown), category)
-        self._shown.add(session, [item.item_id for item in page.items])
-        page.cursor = encode_cursor(session, user_id)
+        self._shown.add(position.session, [item.item_id for item in page.items])
+        page.cursor = encode_cursor(position.after(page.request_id))
         return page
 
     def load_promotions(self) -> None:

@@ -70,6 +70,10 @@ _IGNORED_ITEMS = (
     .having(sa.func.count() >= sa.bindparam("shown_at_least"))
 )
 _USER = sa.select(users).where(users.c.id == sa.bindparam("user_id"))
+_SHOWN_ITEMS = sa.select(impressions.c.request_id, impressions.c.position, impressions.c.item_id).where(
+    impressions.c.user_id == sa.bindparam("user_id"),
+    impressions.c.request_id.in_(sa.bindparam("request_ids", expanding=True)),
+)
 
 
 @dataclass(frozen=True)
@@ -353,6 +357,14 @@ class Store:
         values = {"user_id": user_id, "since": since, "shown_at_least": shown_at_least}
         with self.engine.connect() as connection:
             return {item_id for (item_id,) in connection.execute(_IGNORED_ITEMS, values)}
+
+    def shown_items(self, user_id: str, request_ids: list[str]) -> list[str]:
+        """The items the user's pages ``request_ids`` showed, as logged (empty if none is, yet)."""
+        values = {"user_id": user_id, "request_ids": request_ids}
+        with self.engine.connect() as connection:
+            rows = connection.execute(_SHOWN_ITEMS, values).all()
+        order = {request_id: rank for rank, request_id in enumerate(request_ids)}
+        return [item_id for _, _, item_id in sorted(rows, key=lambda row: (order[row[0]], row[1]))]
 
     # -- promotions ---------------------------------------------------------
     def upsert_promotion(self, promotion: Promotion) -> None:
