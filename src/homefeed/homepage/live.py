@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 
 from homefeed.config import Settings
-from homefeed.homepage.cache import TimedCache
+from homefeed.homepage.cache import Refreshed
 from homefeed.store import Store
 
 LIVE_TTL = 30.0  # seconds an aggregate is served from memory (each worker reads its own)
@@ -18,20 +18,21 @@ BUCKET_SECONDS = 3600.0  # events are counted per hour, then decayed by the hour
 
 
 class LiveStats:
-    """Live popularity, trending scores and item exposure, cached for LIVE_TTL seconds."""
+    """Live popularity, trending scores and item exposure, re-read in the background every
+    LIVE_TTL seconds (each worker reads its own)."""
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store, self.settings = store, settings
-        self._popular: TimedCache[None, list[tuple[str, int]]] = TimedCache(LIVE_TTL)
-        self._trending: TimedCache[None, list[tuple[str, float]]] = TimedCache(LIVE_TTL)
-        self._exposure: TimedCache[None, dict[str, tuple[int, int]]] = TimedCache(LIVE_TTL)
+        self._popular = Refreshed(
+            lambda: store.item_popularity(settings.positive_event_types, POPULAR_LIMIT), LIVE_TTL, "popular"
+        )
+        self._trending = Refreshed(self._read_trending, LIVE_TTL, "trending")
+        self._exposure = Refreshed(self._read_exposure, LIVE_TTL, "exposure")
 
     def popular(self) -> list[tuple[str, int]]:
         """The POPULAR_LIMIT items with the most positive events ever, most first: the popular
         list before any model is trained."""
-        return self._popular.get(
-            None, lambda _key: self.store.item_popularity(self.settings.positive_event_types, POPULAR_LIMIT)
-        )
+        return self._popular.get()
 
     def trending(self) -> list[tuple[str, float]]:
         """Items by time-decayed count of positive events (half-life
@@ -39,9 +40,9 @@ class LiveStats:
 
         Ages are measured from the newest event rather than the clock, so a replayed or
         imported log still has a "now"; on a live service the two coincide."""
-        return self._trending.get(None, self._read_trending)
+        return self._trending.get()
 
-    def _read_trending(self, _key: None) -> list[tuple[str, float]]:
+    def _read_trending(self) -> list[tuple[str, float]]:
         declared = self.settings.homepage
         latest = self.store.latest_event_time()
         if latest is None:
@@ -59,8 +60,8 @@ class LiveStats:
     def exposure(self) -> dict[str, tuple[int, int]]:
         """Per item over the last ``homepage.ignore_days``: (times shown on homepages, positive
         events). Items missing were not shown and not acted on."""
-        return self._exposure.get(None, self._read_exposure)
+        return self._exposure.get()
 
-    def _read_exposure(self, _key: None) -> dict[str, tuple[int, int]]:
+    def _read_exposure(self) -> dict[str, tuple[int, int]]:
         since = time.time() - self.settings.homepage.ignore_days * 86_400
         return self.store.item_exposure(self.settings.positive_event_types, since)
