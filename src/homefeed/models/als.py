@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
@@ -176,18 +174,12 @@ class TextMappedAlsRecommender(AlsRecommender):
         mapped: np.ndarray = (self._features(text, fields) @ self.text_map).astype(np.float32)
         return mapped
 
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / "arrays.npz", allow_pickle=False, **self._arrays())
-        space = self.feature_space.to_dict() if self.feature_space is not None else None
-        self._write_meta(directory, feature_space=space)
+    def _meta(self) -> dict[str, Any]:
+        return {"feature_space": self.feature_space.to_dict() if self.feature_space is not None else None}
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        model = super().load(directory)
-        stored = json.loads((directory / "model.json").read_text(encoding="utf-8")).get("feature_space")
-        model.feature_space = ItemFeatureSpace.from_dict(stored) if stored else None
-        return model
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        stored = meta.get("feature_space")
+        self.feature_space = ItemFeatureSpace.from_dict(stored) if stored else None
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {**super()._arrays(), "text_map": self.text_map}

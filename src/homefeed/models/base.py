@@ -187,7 +187,15 @@ class Recommender(ABC):
         """Arrays to ``arrays.npz``, vocabulary and config to JSON; never pickle."""
         directory.mkdir(parents=True, exist_ok=True)
         np.savez(directory / "arrays.npz", allow_pickle=False, **self._arrays())
-        self._write_meta(directory)
+        self._write_meta(directory, **self._meta())
+
+    def _meta(self) -> dict[str, Any]:
+        """What a model keeps in model.json beside config and vocabulary (JSON values)."""
+        return {}
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        """Take back what :meth:`_meta` stored (nothing, unless a model overrides both)."""
+        return None
 
     def _write_meta(self, directory: Path, **extra: Any) -> None:
         meta = {
@@ -210,7 +218,8 @@ class Recommender(ABC):
 
     @classmethod
     def load(cls, directory: Path) -> Self:
-        model, _meta = cls._from_meta(directory)
+        model, meta = cls._from_meta(directory)
+        model._set_meta(meta)
         with np.load(directory / "arrays.npz", allow_pickle=False) as arrays:
             model._set_arrays({key: arrays[key] for key in arrays.files})
         return model

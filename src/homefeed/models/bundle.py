@@ -84,7 +84,8 @@ def train_bundle(
         store.iter_event_rows(), settings.event_weights, [item.id for item in catalog]
     )
     by_id = {item.id: item for item in catalog}
-    data.item_fields = [by_id[item_id] for item_id in data.item_ids]
+    in_order = [by_id[item_id] for item_id in data.item_ids]  # the models' item order
+    data.item_fields = in_order
     if len(data.users) == 0:
         raise ModelNotTrainedError(
             "no usable events to train on: import data first (homefeed import ...) "
@@ -103,7 +104,7 @@ def train_bundle(
         )
         if reads_text and data.item_text is None:
             step("embedding item texts")
-            data.item_text = _embed(settings, store, catalog, data.item_ids)
+            data.item_text = _embed(settings, store, in_order)
         if isinstance(model, SequentialRecommender):
 
             def report(epoch: int, loss: float, valid: float | None, name: str = name) -> None:
@@ -149,14 +150,13 @@ def train_bundle(
     return ModelBundle(version, final, manifest, models)
 
 
-def _embed(settings: Settings, store: Store, catalog: list[Item], order: list[str]) -> np.ndarray:
-    """Text embeddings of the catalog in the model's item order (cached in the store)."""
+def _embed(settings: Settings, store: Store, items: list[Item]) -> np.ndarray:
+    """Text embeddings of ``items``, in their order (cached in the store)."""
     from homefeed.encoders.cache import embed_items
     from homefeed.encoders.loading import shared_encoder
 
-    by_id = {item.id: item for item in catalog}
     encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
-    return embed_items([by_id[item_id] for item_id in order], encoder, store, settings.item_text_template)
+    return embed_items(items, encoder, store, settings.item_text_template)
 
 
 def latest_version_path(models_dir: Path) -> Path | None:
