@@ -142,27 +142,43 @@ def test_baselines_recover_planted_groups_and_round_trip(model: Any, tmp_path: P
     _assert_same_lists(loaded.recommend(data.user_ids[:4], 5, exclude=seen[:4]), recs[:4])
 
 
-def test_text_mapped_als_scores_never_seen_items_by_their_text(tmp_path: Path) -> None:
-    """Items 40-43 have no interactions; their text says which planted group they belong to."""
+COLD_GROUPS = np.array([0] * 20 + [1] * 20 + [0, 0, 1, 1])  # items 40-43: two per group, no events
+
+
+def _blocks_with_cold_items() -> Interactions:
+    """The planted blocks, in a catalog of 44 items whose last four nobody interacted with."""
     base = _blocks()
-    catalog = [f"i{i:03d}" for i in range(44)]
     rows = [
         (base.user_ids[u], base.item_ids[i], "click", 0.0)
         for u, i in zip(base.users, base.items, strict=True)
     ]
-    data = Interactions.from_rows(rows, WEIGHTS, catalog)
-    rng = np.random.default_rng(3)
-    group = np.array([0] * 20 + [1] * 20 + [0, 0, 1, 1])
-    data.item_text = (np.eye(2)[group] + rng.normal(0, 0.05, (44, 2))).astype(np.float32)
+    return Interactions.from_rows(rows, WEIGHTS, [f"i{i:03d}" for i in range(44)])
+
+
+def _fit_text_mapped(data: Interactions) -> TextMappedAlsRecommender:
     model = TextMappedAlsRecommender(
         factors=8, regularization=0.05, iterations=20, seed=1, text_regularization=1.0
     )
-    model.fit(data)
+    return model.fit(data)
+
+
+def _assert_cold_items_follow_groups(
+    model: TextMappedAlsRecommender, data: Interactions, cold: np.ndarray
+) -> None:
+    """Every user's best cold item belongs to the user's planted group (even users: group 0)."""
     scores = model.score_users(np.arange(data.n_users))
-    cold = np.array([40, 41, 42, 43])
     for user in range(data.n_users):
-        best_cold = cold[np.argmax(scores[user, cold])]
-        assert group[best_cold] == int(data.user_ids[user][1:]) % 2  # the group decides which new item wins
+        assert COLD_GROUPS[cold[np.argmax(scores[user, cold])]] == int(data.user_ids[user][1:]) % 2
+
+
+def test_text_mapped_als_scores_never_seen_items_by_their_text(tmp_path: Path) -> None:
+    """Items 40-43 have no interactions; their text says which planted group they belong to."""
+    data = _blocks_with_cold_items()
+    rng = np.random.default_rng(3)
+    data.item_text = (np.eye(2)[COLD_GROUPS] + rng.normal(0, 0.05, (44, 2))).astype(np.float32)
+    model = _fit_text_mapped(data)
+    cold = np.array([40, 41, 42, 43])
+    _assert_cold_items_follow_groups(model, data, cold)  # the group decides which new item wins
     model.save(tmp_path / "als-text")
     loaded = TextMappedAlsRecommender.load(tmp_path / "als-text")
     np.testing.assert_allclose(loaded.map_items(data.item_text[cold]), model.item_factors[cold], rtol=1e-5)
@@ -172,24 +188,12 @@ def test_text_mapped_als_scores_never_seen_items_by_their_text(tmp_path: Path) -
 
 def test_text_mapped_als_places_cold_items_by_their_tags_when_text_says_nothing(tmp_path: Path) -> None:
     """Items 40-43 have no interactions and noise for text; their tag names the planted group."""
-    base = _blocks()
-    catalog = [f"i{i:03d}" for i in range(44)]
-    rows = [
-        (base.user_ids[u], base.item_ids[i], "click", 0.0)
-        for u, i in zip(base.users, base.items, strict=True)
-    ]
-    data = Interactions.from_rows(rows, WEIGHTS, catalog)
-    group = np.array([0] * 20 + [1] * 20 + [0, 0, 1, 1])
+    data = _blocks_with_cold_items()
     data.item_text = np.random.default_rng(3).normal(0, 0.1, (44, 4)).astype(np.float32)
-    data.item_fields = [ItemFields(title=f"item {i}", tags=[f"group-{group[i]}"]) for i in range(44)]
-    model = TextMappedAlsRecommender(
-        factors=8, regularization=0.05, iterations=20, seed=1, text_regularization=1.0
-    )
-    model.fit(data)
-    scores = model.score_users(np.arange(data.n_users))
+    data.item_fields = [ItemFields(title=f"item {i}", tags=[f"group-{COLD_GROUPS[i]}"]) for i in range(44)]
+    model = _fit_text_mapped(data)
     cold = np.array([40, 41, 42, 43])
-    for user in range(data.n_users):
-        assert group[cold[np.argmax(scores[user, cold])]] == int(data.user_ids[user][1:]) % 2
+    _assert_cold_items_follow_groups(model, data, cold)
     model.save(tmp_path / "als-text")
     loaded = TextMappedAlsRecommender.load(tmp_path / "als-text")
     assert loaded.feature_space == model.feature_space
