@@ -135,4 +135,22 @@ def test_recent_activity_is_counted_per_item_and_hour_and_exposure_per_item(stor
     assert activity == [("a", 100 * hour, 3), ("b", 101 * hour, 1)]
     shown = [Impression("r", "x", item, 0, "main", "als", None, 100 * hour) for item in ("a", "a", "c")]
     store.log_impressions([*shown, Impression("r", "x", "c", 1, "main", "als", None, 10 * hour)])
-    assert store.item_exposure(["click"], since=95 * hour) == {"a": (2, 3), "b": (0, 1), "c": (1, 0)}
+    # only x was shown a before clicking it; y and z found it elsewhere, and nobody was shown b
+    assert store.item_exposure(["click"], since=95 * hour) == {"a": (2, 1), "c": (1, 0)}
+
+
+def test_exposure_counts_a_user_acting_on_a_shown_item_once_and_only_within_the_window(store: Store) -> None:
+    store.upsert_items([Item(id=i, title=i) for i in ("a", "b", "c")])
+    hour = 3600.0
+    shown = [Impression(f"r{u}", u, i, 0, "main", "als", None, 100 * hour) for u in "xyz" for i in "abc"]
+    store.log_impressions(shown)
+    store.add_events(
+        [Event(user_id="x", item_id="a", type=kind, timestamp=100 * hour + 30) for kind in ("click", "like")]
+        + [Event(user_id="y", item_id="a", type="click", timestamp=110 * hour)]  # 10 hours later: counts
+        + [Event(user_id="z", item_id="a", type="click", timestamp=99 * hour)]  # before it was shown
+        + [Event(user_id="x", item_id="b", type="click", timestamp=126 * hour)]  # past the 24 h window
+        + [Event(user_id="y", item_id="c", type="impression", timestamp=101 * hour)]  # not positive
+    )
+    exposure = store.item_exposure(["click", "like"], since=90 * hour)
+    assert exposure == {"a": (3, 2), "b": (3, 0), "c": (3, 0)}
+    assert store.item_exposure(["click"], since=90 * hour, window_seconds=30 * hour)["b"] == (3, 1)

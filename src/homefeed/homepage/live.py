@@ -58,8 +58,8 @@ class LiveStats:
         return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
     def exposure(self) -> dict[str, tuple[int, int]]:
-        """Per item over the last ``homepage.ignore_days``: (times shown on homepages, positive
-        events). Items missing were not shown and not acted on."""
+        """Per item over the last ``homepage.ignore_days``: (times shown on homepages, users who
+        had a positive event on it within a day of being shown it). Items missing were not shown."""
         return self._exposure.get()
 
     def _read_exposure(self) -> dict[str, tuple[int, int]]:

@@ -37,7 +37,8 @@ def explore(
 
     Candidates are the newest servable items plus as many drawn at random from the catalog
     (where the under-exposed long tail is), preferring items no model knows (``new``). With
-    the ``thompson`` policy each candidate's rate of positive events per impression is drawn
+    the ``thompson`` policy each candidate's rate of responses per impression (users who had a
+    positive event on it within a day of being shown it) is drawn
     from its Beta posterior (prior: one in ten) and the highest draws win, so items never
     shown are tried and items shown often without response fade; ``uniform`` is ε-greedy.
     Draws are seeded by the request id, so a page can be rebuilt exactly."""

@@ -325,17 +325,33 @@ class Store:
                 for row in connection.execute(query)
             ]
 
-    def item_exposure(self, event_types: Sequence[str], since: float) -> dict[str, tuple[int, int]]:
-        """Per item since ``since``: (homepage impressions, events of the given types), the
-        counts a bandit needs to judge how an item does when shown."""
+    def item_exposure(
+        self, event_types: Sequence[str], since: float, window_seconds: float = 86_400.0
+    ) -> dict[str, tuple[int, int]]:
+        """Per item since ``since``: (homepage impressions, users who had an event of the given
+        types on it within ``window_seconds`` after it was shown to them), the counts a bandit
+        needs to judge how an item does when shown. Events without such an impression (the
+        item found by search, or by another page) are the item's, not the homepage's: they
+        are not counted."""
         shown = (
             sa.select(impressions.c.item_id, sa.func.count().label("n"))
             .where(impressions.c.ts >= since)
             .group_by(impressions.c.item_id)
         )
+        after_shown = (
+            sa.select(impressions.c.seq)
+            .where(
+                impressions.c.user_id == events.c.user_id,
+                impressions.c.item_id == events.c.item_id,
+                impressions.c.ts <= events.c.ts,
+                impressions.c.ts >= events.c.ts - window_seconds,
+                impressions.c.ts >= since,
+            )
+            .exists()
+        )
         acted = (
-            sa.select(events.c.item_id, sa.func.count().label("n"))
-            .where(events.c.ts >= since, events.c.type.in_(list(event_types)))
+            sa.select(events.c.item_id, sa.func.count(sa.distinct(events.c.user_id)).label("n"))
+            .where(events.c.ts >= since, events.c.type.in_(list(event_types)), after_shown)
             .group_by(events.c.item_id)
         )
         with self.engine.connect() as connection:
