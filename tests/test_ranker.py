@@ -100,3 +100,13 @@ def test_a_trained_ranker_leads_the_homepage(store: Store, tmp_path: Path, synth
     assert len(ranked) >= 7  # the rest: stated interests, interleaved
     for item in ranked:
         assert item["explanation"]["evidence"] and set(item["explanation"]["evidence"]) <= history
+
+
+def test_the_ranker_seeds_every_source_that_takes_a_seed_unless_the_source_names_its_own() -> None:
+    tiny = {"hidden": 16, "layers": 1, "max_length": 10, "epochs": 1, "batch_size": 64}
+    sources = {"sequential": tiny, "als": {"factors": 4, "iterations": 2, "seed": 11}, "itemknn": {}}
+    ranker = RankerRecommender(sources=sources, per_source=10, n_estimators=5, seed=3)
+    models = ranker._fit_sources(_groups(40), None)
+    assert models["sequential"].config()["seed"] == 3  # its options are a config, not parameters
+    assert models["als"].config()["seed"] == 11
+    assert "seed" not in models["itemknn"].config()

@@ -7,6 +7,7 @@ which :func:`natural_order` makes the same as ascending item id.
 
 from __future__ import annotations
 
+import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
@@ -87,6 +88,11 @@ class Recommender(ABC):
 
     def config(self) -> dict[str, Any]:
         return {}
+
+    @classmethod
+    def accepts(cls, option: str) -> bool:
+        """Whether the constructor takes ``option`` (e.g. ``seed``, which a ranker passes on)."""
+        return option in inspect.signature(cls.__init__).parameters
 
     def item_vectors(self) -> np.ndarray | None:
         """Item embeddings used for similar items, or None when the model has none."""

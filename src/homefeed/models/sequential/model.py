@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Self
 
@@ -79,6 +79,10 @@ class SequentialRecommender(Recommender):
         self.on_epoch: EpochCallback | None = None
         self._table: torch.Tensor | None = None
         self._sampling: torch.Tensor | None = None  # negative sampling distribution, when sampled
+
+    @classmethod
+    def accepts(cls, option: str) -> bool:
+        return option in {field.name for field in fields(SequentialConfig)}
 
     def config(self) -> dict[str, Any]:
         return asdict(self.settings)
