@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from homefeed.config import Settings
 from homefeed.store import Store
-from homefeed.store.schema import events, impressions
+from homefeed.store.schema import events, follows_impression, impressions
 
 CONVERSIONS = ("purchase",)  # event types that count as a conversion unless told otherwise
 
@@ -66,17 +66,7 @@ def experiment_outcomes(
     then any other arm found in the log."""
 
     def followed_by(types: Collection[str]) -> sa.ColumnElement[int]:
-        later = (
-            sa.select(events.c.seq)
-            .where(
-                events.c.user_id == impressions.c.user_id,
-                events.c.item_id == impressions.c.item_id,
-                events.c.ts >= impressions.c.ts,
-                events.c.ts <= impressions.c.ts + window_seconds,
-                events.c.type.in_(list(types)),
-            )
-            .exists()
-        )
+        later = sa.select(events.c.seq).where(follows_impression(types, window_seconds)).exists()
         return sa.func.sum(sa.case((later, 1), else_=0))
 
     query = (

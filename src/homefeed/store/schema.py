@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -95,3 +97,16 @@ promotions = sa.Table(
     sa.Column("ends_at", sa.Double),
     sa.Column("updated_at", sa.Double, nullable=False),
 )
+
+
+def follows_impression(event_types: Collection[str], window_seconds: float) -> sa.ColumnElement[bool]:
+    """The attribution rule, one for the A/B report and the exploration bandit: an event of
+    ``event_types`` by the impression's user on its item, at most ``window_seconds`` after it
+    (a condition correlating ``events`` with ``impressions``)."""
+    return sa.and_(
+        events.c.user_id == impressions.c.user_id,
+        events.c.item_id == impressions.c.item_id,
+        events.c.ts >= impressions.c.ts,
+        events.c.ts <= impressions.c.ts + window_seconds,
+        events.c.type.in_(list(event_types)),
+    )

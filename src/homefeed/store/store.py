@@ -17,7 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from homefeed.domain import Event, Impression, Item, Promotion, User
-from homefeed.store.schema import events, impressions, items, promotions, text_embeddings, users
+from homefeed.store.schema import (
+    events,
+    follows_impression,
+    impressions,
+    items,
+    promotions,
+    text_embeddings,
+    users,
+)
 
 _ITEM_FIELDS = (
     "title",
@@ -340,18 +348,12 @@ class Store:
         )
         after_shown = (
             sa.select(impressions.c.seq)
-            .where(
-                impressions.c.user_id == events.c.user_id,
-                impressions.c.item_id == events.c.item_id,
-                impressions.c.ts <= events.c.ts,
-                impressions.c.ts >= events.c.ts - window_seconds,
-                impressions.c.ts >= since,
-            )
+            .where(follows_impression(event_types, window_seconds), impressions.c.ts >= since)
             .exists()
         )
         acted = (
             sa.select(events.c.item_id, sa.func.count(sa.distinct(events.c.user_id)).label("n"))
-            .where(events.c.ts >= since, events.c.type.in_(list(event_types)), after_shown)
+            .where(events.c.ts >= since, after_shown)
             .group_by(events.c.item_id)
         )
         with self.engine.connect() as connection:
