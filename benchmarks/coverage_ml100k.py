@@ -7,7 +7,9 @@ Imports every interaction into a temporary SQLite store, trains the served stack
 user through the real pipeline (sources, filters, diversity, exploration), and counts the
 distinct items shown. The reference is ALS alone: each user's top n unseen items by its
 scores, with no popularity and nothing else. Variants switch the pipeline's diversity and
-exploration off, to show what each adds. Skips when the shared data folder is absent.
+exploration off, to show what each adds. Pages are built one after another by one worker,
+which counts what it has shown (as a served worker does between reads of the impression log),
+so exploration leans to items no page has shown yet. Skips when the shared data folder is absent.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def main() -> int:
         variants = {
             "homepage (defaults)": settings.homepage,
             "homepage, no diversity": settings.homepage.model_copy(update={"diversity": 0.0}),
+            "homepage, one exploration slot": settings.homepage.model_copy(update={"exploration_slots": 1}),
             "homepage, no exploration": settings.homepage.model_copy(update={"exploration_slots": 0}),
             "homepage, neither": settings.homepage.model_copy(
                 update={"diversity": 0.0, "exploration_slots": 0}

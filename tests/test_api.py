@@ -192,7 +192,7 @@ def test_a_new_user_with_a_profile_gets_what_people_like_them_pick(trained_clien
         page = trained_client.get(f"/v1/users/{user}/homepage?n=10").json()
         assert page["degraded"] is False
         profiled = [i for i in page["items"] if i["source"] not in ("explore", "trending")]
-        assert len(profiled) >= 8 and {i["source"] for i in profiled} == {"profile"}
+        assert len(profiled) >= 7 and {i["source"] for i in profiled} == {"profile"}  # 2 explore, 1 trending
         assert {i["reason"] for i in profiled} == {"Popular with people like you"}
         pages[user] = [i["item_id"] for i in page["items"]]
     assert pages["young-woman"] != pages["older-man"]

@@ -332,7 +332,8 @@ def test_thompson_exploration_tries_unshown_items_and_keeps_what_people_respond_
 ) -> None:
     store, settings = trained
     sources = ["semantic-history", "interests", "personal"]  # no trending: the liked item stays free
-    pipeline = HomepagePipeline(store, _declared(settings, sources=sources), Catalog(store.iter_items()))
+    one_slot = _declared(settings, sources=sources, exploration_slots=1)
+    pipeline = HomepagePipeline(store, one_slot, Catalog(store.iter_items()))
     path = latest_version_path(settings.effective_models_dir)
     assert path is not None
     pipeline.set_bundle(load_bundle(path))
@@ -357,7 +358,9 @@ def test_thompson_exploration_tries_unshown_items_and_keeps_what_people_respond_
     assert explored[liked] >= 20  # responded to: 15 of 20 impressions
     assert sum(explored[item] for item in ignored) <= 1  # 30 impressions each, no response
     uniform = HomepagePipeline(
-        store, _declared(settings, sources=sources, exploration_policy="uniform"), pipeline.catalog
+        store,
+        _declared(settings, sources=sources, exploration_slots=1, exploration_policy="uniform"),
+        pipeline.catalog,
     )
     uniform.set_bundle(pipeline.bundle)
     spread = Counter(
@@ -367,3 +370,29 @@ def test_thompson_exploration_tries_unshown_items_and_keeps_what_people_respond_
         if item.source == "explore"
     )
     assert spread[liked] <= 5 and len(spread) >= 25  # ε-greedy does not learn from responses
+
+
+def test_exploration_leans_to_items_the_pages_have_not_shown(trained: tuple[Store, Settings]) -> None:
+    store, settings = trained
+    one_slot = _declared(settings, sources=["personal"], exploration_slots=1)
+    pipeline = HomepagePipeline(store, one_slot, Catalog(store.iter_items()))
+    path = latest_version_path(settings.effective_models_dir)
+    assert path is not None
+    pipeline.set_bundle(load_bundle(path))
+    user = _users(store, 2)[-1]
+    seen = {event.item_id for event in store.user_events(user, 10_000)}
+    newest = pipeline.catalog.newest()
+    tail = [item_id for item_id in reversed(newest) if item_id not in seen][:10]  # 4 % of the catalog
+    live = pipeline.services.live
+    for _ in range(50):  # this worker has shown everything else 50 times, with no response
+        live.note_shown(item_id for item_id in newest if item_id not in tail)
+    assert live.shown(newest[0]) == 50 and live.shown(tail[0]) == 0
+    explored = [
+        item.item_id
+        for number in range(20)
+        for item in pipeline.build(user, 10, request_id=f"tail-{number}").items
+        if item.source == "explore"
+    ]
+    assert len(explored) == 20
+    assert sum(item_id in tail for item_id in explored) >= 14  # drawn at random: about 1 in 25
+    assert live.shown(explored[0]) >= 1  # the pages built count too

@@ -45,11 +45,11 @@ def test_homepage_comes_from_the_sequence_model_and_follows_new_events(
     sources = [item["source"] for item in page["items"]]
     # the model's best picks on top; a fifth from the user's stated interests and up to a
     # tenth trending (only if events are recent), interleaved (text similarity to the history
-    # only brings items the model does not know: none here); the 4th slot explores
+    # only brings items the model does not know: none here); the 4th and 9th slots explore
     trending = sources.count("trending")
-    assert sources[:2] == ["sequential", "sequential"] and sources.count("sequential") == 7 - trending
+    assert sources[:2] == ["sequential", "sequential"] and sources.count("sequential") == 6 - trending
     assert sources.count("interests") == 2 and trending <= 1
-    assert sources[3] == "explore"
+    assert sources[3] == sources[8] == "explore"
     reasons = {"interests": ("Matches your interest in",), "trending": ("Trending now",)}
     reasons["explore"] = ("New here", "Something different")
     for item in page["items"]:

@@ -136,7 +136,11 @@ class HomepageSettings(BaseModel):
         None, ge=1, description="At most this many items of one category on a page (none: no cap)."
     )
     exploration_slots: int = Field(
-        1, ge=0, le=10, description="Slots per page for a new item the user has not seen (0: none)."
+        2,
+        ge=0,
+        le=10,
+        description="Slots per page for an item the ranked sources would not show: new or rarely "
+        "shown (0: none). They are spread over the page; one past its end is dropped.",
     )
     exploration_first_slot: int = Field(4, ge=1, description="1-based slot of the first exploration item.")
     exploration_pool: int = Field(

@@ -5,8 +5,10 @@ acted on."""
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 from homefeed.config import Settings
 from homefeed.homepage.cache import Refreshed
@@ -28,6 +30,8 @@ class LiveStats:
         )
         self._trending = Refreshed(self._read_trending, LIVE_TTL, "trending")
         self._exposure = Refreshed(self._read_exposure, LIVE_TTL, "exposure")
+        self._shown_here: tuple[float, Counter[str]] = (time.monotonic(), Counter())
+        self._noting = threading.Lock()
 
     def popular(self) -> list[tuple[str, int]]:
         """The POPULAR_LIMIT items with the most positive events ever, most first: the popular
@@ -61,6 +65,21 @@ class LiveStats:
         """Per item over the last ``homepage.ignore_days``: (times shown on homepages, users who
         had a positive event on it within a day of being shown it). Items missing were not shown."""
         return self._exposure.get()
+
+    def shown(self, item_id: str) -> int:
+        """Times the item was shown: the last read of the impression log, or the pages this
+        worker built (the larger), so exploration does not pile onto one item between reads."""
+        return max(self._exposure.get().get(item_id, (0, 0))[0], self._shown_here[1][item_id])
+
+    def note_shown(self, item_ids: Iterable[str]) -> None:
+        """Count a page this worker just built (its impressions reach the log in a batch);
+        the counts restart every ``homepage.ignore_days``, the window the log is read over."""
+        with self._noting:
+            started, counts = self._shown_here
+            if time.monotonic() - started > self.settings.homepage.ignore_days * 86_400:
+                counts = Counter()
+                self._shown_here = (time.monotonic(), counts)
+            counts.update(item_ids)
 
     def _read_exposure(self) -> dict[str, tuple[int, int]]:
         since = time.time() - self.settings.homepage.ignore_days * 86_400

@@ -143,6 +143,7 @@ class HomepagePipeline:
         page.items = [composer.to_item(candidate, self.catalog) for candidate in chosen[:n]]
         page.sections = composer.sections(page.items, self.catalog)
         self._shown.add(page.request_id, [item.item_id for item in page.items])
+        variant.services.live.note_shown(item.item_id for item in page.items)
         page.cursor = encode_cursor(Cursor(user_id, (page.request_id,)))
         self._log(page)
         return page

@@ -23,6 +23,7 @@ PROMOTIONS_TTL = 10.0  # seconds: how stale another worker's promotions may be
 EXPLORING_NEW = Explanation("exploration", "New here: see if it is for you")
 EXPLORING = Explanation("exploration", "Something different: see if it is for you")
 PRIOR_ACTED, PRIOR_IGNORED = 1.0, 9.0  # Beta prior of the exploration bandit: one in ten
+UNDEREXPOSED_TRIES = 4  # random draws per wanted pool item, each kept by how rarely it was shown
 
 
 def explore(
@@ -41,32 +42,68 @@ def explore(
     positive event on it within a day of being shown it) is drawn
     from its Beta posterior (prior: one in ten) and the highest draws win, so items never
     shown are tried and items shown often without response fade; ``uniform`` is ε-greedy.
-    Draws are seeded by the request id, so a page can be rebuilt exactly."""
-    if declared.exploration_slots == 0 or n < declared.exploration_first_slot:
+    Draws are seeded by the request id, so a page can be rebuilt exactly (given the same
+    exposure counts)."""
+    slots = _slots(n, declared)
+    if not slots:
         return chosen
-    kept = chosen[: n - declared.exploration_slots]
+    kept = chosen[: n - len(slots)]
     seed = int(uuid.uuid5(uuid.NAMESPACE_OID, request.page.request_id).int % 2**63)
     rng = np.random.default_rng(seed)
     pool = _exploration_pool(request, chosen, kept, declared, services, rng, new)
     pool = [item_id for item_id in pool if item_id in new] or pool  # only exploring finds new ones
     if not pool:
         return chosen
-    size = min(declared.exploration_slots, len(pool))
     if declared.exploration_policy == "thompson":
-        exposure = services.live.exposure()
-        counts = np.array([exposure.get(item_id, (0, 0)) for item_id in pool], dtype=np.float64)
-        acted = np.minimum(counts[:, 1], counts[:, 0])
-        draws = rng.beta(PRIOR_ACTED + acted, PRIOR_IGNORED + counts[:, 0] - acted)
-        picks = np.argsort(-draws, kind="stable")[:size]
+        exposure, live = services.live.exposure(), services.live
+        shown = np.array([live.shown(item_id) for item_id in pool], dtype=np.float64)
+        acted = np.array([exposure.get(item_id, (0, 0))[1] for item_id in pool], dtype=np.float64)
+        acted = np.minimum(acted, shown)
+        draws = rng.beta(PRIOR_ACTED + acted, PRIOR_IGNORED + shown - acted)
+        order = np.argsort(-draws, kind="stable")
     else:
-        picks = rng.choice(len(pool), size=size, replace=False)
+        order = rng.permutation(len(pool))
+    placed = [candidate.item_id for candidate in kept]
+    picks = _within_cap([pool[int(pick)] for pick in order], placed, len(slots), declared, services)
+    if len(picks) < len(slots):  # the page's own next items fill the slots left, within the cap
+        rest = {candidate.item_id: candidate for candidate in chosen[len(kept) :]}
+        fill = _within_cap(list(rest), placed + picks, len(slots) - len(picks), declared, services)
+        kept = kept + [rest[item_id] for item_id in fill]
     page = list(kept)
-    step = max(n // declared.exploration_slots, 1)
-    for number, pick in enumerate(sorted(picks.tolist())):
-        slot = declared.exploration_first_slot - 1 + number * step
-        why = EXPLORING_NEW if pool[pick] in new else EXPLORING
-        page.insert(min(slot, len(page)), Candidate(pool[pick], 0.0, "explore", why))
+    for slot, pick in zip(slots, picks, strict=False):  # the best draw takes the first slot
+        why = EXPLORING_NEW if pick in new else EXPLORING
+        page.insert(min(slot, len(page)), Candidate(pick, 0.0, "explore", why))
     return page[:n]
+
+
+def _within_cap(
+    ranked: list[str], placed: list[str], size: int, declared: HomepageSettings, services: Services
+) -> list[str]:
+    """The first ``size`` of ``ranked`` that keep every category within ``max_per_category``,
+    counting the items already ``placed`` and the picks before."""
+    cap = declared.max_per_category
+    if cap is None:
+        return ranked[:size]
+    counts = Counter(category_of(item_id, services.catalog) for item_id in placed)
+    picks: list[str] = []
+    for item_id in ranked:
+        category = category_of(item_id, services.catalog)
+        if category is None or counts[category] < cap:
+            picks.append(item_id)
+            counts[category] += 1
+            if len(picks) == size:
+                break
+    return picks
+
+
+def _slots(n: int, declared: HomepageSettings) -> list[int]:
+    """0-based positions of the exploration slots: from ``exploration_first_slot``, spread
+    evenly over the page; a slot that would fall past the page's end is dropped."""
+    if declared.exploration_slots == 0:
+        return []
+    step = max(n // declared.exploration_slots, 1)
+    first = declared.exploration_first_slot - 1
+    return [slot for slot in range(first, first + declared.exploration_slots * step, step) if slot < n]
 
 
 def _exploration_pool(
@@ -79,9 +116,10 @@ def _exploration_pool(
     new: set[str],
 ) -> list[str]:
     """Servable items not on the page and not over the category cap: the newest
-    ``exploration_pool`` and up to as many drawn at random from the active catalog. Items no
-    model knows come only from the newest: drawn at random they would win every page's slot,
-    relevant or not (the text sources place them by relevance)."""
+    ``exploration_pool`` and up to as many drawn at random from the active catalog, each draw
+    kept with chance 1 / (1 + times shown), so the pool leans to what pages have not shown yet.
+    Items no model knows come only from the newest: drawn at random they would win every
+    page's slot, relevant or not (the text sources place them by relevance)."""
     on_page = {candidate.item_id for candidate in chosen}
     full: set[str | None] = set()
     if declared.max_per_category is not None:
@@ -103,13 +141,18 @@ def _exploration_pool(
             pool.append(item_id)
             if len(pool) >= declared.exploration_pool:
                 break
-    picked = set(pool)
-    draws = rng.integers(0, len(newest), size=declared.exploration_pool if newest else 0)
-    for position in draws:
+    picked, wanted = set(pool), len(pool) + declared.exploration_pool
+    tries = UNDEREXPOSED_TRIES * declared.exploration_pool if newest else 0
+    draws, odds = rng.integers(0, len(newest), size=tries), rng.random(tries)
+    for position, odd in zip(draws, odds, strict=True):
         item_id = newest[int(position)]
-        if item_id not in picked and item_id not in new and eligible(item_id):
+        if item_id in picked or item_id in new or odd * (1 + services.live.shown(item_id)) > 1.0:
+            continue  # kept with chance 1 / (1 + times shown): the long tail first
+        if eligible(item_id):
             pool.append(item_id)
             picked.add(item_id)
+            if len(pool) >= wanted:
+                break
     return pool
 
 
