@@ -8,7 +8,9 @@ import math
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from homefeed.config import Settings
 from homefeed.homepage.cache import Refreshed
@@ -66,10 +68,12 @@ class LiveStats:
         had a positive event on it within a day of being shown it). Items missing were not shown."""
         return self._exposure.get()
 
-    def shown(self, item_id: str) -> int:
-        """Times the item was shown: the last read of the impression log, or the pages this
+    def shown(self, item_ids: Sequence[str]) -> np.ndarray:
+        """Times each item was shown: the last read of the impression log, or the pages this
         worker built (the larger), so exploration does not pile onto one item between reads."""
-        return max(self._exposure.get().get(item_id, (0, 0))[0], self._shown_here[1][item_id])
+        logged, here = self._exposure.get(), self._shown_here[1]
+        none = (0, 0)
+        return np.array([max(logged.get(item_id, none)[0], here.get(item_id, 0)) for item_id in item_ids])
 
     def note_shown(self, item_ids: Iterable[str]) -> None:
         """Count a page this worker just built (its impressions reach the log in a batch);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
@@ -55,8 +56,8 @@ def explore(
     if not pool:
         return chosen
     if declared.exploration_policy == "thompson":
-        exposure, live = services.live.exposure(), services.live
-        shown = np.array([live.shown(item_id) for item_id in pool], dtype=np.float64)
+        exposure = services.live.exposure()
+        shown = services.live.shown(pool).astype(np.float64)
         acted = np.array([exposure.get(item_id, (0, 0))[1] for item_id in pool], dtype=np.float64)
         acted = np.minimum(acted, shown)
         draws = rng.beta(PRIOR_ACTED + acted, PRIOR_IGNORED + shown - acted)
@@ -143,12 +144,10 @@ def _exploration_pool(
                 break
     picked, wanted = set(pool), len(pool) + declared.exploration_pool
     tries = UNDEREXPOSED_TRIES * declared.exploration_pool if newest else 0
-    draws, odds = rng.integers(0, len(newest), size=tries), rng.random(tries)
-    for position, odd in zip(draws, odds, strict=True):
-        item_id = newest[int(position)]
-        if item_id in picked or item_id in new or odd * (1 + services.live.shown(item_id)) > 1.0:
-            continue  # kept with chance 1 / (1 + times shown): the long tail first
-        if eligible(item_id):
+    drawn = [newest[int(position)] for position in rng.integers(0, len(newest), size=tries)]
+    kept_draws = rng.random(tries) * (1 + services.live.shown(drawn)) <= 1.0  # the long tail first
+    for item_id in itertools.compress(drawn, kept_draws):
+        if item_id not in picked and item_id not in new and eligible(item_id):
             pool.append(item_id)
             picked.add(item_id)
             if len(pool) >= wanted:
