@@ -103,7 +103,7 @@ class PersonalSource:
         for name, model in models:
             assert model is not None
             try:
-                chosen, values = self._retrieve(name, model, history, allowed, quota)
+                chosen, values = self._retrieve(name, model, request, allowed, quota)
                 anchors = self._anchors(model, history.liked, chosen)
             except Exception as error:  # the next personal model takes over
                 logger.exception("personal source %s failed for user %s", name, request.user_id)
@@ -129,18 +129,24 @@ class PersonalSource:
             return [{} for _ in chosen]
         details = [{"score": float(v), "rank": float(r)} for r, v in enumerate(values.tolist(), start=1)]
         if isinstance(model, RankerRecommender):
-            for detail, features in zip(details, model.features_of(history.liked, chosen), strict=True):
+            features_of = model.features_of(history.liked, chosen, request.profile)
+            for detail, features in zip(details, features_of, strict=True):
                 detail.update(features)
         return details
 
     def _retrieve(
-        self, name: str, model: Recommender, history: History, allowed: np.ndarray, n: int
+        self, name: str, model: Recommender, request: PageRequest, allowed: np.ndarray, n: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``n`` allowed item indices and scores: the user's vector against the model's vector
-        index (exact or HNSW by catalog size), else every item scored."""
+        index (exact or HNSW by catalog size), else every item scored (the ranker also reads
+        the user's profile)."""
+        history = request.history
+        assert history is not None
         index = self.services.indexes.get(name)
         if index is not None and isinstance(model, VectorScorer):
             return index.search_slots(model.user_vector(history.items, history.weights), n, allowed)
+        if isinstance(model, RankerRecommender):
+            return _best(model.score_new_users([history.liked], [request.profile])[0], allowed, n)
         return _best(model.score_history(history.items, history.weights), allowed, n)
 
     def _anchors(self, model: Recommender, liked: np.ndarray, chosen: np.ndarray) -> list[str | None]:

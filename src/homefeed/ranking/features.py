@@ -2,8 +2,9 @@
 
 A candidate is an item proposed for a user by one or more sources. Its features describe
 how each source rates it (score as a z-score over the catalog, and rank), how popular it is
-(all-time and lately), how close its text is to the user's recent history, and how much
-history the user has. Every feature has a name and an explicit default for when its input
+(all-time and lately), how close its text is to the user's recent history, how much
+history the user has, and how its categories match the history and the profile
+(:mod:`homefeed.ranking.categories`). Every feature has a name and an explicit default for when its input
 is missing (e.g. no item text).
 """
 
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from homefeed.domain import UserProfile
 from homefeed.models.data import Interactions
+from homefeed.ranking.categories import CategoryStats
 
 DAY = 86_400.0
 RECENT_HALF_LIFE_DAYS = 30.0
@@ -73,6 +76,8 @@ def feature_list(sources: Sequence[str]) -> list[Feature]:
         Feature("text_to_history", 0.0, "cosine of the item's text to the recency-weighted history"),
         Feature("text_to_last", 0.0, "cosine of the item's text to the latest liked item"),
         Feature("log_history", 0.0, "log(1 + the user's number of liked items)"),
+        Feature("category_affinity", 0.0, "share of the recent history in the item's categories"),
+        Feature("profile_category_lift", 0.0, "how much the user's profile groups favour its categories"),
     ]
 
 
@@ -95,6 +100,8 @@ def candidate_features(
     blocked: np.ndarray,
     stats: ItemStats,
     per_source: int,
+    categories: CategoryStats,
+    profile: UserProfile | None = None,
 ) -> np.ndarray:
     """Features [len(candidates), n_features] in :func:`feature_list` order."""
     columns: list[np.ndarray] = []
@@ -112,6 +119,7 @@ def candidate_features(
     columns += [in_top, stats.log_popularity[candidates], stats.recent_popularity[candidates]]
     columns += list(_text_features(stats.text, candidates, history))
     columns.append(np.full(len(candidates), np.log1p(len(history))))
+    columns += [categories.affinity(history, candidates), categories.profile_lift(profile, candidates)]
     return np.column_stack(columns).astype(np.float32)
 
 

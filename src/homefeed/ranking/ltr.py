@@ -20,9 +20,12 @@ from typing import Any, Self
 
 import lightgbm as lgb
 import numpy as np
+import scipy.sparse as sp
 
+from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender, Validation
 from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+from homefeed.ranking.categories import CategoryStats, profiles_of
 from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
 
 DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
@@ -72,6 +75,7 @@ class RankerRecommender(Recommender):
         self.models: dict[str, Recommender] = {}
         self.booster: lgb.Booster | None = None
         self.stats = ItemStats(np.zeros(0), np.zeros(0), None)
+        self.categories = CategoryStats.empty()
         self.sequences: list[np.ndarray] = []
         self.report: dict[str, Any] = {}
 
@@ -110,6 +114,7 @@ class RankerRecommender(Recommender):
         self.booster = self._train(features, labels, groups)
         self.models = self._fit_sources(data, validation)
         self.stats = ItemStats.from_data(data)
+        self.categories = CategoryStats.from_data(data)
         self.sequences = [items for items, _ in data.sequences()]
 
     def _fit_sources(self, data: Interactions, validation: Validation | None) -> dict[str, Recommender]:
@@ -130,13 +135,15 @@ class RankerRecommender(Recommender):
         """Candidates of every held-out user, labelled 1 for the items the user picked next;
         users none of whose next items any source proposed teach nothing and are left out."""
         self.stats = ItemStats.from_data(earlier)
+        self.categories = CategoryStats.from_data(earlier)
         sequences = earlier.sequences()
         users = sorted(targets)
         rows, labels, groups = [], [], []
         for start in range(0, len(users), BATCH):
             chunk = users[start : start + BATCH]
             histories = [sequences[user][0] for user in chunk]
-            for user, (candidates, features) in zip(chunk, self._candidates(histories), strict=True):
+            found = self._candidates(histories, profiles_of(earlier, chunk))
+            for user, (candidates, features) in zip(chunk, found, strict=True):
                 hit = np.isin(candidates, list(targets[user]))
                 if hit.any():
                     rows.append(features)
@@ -188,34 +195,52 @@ class RankerRecommender(Recommender):
         return booster
 
     # -- scoring ----------------------------------------------------------
-    def _candidates(self, histories: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per history: candidate item indices and their features."""
-        batch = {name: np.asarray(model.score_histories(histories)) for name, model in self.models.items()}
+    def _candidates(
+        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per history and profile: candidate item indices and their features (sources that
+        read profiles, such as ``profile``, score with them)."""
+        batch = {
+            name: np.asarray(model.score_new_users(histories, profiles))
+            for name, model in self.models.items()
+        }
         found = []
-        for row, history in enumerate(histories):
+        for row, (history, profile) in enumerate(zip(histories, profiles, strict=True)):
             scores = {name: values[row].astype(np.float64) for name, values in batch.items()}
             blocked = np.zeros(self.n_items, dtype=bool)
             blocked[history] = True
             candidates = candidates_from(scores, blocked, self.per_source)
-            features = candidate_features(scores, candidates, history, blocked, self.stats, self.per_source)
+            features = candidate_features(
+                scores, candidates, history, blocked, self.stats, self.per_source, self.categories, profile
+            )
             found.append((candidates, features))
         return found
 
     def score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        return self.score_new_users(histories, [None] * len(histories))
+
+    def score_new_users(
+        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+    ) -> np.ndarray:
+        """Scores for users known by a history and maybe a profile (what pages and the
+        evaluation pass); items outside the candidates get -inf."""
         assert self.booster is not None, "the ranker is not trained"
         out = np.full((len(histories), self.n_items), -np.inf)
         for start in range(0, len(histories), BATCH):
             chunk = histories[start : start + BATCH]
-            for offset, (candidates, features) in enumerate(self._candidates(chunk)):
+            found = self._candidates(chunk, profiles[start : start + BATCH])
+            for offset, (candidates, features) in enumerate(found):
                 if len(candidates):
                     # one user's few hundred rows: threads would only spin
                     out[start + offset, candidates] = self.booster.predict(features, num_threads=1)
         return out
 
-    def features_of(self, history: np.ndarray, items: np.ndarray) -> list[dict[str, float]]:
-        """Feature values of ``items`` for a user with ``history`` (defaults where an item is
-        not among the candidates), by feature name: what the ranker saw."""
-        ((candidates, features),) = self._candidates([history])
+    def features_of(
+        self, history: np.ndarray, items: np.ndarray, profile: UserProfile | None = None
+    ) -> list[dict[str, float]]:
+        """Feature values of ``items`` for a user with ``history`` and ``profile`` (defaults
+        where an item is not among the candidates), by feature name: what the ranker saw."""
+        ((candidates, features),) = self._candidates([history], [profile])
         row_of = {int(item): row for row, item in enumerate(candidates.tolist())}
         defaults = [feature.default for feature in feature_list(list(self.sources))]
         names = self.feature_names
@@ -248,12 +273,31 @@ class RankerRecommender(Recommender):
         }
         if self.stats.text is not None:
             arrays["text"] = self.stats.text
+        items = self.categories.items
+        arrays.update(
+            category_data=items.data,
+            category_indices=items.indices,
+            category_indptr=items.indptr,
+            category_shape=np.array(items.shape),
+            category_lift=self.categories.lift,
+        )
         return arrays
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         text = arrays.get("text")
         self.stats = ItemStats(arrays["log_popularity"], arrays["recent_popularity"], text)
         self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
+        shape = tuple(int(size) for size in arrays["category_shape"])
+        items = sp.csr_matrix(
+            (arrays["category_data"], arrays["category_indices"], arrays["category_indptr"]), shape=shape
+        )
+        self.categories = CategoryStats(items, self.categories.groups, arrays["category_lift"])
+
+    def _meta(self) -> dict[str, Any]:
+        return {"category_groups": self.categories.groups}
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        self.categories.groups = list(meta.get("category_groups", []))
 
     def save(self, directory: Path) -> None:
         """Sources in sub-folders, the booster as LightGBM's text format, stats as npz."""
