@@ -287,6 +287,9 @@ class RankerRecommender(Recommender):
         text = arrays.get("text")
         self.stats = ItemStats(arrays["log_popularity"], arrays["recent_popularity"], text)
         self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
+        if "category_shape" not in arrays:  # saved before category features: load says retrain
+            self.categories = CategoryStats.empty(self.n_items)
+            return
         shape = tuple(int(size) for size in arrays["category_shape"])
         items = sp.csr_matrix(
             (arrays["category_data"], arrays["category_indices"], arrays["category_indptr"]), shape=shape
