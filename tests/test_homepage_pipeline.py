@@ -148,14 +148,24 @@ def test_an_event_can_be_named_by_the_next_page(client_and_store: tuple[TestClie
     assert client.post("/v1/events", json={"events": [event]}).status_code == 200
     page = client.get("/v1/users/newcomer/homepage?n=10").json()
     assert page["degraded"] is False and bought not in {item["item_id"] for item in page["items"]}
-    personal = [item for item in page["items"] if item["source"] == "als"]
+    # one liked item: the personal row is what people who bought it pick (homepage.short_history)
+    personal = [item for item in page["items"] if item["source"] == "profile"]
     assert len(personal) >= 8 and all(item["explanation"]["evidence"] == [bought] for item in personal)
     title = client.get(f"/v1/items/{bought}").json()["title"]
     assert page["sections"][0] == {
-        "key": f"because:{bought}",
-        "title": f"Because you liked {title}",
+        "key": "profile",
+        "title": f"Often chosen with {title}",
         "item_ids": [item["item_id"] for item in personal],
     }
+    more = [item["item_id"] for item in page["items"] if item["item_id"] != bought][:2]
+    events = [{"user_id": "newcomer", "item_id": item_id, "type": "purchase"} for item_id in more]
+    assert client.post("/v1/events", json={"events": events}).status_code == 200
+    page = client.get("/v1/users/newcomer/homepage?n=10").json()  # three liked: the personal model
+    personal = [item for item in page["items"] if item["source"] == "als"]
+    assert len(personal) >= 8 and all(
+        item["explanation"]["evidence"][0] in [bought, *more] for item in personal
+    )
+    assert page["sections"][0]["title"].startswith("Because you liked")
 
 
 def test_a_category_cap_is_honoured_and_the_page_still_fills(trained: tuple[Store, Settings]) -> None:

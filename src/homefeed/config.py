@@ -143,6 +143,13 @@ class HomepageSettings(BaseModel):
         "shown (0: none). They are spread over the page; one past its end is dropped.",
     )
     exploration_first_slot: int = Field(4, ge=1, description="1-based slot of the first exploration item.")
+    short_history: int = Field(
+        3,
+        ge=0,
+        description="Below this many liked items the personal row comes from the profile model "
+        "(on MovieLens-100K new users it ranks 1-2 likes better than the Transformer or the "
+        "ranker; docs/benchmarks.md). 0: never.",
+    )
     exploration_pool: int = Field(
         50,
         ge=1,

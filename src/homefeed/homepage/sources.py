@@ -83,7 +83,8 @@ class Services:
 class PersonalSource:
     """The user's own taste: the learning-to-rank model over every source when trained, else
     the Transformer reading the fresh sequence, else ALS folded in from the fresh history
-    (the first personal model that works)."""
+    (the first personal model that works). A user with fewer than ``homepage.short_history``
+    liked items gets the profile model's picks instead, when it has any."""
 
     name = "personal"
 
@@ -100,6 +101,10 @@ class PersonalSource:
         if not len(history.liked):
             request.notes.add("no-history")
             return []
+        if len(history.liked) < self.services.settings.homepage.short_history:
+            picks = ProfileSource(self.services).fetch(request, quota)
+            if picks:  # a few likes: what people like them pick ranks better (docs/benchmarks.md)
+                return picks
         for name, model in models:
             assert model is not None
             try:
@@ -260,8 +265,10 @@ class ProfileSource:
         request.notes.add("profile")
         scores = model.score_profile(history.items, history.weights, request.profile)
         if len(liked):
-            evidence = tuple(model.item_ids[int(index)] for index in liked[-3:])
-            explanation = Explanation("history", "Often chosen with what you liked", evidence)
+            evidence = tuple(model.item_ids[int(index)] for index in liked[::-1][:3])  # latest first
+            titles = [f"{self.services.title(item_id)}" for item_id in evidence]
+            listed = titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
+            explanation = Explanation("history", f"Often chosen with {listed}", evidence)
         else:
             names = tuple(model.groups[row] for row in groups)
             explanation = Explanation("profile", "Popular with people like you", names)
