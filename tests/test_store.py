@@ -12,12 +12,13 @@ from homefeed.store.migrate import current_revision
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0005"
+    assert current_revision(store.engine) == "0006"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",
         "events",
         "impressions",
+        "item_impressions",
     }
 
 
@@ -33,7 +34,7 @@ def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str
     failures = [worker.stderr.read() for worker in workers if worker.wait(60) != 0 and worker.stderr]
     assert failures == []
     engine = sa.create_engine(database_url)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     engine.dispose()
 
 
@@ -154,3 +155,30 @@ def test_exposure_counts_a_user_acting_on_a_shown_item_once_and_only_within_the_
     exposure = store.item_exposure(["click", "like"], since=90 * hour)
     assert exposure == {"a": (3, 2), "b": (3, 0), "c": (3, 0)}
     assert store.item_exposure(["click"], since=90 * hour, window_seconds=30 * hour)["b"] == (3, 1)
+
+
+def test_the_per_day_impression_counts_are_backfilled_and_then_kept(database_url: str) -> None:
+    """A database with impressions logged before the counts existed gets them on migration;
+    later impressions add to them; exposure reads whole UTC days."""
+    store = Store.from_url(database_url)
+    engine = store.engine
+    migrate(engine, "0005")
+    day = 86_400.0
+    logged = [("a", 10 * day + 5), ("a", 10 * day + 60), ("b", 10 * day + 50_000), ("a", 12 * day + 1)]
+    with engine.begin() as connection:
+        for number, (item_id, ts) in enumerate(logged):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO impressions (request_id, user_id, item_id, position, section, source, ts) "
+                    "VALUES (:r, 'x', :i, 0, 'main', 'als', :ts)"
+                ),
+                {"r": f"r{number}", "i": item_id, "ts": ts},
+            )
+    migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT item_id, day, shown FROM item_impressions")).all()
+    assert sorted(tuple(row) for row in rows) == [("a", 10, 2), ("a", 12, 1), ("b", 10, 1)]
+    store.log_impressions([Impression("r9", "y", "a", 0, "main", "als", None, 12 * day + 100)])
+    assert store.item_exposure(["click"], since=12 * day + 50) == {"a": (2, 0)}  # the whole day 12
+    assert store.item_exposure(["click"], since=9 * day) == {"a": (4, 0), "b": (1, 0)}
+    store.close()

@@ -76,6 +76,18 @@ impressions = sa.Table(
     sa.Index("ix_impressions_ts", "ts"),
 )
 
+DAY = 86_400  # seconds: the bucket of the impression counts per item
+
+# impressions per item and day, kept by the impression writer in the same transaction, so the
+# live exposure counts read a few rows per item instead of grouping the whole impression log
+item_impressions = sa.Table(
+    "item_impressions",
+    metadata,
+    sa.Column("item_id", sa.String(255), primary_key=True),
+    sa.Column("day", sa.Integer, primary_key=True),  # floor(ts / DAY)
+    sa.Column("shown", sa.Integer, nullable=False),
+)
+
 text_embeddings = sa.Table(
     "text_embeddings",
     metadata,

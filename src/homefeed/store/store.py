@@ -8,6 +8,7 @@ the call returns, so an acknowledged write is durable (SQLite runs WAL with full
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from homefeed.domain import Event, Impression, Item, Promotion, User
 from homefeed.store.schema import (
+    DAY,
     events,
     follows_impression,
     impressions,
+    item_impressions,
     items,
     promotions,
     text_embeddings,
@@ -226,7 +229,8 @@ class Store:
                 yield User(**{key: row[key] for key in ("id", *_USER_FIELDS)})
 
     def delete_user(self, user_id: str) -> bool:
-        """Delete a user with all their events and impressions (the right to be forgotten)."""
+        """Delete a user with all their events and impressions (the right to be forgotten); the
+        per-item daily impression counts carry no user id and stay."""
         with self.engine.begin() as connection:
             connection.execute(sa.delete(events).where(events.c.user_id == user_id))
             connection.execute(sa.delete(impressions).where(impressions.c.user_id == user_id))
@@ -340,11 +344,12 @@ class Store:
         types on it within ``window_seconds`` after it was shown to them), the counts a bandit
         needs to judge how an item does when shown. Events without such an impression (the
         item found by search, or by another page) are the item's, not the homepage's: they
-        are not counted."""
+        are not counted. Impressions are read from the per-day counts, from the start of the
+        UTC day of ``since``, so the read does not grow with the log."""
         shown = (
-            sa.select(impressions.c.item_id, sa.func.count().label("n"))
-            .where(impressions.c.ts >= since)
-            .group_by(impressions.c.item_id)
+            sa.select(item_impressions.c.item_id, sa.func.sum(item_impressions.c.shown).label("n"))
+            .where(item_impressions.c.day >= int(since // DAY))
+            .group_by(item_impressions.c.item_id)
         )
         after_shown = (
             sa.select(impressions.c.seq)
@@ -438,7 +443,8 @@ class Store:
 
     # -- impressions ------------------------------------------------------
     def log_impressions(self, batch: Sequence[Impression]) -> None:
-        """Append impressions; a driver-level executemany, since this runs at page-view rate."""
+        """Append impressions (a driver-level executemany, since this runs at page-view rate)
+        and add them to the per-item, per-day counts in the same transaction."""
         if not batch:
             return
         columns = (
@@ -473,6 +479,15 @@ class Store:
                 for i in batch
             ]
             connection.exec_driver_sql(statement, rows)
+            counted = Counter((i.item_id, int(i.timestamp // DAY)) for i in batch)
+            upsert = self._insert(connection, item_impressions)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=["item_id", "day"],
+                set_={"shown": item_impressions.c.shown + upsert.excluded.shown},
+            )
+            # sorted: concurrent writers take the rows' locks in one order (no deadlock)
+            counts = [{"item_id": i, "day": d, "shown": n} for (i, d), n in sorted(counted.items())]
+            connection.execute(upsert, counts)
 
 
 def _item_from_row(row: sa.RowMapping) -> Item:
