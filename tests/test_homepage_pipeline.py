@@ -337,18 +337,27 @@ def test_what_many_people_acted_on_just_now_is_trending(pipeline: HomepagePipeli
     assert ranked[0][0] == hot and ranked[0][1] > 20  # 25 likes, decayed by minutes only
 
 
+def _one_slot_pipeline(
+    store: Store, settings: Settings, sources: list[str]
+) -> tuple[HomepagePipeline, str, set[str]]:
+    """A pipeline over ``sources`` with one exploration slot and the trained version, a user,
+    and the items that user has seen."""
+    pipeline = HomepagePipeline(
+        store, _declared(settings, sources=sources, exploration_slots=1), Catalog(store.iter_items())
+    )
+    path = latest_version_path(settings.effective_models_dir)
+    assert path is not None
+    pipeline.set_bundle(load_bundle(path))
+    user = _users(store, 2)[-1]
+    return pipeline, user, {event.item_id for event in store.user_events(user, 10_000)}
+
+
 def test_thompson_exploration_tries_unshown_items_and_keeps_what_people_respond_to(
     trained: tuple[Store, Settings],
 ) -> None:
     store, settings = trained
     sources = ["semantic-history", "interests", "personal"]  # no trending: the liked item stays free
-    one_slot = _declared(settings, sources=sources, exploration_slots=1)
-    pipeline = HomepagePipeline(store, one_slot, Catalog(store.iter_items()))
-    path = latest_version_path(settings.effective_models_dir)
-    assert path is not None
-    pipeline.set_bundle(load_bundle(path))
-    user = _users(store, 2)[-1]
-    seen = {event.item_id for event in store.user_events(user, 10_000)}
+    pipeline, user, seen = _one_slot_pipeline(store, settings, sources)
     newest = [item_id for item_id in pipeline.catalog.newest() if item_id not in seen]
     liked, ignored = newest[0], newest[1:11]
     now = time.time()
@@ -384,13 +393,7 @@ def test_thompson_exploration_tries_unshown_items_and_keeps_what_people_respond_
 
 def test_exploration_leans_to_items_the_pages_have_not_shown(trained: tuple[Store, Settings]) -> None:
     store, settings = trained
-    one_slot = _declared(settings, sources=["personal"], exploration_slots=1)
-    pipeline = HomepagePipeline(store, one_slot, Catalog(store.iter_items()))
-    path = latest_version_path(settings.effective_models_dir)
-    assert path is not None
-    pipeline.set_bundle(load_bundle(path))
-    user = _users(store, 2)[-1]
-    seen = {event.item_id for event in store.user_events(user, 10_000)}
+    pipeline, user, seen = _one_slot_pipeline(store, settings, ["personal"])
     newest = pipeline.catalog.newest()
     tail = [item_id for item_id in reversed(newest) if item_id not in seen][:10]  # 4 % of the catalog
     live = pipeline.services.live
