@@ -10,6 +10,7 @@ import pytest
 from homefeed.domain import ItemFields, UserProfile
 from homefeed.models import Interactions
 from homefeed.ranking.categories import CategoryStats
+from homefeed.ranking.features import recent_weighted
 from homefeed.ranking.ltr import RankerRecommender
 
 from .test_ranker import _groups
@@ -51,11 +52,15 @@ def test_affinity_is_the_recency_weighted_share_of_the_history_in_the_items_cate
     stats = CategoryStats.from_data(_planted())
     drama, comedy, news = 3, 40, 65
     candidates = np.array([drama, comedy, news])
-    assert stats.affinity(np.array([0, 1, 2]), candidates).tolist() == pytest.approx([1.0, 0.0, 0.0])
-    mixed = stats.affinity(np.array([0, 1, 31]), candidates)  # the latest one a comedy
+
+    def affinity(history: list[int]) -> list[float]:
+        return stats.affinity(*recent_weighted(np.array(history, dtype=np.int64)), candidates).tolist()
+
+    assert affinity([0, 1, 2]) == pytest.approx([1.0, 0.0, 0.0])
+    mixed = affinity([0, 1, 31])  # the latest one a comedy
     weights = 0.5 ** (np.array([2.0, 1.0, 0.0]) / 10)
-    assert mixed.tolist() == pytest.approx([weights[:2].sum() / weights.sum(), weights[2] / weights.sum(), 0])
-    assert stats.affinity(np.array([], dtype=np.int64), candidates).tolist() == [0.0, 0.0, 0.0]
+    assert mixed == pytest.approx([weights[:2].sum() / weights.sum(), weights[2] / weights.sum(), 0])
+    assert affinity([]) == [0.0, 0.0, 0.0]
 
 
 def test_profile_lift_favours_what_the_users_group_picks() -> None:

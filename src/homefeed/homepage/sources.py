@@ -266,7 +266,7 @@ class ProfileSource:
         scores = model.score_profile(history.items, history.weights, request.profile)
         if len(liked):
             evidence = tuple(model.item_ids[int(index)] for index in liked[::-1][:3])  # latest first
-            titles = [f"{self.services.title(item_id)}" for item_id in evidence]
+            titles = [self.services.title(item_id) for item_id in evidence]
             listed = titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
             explanation = Explanation("history", f"Often chosen with {listed}", evidence)
         else:

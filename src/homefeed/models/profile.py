@@ -37,6 +37,24 @@ def profile_groups(profile: UserProfile | None, fields: Sequence[str]) -> list[s
     return groups
 
 
+def group_members(data: Interactions, fields: Sequence[str]) -> dict[str, list[int]]:
+    """User indices of every profile group found in ``data.profiles``."""
+    members: dict[str, list[int]] = {}
+    for user, user_id in enumerate(data.user_ids):
+        for group in profile_groups(data.profiles.get(user_id), fields):
+            members.setdefault(group, []).append(user)
+    return members
+
+
+def smoothed_lift(picks: sp.spmatrix, share: np.ndarray, smoothing: float) -> np.ndarray:
+    """log P(column | group) / P(column) over a group's ``picks`` rows, P(column | group)
+    smoothed with ``smoothing`` pseudo-picks of the overall ``share``."""
+    counts = np.asarray(picks.sum(axis=0)).ravel()
+    within = (counts + smoothing * share) / (counts.sum() + smoothing)
+    lift: np.ndarray = np.log(within / share)
+    return lift
+
+
 class ProfileRecommender(Recommender):
     """log P(item) + ``profile_weight`` x the lift of each profile group + ``history_weight`` /
     sqrt(n) x the lift of each of the n items in the history. Lifts are smoothed with
@@ -92,10 +110,7 @@ class ProfileRecommender(Recommender):
         self._fit_items(picked, share)
 
     def _fit_groups(self, data: Interactions, picked: sp.csr_matrix, share: np.ndarray) -> None:
-        members: dict[str, list[int]] = {}
-        for user, user_id in enumerate(data.user_ids):
-            for group in profile_groups(data.profiles.get(user_id), self.fields):
-                members.setdefault(group, []).append(user)
+        members = group_members(data, self.fields)
         self.groups = sorted(members)
         users = [user for group in self.groups for user in members[group]]
         columns = [row for row, group in enumerate(self.groups) for _ in members[group]]
@@ -104,9 +119,7 @@ class ProfileRecommender(Recommender):
         )
         lift = np.zeros((len(self.groups), data.n_items), dtype=np.float32)
         for row, group in enumerate(self.groups):
-            counts = np.asarray(picked[members[group]].sum(axis=0)).ravel()
-            within = (counts + self.smoothing * share) / (counts.sum() + self.smoothing)
-            lift[row] = np.log(within / share)
+            lift[row] = smoothed_lift(picked[members[group]], share, self.smoothing)
         self.group_lift = lift
 
     def _fit_items(self, picked: sp.csr_matrix, share: np.ndarray) -> None:

@@ -16,11 +16,10 @@ import scipy.sparse as sp
 
 from homefeed.domain import UserProfile
 from homefeed.models.data import Interactions
-from homefeed.models.profile import profile_groups
+from homefeed.models.profile import group_members, profile_groups, smoothed_lift
 
 GROUP_FIELDS = ("gender", "age", "occupation")
 SMOOTHING = 50.0  # pseudo-picks of the overall category mix added to every group's picks
-HALF_LIFE = 10.0  # events: the 10th-latest liked item counts half towards the affinity
 
 
 @dataclass
@@ -30,6 +29,9 @@ class CategoryStats:
     items: sp.csr_matrix  # [n_items, n_categories], each item's row sums to 1 (or is empty)
     groups: list[str]  # profile groups seen in training, e.g. "gender=f"
     lift: np.ndarray  # [n_groups, n_categories]: log P(category | group) / P(category), smoothed
+
+    def __post_init__(self) -> None:
+        self._rows = {group: row for row, group in enumerate(self.groups)}
 
     @classmethod
     def empty(cls, n_items: int = 0) -> CategoryStats:
@@ -59,20 +61,18 @@ class CategoryStats:
         groups, lift = _group_lift(data, items.tocsr())
         return cls(items.tocsr(), groups, lift)
 
-    def affinity(self, history: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """Share of the recent liked history (recency-weighted) in each candidate's categories."""
-        if len(history) == 0 or self.items.shape[0] == 0:
+    def affinity(self, recent: np.ndarray, weights: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Share of the ``recent`` liked history (weighted by ``weights``, e.g. recency) in
+        each candidate's categories."""
+        if len(recent) == 0 or self.items.shape[0] == 0:
             return np.zeros(len(candidates))
-        recent = history[-5 * int(HALF_LIFE) :]
-        weights = 0.5 ** (np.arange(len(recent) - 1, -1, -1, dtype=np.float64) / HALF_LIFE)
         mix = np.asarray(self.items[recent].T @ weights).ravel() / weights.sum()
         return np.asarray(self.items[candidates] @ mix).ravel()
 
     def profile_lift(self, profile: UserProfile | None, candidates: np.ndarray) -> np.ndarray:
         """How much the user's profile groups favour each candidate's categories (mean lift
         over the groups; 0 without a profile or for groups not seen in training)."""
-        known = {group: row for row, group in enumerate(self.groups)}
-        rows = [known[g] for g in profile_groups(profile, GROUP_FIELDS) if g in known]
+        rows = [self._rows[g] for g in profile_groups(profile, GROUP_FIELDS) if g in self._rows]
         if not rows or self.items.shape[0] == 0:
             return np.zeros(len(candidates))
         return np.asarray(self.items[candidates] @ self.lift[rows].mean(axis=0)).ravel()
@@ -88,16 +88,11 @@ def _group_lift(data: Interactions, items: sp.csr_matrix) -> tuple[list[str], np
     per_user = (picks @ items).tocsr()  # [users, categories] picks
     overall = np.asarray(per_user.sum(axis=0)).ravel().astype(np.float64)
     share = (overall + 1.0) / (overall.sum() + len(overall))
-    members: dict[str, list[int]] = {}
-    for user, user_id in enumerate(data.user_ids):
-        for group in profile_groups(data.profiles.get(user_id), GROUP_FIELDS):
-            members.setdefault(group, []).append(user)
+    members = group_members(data, GROUP_FIELDS)
     groups = sorted(members)
     lift = np.zeros((len(groups), len(share)), dtype=np.float32)
     for row, group in enumerate(groups):
-        counts = np.asarray(per_user[members[group]].sum(axis=0)).ravel()
-        within = (counts + SMOOTHING * share) / (counts.sum() + SMOOTHING)
-        lift[row] = np.log(within / share)
+        lift[row] = smoothed_lift(per_user[members[group]], share, SMOOTHING)
     return groups, lift
 
 

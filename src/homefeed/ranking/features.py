@@ -21,7 +21,7 @@ from homefeed.ranking.categories import CategoryStats
 
 DAY = 86_400.0
 RECENT_HALF_LIFE_DAYS = 30.0
-TEXT_HALF_LIFE = 10.0  # events: the 10th-latest counts half
+HISTORY_HALF_LIFE = 10.0  # events: the 10th-latest liked item counts half (text, categories)
 MISSING_RANK = 1e6
 
 
@@ -117,20 +117,33 @@ def candidate_features(
         columns += [np.clip((mine - mean) / std, -10, 10), np.log1p(rank)]
         in_top += rank < per_source
     columns += [in_top, stats.log_popularity[candidates], stats.recent_popularity[candidates]]
-    columns += list(_text_features(stats.text, candidates, history))
+    recent, weights = recent_weighted(history)
+    columns += list(_text_features(stats.text, candidates, history, recent, weights))
     columns.append(np.full(len(candidates), np.log1p(len(history))))
-    columns += [categories.affinity(history, candidates), categories.profile_lift(profile, candidates)]
+    columns += [
+        categories.affinity(recent, weights, candidates),
+        categories.profile_lift(profile, candidates),
+    ]
     return np.column_stack(columns).astype(np.float32)
 
 
+def recent_weighted(history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The latest liked items that count (older ones weigh under 3 %) and their recency weights."""
+    recent = history[-5 * int(HISTORY_HALF_LIFE) :]
+    ages = np.arange(len(recent) - 1, -1, -1, dtype=np.float64)
+    return recent, 0.5 ** (ages / HISTORY_HALF_LIFE)
+
+
 def _text_features(
-    text: np.ndarray | None, candidates: np.ndarray, history: np.ndarray
+    text: np.ndarray | None,
+    candidates: np.ndarray,
+    history: np.ndarray,
+    recent: np.ndarray,
+    weights: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     if text is None or len(history) == 0:
         return np.zeros(len(candidates)), np.zeros(len(candidates))
-    recent = history[-5 * int(TEXT_HALF_LIFE) :]
-    ages = np.arange(len(recent) - 1, -1, -1, dtype=np.float64)
-    profile = (text[recent] * (0.5 ** (ages / TEXT_HALF_LIFE))[:, None]).sum(axis=0)
+    profile = (text[recent] * weights[:, None]).sum(axis=0)
     profile /= max(float(np.linalg.norm(profile)), 1e-12)
     vectors = text[candidates]
     return vectors @ profile, vectors @ text[history[-1]]

@@ -76,6 +76,7 @@ class RankerRecommender(Recommender):
         self.booster: lgb.Booster | None = None
         self.stats = ItemStats(np.zeros(0), np.zeros(0), None)
         self.categories = CategoryStats.empty()
+        self._category_groups: list[str] = []
         self.sequences: list[np.ndarray] = []
         self.report: dict[str, Any] = {}
 
@@ -294,13 +295,14 @@ class RankerRecommender(Recommender):
         items = sp.csr_matrix(
             (arrays["category_data"], arrays["category_indices"], arrays["category_indptr"]), shape=shape
         )
-        self.categories = CategoryStats(items, self.categories.groups, arrays["category_lift"])
+        self.categories = CategoryStats(items, self._category_groups, arrays["category_lift"])
 
     def _meta(self) -> dict[str, Any]:
         return {"category_groups": self.categories.groups}
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
-        self.categories.groups = list(meta.get("category_groups", []))
+        # read before the arrays (Recommender.load), which then build the category stats
+        self._category_groups = list(meta.get("category_groups", []))
 
     def save(self, directory: Path) -> None:
         """Sources in sub-folders, the booster as LightGBM's text format, stats as npz."""
