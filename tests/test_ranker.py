@@ -13,6 +13,7 @@ from homefeed.config import SequentialSettings, Settings
 from homefeed.models import Interactions
 from homefeed.models.bundle import train_bundle
 from homefeed.ranking.categories import CategoryStats
+from homefeed.ranking.context import ContextStats
 from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
 from homefeed.ranking.ltr import RankerRecommender
 from homefeed.service import create_app
@@ -44,14 +45,17 @@ def test_features_have_names_defaults_and_one_row_per_candidate() -> None:
     blocked[[69, 0]] = True
     candidates = candidates_from(scores, blocked, per_source=3)
     assert candidates.tolist() == [1, 2, 3, 66, 67, 68]
-    none = CategoryStats.empty(70)
-    features = candidate_features(scores, candidates, np.array([0, 69]), blocked, stats, 3, none)
+    none, no_context = CategoryStats.empty(70), ContextStats.empty(70)
+    features = candidate_features(scores, candidates, np.array([0, 69]), blocked, stats, 3, none, no_context)
     names = [feature.name for feature in feature_list(["a", "b"])]
     assert features.shape == (6, len(names)) and names[:4] == ["a_z", "a_log_rank", "b_z", "b_log_rank"]
     assert features[candidates.tolist().index(68), names.index("a_log_rank")] == 0.0  # a's best
     assert features[:, names.index("sources")].tolist() == [1.0] * 6
     assert features[:, names.index("text_to_history")].tolist() == [0.0] * 6  # no text: the default
     assert features[:, names.index("category_affinity")].tolist() == [0.0] * 6  # no categories
+    defaults = {feature.name: feature.default for feature in feature_list(["a", "b"])}
+    for name in ("hour_of_day", "device_lift", "item_age", "interests_match"):  # no context
+        assert features[:, names.index(name)].tolist() == [defaults[name]] * 6
 
 
 def test_the_ranker_puts_the_planted_next_items_first_and_round_trips(tmp_path: Path) -> None:

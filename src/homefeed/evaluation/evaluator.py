@@ -19,6 +19,7 @@ from homefeed.evaluation import metrics as m
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.protocols import Split
 from homefeed.models.base import Recommender, Validation, top_k
+from homefeed.models.context import RequestContext
 
 AGE_BUCKETS = ((0, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"))
 GROUP_ORDER = [label for *_, label in AGE_BUCKETS] + ["55+", "new", "low", "medium", "high", "unknown"]
@@ -134,7 +135,8 @@ class Evaluation:
             rows = by_history[start : start + batch]
             histories = [self._indices(cases[row].history) for row in rows]
             profiles = [self.dataset.users.get(cases[row].user_id) for row in rows]
-            scores = np.array(model.score_new_users(histories, profiles), dtype=np.float64)
+            contexts = [RequestContext(time=cases[row].time) for row in rows]
+            scores = np.array(model.score_new_users(histories, profiles, contexts), dtype=np.float64)
             for offset, row in enumerate(rows):
                 self._mask(scores[offset], cases[row].history)
             ranked[rows] = top_k(scores, k)[0]

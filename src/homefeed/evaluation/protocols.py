@@ -27,6 +27,8 @@ class TestCase:
     user_id: str
     history: list[str]  # known items, oldest first: model input and items excluded from ranking
     relevant: set[str]
+    # when the page is asked for: the latest known event, else the first relevant one
+    time: float | None = None
 
 
 @dataclass
@@ -74,12 +76,14 @@ def loo(dataset: EvalDataset) -> Split:
         if len(rows) < 3:
             train.extend(rows[:-1])
             if len(rows) == 2:
-                test_cases.append(TestCase(user_id, [rows[0].item_id], {rows[1].item_id}))
+                test_cases.append(TestCase(user_id, [rows[0].item_id], {rows[1].item_id}, rows[0].timestamp))
             continue
         train.extend(rows[:-2])
         history = [row.item_id for row in rows[:-2]]
-        valid_cases.append(TestCase(user_id, history, {rows[-2].item_id}))
-        test_cases.append(TestCase(user_id, [*history, rows[-2].item_id], {rows[-1].item_id}))
+        valid_cases.append(TestCase(user_id, history, {rows[-2].item_id}, rows[-3].timestamp))
+        test_cases.append(
+            TestCase(user_id, [*history, rows[-2].item_id], {rows[-1].item_id}, rows[-2].timestamp)
+        )
     train.sort(key=lambda row: row.timestamp)
     catalog = list(dataset.items)
     valid = Split("loo/valid", train, catalog, valid_cases)
@@ -109,9 +113,9 @@ def cold_items(dataset: EvalDataset, seed: int = 0) -> Split:
     for user_id, rows in _by_user(dataset.interactions).items():
         relevant = {row.item_id for row in rows if row.item_id in cold_set}
         if relevant:
-            cases.append(
-                TestCase(user_id, [row.item_id for row in rows if row.item_id not in cold_set], relevant)
-            )
+            known = [row for row in rows if row.item_id not in cold_set]
+            time = known[-1].timestamp if known else rows[0].timestamp
+            cases.append(TestCase(user_id, [row.item_id for row in known], relevant, time))
     return Split("cold-items", fit, list(dataset.items), cases, candidates=cold_set, notes=[note])
 
 
@@ -125,10 +129,14 @@ def cold_users(dataset: EvalDataset, k: int, seed: int = 0) -> Split:
     for user_id in cold:
         rows = grouped.get(user_id, [])
         if len(rows) > k:
-            cases.append(
-                TestCase(user_id, [row.item_id for row in rows[:k]], {row.item_id for row in rows[k:]})
-            )
+            cases.append(_first_k(user_id, rows, k))
     return Split(f"cold-users@k={k}", fit, list(dataset.items), cases, from_history=True, notes=[note])
+
+
+def _first_k(user_id: str, rows: list[Interaction], k: int) -> TestCase:
+    """A new user known by their first ``k`` interactions; the rest are relevant."""
+    time = rows[k - 1].timestamp if k > 0 else rows[0].timestamp
+    return TestCase(user_id, [row.item_id for row in rows[:k]], {row.item_id for row in rows[k:]}, time)
 
 
 def pseudo_new_users(split: Split, k: int, share: float = 0.1, seed: int = 1) -> Split:
@@ -138,9 +146,7 @@ def pseudo_new_users(split: Split, k: int, share: float = 0.1, seed: int = 1) ->
     rng = np.random.default_rng(seed)
     held = set(rng.choice(sorted(grouped), size=max(1, round(share * len(grouped))), replace=False).tolist())
     cases = [
-        TestCase(user, [row.item_id for row in rows[:k]], {row.item_id for row in rows[k:]})
-        for user, rows in sorted(grouped.items())
-        if user in held and len(rows) > k
+        _first_k(user, rows, k) for user, rows in sorted(grouped.items()) if user in held and len(rows) > k
     ]
     fit = [row for row in split.fit_rows if row.user_id not in held]
     note = f"{len(held)} training users held out as new users (seed {seed})"
@@ -166,7 +172,7 @@ def _temporal(rows: list[Interaction], quantile: float, catalog: list[str], name
         history = [row.item_id for row in earlier.get(user_id, [])]
         relevant = {row.item_id for row in later} - set(history)
         if history and relevant:
-            cases.append(TestCase(user_id, history, relevant))
+            cases.append(TestCase(user_id, history, relevant, earlier[user_id][-1].timestamp))
     return Split(name, before, catalog, cases, notes=[f"time cut at the {quantile:.0%} quantile ({cut:.0f})"])
 
 

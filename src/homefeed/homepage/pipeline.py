@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from homefeed.homepage.request import History, PageRequest
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import PERSONAL_MODELS, CandidateSource, Services, VectorScorer
 from homefeed.models.bundle import ModelBundle
+from homefeed.models.context import RequestContext
 from homefeed.serving.catalog import Catalog, VocabularyMasks
 from homefeed.serving.impressions import ImpressionLogger
 from homefeed.store import Store
@@ -106,13 +108,16 @@ class HomepagePipeline:
         category: str | None = None,
         request_id: str | None = None,
         explain: bool = False,
+        context: RequestContext | None = None,
     ) -> Homepage:
         """The user's page; ``request_id`` (default: a new one) also seeds exploration, so
-        a page can be rebuilt exactly; ``explain`` attaches scores and feature values."""
+        a page can be rebuilt exactly; ``explain`` attaches scores and feature values;
+        ``context`` carries the request's device and surface (its time is taken now)."""
         experiment = self.settings.experiment
         variant = self.variants[assign_arm(experiment, user_id) if experiment is not None else None]
         request = self._request(user_id, n, exclude, category, request_id or uuid.uuid4().hex, variant)
         request.explain = explain
+        request.context = self._context(request, context or RequestContext())
         page = request.page
         if experiment is not None:
             page.experiment, page.arm = experiment.name, variant.arm
@@ -170,12 +175,18 @@ class HomepagePipeline:
         return found
 
     def next_page(
-        self, cursor: str, user_id: str, n: int, exclude: Collection[str] = (), category: str | None = None
+        self,
+        cursor: str,
+        user_id: str,
+        n: int,
+        exclude: Collection[str] = (),
+        category: str | None = None,
+        context: RequestContext | None = None,
     ) -> Homepage:
         """The page after the one ``cursor`` points at: built now, without any item already
         shown under that cursor, so scrolling never repeats an item even as events arrive."""
         position, shown = self._shown.of(cursor, user_id)
-        page = self.build(user_id, n, set(exclude) | set(shown), category)
+        page = self.build(user_id, n, set(exclude) | set(shown), category, context=context)
         self._shown.add(position.session, [item.item_id for item in page.items])
         page.cursor = encode_cursor(position.after(page.request_id))
         return page
@@ -255,6 +266,19 @@ class HomepagePipeline:
             request.index_of = model.item_index
             request.history = self._history(events, event_weights, model.item_index)
         return request
+
+    def _context(self, request: PageRequest, given: RequestContext) -> RequestContext:
+        """The request's device and surface, the time now, and the stated interests embedded
+        (what the ranker's context features read)."""
+        liked = disliked = None
+        if self.semantic is not None and request.interests:
+            try:
+                query = self.semantic.space.interest_query(request.interests)
+                liked, disliked = query.liked, query.disliked
+            except Exception as error:  # the page goes on without the interest features
+                logger.exception("embedding the interests of %s failed", request.user_id)
+                request.page.degrade(f"stated interests could not be read ({type(error).__name__})")
+        return replace(given, time=time.time(), liked=liked, disliked=disliked)
 
     @staticmethod
     def _history(

@@ -10,6 +10,7 @@ import numpy as np
 from homefeed.domain import UserProfile
 from homefeed.homepage.page import Homepage
 from homefeed.models.bundle import ModelBundle
+from homefeed.models.context import RequestContext
 from homefeed.serving.catalog import VocabularyMasks
 from homefeed.store.store import StoredEvent
 
@@ -48,6 +49,7 @@ class PageRequest:
     explain: bool = False  # attach per-item source scores and ranker features
     taken: set[str] = field(default_factory=set)  # items already placed on the page
     notes: set[str] = field(default_factory=set)  # facts sources leave for later stages
+    context: RequestContext = field(default_factory=RequestContext)  # time, device, surface, interests
 
     @property
     def has_history(self) -> bool:

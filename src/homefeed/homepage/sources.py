@@ -134,7 +134,7 @@ class PersonalSource:
             return [{} for _ in chosen]
         details = [{"score": float(v), "rank": float(r)} for r, v in enumerate(values.tolist(), start=1)]
         if isinstance(model, RankerRecommender):
-            features_of = model.features_of(history.liked, chosen, request.profile)
+            features_of = model.features_of(history.liked, chosen, request.profile, request.context)
             for detail, features in zip(details, features_of, strict=True):
                 detail.update(features)
         return details
@@ -144,14 +144,15 @@ class PersonalSource:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``n`` allowed item indices and scores: the user's vector against the model's vector
         index (exact or HNSW by catalog size), else every item scored (the ranker also reads
-        the user's profile)."""
+        the user's profile and the request's context)."""
         history = request.history
         assert history is not None
         index = self.services.indexes.get(name)
         if index is not None and isinstance(model, VectorScorer):
             return index.search_slots(model.user_vector(history.items, history.weights), n, allowed)
         if isinstance(model, RankerRecommender):
-            return _best(model.score_new_users([history.liked], [request.profile])[0], allowed, n)
+            scores = model.score_new_users([history.liked], [request.profile], [request.context])
+            return _best(scores[0], allowed, n)
         return _best(model.score_history(history.items, history.weights), allowed, n)
 
     def _anchors(self, model: Recommender, liked: np.ndarray, chosen: np.ndarray) -> list[str | None]:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from homefeed.domain import UserProfile
+from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions
 
 ScoredItems = list[tuple[str, float]]
@@ -115,10 +116,14 @@ class Recommender(ABC):
         )
 
     def score_new_users(
-        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        contexts: Sequence[RequestContext | None] | None = None,
     ) -> np.ndarray:
-        """Scores for users the model never saw, known by a history and maybe a profile; models
-        that read profiles override this, the others score the history alone."""
+        """Scores for users the model never saw, known by a history and maybe a profile and a
+        request context; models that read them override this, the others score the history
+        alone."""
         return self.score_histories(histories)
 
     def _set_vocabulary(self, user_ids: list[str], item_ids: list[str]) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from homefeed.config import Settings
-from homefeed.domain import Item
+from homefeed.domain import Item, UserProfile
 from homefeed.errors import ModelNotTrainedError
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
@@ -27,6 +27,7 @@ from homefeed.models.registry import build_model, model_class
 from homefeed.models.sequential import SequentialRecommender
 from homefeed.ranking.ltr import RankerRecommender
 from homefeed.store import Store
+from homefeed.understanding.interests import parse_interests
 from homefeed.understanding.semantic import open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
@@ -105,6 +106,9 @@ def train_bundle(
         if reads_text and data.item_text is None:
             step("embedding item texts")
             data.item_text = _embed(settings, store, in_order)
+        if isinstance(model, RankerRecommender) and not data.interests and data.profiles:
+            step("embedding stated interests")
+            data.interests = _embed_interests(settings, data.profiles)
         if isinstance(model, SequentialRecommender):
 
             def report(epoch: int, loss: float, valid: float | None, name: str = name) -> None:
@@ -157,6 +161,31 @@ def _embed(settings: Settings, store: Store, items: list[Item]) -> np.ndarray:
 
     encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
     return embed_items(items, encoder, store, settings.item_text_template)
+
+
+def _embed_interests(
+    settings: Settings, profiles: dict[str, UserProfile]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Unit vectors of each user's liked and disliked interest phrases (users who stated any)."""
+    from homefeed.encoders.loading import shared_encoder
+
+    parsed = {user_id: parse_interests(profile.interests) for user_id, profile in profiles.items()}
+    parsed = {user_id: interests for user_id, interests in parsed.items() if interests}
+    phrases = sorted(
+        {phrase for interests in parsed.values() for phrase in (*interests.liked, *interests.disliked)}
+    )
+    if not phrases:
+        return {}
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    vectors = dict(zip(phrases, encoder.encode(phrases), strict=True))
+    empty = np.zeros((0, encoder.dimension), dtype=np.float32)
+
+    def stack(chosen: Sequence[str]) -> np.ndarray:
+        return np.stack([vectors[phrase] for phrase in chosen]) if chosen else empty
+
+    return {
+        user_id: (stack(interests.liked), stack(interests.disliked)) for user_id, interests in parsed.items()
+    }
 
 
 def latest_version_path(models_dir: Path) -> Path | None:

@@ -9,6 +9,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from homefeed.domain import ItemFields, UserProfile
+from homefeed.models.context import CONTEXT_KEYS, normalized
+
+# (user, item, type, timestamp), optionally followed by the event's device and surface
+EventRow = tuple[str, str, str, float] | tuple[str, str, str, float, str | None, str | None]
 
 
 def natural_order(ids: Iterable[str]) -> list[str]:
@@ -32,6 +36,10 @@ class Interactions:
     item_text: np.ndarray | None = field(default=None, repr=False)  # text embeddings, item order
     item_fields: Sequence[ItemFields] | None = field(default=None, repr=False)  # metadata, item order
     profiles: dict[str, UserProfile] = field(default_factory=dict, repr=False)  # by user id, if known
+    # per event, the value of each context key (e.g. "device"; "" = unknown); empty: none known
+    contexts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # by user id: unit vectors of the liked and of the disliked phrases of stated interests
+    interests: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     _user_index: dict[str, int] = field(default_factory=dict, repr=False)
     _item_index: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -42,11 +50,12 @@ class Interactions:
     @classmethod
     def from_rows(
         cls,
-        rows: Iterable[tuple[str, str, str, float]],
+        rows: Iterable[EventRow],
         event_weights: Mapping[str, float],
         catalog: Sequence[str] | None = None,
     ) -> Interactions:
-        """Build from (user, item, type, timestamp) rows; unknown types and zero weights are dropped.
+        """Build from (user, item, type, timestamp[, device, surface]) rows; unknown types and
+        zero weights are dropped.
 
         With a ``catalog`` the item vocabulary is exactly the catalog (events on items outside
         it are dropped), so items nobody touched yet can still be recommended.
@@ -55,8 +64,10 @@ class Interactions:
         item_col: list[str] = []
         weight_col: list[float] = []
         time_col: list[float] = []
+        context_cols: list[list[str]] = [[] for _ in CONTEXT_KEYS]
         allowed = set(catalog) if catalog is not None else None
-        for user_id, item_id, kind, timestamp in rows:
+        for row in rows:
+            user_id, item_id, kind, timestamp = row[:4]
             weight = event_weights.get(kind, 0.0)
             if weight == 0.0 or (allowed is not None and item_id not in allowed):
                 continue
@@ -64,10 +75,17 @@ class Interactions:
             item_col.append(item_id)
             weight_col.append(weight)
             time_col.append(timestamp)
+            for column, value in zip(context_cols, row[4:], strict=False):
+                column.append(normalized(value) or "")
         user_ids = natural_order(user_col)
         item_ids = natural_order(catalog if catalog is not None else item_col)
         user_index = {uid: i for i, uid in enumerate(user_ids)}
         item_index = {iid: i for i, iid in enumerate(item_ids)}
+        contexts = {
+            key: np.asarray(column, dtype=object)
+            for key, column in zip(CONTEXT_KEYS, context_cols, strict=True)
+            if len(column) == len(user_col) and any(column)
+        }
         return cls(
             user_ids=user_ids,
             item_ids=item_ids,
@@ -75,6 +93,7 @@ class Interactions:
             items=np.fromiter((item_index[i] for i in item_col), dtype=np.int64, count=len(item_col)),
             weights=np.asarray(weight_col, dtype=np.float32),
             timestamps=np.asarray(time_col, dtype=np.float64),
+            contexts=contexts,
         )
 
     @property
@@ -129,6 +148,8 @@ class Interactions:
             item_text=self.item_text,
             item_fields=self.item_fields,
             profiles=self.profiles,
+            contexts={key: values[rows] for key, values in self.contexts.items()},
+            interests=self.interests,
         )
         return part
 

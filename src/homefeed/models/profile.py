@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender
+from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions
 
 PROFILE_FIELDS = ("gender", "age", "occupation", "location")
@@ -158,7 +159,10 @@ class ProfileRecommender(Recommender):
         return scores
 
     def score_new_users(
-        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        contexts: Sequence[RequestContext | None] | None = None,
     ) -> np.ndarray:
         return np.vstack(
             [

@@ -3,9 +3,10 @@
 A candidate is an item proposed for a user by one or more sources. Its features describe
 how each source rates it (score as a z-score over the catalog, and rank), how popular it is
 (all-time and lately), how close its text is to the user's recent history, how much
-history the user has, and how its categories match the history and the profile
-(:mod:`homefeed.ranking.categories`). Every feature has a name and an explicit default for when its input
-is missing (e.g. no item text).
+history the user has, how its categories match the history and the profile
+(:mod:`homefeed.ranking.categories`), and the request's context: time, device, surface, the
+item's age and its match with stated interests (:mod:`homefeed.ranking.context`). Every
+feature has a name and an explicit default for when its input is missing (e.g. no item text).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from homefeed.domain import UserProfile
+from homefeed.models.context import DAY, RequestContext
 from homefeed.models.data import Interactions
 from homefeed.ranking.categories import CategoryStats
+from homefeed.ranking.context import CONTEXT_FEATURES, ContextStats
 
-DAY = 86_400.0
 RECENT_HALF_LIFE_DAYS = 30.0
 HISTORY_HALF_LIFE = 10.0  # events: the 10th-latest liked item counts half (text, categories)
 MISSING_RANK = 1e6
@@ -78,6 +80,7 @@ def feature_list(sources: Sequence[str]) -> list[Feature]:
         Feature("log_history", 0.0, "log(1 + the user's number of liked items)"),
         Feature("category_affinity", 0.0, "share of the recent history in the item's categories"),
         Feature("profile_category_lift", 0.0, "how much the user's profile groups favour its categories"),
+        *(Feature(name, default, description) for name, default, description in CONTEXT_FEATURES),
     ]
 
 
@@ -101,7 +104,9 @@ def candidate_features(
     stats: ItemStats,
     per_source: int,
     categories: CategoryStats,
+    context_stats: ContextStats,
     profile: UserProfile | None = None,
+    context: RequestContext | None = None,
 ) -> np.ndarray:
     """Features [len(candidates), n_features] in :func:`feature_list` order."""
     columns: list[np.ndarray] = []
@@ -124,6 +129,7 @@ def candidate_features(
         categories.affinity(recent, weights, candidates),
         categories.profile_lift(profile, candidates),
     ]
+    columns += context_stats.features(context, candidates, stats.text)
     return np.column_stack(columns).astype(np.float32)
 
 

@@ -24,8 +24,10 @@ import scipy.sparse as sp
 
 from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender, Validation
+from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
 from homefeed.ranking.categories import CategoryStats, profiles_of
+from homefeed.ranking.context import ContextStats, contexts_of
 from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
 
 DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
@@ -77,6 +79,8 @@ class RankerRecommender(Recommender):
         self.stats = ItemStats(np.zeros(0), np.zeros(0), None)
         self.categories = CategoryStats.empty()
         self._category_groups: list[str] = []
+        self.context = ContextStats.empty()
+        self._context_values: dict[str, list[str]] = {}
         self.sequences: list[np.ndarray] = []
         self.report: dict[str, Any] = {}
 
@@ -114,9 +118,13 @@ class RankerRecommender(Recommender):
         features, labels, groups = self._labelled(earlier, targets)
         self.booster = self._train(features, labels, groups)
         self.models = self._fit_sources(data, validation)
+        self._set_item_stats(data)
+        self.sequences = [items for items, _ in data.sequences()]
+
+    def _set_item_stats(self, data: Interactions) -> None:
         self.stats = ItemStats.from_data(data)
         self.categories = CategoryStats.from_data(data)
-        self.sequences = [items for items, _ in data.sequences()]
+        self.context = ContextStats.from_data(data)
 
     def _fit_sources(self, data: Interactions, validation: Validation | None) -> dict[str, Recommender]:
         from homefeed.models.registry import model_class  # the registry lists this model too
@@ -135,15 +143,14 @@ class RankerRecommender(Recommender):
     ) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Candidates of every held-out user, labelled 1 for the items the user picked next;
         users none of whose next items any source proposed teach nothing and are left out."""
-        self.stats = ItemStats.from_data(earlier)
-        self.categories = CategoryStats.from_data(earlier)
+        self._set_item_stats(earlier)
         sequences = earlier.sequences()
         users = sorted(targets)
         rows, labels, groups = [], [], []
         for start in range(0, len(users), BATCH):
             chunk = users[start : start + BATCH]
             histories = [sequences[user][0] for user in chunk]
-            found = self._candidates(histories, profiles_of(earlier, chunk))
+            found = self._candidates(histories, profiles_of(earlier, chunk), contexts_of(earlier, chunk))
             for user, (candidates, features) in zip(chunk, found, strict=True):
                 hit = np.isin(candidates, list(targets[user]))
                 if hit.any():
@@ -197,22 +204,34 @@ class RankerRecommender(Recommender):
 
     # -- scoring ----------------------------------------------------------
     def _candidates(
-        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        contexts: Sequence[RequestContext | None],
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per history and profile: candidate item indices and their features (sources that
-        read profiles, such as ``profile``, score with them)."""
+        """Per history, profile and request context: candidate item indices and their features
+        (sources that read profiles, such as ``profile``, score with them)."""
         batch = {
             name: np.asarray(model.score_new_users(histories, profiles))
             for name, model in self.models.items()
         }
         found = []
-        for row, (history, profile) in enumerate(zip(histories, profiles, strict=True)):
+        for row, (history, profile, context) in enumerate(zip(histories, profiles, contexts, strict=True)):
             scores = {name: values[row].astype(np.float64) for name, values in batch.items()}
             blocked = np.zeros(self.n_items, dtype=bool)
             blocked[history] = True
             candidates = candidates_from(scores, blocked, self.per_source)
             features = candidate_features(
-                scores, candidates, history, blocked, self.stats, self.per_source, self.categories, profile
+                scores,
+                candidates,
+                history,
+                blocked,
+                self.stats,
+                self.per_source,
+                self.categories,
+                self.context,
+                profile,
+                context,
             )
             found.append((candidates, features))
         return found
@@ -221,15 +240,19 @@ class RankerRecommender(Recommender):
         return self.score_new_users(histories, [None] * len(histories))
 
     def score_new_users(
-        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        contexts: Sequence[RequestContext | None] | None = None,
     ) -> np.ndarray:
-        """Scores for users known by a history and maybe a profile (what pages and the
-        evaluation pass); items outside the candidates get -inf."""
+        """Scores for users known by a history, maybe a profile and a request context (what
+        pages and the evaluation pass); items outside the candidates get -inf."""
         assert self.booster is not None, "the ranker is not trained"
+        contexts = contexts if contexts is not None else [None] * len(histories)
         out = np.full((len(histories), self.n_items), -np.inf)
         for start in range(0, len(histories), BATCH):
             chunk = histories[start : start + BATCH]
-            found = self._candidates(chunk, profiles[start : start + BATCH])
+            found = self._candidates(chunk, profiles[start : start + BATCH], contexts[start : start + BATCH])
             for offset, (candidates, features) in enumerate(found):
                 if len(candidates):
                     # one user's few hundred rows: threads would only spin
@@ -237,11 +260,16 @@ class RankerRecommender(Recommender):
         return out
 
     def features_of(
-        self, history: np.ndarray, items: np.ndarray, profile: UserProfile | None = None
+        self,
+        history: np.ndarray,
+        items: np.ndarray,
+        profile: UserProfile | None = None,
+        context: RequestContext | None = None,
     ) -> list[dict[str, float]]:
-        """Feature values of ``items`` for a user with ``history`` and ``profile`` (defaults
-        where an item is not among the candidates), by feature name: what the ranker saw."""
-        ((candidates, features),) = self._candidates([history], [profile])
+        """Feature values of ``items`` for a user with ``history``, ``profile`` and request
+        ``context`` (defaults where an item is not among the candidates), by feature name:
+        what the ranker saw."""
+        ((candidates, features),) = self._candidates([history], [profile], [context])
         row_of = {int(item): row for row, item in enumerate(candidates.tolist())}
         defaults = [feature.default for feature in feature_list(list(self.sources))]
         names = self.feature_names
@@ -282,27 +310,31 @@ class RankerRecommender(Recommender):
             category_shape=np.array(items.shape),
             category_lift=self.categories.lift,
         )
+        arrays.update(self.context.arrays())
         return arrays
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         text = arrays.get("text")
         self.stats = ItemStats(arrays["log_popularity"], arrays["recent_popularity"], text)
         self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
-        if "category_shape" not in arrays:  # saved before category features: load says retrain
+        if "category_shape" not in arrays or "context_born" not in arrays:  # older: load says retrain
             self.categories = CategoryStats.empty(self.n_items)
+            self.context = ContextStats.empty(self.n_items)
             return
         shape = tuple(int(size) for size in arrays["category_shape"])
         items = sp.csr_matrix(
             (arrays["category_data"], arrays["category_indices"], arrays["category_indptr"]), shape=shape
         )
         self.categories = CategoryStats(items, self._category_groups, arrays["category_lift"])
+        self.context = ContextStats.from_arrays(arrays, self._context_values)
 
     def _meta(self) -> dict[str, Any]:
-        return {"category_groups": self.categories.groups}
+        return {"category_groups": self.categories.groups, "context_values": self.context.values}
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
-        # read before the arrays (Recommender.load), which then build the category stats
+        # read before the arrays (Recommender.load), which then build the category and context stats
         self._category_groups = list(meta.get("category_groups", []))
+        self._context_values = {key: list(values) for key, values in meta.get("context_values", {}).items()}
 
     def save(self, directory: Path) -> None:
         """Sources in sub-folders, the booster as LightGBM's text format, stats as npz."""

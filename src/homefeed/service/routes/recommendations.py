@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
+from homefeed.models.context import RequestContext, normalized
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.runtime import Runtime
 from homefeed.service.schemas import HomepageResponse, ItemList, SectionBody, scored_items
@@ -53,15 +54,28 @@ async def homepage(
         bool, Query(description="Add each item's source score and rank, and the ranker's feature values.")
     ] = False,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+    device: Annotated[
+        str | None,
+        Query(max_length=64, description="The client's device (e.g. mobile, desktop, tv): a ranker feature."),
+    ] = None,
+    surface: Annotated[
+        str | None,
+        Query(
+            max_length=64, description="Where the page is shown (e.g. app-home, web-home): a ranker feature."
+        ),
+    ] = None,
 ) -> Response:
     """The user's personalized homepage: items they have not interacted with, best first, in
     titled sections, each item with its explanation."""
     excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
     size, chosen_category = _check_n(n, runtime), _check_category(category, runtime)
+    context = RequestContext(device=normalized(device), surface=normalized(surface))
     if cursor is not None:
-        page = runtime.homepages.next_page(cursor, user_id, size, excluded, chosen_category)
+        page = runtime.homepages.next_page(cursor, user_id, size, excluded, chosen_category, context)
     else:
-        page = runtime.homepages.build(user_id, size, excluded, chosen_category, explain=explain)
+        page = runtime.homepages.build(
+            user_id, size, excluded, chosen_category, explain=explain, context=context
+        )
     body = HomepageResponse(
         user_id=page.user_id,
         request_id=page.request_id,

@@ -1,0 +1,50 @@
+"""What a scoring request knows besides the user's history and profile: when it is made, on
+which device and surface, and the user's stated interests as vectors.
+
+Online the time is the request's clock and the device and surface come from the request;
+offline (ranker training, evaluation) the context is that of the user's latest known event,
+so no later event leaks into a feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DAY = 86_400.0
+CONTEXT_KEYS = ("device", "surface")  # read from an event's ``context`` and from the request
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """The moment (epoch seconds, UTC), device and surface of a request; ``liked`` and
+    ``disliked`` are unit text vectors of the stated interests' phrases (none: no interests)."""
+
+    time: float | None = None
+    device: str | None = None
+    surface: str | None = None
+    liked: np.ndarray | None = None  # [phrases, dimension]
+    disliked: np.ndarray | None = None
+
+    def value(self, key: str) -> str | None:
+        """The request's value for a :data:`CONTEXT_KEYS` key, normalized as events store it."""
+        return normalized(getattr(self, key))
+
+
+def normalized(value: object) -> str | None:
+    """Context values compare case- and space-insensitively; empty means unknown."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    return text or None
+
+
+def hour_band(time: float) -> int:
+    """The 3-hour band of the UTC day, 0-7."""
+    return int((time % DAY) // 10_800)
+
+
+def weekday(time: float) -> int:
+    """Monday 0 to Sunday 6, UTC (1 January 1970 was a Thursday)."""
+    return int((time // DAY + 3) % 7)
