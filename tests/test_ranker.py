@@ -93,15 +93,20 @@ def test_a_trained_ranker_leads_the_homepage(store: Store, tmp_path: Path, synth
     report = bundle.manifest["reports"]["ranker"]
     assert report["training_users"] > 100 and max(report["importance"].values()) > 0
     assert set(report["importance"]) >= {"sequential_z", "als_z", "text_to_history"}
-    user = store.sample_user_ids(3)[-1]
+    user = next(u for u in store.sample_user_ids(20) if (found := store.get_user(u)) and found.interests)
     history = {event.item_id for event in store.user_events(user, settings.history_length)}
     with TestClient(create_app(settings)) as client:
         page = client.get(f"/v1/users/{user}/homepage?n=10").json()
-        explained = client.get(f"/v1/users/{user}/homepage?n=10&explain=true").json()
+        explained = client.get(f"/v1/users/{user}/homepage?n=10&explain=true&device=TV&surface=app").json()
     assert page["items"][0]["details"] is None
     details = explained["items"][0]["details"]
     assert details["rank"] == 1.0
     assert {"score", "sequential_z", "als_log_rank", "log_popularity"} <= set(details)
+    # the request's time and the user's stated interests reach the ranker's features
+    assert 0 <= details["hour_of_day"] <= 7 and details["item_age"] > -20.0
+    assert any(
+        item["details"].get("interests_match", 0.0) > 0.0 for item in explained["items"] if item["details"]
+    )
     assert page["degraded"] is False and page["items"][0]["source"] == "ranker"
     ranked = [item for item in page["items"] if item["source"] == "ranker"]
     assert len(ranked) >= 6  # the rest: stated interests, interleaved, and 2 exploration slots
