@@ -143,14 +143,14 @@ class PersonalSource:
         self, name: str, model: Recommender, request: PageRequest, allowed: np.ndarray, n: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``n`` allowed item indices and scores: the user's vector against the model's vector
-        index (exact or HNSW by catalog size), else every item scored (the ranker also reads
-        the user's profile and the request's context)."""
+        index (exact or HNSW by catalog size), else every item scored (models such as the ranker
+        also read the user's profile and the request's context)."""
         history = request.history
         assert history is not None
         index = self.services.indexes.get(name)
         if index is not None and isinstance(model, VectorScorer):
             return index.search_slots(model.user_vector(history.items, history.weights), n, allowed)
-        if isinstance(model, RankerRecommender):
+        if model.reads_request:
             scores = model.score_new_users([history.liked], [request.profile], [request.context])
             return _best(scores[0], allowed, n)
         return _best(model.score_history(history.items, history.weights), allowed, n)

@@ -61,6 +61,7 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     prefers_history: ClassVar[bool] = False  # score users from their current history, always
+    reads_request: ClassVar[bool] = False  # score_new_users reads profiles and request contexts
 
     def __init__(self) -> None:
         self.user_ids: list[str] = []

@@ -65,6 +65,7 @@ class ProfileRecommender(Recommender):
 
     name = "profile"
     prefers_history = True
+    reads_request = True
 
     def __init__(
         self,

@@ -49,6 +49,7 @@ class RankerRecommender(Recommender):
 
     name = "ranker"
     prefers_history = True
+    reads_request = True
 
     def __init__(
         self,
