@@ -12,7 +12,7 @@ import pytest
 
 from homefeed.domain import Event, ItemFields
 from homefeed.models import Interactions
-from homefeed.models.context import DAY, RequestContext, hour_band, weekday
+from homefeed.models.context import DAY, RequestContext, hour_bands, weekdays
 from homefeed.ranking.context import CONTEXT_FEATURES, ContextStats, contexts_of
 from homefeed.ranking.features import feature_list
 from homefeed.ranking.ltr import RankerRecommender
@@ -85,7 +85,9 @@ def test_offline_context_is_the_latest_known_event() -> None:
     night, noon = contexts_of(data, [3, 12])
     assert night.time == NIGHT + 9 and night.device == "mobile" and night.liked is not None
     assert noon.time == NOON + 19 and noon.device == "tv" and noon.liked is None
-    assert hour_band(NOON) == 4 and weekday(NIGHT) == 6
+    assert hour_bands(np.array([NIGHT, NOON])).tolist() == [0, 4] and weekdays(
+        np.array([NIGHT])
+    ).tolist() == [6]
 
 
 def _devices(n_users: int = 240, seed: int = 0) -> Interactions:

@@ -40,11 +40,13 @@ def normalized(value: object) -> str | None:
     return text or None
 
 
-def hour_band(time: float) -> int:
-    """The 3-hour band of the UTC day, 0-7."""
-    return int((time % DAY) // 10_800)
+def hour_bands(times: np.ndarray) -> np.ndarray:
+    """The 3-hour band of the UTC day, 0-7, of each epoch-seconds time."""
+    bands: np.ndarray = ((times % DAY) // 10_800).astype(np.int64)
+    return bands
 
 
-def weekday(time: float) -> int:
-    """Monday 0 to Sunday 6, UTC (1 January 1970 was a Thursday)."""
-    return int((time // DAY + 3) % 7)
+def weekdays(times: np.ndarray) -> np.ndarray:
+    """Monday 0 to Sunday 6, UTC, of each time (1 January 1970 was a Thursday)."""
+    days: np.ndarray = ((times // DAY + 3) % 7).astype(np.int64)
+    return days

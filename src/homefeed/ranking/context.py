@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from homefeed.models.context import CONTEXT_KEYS, DAY, RequestContext, hour_band, weekday
+from homefeed.models.context import CONTEXT_KEYS, DAY, RequestContext, hour_bands, weekdays
 from homefeed.models.data import Interactions
 
 SMOOTHING = 20.0  # pseudo-picks of the overall mix added to every item's picks
 MAX_VALUES = 32  # most frequent devices (surfaces) kept; rarer ones count as unknown
-TIME_KEYS = {"hour": (hour_band, 8), "weekday": (weekday, 7)}
+TIME_KEYS = {"hour": (hour_bands, 8), "weekday": (weekdays, 7)}
 
 
 @dataclass
@@ -43,13 +43,15 @@ class ContextStats:
 
     @classmethod
     def from_data(cls, data: Interactions) -> ContextStats:
+        """Lifts from the positive events of ``data`` (their times, and their devices and
+        surfaces where ``data.contexts`` has them); ages from ``data.item_fields``."""
         positive = data.weights > 0
         items, times = data.items[positive], data.timestamps[positive]
         values: dict[str, list[str]] = {}
         lift: dict[str, np.ndarray] = {}
         for key, (bucket, size) in TIME_KEYS.items():
             if len(times):
-                codes = np.array([bucket(float(t)) for t in times], dtype=np.int64)
+                codes = bucket(times)
                 values[key] = [str(code) for code in range(size)]
                 lift[key] = _item_lift(items, codes, data.n_items, size)
         for key in CONTEXT_KEYS:
@@ -75,12 +77,14 @@ class ContextStats:
         n = len(candidates)
         context = context or RequestContext()
         time = context.time
-        columns = [
-            np.full(n, float(hour_band(time)) if time is not None else -1.0),
-            np.full(n, float(weekday(time)) if time is not None else -1.0),
-        ]
-        for key, (bucket, _) in TIME_KEYS.items():
-            columns.append(self._lift(key, None if time is None else str(bucket(time)), candidates))
+        codes = (
+            {key: int(bucket(np.array([time]))[0]) for key, (bucket, _) in TIME_KEYS.items()}
+            if time is not None
+            else {}
+        )
+        columns = [np.full(n, float(codes.get(key, -1))) for key in TIME_KEYS]
+        for key in TIME_KEYS:
+            columns.append(self._lift(key, str(codes[key]) if key in codes else None, candidates))
         for key in CONTEXT_KEYS:
             columns.append(self._lift(key, context.value(key), candidates))
         columns.append(self._age(time, candidates))
