@@ -91,5 +91,7 @@ def test_clicking_a_card_stores_the_event_and_changes_the_homepage(
             browser.close()
     stored = [(e.item_id, e.type) for e in store.user_events(user_id, 5)]
     assert stored[-1] == (clicked, "click")
+    # the event says where it happened, as the page's own request context did
+    assert list(store.iter_event_rows())[-1][4:] == ("desktop", "web")
     assert clicked not in after
     assert after != before

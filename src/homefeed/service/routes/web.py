@@ -10,11 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from homefeed.models.context import RequestContext
 from homefeed.service.deps import RuntimeDep
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 router = APIRouter(include_in_schema=False)
 _SAMPLE_TTL = 60.0
+WEB_SURFACE = "web"  # the surface of this page's homepages and of the events it sends
 _sample_cache: dict[int, tuple[float, list[str]]] = {}
 
 
@@ -27,6 +29,11 @@ def _sample_users(runtime: RuntimeDep) -> list[str]:
     return cached[1]
 
 
+def device_of(user_agent: str) -> str:
+    """The device a browser's User-Agent names, as the page's events report it."""
+    return "mobile" if "Mobi" in user_agent else "desktop"
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
@@ -34,12 +41,16 @@ def index(
     user: Annotated[str | None, Query(max_length=255, description="User to show.")] = None,
 ) -> HTMLResponse:
     user_id = (user or "").strip() or None
-    page = runtime.homepages.build(user_id, runtime.settings.homepage_default_n) if user_id else None
+    device = device_of(request.headers.get("user-agent", ""))
+    context = RequestContext(device=device, surface=WEB_SURFACE)
+    n = runtime.settings.homepage_default_n
+    page = runtime.homepages.build(user_id, n, context=context) if user_id else None
     return TEMPLATES.TemplateResponse(
         request,
         "index.html",
         {
             "user_id": user_id,
+            "device": device,
             "page": page,
             "sample_users": _sample_users(runtime),
             "model_version": runtime.homepages.model_version,

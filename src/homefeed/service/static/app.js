@@ -14,7 +14,8 @@
   async function send(itemId, type) {
     status.textContent = "Sending " + type + " on " + itemId + "…";
     const body = { events: [{ event_id: newEventId(), user_id: userId, item_id: itemId, type: type,
-                              context: { surface: "web", request_id: section.dataset.requestId } }] };
+                              context: { surface: "web", device: section.dataset.device,
+                                         request_id: section.dataset.requestId } }] };
     const response = await fetch("/v1/events", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
