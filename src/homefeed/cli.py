@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+# what `homefeed demo` trains: every model the homepage reads, the ranker over them last
+DEMO_MODELS = "popularity,profile,als,sequential,ranker"
 app = typer.Typer(
     help="homefeed: personalized homepages from behaviour data.",
     no_args_is_help=True,
@@ -469,7 +471,7 @@ def demo(
         ctx.invoke(import_dataset, ctx=ctx, folder=data)
     else:
         console.print(f"store already holds data: {store.counts()}")
-    ctx.invoke(train, ctx=ctx, models="popularity,profile,als", keep=5)
+    ctx.invoke(train, ctx=ctx, models=DEMO_MODELS, keep=5)
     sample = store.sample_user_ids(1)
     if sample:
         console.print(f"try: curl http://{settings.host}:{settings.port}/v1/users/{sample[0]}/homepage?n=5")
