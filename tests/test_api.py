@@ -92,6 +92,7 @@ def test_user_crud_and_deletion_removes_events(client: TestClient) -> None:
         ("get", "/v1/users/u/homepage?n=0", None, "n"),
         ("get", "/v1/users/u/homepage?n=100000", None, "n"),
         ("get", "/v1/users/u/homepage?category=Nope", None, "category"),
+        ("get", f"/v1/users/u/homepage?device={'x' * 65}", None, "device"),
         ("get", "/v1/popular?n=-1", None, "n"),
         ("get", "/v1/items/i1/similar?n=abc", None, "n"),
     ],
