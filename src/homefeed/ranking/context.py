@@ -20,6 +20,18 @@ from homefeed.models.data import Interactions
 SMOOTHING = 20.0  # pseudo-picks of the overall mix added to every item's picks
 MAX_VALUES = 32  # most frequent devices (surfaces) kept; rarer ones count as unknown
 TIME_KEYS = {"hour": (hour_bands, 8), "weekday": (weekdays, 7)}
+AGE_UNKNOWN = -20.0
+CONTEXT_FEATURES = (
+    ("hour_of_day", -1.0, "3-hour band of the request's UTC day (0-7; -1 unknown)"),
+    ("day_of_week", -1.0, "weekday of the request, Monday 0 (UTC; -1 unknown)"),
+    ("hour_lift", 0.0, "log lift of the item's picks in the request's 3-hour band"),
+    ("weekday_lift", 0.0, "log lift of the item's picks on the request's weekday"),
+    ("device_lift", 0.0, "log lift of the item's picks on the request's device"),
+    ("surface_lift", 0.0, "log lift of the item's picks on the request's surface"),
+    ("item_age", AGE_UNKNOWN, "signed log(1 + days) from the item's publication (or first pick)"),
+    ("interests_match", 0.0, "best cosine of the item's text to a liked phrase of the stated interests"),
+    ("interests_aversion", 0.0, "best cosine of the item's text to a disliked phrase"),
+)
 
 
 @dataclass
@@ -113,20 +125,6 @@ class ContextStats:
     def from_arrays(cls, arrays: dict[str, np.ndarray], values: dict[str, list[str]]) -> ContextStats:
         lift = {key: arrays[f"context_lift_{key}"] for key in values}
         return cls(values, lift, arrays["context_born"])
-
-
-AGE_UNKNOWN = -20.0
-CONTEXT_FEATURES = (
-    ("hour_of_day", -1.0, "3-hour band of the request's UTC day (0-7; -1 unknown)"),
-    ("day_of_week", -1.0, "weekday of the request, Monday 0 (UTC; -1 unknown)"),
-    ("hour_lift", 0.0, "log lift of the item's picks in the request's 3-hour band"),
-    ("weekday_lift", 0.0, "log lift of the item's picks on the request's weekday"),
-    ("device_lift", 0.0, "log lift of the item's picks on the request's device"),
-    ("surface_lift", 0.0, "log lift of the item's picks on the request's surface"),
-    ("item_age", AGE_UNKNOWN, "signed log(1 + days) from the item's publication (or first pick)"),
-    ("interests_match", 0.0, "best cosine of the item's text to a liked phrase of the stated interests"),
-    ("interests_aversion", 0.0, "best cosine of the item's text to a disliked phrase"),
-)
 
 
 def _interest_match(
