@@ -27,8 +27,7 @@ from homefeed.models.registry import build_model, model_class
 from homefeed.models.sequential import SequentialRecommender
 from homefeed.ranking.ltr import RankerRecommender
 from homefeed.store import Store
-from homefeed.understanding.interests import parse_interests
-from homefeed.understanding.semantic import open_semantic_space
+from homefeed.understanding.semantic import embed_interests, open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
 DEFAULT_MODELS = ("popularity", "profile", "als")
@@ -169,22 +168,15 @@ def _embed_interests(
     """Unit vectors of each user's liked and disliked interest phrases (users who stated any)."""
     from homefeed.encoders.loading import shared_encoder
 
-    parsed = {user_id: parse_interests(profile.interests) for user_id, profile in profiles.items()}
-    parsed = {user_id: interests for user_id, interests in parsed.items() if interests}
-    phrases = sorted(
-        {phrase for interests in parsed.values() for phrase in (*interests.liked, *interests.disliked)}
-    )
-    if not phrases:
+    stated = {user_id: profile.interests for user_id, profile in profiles.items() if profile.interests}
+    if not stated:
         return {}
     encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
-    vectors = dict(zip(phrases, encoder.encode(phrases), strict=True))
-    empty = np.zeros((0, encoder.dimension), dtype=np.float32)
-
-    def stack(chosen: Sequence[str]) -> np.ndarray:
-        return np.stack([vectors[phrase] for phrase in chosen]) if chosen else empty
-
+    queries = embed_interests(list(stated.values()), encoder)
     return {
-        user_id: (stack(interests.liked), stack(interests.disliked)) for user_id, interests in parsed.items()
+        user_id: (query.liked, query.disliked)
+        for user_id, query in zip(stated, queries, strict=True)
+        if query.interests
     }
 
 

@@ -129,6 +129,12 @@ class Interactions:
         """Per user: the timestamps of :meth:`sequences`, in the same order."""
         return [self.timestamps[rows] for rows in self._user_rows(positive_only)]
 
+    def latest_rows(self) -> np.ndarray:
+        """Per user (by index): the row of their latest event of any weight (time, then row
+        order), or -1 for a user without events."""
+        rows = self._user_rows(positive_only=False)
+        return np.array([found[-1] if len(found) else -1 for found in rows], dtype=np.int64)
+
     def _user_rows(self, positive_only: bool) -> list[np.ndarray]:
         keep = self.weights > 0 if positive_only else np.ones(len(self.weights), dtype=bool)
         rows = np.flatnonzero(keep)

@@ -70,12 +70,13 @@ class ContextStats:
             column = data.contexts.get(key)
             if column is None:
                 continue
-            seen = Counter(value for value in column[positive].tolist() if value)
+            picked = column[positive].tolist()
+            seen = Counter(value for value in picked if value)
             names = [value for value, _ in seen.most_common(MAX_VALUES)]
             if not names:
                 continue
             index = {value: i for i, value in enumerate(names)}
-            codes = np.array([index.get(value, -1) for value in column[positive].tolist()], dtype=np.int64)
+            codes = np.array([index.get(value, -1) for value in picked], dtype=np.int64)
             known = codes >= 0
             values[key] = names
             lift[key] = _item_lift(items[known], codes[known], data.n_items, len(names))
@@ -168,10 +169,7 @@ def _born(data: Interactions) -> np.ndarray:
 def contexts_of(data: Interactions, users: Sequence[int]) -> list[RequestContext]:
     """Each user's context as offline scoring sees it: the time, device and surface of their
     latest event in ``data``, and their embedded stated interests when ``data`` has them."""
-    order = np.lexsort((np.arange(len(data.users)), data.timestamps, data.users))
-    ends = np.searchsorted(data.users[order], np.arange(data.n_users), side="right")
-    starts = np.searchsorted(data.users[order], np.arange(data.n_users), side="left")
-    latest = np.where(ends > starts, order[np.maximum(ends - 1, 0)] if len(order) else -1, -1)
+    latest = data.latest_rows()
     found = []
     for user in users:
         row = int(latest[user])
@@ -179,10 +177,6 @@ def contexts_of(data: Interactions, users: Sequence[int]) -> list[RequestContext
         if row < 0:
             found.append(RequestContext(liked=liked, disliked=disliked))
             continue
-        values = {
-            key: (data.contexts[key][row] or None) if key in data.contexts else None for key in CONTEXT_KEYS
-        }
-        found.append(
-            RequestContext(float(data.timestamps[row]), values["device"], values["surface"], liked, disliked)
-        )
+        values = {key: data.contexts[key][row] or None for key in CONTEXT_KEYS if key in data.contexts}
+        found.append(RequestContext(float(data.timestamps[row]), liked=liked, disliked=disliked, **values))
     return found

@@ -36,6 +36,19 @@ class InterestQuery:
     disliked: np.ndarray  # [n_disliked, dimension]
 
 
+def embed_interests(texts: Sequence[str], encoder: TextEncoder) -> list[InterestQuery]:
+    """Parse each stated-interests text and embed its phrases, every distinct phrase once."""
+    parsed = [parse_interests(text) for text in texts]
+    phrases = sorted({phrase for found in parsed for phrase in (*found.liked, *found.disliked)})
+    vectors = dict(zip(phrases, encoder.encode(phrases), strict=True)) if phrases else {}
+    empty = np.zeros((0, encoder.dimension), dtype=np.float32)
+
+    def stack(chosen: Sequence[str]) -> np.ndarray:
+        return np.stack([vectors[phrase] for phrase in chosen]) if chosen else empty
+
+    return [InterestQuery(found, stack(found.liked), stack(found.disliked)) for found in parsed]
+
+
 class SemanticSpace:
     """Item text embeddings, searchable, updated with the catalog."""
 
@@ -125,12 +138,7 @@ class SemanticSpace:
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached
-        interests = parse_interests(text)
-        phrases = [*interests.liked, *interests.disliked]
-        vectors = (
-            self.encoder.encode(phrases) if phrases else np.zeros((0, self.encoder.dimension), np.float32)
-        )
-        query = InterestQuery(interests, vectors[: len(interests.liked)], vectors[len(interests.liked) :])
+        (query,) = embed_interests([text], self.encoder)
         with self._lock:
             self._queries[text] = query
             while len(self._queries) > 1000:
