@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -104,6 +105,38 @@ def test_an_item_added_after_training_is_retrieved_from_its_text() -> None:
     scores = model.score_histories([other])[0]
     scores[other] = -np.inf
     assert index not in top_k(scores[None, :], 5)[0][0].tolist()
+
+
+def test_every_validation_encodes_with_the_item_vectors_of_that_epoch() -> None:
+    """Validation once encoded histories with item vectors cached one epoch earlier, so early
+    stopping compared epochs on a mismatched model (a bug fixed at stop 16)."""
+    data, text = _cycles(n_users=40, length=8)
+    data.item_text = text
+    validation = Validation(
+        [s[:-1] for s, _ in data.sequences()[:10]], [{int(s[-1])} for s, _ in data.sequences()[:10]]
+    )
+    model = SequentialRecommender(**{**SMALL, "epochs": 4, "validate_after": 0})
+    encode = model.encode_histories
+    seen_by_validation: list[np.ndarray] = []
+    mismatches: list[float] = []
+
+    def recording(*args: Any, **kwargs: Any) -> np.ndarray:
+        seen_by_validation.append(encode(*args, **kwargs))
+        return seen_by_validation[-1]
+
+    def check(_epoch: int, _loss: float, _score: float | None) -> None:
+        assert model.network is not None
+        model._table = None  # nothing cached: this epoch's weights alone
+        model.network.eval()
+        fresh = encode(validation.histories)
+        model.network.train()
+        mismatches.append(float(np.abs(fresh - seen_by_validation[-1]).max()))
+
+    model.encode_histories = recording  # type: ignore[method-assign]
+    model.on_epoch = check
+    model.fit(data, validation)
+    assert len(mismatches) == 4
+    assert max(mismatches) < 1e-5, mismatches
 
 
 def test_id_only_and_text_only_variants_train() -> None:

@@ -256,6 +256,7 @@ class SequentialRecommender(Recommender):
     ) -> float:
         assert self.network is not None
         self.network.train()
+        self._table = None  # every step changes the item vectors: validation must not read old ones
         # batches of similar lengths (shuffled within and across), so little time goes to padding
         lengths = (inputs != 0).sum(dim=1).numpy()
         noisy = lengths + rng.uniform(0, 1, len(lengths)) * 8
@@ -392,7 +393,7 @@ class SequentialRecommender(Recommender):
         was_training = self.network.training
         if was_training:  # train()/eval() walk every submodule: not on every request
             self.network.eval()
-        with torch.no_grad():
+        with torch.inference_mode():  # lighter than no_grad: no version counters
             used = torch.from_numpy((items != 0).any(axis=0))
             if not bool(used.any()):
                 used[-1] = True
