@@ -94,23 +94,3 @@ def test_the_ranker_reads_the_profile_of_a_user_with_no_telling_history(tmp_path
     assert hits["F"] >= 0.9 and hits["M"] >= 0.9  # the same histories: only the profile differs
     features = loaded.features_of(news_only[0], np.array([3, 40]), WOMAN)
     assert features[0]["profile_category_lift"] > 0 > features[1]["profile_category_lift"]
-
-
-def test_row_products_match_scipy_on_empty_repeated_and_missing_rows() -> None:
-    """The features gather CSR rows by hand (scipy's fancy indexing cost ~0.1 ms a call)."""
-    from scipy import sparse
-
-    from homefeed.ranking.categories import _row_entries, _rows_dot
-
-    rng = np.random.default_rng(0)
-    dense = sparse.random(40, 7, density=0.3, random_state=1, dtype=np.float32).toarray()
-    dense[5] = 0.0  # an item without categories
-    matrix = sparse.csr_matrix(dense)
-    vector = rng.normal(size=7)
-    for rows in (np.array([5, 3, 3, 39, 0]), np.arange(40), np.zeros(0, dtype=np.int64)):
-        expected = np.asarray(matrix[rows] @ vector).ravel() if len(rows) else np.zeros(0)
-        np.testing.assert_allclose(_rows_dot(matrix, rows, vector), expected, rtol=1e-6, atol=1e-9)
-        owner, at = _row_entries(matrix, rows)
-        weights = rng.random(len(rows))
-        mix = np.bincount(matrix.indices[at], matrix.data[at] * weights[owner], minlength=7)
-        np.testing.assert_allclose(mix, np.asarray(matrix[rows].T @ weights).ravel(), rtol=1e-6, atol=1e-9)

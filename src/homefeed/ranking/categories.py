@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from homefeed.domain import UserProfile
 from homefeed.models.data import Interactions
 from homefeed.models.profile import group_members, profile_groups, smoothed_lift
+from homefeed.models.sparse_rows import rows_dot, rows_weighted_sum
 
 GROUP_FIELDS = ("gender", "age", "occupation")
 SMOOTHING = 50.0  # pseudo-picks of the overall category mix added to every group's picks
@@ -66,10 +67,8 @@ class CategoryStats:
         each candidate's categories."""
         if len(recent) == 0 or self.items.shape[0] == 0:
             return np.zeros(len(candidates))
-        owner, at = _row_entries(self.items, recent)
-        columns = self.items.indices[at]
-        mix = np.bincount(columns, self.items.data[at] * weights[owner], minlength=self.items.shape[1])
-        return _rows_dot(self.items, candidates, mix / weights.sum())
+        mix = rows_weighted_sum(self.items, recent, weights) / weights.sum()
+        return rows_dot(self.items, candidates, mix)
 
     def profile_lift(self, profile: UserProfile | None, candidates: np.ndarray) -> np.ndarray:
         """How much the user's profile groups favour each candidate's categories (mean lift
@@ -77,25 +76,7 @@ class CategoryStats:
         rows = [self._rows[g] for g in profile_groups(profile, GROUP_FIELDS) if g in self._rows]
         if not rows or self.items.shape[0] == 0:
             return np.zeros(len(candidates))
-        return _rows_dot(self.items, candidates, self.lift[rows].mean(axis=0))
-
-
-def _row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For the stored entries of ``rows`` of a CSR matrix: which of ``rows`` each belongs to
-    and its position in ``data``/``indices``. Fancy row indexing in scipy costs ~0.1 ms a call
-    in overhead, which a page paid four times (docs/benchmarks.md)."""
-    starts, ends = matrix.indptr[rows], matrix.indptr[np.asarray(rows) + 1]
-    lengths = ends - starts
-    owner = np.repeat(np.arange(len(lengths)), lengths)
-    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return owner, np.repeat(starts, lengths) + offsets
-
-
-def _rows_dot(matrix: sp.csr_matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``matrix[rows] @ vector`` as float64 [len(rows)], without building the sub-matrix."""
-    owner, at = _row_entries(matrix, rows)
-    products = matrix.data[at].astype(np.float64) * vector[matrix.indices[at]]
-    return np.bincount(owner, products, minlength=len(rows))
+        return rows_dot(self.items, candidates, self.lift[rows].mean(axis=0))
 
 
 def _group_lift(data: Interactions, items: sp.csr_matrix) -> tuple[list[str], np.ndarray]:

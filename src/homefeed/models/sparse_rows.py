@@ -1,0 +1,40 @@
+"""Row gathers on CSR matrices for one request's worth of rows.
+
+scipy's fancy row indexing (``matrix[rows]``) builds a new matrix and costs ~0.1 ms a call in
+overhead alone; a homepage made several such calls (docs/benchmarks.md). These read the CSR
+arrays directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every stored entry of ``rows`` (repeats allowed): which of ``rows`` it belongs to,
+    and its position in ``matrix.data`` / ``matrix.indices``."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+    lengths = ends - starts
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return owner, np.repeat(starts, lengths) + offsets
+
+
+def rows_dot(matrix: sp.csr_matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix[rows] @ vector`` as float64 [len(rows)]."""
+    owner, at = row_entries(matrix, rows)
+    products = matrix.data[at].astype(np.float64) * vector[matrix.indices[at]]
+    return np.bincount(owner, products, minlength=len(rows))
+
+
+def rows_weighted_sum(
+    matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``weights @ matrix[rows]`` (plain sum without weights) as float64 [n_columns]."""
+    owner, at = row_entries(matrix, rows)
+    values = matrix.data[at].astype(np.float64)
+    if weights is not None:
+        values = values * np.asarray(weights, dtype=np.float64)[owner]
+    return np.bincount(matrix.indices[at], values, minlength=matrix.shape[1])
