@@ -2,6 +2,10 @@
 concurrent clients, and a static-JSON route (/healthz) on the same server as the floor.
 
     python benchmarks/serve.py [--data ../shared/data/ml-100k] [--workers 2] [--duration 10]
+                               [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+With ``--postgres`` (a server URL whose user may create databases) the store is a fresh
+PostgreSQL database, dropped afterwards, instead of SQLite in the scratch folder.
 
 Uses the MovieLens-100K folder when present, else synthetic data of a similar size.
 Prints a markdown table to paste into docs/benchmarks.md.
@@ -18,9 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _load import LoadResult, get, post_json, run_load
@@ -35,8 +42,10 @@ from homefeed.store import Store, migrate
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
 
-def prepare(data_dir: Path, data: Path, models: list[str]) -> tuple[list[str], list[str], str]:
-    settings = Settings(data_dir=data_dir)
+def prepare(
+    data_dir: Path, data: Path, models: list[str], database_url: str | None = None
+) -> tuple[list[str], list[str], str]:
+    settings = Settings(data_dir=data_dir, database_url=database_url)
     store = Store.from_url(settings.effective_database_url)
     migrate(store.engine)
     label = f"MovieLens-100K ({data})"
@@ -48,7 +57,27 @@ def prepare(data_dir: Path, data: Path, models: list[str]) -> tuple[list[str], l
     records = folder_records(data)
     Importer(store, settings.event_weights).run(records.items, records.users, records.events)
     train_bundle(store, settings, models)
-    return store.sample_user_ids(10_000), store.item_ids(), label
+    found = store.sample_user_ids(10_000), store.item_ids(), label
+    store.close()
+    return found
+
+
+@contextmanager
+def scratch_database(admin_url: str | None) -> Iterator[str | None]:
+    """A fresh PostgreSQL database on the server of ``admin_url`` (dropped afterwards), or None."""
+    if admin_url is None:
+        yield None
+        return
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"homefeed_bench_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def machine() -> str:
@@ -88,16 +117,26 @@ def main() -> None:
     parser.add_argument("--ingest-events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="store in a fresh database on this PostgreSQL server (SQLAlchemy URL) instead of SQLite",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="homefeed-bench-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="homefeed-bench-") as scratch,
+        scratch_database(args.postgres) as database_url,
+    ):
         data_dir = Path(scratch)
         began = time.perf_counter()
         users, items, label = prepare(
-            data_dir, args.data, [m.strip() for m in args.models.split(",") if m.strip()]
+            data_dir, args.data, [m.strip() for m in args.models.split(",") if m.strip()], database_url
         )
         print(f"prepared {label} in {time.perf_counter() - began:.1f}s")
         env = {**os.environ, "HOMEFEED_DATA_DIR": str(data_dir), "HOMEFEED_MODEL_POLL_SECONDS": "0"}
+        if database_url is not None:
+            env["HOMEFEED_DATABASE_URL"] = database_url
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -132,11 +171,13 @@ def main() -> None:
     print()
     print(
         f"Machine: {machine()}; server workers: {args.workers}; "
-        f"client concurrency: {args.concurrency}; data: {label}"
+        f"client concurrency: {args.concurrency}; data: {label}; "
+        f"store: {'PostgreSQL' if args.postgres else 'SQLite'}"
     )
     print(
         f"Command: python benchmarks/serve.py --workers {args.workers} --concurrency {args.concurrency} "
         f"--duration {args.duration:g} --n {args.n} --models {args.models}"
+        + (f" --postgres {args.postgres}" if args.postgres else "")
     )
     print()
     print("| route | requests | errors | throughput | p50 ms | p95 ms | p99 ms |")
