@@ -14,6 +14,7 @@ from homefeed.domain import ItemFields
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
 from homefeed.understanding.item_features import ItemFeatureSpace
+from homefeed.understanding.item_map import ItemVectorMap
 
 
 class AlsRecommender(Recommender):
@@ -116,7 +117,7 @@ class TextMappedAlsRecommender(AlsRecommender):
     """ALS whose items without interactions get factors mapped from their text and metadata.
 
     A ridge regression from item features (text embedding, tag indicators, publish-time steps:
-    :class:`ItemFeatureSpace`) to ALS item factors is fitted on the warm items, so a cold item
+    :class:`ItemVectorMap`) to ALS item factors is fitted on the warm items, so a cold item
     is scored like a warm one, by the user's factors (the cold-start hybrid). Items added later
     are mapped the same way (``map_items``), without retraining.
     """
@@ -129,8 +130,11 @@ class TextMappedAlsRecommender(AlsRecommender):
         super().__init__(**options)
         self.text_regularization = text_regularization
         self.metadata_weight = metadata_weight  # scale of the metadata columns; 0 = text only
-        self.feature_space: ItemFeatureSpace | None = None
-        self.text_map = np.zeros((0, self.factors), dtype=np.float32)  # [features + 1, factors]
+        self.item_map = ItemVectorMap(np.zeros((0, self.factors), dtype=np.float32))
+
+    @property
+    def feature_space(self) -> ItemFeatureSpace | None:
+        return self.item_map.feature_space
 
     def config(self) -> dict[str, Any]:
         return {
@@ -143,47 +147,33 @@ class TextMappedAlsRecommender(AlsRecommender):
         if data.item_text is None:
             raise ValueError("als-text needs item text embeddings (data.item_text)")
         super()._fit(data)
-        if data.item_fields is not None and self.metadata_weight > 0:
-            self.feature_space = ItemFeatureSpace.fit(data.item_fields)
         warm = np.zeros(data.n_items, dtype=bool)
         warm[data.items] = True
-        features = self._features(data.item_text, data.item_fields)
-        train = features[warm]
-        penalty = self.text_regularization * np.eye(train.shape[1])
-        penalty[-1, -1] = 0.0  # the intercept is not shrunk
-        solution = np.linalg.solve(
-            train.T @ train + penalty, train.T @ self.item_factors[warm].astype(np.float64)
+        self.item_map = ItemVectorMap.fit(
+            data.item_text,
+            data.item_fields,
+            self.item_factors,
+            warm,
+            self.text_regularization,
+            self.metadata_weight,
         )
-        self.text_map = solution.astype(np.float32)
-        self.item_factors = np.where(warm[:, None], self.item_factors, features @ self.text_map).astype(
-            np.float32
-        )
-
-    def _features(self, text: np.ndarray, fields: Sequence[ItemFields] | None) -> np.ndarray:
-        """[n, text dimension (+ metadata columns) + 1] ridge inputs, intercept last."""
-        parts = [np.asarray(text, dtype=np.float64)]
-        if self.feature_space is not None:
-            if fields is None:
-                raise ValueError("this model maps item metadata too: give the items' fields")
-            parts.append(self.metadata_weight * self.feature_space.transform(fields).astype(np.float64))
-        parts.append(np.ones((len(text), 1)))
-        return np.hstack(parts)
+        mapped = self.item_map.map(data.item_text, data.item_fields)
+        self.item_factors = np.where(warm[:, None], self.item_factors, mapped).astype(np.float32)
 
     def map_items(self, text: np.ndarray, fields: Sequence[ItemFields] | None = None) -> np.ndarray:
         """Item factors [n, factors] for items known by text embeddings [n, dimension] and fields."""
-        mapped: np.ndarray = (self._features(text, fields) @ self.text_map).astype(np.float32)
-        return mapped
+        return self.item_map.map(text, fields)
 
     def _meta(self) -> dict[str, Any]:
-        return {"feature_space": self.feature_space.to_dict() if self.feature_space is not None else None}
+        return {"feature_space": self.item_map.to_dict()["feature_space"]}
 
     def _set_meta(self, meta: dict[str, Any]) -> None:
-        stored = meta.get("feature_space")
-        self.feature_space = ItemFeatureSpace.from_dict(stored) if stored else None
+        stored = {"feature_space": meta.get("feature_space"), "metadata_weight": self.metadata_weight}
+        self.item_map = ItemVectorMap.from_dict(stored, self.item_map.weights)
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {**super()._arrays(), "text_map": self.text_map}
+        return {**super()._arrays(), "text_map": self.item_map.weights}
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         super()._set_arrays(arrays)
-        self.text_map = arrays["text_map"]
+        self.item_map = ItemVectorMap(arrays["text_map"], self.item_map.feature_space, self.metadata_weight)
