@@ -43,14 +43,16 @@ def test_homepage_comes_from_the_sequence_model_and_follows_new_events(
     page = client.get(f"/v1/users/{user}/homepage?n=10").json()
     assert page["degraded"] is False
     sources = [item["source"] for item in page["items"]]
-    # the model's best picks on top; a fifth from the user's stated interests and up to a
-    # tenth trending (only if events are recent), interleaved (text similarity to the history
-    # only brings items the model does not know: none here); the 4th and 9th slots explore
-    trending = sources.count("trending")
+    # the model's best picks on top; interleaved: up to a tenth of items no one interacted
+    # with (the 2 such items of the catalog, when the user's vector rates them above average),
+    # the rest of two extra slots from the user's stated interests, and up to a tenth trending
+    # (only if events are recent); the 4th and 9th slots explore
+    trending, new = sources.count("trending"), sources.count("new-items")
     assert sources[:2] == ["sequential", "sequential"] and sources.count("sequential") == 6 - trending
-    assert sources.count("interests") == 2 and trending <= 1
+    assert sources.count("interests") == 2 - new and new <= 1 and trending <= 1
     assert sources[3] == sources[8] == "explore"
     reasons = {"interests": ("Matches your interest in",), "trending": ("Trending now",)}
+    reasons["new-items"] = ("New, for fans of",)
     reasons["explore"] = ("New here", "Something different")
     for item in page["items"]:
         assert item["reason"].startswith(reasons.get(item["source"], ("Because you liked",)))

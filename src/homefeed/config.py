@@ -110,7 +110,7 @@ class HomepageSettings(BaseModel):
     start-up (an unknown name fails with the list of valid names)."""
 
     sources: list[str] = Field(
-        ["semantic-history", "interests", "trending", "personal"],
+        ["new-items", "semantic-history", "interests", "trending", "personal"],
         description="Sources run on every request, in order; personal leads the page, the others "
         "are interleaved into it.",
     )
@@ -161,6 +161,18 @@ class HomepageSettings(BaseModel):
         pattern="^(thompson|uniform)$",
         description="thompson: each candidate's rate of positive events per impression is drawn "
         "from its Beta posterior and the highest draw wins; uniform: ε-greedy, any candidate alike.",
+    )
+    new_items_share: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of the page for the new-items source: items without interactions, "
+        "placed in a behaviour model's space by their text and metadata.",
+    )
+    new_items_floor: float = Field(
+        0.0,
+        description="A new item qualifies when the user's vector scores it this many standard "
+        "deviations above the user's mean score over the learned items (0: above average).",
     )
     trending_share: float = Field(
         0.1, ge=0.0, le=1.0, description="Share of the page for the trending source, when declared."

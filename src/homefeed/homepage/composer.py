@@ -20,6 +20,7 @@ SECTION_MIN = 3  # personal items sharing one anchor get their own "Because you 
 SECTION_TITLES = {
     "promoted": "Featured",
     "explore": "Something new",
+    "new-items": "New for you",
     "semantic-history": "More like what you liked",
     "interests": "From your interests",
     "popular": "Popular right now",

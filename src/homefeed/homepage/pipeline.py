@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from homefeed.config import HomepageSettings, Settings
-from homefeed.domain import Impression, UserProfile
+from homefeed.domain import Impression, Item, UserProfile
 from homefeed.homepage import composer, related
 from homefeed.homepage.cache import TimedCache
 from homefeed.homepage.cursor import Cursor, ShownItems, encode_cursor
@@ -33,6 +33,7 @@ from homefeed.models.bundle import ModelBundle
 from homefeed.models.context import RequestContext
 from homefeed.serving.catalog import Catalog, VocabularyMasks
 from homefeed.serving.impressions import ImpressionLogger
+from homefeed.serving.new_items import NewItemVectors
 from homefeed.store import Store
 from homefeed.store.store import StoredEvent
 from homefeed.vectors import IndexConfig
@@ -91,9 +92,29 @@ class HomepagePipeline:
                 )
                 if index is not None:  # slots are the model's item indices: request masks apply as is
                     indexes[name] = index
+        new_vectors = None
+        if bundle is not None and self.semantic is not None:
+            new_vectors = NewItemVectors.place(bundle, self.catalog, self.store, self.semantic.space)
         self.bundle, self.masks = bundle, masks
         for variant in self.variants.values():
             variant.services.indexes = indexes
+            variant.services.new_vectors = new_vectors
+
+    def items_written(self, items: list[Item]) -> None:
+        """Place items just written (already in the catalog and the text index) in the current
+        version's behaviour space, when they are new to it; a failure is logged, not raised."""
+        vectors = self.services.new_vectors
+        if vectors is None or self.semantic is None or not items:
+            return
+        try:
+            vectors.upsert(items, self.semantic.space.vectors([item.id for item in items]))
+        except Exception:
+            logger.exception("mapping %d written items failed", len(items))
+
+    def item_removed(self, item_id: str) -> None:
+        vectors = self.services.new_vectors
+        if vectors is not None:
+            vectors.remove({item_id})
 
     @property
     def model_version(self) -> str | None:

@@ -26,6 +26,7 @@ from homefeed.models.bundle import ModelBundle
 from homefeed.models.profile import ProfileRecommender
 from homefeed.ranking.ltr import RankerRecommender
 from homefeed.serving.catalog import Catalog
+from homefeed.serving.new_items import NewItemVectors
 from homefeed.store import Store
 from homefeed.vectors import VectorIndex
 
@@ -61,6 +62,7 @@ class Services:
     semantic: SemanticSources | None = None
     indexes: dict[str, VectorIndex] = field(default_factory=dict)  # per personal model
     new_items: Callable[[ModelBundle | None], set[str]] = lambda _bundle: set()
+    new_vectors: NewItemVectors | None = None  # new items placed in the version's behaviour space
 
     def title(self, item_id: str) -> str:
         entry = self.catalog.get(item_id)
@@ -74,6 +76,12 @@ class Services:
             and entry.active
             and (request.category is None or entry.category == request.category)
         )
+
+    def maps_new_items(self, bundle: ModelBundle) -> bool:
+        """Whether the new-items source is declared and ranks ``bundle``'s new items."""
+        vectors = self.new_vectors
+        declared = NewItemsSource.name in self.settings.homepage.sources
+        return declared and vectors is not None and vectors.version == bundle.version
 
     def servable(self, item_id: str, request: PageRequest) -> bool:
         """May be proposed now: fits the request and is not blocked for it."""
@@ -221,6 +229,8 @@ class SemanticHistorySource:
         accept = self._accept(request)
         if bundle is None or not any(bundle.get(name) for name in PERSONAL_MODELS):
             return semantic.from_history(item_ids, request.event_weights, quota, accept, request.blocked)
+        if self.services.maps_new_items(bundle):
+            return []  # the new-items source ranks them better (docs/benchmarks.md)
         new = self.services.new_items(bundle)
         if not new:
             return []
@@ -243,6 +253,53 @@ class InterestsSource(SemanticHistorySource):
         if semantic is None or not request.interests or quota <= 0:
             return []
         return semantic.from_interests(request.interests, quota, self._accept(request), request.blocked)
+
+
+class NewItemsSource:
+    """Items no model has interactions for yet, scored like the others: their text and metadata
+    are mapped into a behaviour model's item space (``models/new_items.py``) and ranked by the
+    user's vector in it (a ``homepage.new_items_share`` of the page), each credited to the
+    liked item whose vector points most towards it. Only items the user's vector scores above
+    the learned items' average by ``homepage.new_items_floor`` standard deviations qualify,
+    so a user is not shown the best of a few new items that are all far from their taste."""
+
+    name = "new-items"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+        bundle, history, vectors = request.bundle, request.history, self.services.new_vectors
+        quota = min(quota, round(request.n * self.services.settings.homepage.new_items_share))
+        if bundle is None or history is None or vectors is None or quota <= 0 or not len(history.liked):
+            return []
+        model = bundle.get(vectors.model)
+        item_ids, table = vectors.snapshot()
+        if vectors.version != bundle.version or not isinstance(model, VectorScorer) or not item_ids:
+            return []
+        user = model.user_vector(history.items, history.weights)
+        scores = table @ user
+        floor = self.services.settings.homepage.new_items_floor
+        worthy = vectors.standardized(scores, user) >= floor  # not merely the best of a few
+        rows: list[int] = []
+        for row in np.argsort(-scores, kind="stable").tolist():
+            if not worthy[row]:
+                break
+            if self.services.servable(item_ids[row], request):
+                rows.append(row)
+                if len(rows) >= quota:
+                    break
+        known = model.item_vectors()
+        if not rows or known is None:
+            return []
+        liked = history.liked
+        anchors = liked[np.argmax(table[rows] @ known[liked].T, axis=1)]
+        found = []
+        for row, anchor in zip(rows, anchors.tolist(), strict=True):
+            anchor_id = model.item_ids[anchor]
+            why = Explanation("history", f"New, for fans of {self.services.title(anchor_id)}", (anchor_id,))
+            found.append(Candidate(item_ids[row], float(scores[row]), self.name, why))
+        return found
 
 
 class ProfileSource:
@@ -376,6 +433,7 @@ SOURCES: dict[str, Callable[[Services], CandidateSource]] = {
     for source in (
         PersonalSource,
         ItemToItemSource,
+        NewItemsSource,
         SemanticHistorySource,
         InterestsSource,
         ProfileSource,

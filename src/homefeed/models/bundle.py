@@ -23,6 +23,7 @@ from homefeed.domain import Item, UserProfile
 from homefeed.errors import ModelNotTrainedError
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
+from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, NewItemMap, fit_new_item_map
 from homefeed.models.registry import build_model, model_class
 from homefeed.models.sequential import SequentialRecommender
 from homefeed.ranking.ltr import RankerRecommender
@@ -44,6 +45,7 @@ class ModelBundle:
     path: Path
     manifest: dict[str, Any]
     models: dict[str, Recommender] = field(default_factory=dict)
+    new_items: NewItemMap | None = None  # how items without interactions enter a model's space
 
     def get(self, name: str) -> Recommender | None:
         return self.models.get(name)
@@ -119,6 +121,13 @@ def train_bundle(
         begin = time.perf_counter()
         models[name] = model.fit(data)
         timings[name] = round(time.perf_counter() - begin, 3)
+    new_items = None
+    if settings.semantic.enabled and any(name in models for name in MAPPED_MODELS):
+        if data.item_text is None:
+            step("embedding item texts")
+            data.item_text = _embed(settings, store, in_order)
+        step("mapping item text into the behaviour space")
+        new_items = fit_new_item_map(models, data)
     version = new_version()
     root = settings.effective_models_dir
     temporary = root / f".tmp-{version}"
@@ -130,6 +139,8 @@ def train_bundle(
         if vectors is not None and len(vectors) > config.hnsw_above:
             step(f"indexing {name} item vectors (HNSW)")  # minutes at a million items: not at load
             VectorIndex.build(model.item_ids, vectors, config).save(temporary / name / INDEX_DIR)
+    if new_items is not None:
+        new_items.save(temporary / NEW_ITEMS_DIR)
     if settings.semantic.enabled:
         step("indexing item text")
         open_semantic_space(settings, store, catalog).save(temporary / SEMANTIC_DIR)
@@ -150,7 +161,7 @@ def train_bundle(
     (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     final = root / version
     os.replace(temporary, final)
-    return ModelBundle(version, final, manifest, models)
+    return ModelBundle(version, final, manifest, models, new_items)
 
 
 def _embed(settings: Settings, store: Store, items: list[Item]) -> np.ndarray:
@@ -195,7 +206,9 @@ def latest_version_path(models_dir: Path) -> Path | None:
 def load_bundle(path: Path) -> ModelBundle:
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     models = {name: model_class(name).load(path / name) for name in manifest["models"]}
-    return ModelBundle(manifest["version"], path, manifest, models)
+    mapped = path / NEW_ITEMS_DIR
+    new_items = NewItemMap.load(mapped) if mapped.is_dir() else None
+    return ModelBundle(manifest["version"], path, manifest, models, new_items)
 
 
 def load_latest(models_dir: Path) -> ModelBundle:

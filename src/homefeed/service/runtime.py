@@ -110,19 +110,23 @@ class Runtime:
             self.items_written(found)
 
     def items_written(self, items: list[Item]) -> None:
-        """Make stored items servable at once: in the catalog cache and, by their text, in the
-        semantic index (an encoder failure leaves them to the next start, it fails no write)."""
+        """Make stored items servable at once: in the catalog cache, by their text in the
+        semantic index and, when the model has no interactions for them, in its behaviour
+        space (an encoder failure leaves them to the next start, it fails no write)."""
         self.catalog.upsert(items)
         if self.semantic is not None:
             try:
                 self.semantic.sync(items)
             except Exception:
                 logger.exception("indexing the text of %d items failed", len(items))
+                return
+        self.homepages.items_written(items)
 
     def item_deleted(self, item_id: str) -> None:
         self.catalog.remove(item_id)
         if self.semantic is not None:
             self.semantic.remove([item_id])
+        self.homepages.item_removed(item_id)
 
     def close(self) -> None:
         self._stop.set()

@@ -1,0 +1,67 @@
+"""How a trained version places items nobody has interacted with: a map from item text and
+metadata into one behaviour model's item space, saved with the version.
+
+Fitted on the items with interactions (``understanding/item_map.py``); applied at training to
+the catalog items without any, and at serving time to items created after training, so both
+are scored by the user's vector like the items the model learned (the ``new-items`` source).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from homefeed.models.base import Recommender
+from homefeed.models.data import Interactions
+from homefeed.understanding.item_map import ItemVectorMap
+
+NEW_ITEMS_DIR = "new-items"  # inside a version folder
+MAPPED_MODELS = ("als", "als-text")  # the behaviour spaces new items are mapped into, first found
+INFO_FILE = "new_items.json"
+
+
+@dataclass(frozen=True)
+class NewItemMap:
+    """The map into model ``model``'s item vectors, and the training catalog's items that had
+    no interactions (``item_ids``), already mapped (``vectors``)."""
+
+    model: str
+    item_map: ItemVectorMap
+    item_ids: tuple[str, ...]
+    vectors: np.ndarray  # [len(item_ids), dimension]
+
+    def save(self, directory: Path) -> None:
+        self.item_map.save(directory, vectors=self.vectors)
+        info = {"model": self.model, "item_ids": list(self.item_ids)}
+        (directory / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> NewItemMap:
+        item_map, arrays = ItemVectorMap.load(directory)
+        info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
+        return cls(info["model"], item_map, tuple(info["item_ids"]), arrays["vectors"])
+
+
+def fit_new_item_map(
+    models: Mapping[str, Recommender], data: Interactions, regularization: float = 10.0
+) -> NewItemMap | None:
+    """The map into the first of MAPPED_MODELS trained (None without one, or without item text):
+    ridge from the items' text vectors and fields to the model's vectors of the warm items."""
+    name = next((name for name in MAPPED_MODELS if name in models), None)
+    model = models[name] if name is not None else None
+    targets = model.item_vectors() if model is not None else None
+    if name is None or targets is None or data.item_text is None:
+        return None
+    warm = np.zeros(data.n_items, dtype=bool)
+    warm[data.items] = True
+    if not warm.any():
+        return None
+    item_map = ItemVectorMap.fit(data.item_text, data.item_fields, targets, warm, regularization)
+    cold = np.flatnonzero(~warm).tolist()
+    fields = [data.item_fields[row] for row in cold] if data.item_fields is not None else None
+    vectors = item_map.map(data.item_text[cold], fields)
+    return NewItemMap(name, item_map, tuple(data.item_ids[row] for row in cold), vectors)

@@ -1,0 +1,139 @@
+"""Items nobody has interacted with yet, placed in the behaviour model's space by their text and
+metadata: the map saved with a version, and the ``new-items`` homepage source (real MiniLM)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from homefeed.config import Settings
+from homefeed.datasets.synth import load_ground_truth
+from homefeed.domain import ItemFields
+from homefeed.models.als import AlsRecommender
+from homefeed.models.bundle import latest_version_path, load_bundle
+from homefeed.models.data import Interactions
+from homefeed.models.new_items import NEW_ITEMS_DIR, NewItemMap, fit_new_item_map
+from homefeed.service import create_app
+from homefeed.store import Store
+
+SPACE_DOC = {
+    "title": "Astronaut, Rocket and Telescope: a Mars Orbit",
+    "text": "A documentary about the nebula, the comet and the moon: rockets, planets "
+    "and the people who explore them.",
+}
+
+
+def _two_groups() -> Interactions:
+    """Users u0-u19 like items 0-19 when even, 20-39 when odd; items 40-43 have no events and
+    a tag naming their group (40, 42: group 0; 41, 43: group 1); text says nothing."""
+    rows = [
+        (f"u{user:02d}", f"i{item:02d}", "click", float(step))
+        for user in range(20)
+        for step, item in enumerate(range(20 * (user % 2), 20 * (user % 2) + 20))
+        if (item + user) % 3
+    ]
+    data = Interactions.from_rows(rows, {"click": 1.0}, [f"i{item:02d}" for item in range(44)])
+    data.item_text = np.random.default_rng(0).normal(0, 0.1, (44, 8)).astype(np.float32)
+    groups = [
+        int(item_id[1:]) // 20 if int(item_id[1:]) < 40 else int(item_id[1:]) % 2 for item_id in data.item_ids
+    ]
+    data.item_fields = [
+        ItemFields(title=item_id, tags=[f"group-{g}"])
+        for item_id, g in zip(data.item_ids, groups, strict=True)
+    ]
+    return data
+
+
+def test_the_map_places_untouched_items_with_their_group_and_survives_saving(tmp_path: Path) -> None:
+    data = _two_groups()
+    als = AlsRecommender(factors=8, regularization=0.05, iterations=20, seed=1).fit(data)
+    mapped = fit_new_item_map({"als": als}, data)
+    assert mapped is not None and mapped.model == "als"
+    assert mapped.item_ids == ("i40", "i41", "i42", "i43")
+    for user in range(20):
+        vector = als.user_vector(*_history(data, user))
+        best = mapped.item_ids[int(np.argmax(mapped.vectors @ vector))]
+        assert int(best[1:]) % 2 == user % 2  # the user's own group's new item wins
+    mapped.save(tmp_path / NEW_ITEMS_DIR)
+    loaded = NewItemMap.load(tmp_path / NEW_ITEMS_DIR)
+    assert loaded.item_ids == mapped.item_ids and loaded.model == "als"
+    np.testing.assert_allclose(loaded.vectors, mapped.vectors)
+    cold = [40, 41, 42, 43]
+    np.testing.assert_allclose(
+        loaded.item_map.map(data.item_text[cold], [data.item_fields[i] for i in cold]),
+        mapped.vectors,
+        rtol=1e-5,
+    )
+    assert fit_new_item_map({"popularity": als}, data) is None  # no behaviour space to map into
+
+
+def _history(data: Interactions, user: int) -> tuple[np.ndarray, np.ndarray]:
+    items = data.items[data.users == user]
+    return items, np.ones(len(items), dtype=np.float32)
+
+
+@pytest.fixture
+def served(trained: tuple[Store, Settings], synth_folder: Path) -> Iterator[tuple[TestClient, dict, Store]]:
+    store, settings = trained
+    with TestClient(create_app(settings)) as client:
+        yield client, load_ground_truth(synth_folder), store
+
+
+def _fans(truth: dict, topic: int) -> tuple[list[str], list[str]]:
+    prefs = truth["user_preferences"]
+    lovers = [user for user, p in prefs.items() if int(np.argmax(p)) == topic and max(p) > 0.5]
+    haters = [user for user, p in prefs.items() if int(np.argmin(p)) == topic]
+    return lovers[:10], haters[:10]
+
+
+def _new_items(client: TestClient, user: str) -> list[dict]:
+    page = client.get(f"/v1/users/{user}/homepage?n=20").json()
+    assert page["degraded"] is False
+    return [item for item in page["items"] if item["source"] == "new-items"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_item_created_after_training_is_scored_by_behaviour_for_its_fans_only(
+    served: tuple[TestClient, dict, Store],
+) -> None:
+    client, truth, store = served
+    space = truth["topics"][0]["category"]
+    assert client.put("/v1/items/new-space-doc", json={**SPACE_DOC, "category": space}).status_code == 200
+    lovers, haters = _fans(truth, 0)
+    reached = 0
+    for user in lovers:
+        picks = [item for item in _new_items(client, user) if item["item_id"] == "new-space-doc"]
+        if not picks:
+            continue
+        reached += 1
+        (anchor,) = picks[0]["explanation"]["evidence"]  # a liked item of the same topic
+        assert anchor in {event.item_id for event in store.user_events(user, 10_000)}
+        assert client.get(f"/v1/items/{anchor}").json()["category"] == space
+        assert picks[0]["reason"].startswith("New, for fans of ")
+    assert reached >= 8
+    assert not any(item["item_id"] == "new-space-doc" for user in haters for item in _new_items(client, user))
+    assert client.delete("/v1/items/new-space-doc").status_code == 204
+    assert not any(item["item_id"] == "new-space-doc" for item in _new_items(client, lovers[0]))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_restarted_service_maps_the_items_created_since_training(
+    trained: tuple[Store, Settings], synth_folder: Path
+) -> None:
+    _store, settings = trained
+    space = load_ground_truth(synth_folder)["topics"][0]["category"]
+    version = latest_version_path(settings.effective_models_dir)
+    assert version is not None and (version / NEW_ITEMS_DIR / "map.npz").exists()
+    with TestClient(create_app(settings)) as client:
+        assert client.put("/v1/items/new-space-doc", json={**SPACE_DOC, "category": space}).status_code == 200
+    with TestClient(create_app(settings)) as client:  # a new process: the item is read back
+        vectors = client.app.state.runtime.homepages.services.new_vectors  # type: ignore[attr-defined]
+        bundle = load_bundle(version)
+        assert bundle.new_items is not None
+        ids, table = vectors.snapshot()
+        assert set(ids) == {*bundle.new_items.item_ids, "new-space-doc"}
+        assert table.shape == (len(ids), bundle.get("als").factors)  # type: ignore[union-attr]
