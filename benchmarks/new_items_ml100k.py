@@ -56,7 +56,7 @@ def measure(dataset: EvalDataset, text: np.ndarray, settings: Settings, seed: in
     data.item_text = text[[position[item_id] for item_id in data.item_ids]]
     data.item_fields = [dataset.items[item_id] for item_id in data.item_ids]
     als = AlsRecommender(**{**settings.als.model_dump(), "seed": seed}).fit(data)
-    mapped = fit_new_item_map({"als": als}, data)
+    mapped = fit_new_item_map({"als": als}, data, recent_days=None)  # every cold item is new here
     assert mapped is not None
     cold = set(mapped.item_ids)
     known = [row for row, item_id in enumerate(als.item_ids) if item_id not in cold]

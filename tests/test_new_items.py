@@ -28,23 +28,23 @@ SPACE_DOC = {
 
 
 def _two_groups() -> Interactions:
-    """Users u0-u19 like items 0-19 when even, 20-39 when odd; items 40-43 have no events and
-    a tag naming their group (40, 42: group 0; 41, 43: group 1); text says nothing."""
+    """Users u0-u19 like items 0-19 when even, 20-39 when odd (events at seconds 0-19); items
+    40-44 have no events and a tag naming their group (even: group 0); text says nothing.
+    Items 40-43 were published a day before the events, item 44 a year before them."""
     rows = [
         (f"u{user:02d}", f"i{item:02d}", "click", float(step))
         for user in range(20)
         for step, item in enumerate(range(20 * (user % 2), 20 * (user % 2) + 20))
         if (item + user) % 3
     ]
-    data = Interactions.from_rows(rows, {"click": 1.0}, [f"i{item:02d}" for item in range(44)])
-    data.item_text = np.random.default_rng(0).normal(0, 0.1, (44, 8)).astype(np.float32)
-    groups = [
-        int(item_id[1:]) // 20 if int(item_id[1:]) < 40 else int(item_id[1:]) % 2 for item_id in data.item_ids
-    ]
-    data.item_fields = [
-        ItemFields(title=item_id, tags=[f"group-{g}"])
-        for item_id, g in zip(data.item_ids, groups, strict=True)
-    ]
+    data = Interactions.from_rows(rows, {"click": 1.0}, [f"i{item:02d}" for item in range(45)])
+    data.item_text = np.random.default_rng(0).normal(0, 0.1, (45, 8)).astype(np.float32)
+    data.item_fields = []
+    for item_id in data.item_ids:
+        number = int(item_id[1:])
+        group = number // 20 if number < 40 else number % 2
+        published = None if number < 40 else -86_400.0 if number < 44 else -365 * 86_400.0
+        data.item_fields.append(ItemFields(title=item_id, tags=[f"group-{group}"], published_at=published))
     return data
 
 
@@ -53,7 +53,7 @@ def test_the_map_places_untouched_items_with_their_group_and_survives_saving(tmp
     als = AlsRecommender(factors=8, regularization=0.05, iterations=20, seed=1).fit(data)
     mapped = fit_new_item_map({"als": als}, data)
     assert mapped is not None and mapped.model == "als"
-    assert mapped.item_ids == ("i40", "i41", "i42", "i43")
+    assert mapped.item_ids == ("i40", "i41", "i42", "i43")  # not i44: too old to be news
     for user in range(20):
         vector = als.user_vector(*_history(data, user))
         best = mapped.item_ids[int(np.argmax(mapped.vectors @ vector))]
@@ -69,6 +69,8 @@ def test_the_map_places_untouched_items_with_their_group_and_survives_saving(tmp
         rtol=1e-5,
     )
     assert fit_new_item_map({"popularity": als}, data) is None  # no behaviour space to map into
+    every = fit_new_item_map({"als": als}, data, recent_days=None)
+    assert every is not None and every.item_ids[-1] == "i44"
 
 
 def _history(data: Interactions, user: int) -> tuple[np.ndarray, np.ndarray]:

@@ -169,6 +169,13 @@ class HomepageSettings(BaseModel):
         description="Share of the page for the new-items source: items without interactions, "
         "placed in a behaviour model's space by their text and metadata.",
     )
+    new_items_days: float | None = Field(
+        30.0,
+        gt=0.0,
+        description="Catalog items without interactions at training count as new when published "
+        "at most this many days before the latest event (null: all); items created after "
+        "training always do. Applied when a version is trained.",
+    )
     new_items_floor: float = Field(
         0.0,
         description="A new item qualifies when the user's vector scores it this many standard "

@@ -127,7 +127,7 @@ def train_bundle(
             step("embedding item texts")
             data.item_text = _embed(settings, store, in_order)
         step("mapping item text into the behaviour space")
-        new_items = fit_new_item_map(models, data)
+        new_items = fit_new_item_map(models, data, settings.homepage.new_items_days)
     version = new_version()
     root = settings.effective_models_dir
     temporary = root / f".tmp-{version}"

@@ -47,10 +47,16 @@ class NewItemMap:
 
 
 def fit_new_item_map(
-    models: Mapping[str, Recommender], data: Interactions, regularization: float = 10.0
+    models: Mapping[str, Recommender],
+    data: Interactions,
+    recent_days: float | None = 30.0,
+    regularization: float = 10.0,
 ) -> NewItemMap | None:
     """The map into the first of MAPPED_MODELS trained (None without one, or without item text):
-    ridge from the items' text vectors and fields to the model's vectors of the warm items."""
+    ridge from the items' text vectors and fields to the model's vectors of the warm items.
+    The catalog items without interactions are mapped too when they are new: published at most
+    ``recent_days`` before the latest event (None: all of them). An old item nobody chose is
+    not news; exploration is its way to an audience."""
     name = next((name for name in MAPPED_MODELS if name in models), None)
     model = models[name] if name is not None else None
     targets = model.item_vectors() if model is not None else None
@@ -62,6 +68,10 @@ def fit_new_item_map(
         return None
     item_map = ItemVectorMap.fit(data.item_text, data.item_fields, targets, warm, regularization)
     cold = np.flatnonzero(~warm).tolist()
+    if recent_days is not None and data.item_fields is not None and len(data.timestamps):
+        since = float(np.max(data.timestamps)) - recent_days * 86_400
+        published = [data.item_fields[row].published_at for row in cold]
+        cold = [row for row, at in zip(cold, published, strict=True) if at is not None and at >= since]
     fields = [data.item_fields[row] for row in cold] if data.item_fields is not None else None
     vectors = item_map.map(data.item_text[cold], fields)
     return NewItemMap(name, item_map, tuple(data.item_ids[row] for row in cold), vectors)
