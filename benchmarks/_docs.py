@@ -23,7 +23,20 @@ def replace_section(name: str, body: list[str], path: Path = BENCHMARKS_MD) -> s
 
 
 def machine() -> str:
-    """Cores, memory, architecture and Python, for a benchmark's header."""
+    """Cores, CPU model, memory, architecture and Python, for a benchmark's header (machine
+    speed varies between VMs: the CPU model tells two runs' machines apart)."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     python = platform.python_version()
-    return f"{os.cpu_count()} cores, {memory:.0f} GiB RAM, {platform.machine()}, Python {python}"
+    return (
+        f"{os.cpu_count()} cores ({cpu_model()}), {memory:.0f} GiB RAM, {platform.machine()}, Python {python}"
+    )
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -27,9 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _docs import machine
 from _load import LoadResult, get, post_json, run_load
 
 from homefeed.config import Settings
@@ -37,7 +36,7 @@ from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import Importer
 from homefeed.datasets.synth import SynthConfig, generate
 from homefeed.models.bundle import DEFAULT_MODELS, train_bundle
-from homefeed.store import Store, migrate
+from homefeed.store import Store, migrate, scratch_database
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
@@ -63,34 +62,13 @@ def prepare(
 
 
 @contextmanager
-def scratch_database(admin_url: str | None) -> Iterator[str | None]:
-    """A fresh PostgreSQL database on the server of ``admin_url`` (dropped afterwards), or None."""
-    if admin_url is None:
+def maybe_scratch_database(server_url: str | None) -> Iterator[str | None]:
+    """A fresh PostgreSQL database on that server (dropped afterwards), or None for SQLite."""
+    if server_url is None:
         yield None
         return
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"homefeed_bench_{os.getpid()}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def machine() -> str:
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, Python {platform.python_version()}"
+    with scratch_database(server_url, "homefeed_bench") as url:
+        yield url
 
 
 def row(name: str, result: LoadResult, unit: str = "req/s", scale: float = 1.0) -> str:
@@ -126,7 +104,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="homefeed-bench-") as scratch,
-        scratch_database(args.postgres) as database_url,
+        maybe_scratch_database(args.postgres) as database_url,
     ):
         data_dir = Path(scratch)
         began = time.perf_counter()

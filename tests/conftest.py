@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import Importer
 from homefeed.datasets.synth import SynthConfig, generate
 from homefeed.models.bundle import train_bundle
-from homefeed.store import Store, migrate
+from homefeed.store import Store, migrate, scratch_database
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HOMEFEED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -26,20 +26,12 @@ SHARED_ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-10
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"homefeed_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as error:  # pragma: no cover - environment problem
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}")
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database(POSTGRES_ADMIN_URL, "homefeed_test"))
+        except sa.exc.OperationalError as error:  # pragma: no cover - environment problem
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}")
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -19,4 +19,5 @@ def test_row_products_match_scipy(rows: list[int]) -> None:
     vector, weights = rng.normal(size=7), rng.random(len(chosen))
     np.testing.assert_allclose(rows_dot(matrix, chosen, vector), dense[chosen] @ vector, atol=1e-9)
     np.testing.assert_allclose(rows_weighted_sum(matrix, chosen, weights), weights @ dense[chosen], atol=1e-6)
-    np.testing.assert_allclose(rows_weighted_sum(matrix, chosen), dense[chosen].sum(axis=0), atol=1e-6)
+    ones = np.ones(len(chosen))
+    np.testing.assert_allclose(rows_weighted_sum(matrix, chosen, ones), dense[chosen].sum(axis=0), atol=1e-6)

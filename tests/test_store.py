@@ -3,11 +3,13 @@
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 from homefeed.domain import Event, Impression, Item, User
-from homefeed.store import Store, migrate
+from homefeed.store import Store, migrate, scratch_database
 from homefeed.store.migrate import current_revision
+from tests.conftest import POSTGRES_ADMIN_URL
 
 
 def test_migrations_are_idempotent(store: Store) -> None:
@@ -182,3 +184,20 @@ def test_the_per_day_impression_counts_are_backfilled_and_then_kept(database_url
     assert store.item_exposure(["click"], since=12 * day + 50) == {"a": (2, 0)}  # the whole day 12
     assert store.item_exposure(["click"], since=9 * day) == {"a": (4, 0), "b": (1, 0)}
     store.close()
+
+
+@pytest.mark.postgres
+def test_a_scratch_database_is_dropped_even_while_connections_are_open() -> None:
+    with scratch_database(POSTGRES_ADMIN_URL, "homefeed_probe") as url:
+        name = sa.engine.make_url(url).database
+        assert name is not None and name.startswith("homefeed_probe_")
+        held = sa.create_engine(url)
+        connection = held.connect()  # still open when the database is dropped
+        assert connection.execute(sa.text("SELECT current_database()")).scalar() == name
+    admin = sa.create_engine(POSTGRES_ADMIN_URL)
+    with admin.connect() as check:
+        found = check.execute(sa.text("SELECT count(*) FROM pg_database WHERE datname = :n"), {"n": name})
+        assert found.scalar() == 0
+    admin.dispose()
+    connection.invalidate()  # the server ended it: nothing to roll back
+    held.dispose()

@@ -29,12 +29,8 @@ def rows_dot(matrix: sp.csr_matrix, rows: np.ndarray, vector: np.ndarray) -> np.
     return np.bincount(owner, products, minlength=len(rows))
 
 
-def rows_weighted_sum(
-    matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None = None
-) -> np.ndarray:
-    """``weights @ matrix[rows]`` (plain sum without weights) as float64 [n_columns]."""
+def rows_weighted_sum(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``weights @ matrix[rows]`` as float64 [n_columns]."""
     owner, at = row_entries(matrix, rows)
-    values = matrix.data[at].astype(np.float64)
-    if weights is not None:
-        values = values * np.asarray(weights, dtype=np.float64)[owner]
+    values = matrix.data[at].astype(np.float64) * np.asarray(weights, dtype=np.float64)[owner]
     return np.bincount(matrix.indices[at], values, minlength=matrix.shape[1])
