@@ -12,13 +12,15 @@ from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
 from homefeed.datasets.synth import load_ground_truth
-from homefeed.domain import ItemFields
+from homefeed.domain import Item, ItemFields
 from homefeed.models.als import AlsRecommender
 from homefeed.models.bundle import latest_version_path, load_bundle
 from homefeed.models.data import Interactions
 from homefeed.models.new_items import NEW_ITEMS_DIR, NewItemMap, fit_new_item_map
 from homefeed.service import create_app
+from homefeed.serving.new_items import NewItemVectors
 from homefeed.store import Store
+from homefeed.understanding.item_map import ItemVectorMap
 
 SPACE_DOC = {
     "title": "Astronaut, Rocket and Telescope: a Mars Orbit",
@@ -139,3 +141,21 @@ def test_a_restarted_service_maps_the_items_created_since_training(
         ids, table = vectors.snapshot()
         assert set(ids) == {*bundle.new_items.item_ids, "new-space-doc"}
         assert table.shape == (len(ids), bundle.get("als").factors)  # type: ignore[union-attr]
+
+
+def test_new_item_vectors_standardize_scores_and_replace_rewritten_items() -> None:
+    mapped = NewItemMap(
+        "als", ItemVectorMap(np.eye(3, 2, dtype=np.float32)), ("a",), np.ones((1, 2), np.float32)
+    )
+    learned = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])  # mean 0, variance 2/3 each
+    vectors = NewItemVectors("v1", mapped, {"known"}, learned)
+    user = np.array([1.0, 0.0])
+    np.testing.assert_allclose(vectors.standardized(np.array([np.sqrt(2 / 3), 0.0]), user), [1.0, 0.0])
+    text = np.array([[2.0, 0.0], [0.0, 3.0]], dtype=np.float32)  # the map keeps text, adds no intercept
+    added = vectors.upsert([Item(id="b", title="b"), Item(id="known", title="k")], text)
+    assert added == 1  # the item the model learned is never "new"
+    vectors.upsert([Item(id="a", title="a, rewritten")], text[1:])
+    ids, table = vectors.snapshot()
+    assert ids == ("b", "a") and table.tolist() == [[2.0, 0.0], [0.0, 3.0]]
+    vectors.remove({"b"})
+    assert vectors.snapshot()[0] == ("a",)
