@@ -17,6 +17,7 @@ from homefeed.models.als import AlsRecommender
 from homefeed.models.bundle import latest_version_path, load_bundle
 from homefeed.models.data import Interactions
 from homefeed.models.new_items import NEW_ITEMS_DIR, NewItemMap, fit_new_item_map
+from homefeed.models.sequential import SequentialRecommender
 from homefeed.service import create_app
 from homefeed.serving.new_items import NewItemVectors
 from homefeed.store import Store
@@ -73,6 +74,15 @@ def test_the_map_places_untouched_items_with_their_group_and_survives_saving(tmp
     assert fit_new_item_map({"popularity": als}, data) is None  # no behaviour space to map into
     every = fit_new_item_map({"als": als}, data, recent_days=None)
     assert every is not None and every.item_ids[-1] == "i44"
+
+
+def test_without_als_new_items_are_mapped_into_the_transformers_space() -> None:
+    data = _two_groups()
+    options = {"hidden": 8, "layers": 1, "heads": 1, "epochs": 1, "max_length": 10, "seed": 0}
+    sequential = SequentialRecommender(**options).fit(data)
+    mapped = fit_new_item_map({"sequential": sequential, "popularity": sequential}, data)
+    assert mapped is not None and mapped.model == "sequential"
+    assert mapped.vectors.shape == (4, 8)
 
 
 def _history(data: Interactions, user: int) -> tuple[np.ndarray, np.ndarray]:
