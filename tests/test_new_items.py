@@ -134,10 +134,10 @@ def test_an_item_created_after_training_is_scored_by_behaviour_for_its_fans_only
     assert not any(item["item_id"] == "new-space-doc" for item in _new_items(client, lovers[0]))
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_restarted_service_maps_the_items_created_since_training(
     trained: tuple[Store, Settings], synth_folder: Path
 ) -> None:
+    """On SQLite and PostgreSQL: the items are read back from the store at start-up."""
     _store, settings = trained
     space = load_ground_truth(synth_folder)["topics"][0]["category"]
     version = latest_version_path(settings.effective_models_dir)
