@@ -129,6 +129,13 @@ def test_an_item_created_after_training_is_scored_by_behaviour_for_its_fans_only
         assert client.get(f"/v1/items/{anchor}").json()["category"] == space
         assert picks[0]["reason"].startswith("New, for fans of ")
     assert reached >= 8
+    explained = [
+        item["details"]
+        for user in lovers
+        for item in client.get(f"/v1/users/{user}/homepage?n=20&explain=true").json()["items"]
+        if item["source"] == "new-items"
+    ]
+    assert explained and all(d["standardized"] >= 0.0 and d["rank"] in (1.0, 2.0) for d in explained)
     assert not any(item["item_id"] == "new-space-doc" for user in haters for item in _new_items(client, user))
     assert client.delete("/v1/items/new-space-doc").status_code == 204
     assert not any(item["item_id"] == "new-space-doc" for item in _new_items(client, lovers[0]))

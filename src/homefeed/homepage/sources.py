@@ -280,7 +280,8 @@ class NewItemsSource:
         user = model.user_vector(history.items, history.weights)
         scores = table @ user
         floor = self.services.settings.homepage.new_items_floor
-        worthy = vectors.standardized(scores, user) >= floor  # not merely the best of a few
+        standardized = vectors.standardized(scores, user)
+        worthy = standardized >= floor  # not merely the best of a few
         rows: list[int] = []
         for row in np.argsort(-scores, kind="stable").tolist():
             if not worthy[row]:
@@ -295,10 +296,19 @@ class NewItemsSource:
         liked = history.liked
         anchors = liked[np.argmax(table[rows] @ known[liked].T, axis=1)]
         found = []
-        for row, anchor in zip(rows, anchors.tolist(), strict=True):
+        for rank, (row, anchor) in enumerate(zip(rows, anchors.tolist(), strict=True), start=1):
             anchor_id = model.item_ids[anchor]
             why = Explanation("history", f"New, for fans of {self.services.title(anchor_id)}", (anchor_id,))
-            found.append(Candidate(item_ids[row], float(scores[row]), self.name, why))
+            details = {
+                "score": float(scores[row]),
+                "rank": float(rank),
+                "standardized": float(standardized[row]),
+            }
+            found.append(
+                Candidate(
+                    item_ids[row], float(scores[row]), self.name, why, details if request.explain else {}
+                )
+            )
         return found
 
 
