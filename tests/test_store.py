@@ -14,14 +14,26 @@ from tests.conftest import POSTGRES_ADMIN_URL
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0006"
+    assert current_revision(store.engine) == "0007"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",
         "events",
         "impressions",
         "item_impressions",
+        "item_deletions",
     }
+
+
+def test_the_migrations_build_exactly_the_declared_schema(store: Store) -> None:
+    """Tables, columns and indexes of ``schema.py`` and of the migrated database agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from homefeed.store.schema import metadata
+
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
 
 def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str) -> None:
@@ -36,7 +48,7 @@ def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str
     failures = [worker.stderr.read() for worker in workers if worker.wait(60) != 0 and worker.stderr]
     assert failures == []
     engine = sa.create_engine(database_url)
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == "0007"
     engine.dispose()
 
 

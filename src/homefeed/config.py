@@ -255,6 +255,12 @@ class Settings(BaseSettings):
         ge=0.0,
         description="How often the service looks for a newer model version; 0 disables.",
     )
+    catalog_poll_seconds: float = Field(
+        2.0,
+        ge=0.0,
+        description="How often each worker reads the items written or deleted by other processes "
+        "(other workers, `homefeed import`); 0 disables.",
+    )
     workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `homefeed serve`.")
     log_impressions: bool = Field(True, description="Record what every homepage showed (for CTR).")
     history_length: int = Field(500, ge=1, description="Most recent events of a user read at request time.")

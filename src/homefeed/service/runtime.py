@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 import faiss
@@ -18,6 +19,7 @@ from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.models.bundle import SEMANTIC_DIR, latest_version_path, load_latest
 from homefeed.serving.catalog import Catalog
+from homefeed.serving.catalog_sync import CatalogSync
 from homefeed.serving.impressions import ImpressionLogger
 from homefeed.store import Store, migrate
 from homefeed.understanding.semantic import SemanticSpace, open_semantic_space
@@ -33,6 +35,7 @@ class Runtime:
     homepages: HomepagePipeline
     impressions: ImpressionLogger
     semantic: SemanticSpace | None = None
+    catalog_sync: CatalogSync | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,6 +54,7 @@ class Runtime:
         threadpool_limits(1)
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
+        loaded_at = time.time()
         items = list(store.iter_items())
         catalog = Catalog(items)
         impressions = ImpressionLogger(store)
@@ -64,8 +68,10 @@ class Runtime:
             SemanticSources(semantic, catalog) if semantic is not None else None,
         )
         runtime = cls(settings, store, catalog, builder, impressions, semantic)
+        runtime.catalog_sync = CatalogSync(store, runtime.items_written, runtime.item_deleted, loaded_at)
         runtime.reload_model()
         runtime._start_polling()
+        runtime._start_catalog_sync()
         return runtime
 
     @staticmethod
@@ -88,6 +94,27 @@ class Runtime:
                     self.reload_model()
 
         threading.Thread(target=poll, name="model-poller", daemon=True).start()
+
+    def _start_catalog_sync(self) -> None:
+        """Apply items written or deleted by other processes (every worker on its own)."""
+        if self.settings.catalog_poll_seconds <= 0:
+            return
+
+        def poll() -> None:
+            while not self._stop.wait(self.settings.catalog_poll_seconds):
+                self.sync_catalog()
+
+        threading.Thread(target=poll, name="catalog-sync", daemon=True).start()
+
+    def sync_catalog(self) -> tuple[int, int]:
+        """Apply the catalog's changes made elsewhere now: (items written, items deleted)."""
+        if self.catalog_sync is None:
+            return 0, 0
+        try:
+            return self.catalog_sync.poll()
+        except Exception:  # the database may be away for a moment: the next look catches up
+            logger.exception("reading the catalog's changes failed")
+            return 0, 0
 
     def reload_model(self) -> str | None:
         """Load the newest trained version; keeps the current one when none is found."""

@@ -24,6 +24,17 @@ items = sa.Table(
     sa.Column("published_at", sa.Double),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_items_updated_at", "updated_at"),  # workers read the catalog's changes by it
+)
+
+# ids of deleted items, so every worker can drop them from its catalog (an item written again
+# loses its row here)
+item_deletions = sa.Table(
+    "item_deletions",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("deleted_at", sa.Double, nullable=False),
+    sa.Index("ix_item_deletions_deleted_at", "deleted_at"),
 )
 
 users = sa.Table(

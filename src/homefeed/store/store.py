@@ -24,6 +24,7 @@ from homefeed.store.schema import (
     events,
     follows_impression,
     impressions,
+    item_deletions,
     item_impressions,
     items,
     promotions,
@@ -158,14 +159,20 @@ class Store:
         return row
 
     def upsert_items(self, batch: Sequence[Item], connection: sa.Connection | None = None) -> None:
-        """Create or replace items (one transaction unless a connection is passed in)."""
+        """Create or replace items (one transaction unless a connection is passed in); an item
+        deleted before is no longer listed as deleted."""
         now = time.time()
         rows = [self.item_row(item, now) for item in batch]
-        if connection is not None:
-            self._upsert(connection, items, rows, (*_ITEM_FIELDS, "updated_at"))
+        if connection is None:
+            with self.engine.begin() as conn:
+                self.upsert_items(batch, conn)
             return
-        with self.engine.begin() as conn:
-            self._upsert(conn, items, rows, (*_ITEM_FIELDS, "updated_at"))
+        self._upsert(connection, items, rows, (*_ITEM_FIELDS, "updated_at"))
+        ids = [row["id"] for row in rows]
+        for start in range(0, len(ids), 500):
+            connection.execute(
+                sa.delete(item_deletions).where(item_deletions.c.id.in_(ids[start : start + 500]))
+            )
 
     def get_item(self, item_id: str) -> Item | None:
         with self.engine.connect() as connection:
@@ -173,10 +180,29 @@ class Store:
         return None if row is None else _item_from_row(row)
 
     def delete_item(self, item_id: str) -> bool:
-        """Remove an item from the catalog; its past events stay in the behaviour log."""
+        """Remove an item from the catalog (and list it as deleted, for other workers); its past
+        events stay in the behaviour log."""
         with self.engine.begin() as connection:
             result = connection.execute(sa.delete(items).where(items.c.id == item_id))
+            if result.rowcount:
+                row = {"id": item_id, "deleted_at": time.time()}
+                self._upsert(connection, item_deletions, [row], ("deleted_at",))
         return bool(result.rowcount)
+
+    def items_changed_since(self, since: float) -> list[tuple[Item, float]]:
+        """Items written after ``since``, each with its write time, oldest write first."""
+        query = sa.select(items).where(items.c.updated_at > since).order_by(items.c.updated_at, items.c.id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings()
+            return [(_item_from_row(row), float(row["updated_at"])) for row in rows]
+
+    def items_deleted_since(self, since: float) -> list[tuple[str, float]]:
+        """(id, deleted_at) of the items deleted after ``since`` and not written again."""
+        query = sa.select(item_deletions.c.id, item_deletions.c.deleted_at).where(
+            item_deletions.c.deleted_at > since
+        )
+        with self.engine.connect() as connection:
+            return [(row.id, float(row.deleted_at)) for row in connection.execute(query)]
 
     def iter_items(self) -> Iterator[Item]:
         with self.engine.connect() as connection:
