@@ -300,16 +300,16 @@ def recommend(
     user: Annotated[str, typer.Argument(help="User id.")],
     n: Annotated[int, typer.Option(min=1, max=500, help="How many items.")] = 10,
 ) -> None:
-    """Print a user's homepage, as the service would build it."""
-    from homefeed.homepage import HomepagePipeline
-    from homefeed.models.bundle import latest_version_path, load_bundle
-    from homefeed.serving.catalog import Catalog
+    """Print a user's homepage, as the service would build it (same runtime: newest model,
+    text index, every declared source); nothing is logged as shown."""
+    from homefeed.service.runtime import Runtime
 
-    settings = _settings(ctx)
-    store = _open_store(settings)
-    path = latest_version_path(settings.effective_models_dir)
-    bundle = load_bundle(path) if path is not None else None
-    page = HomepagePipeline(store, settings, Catalog(store.iter_items()), bundle).build(user, n)
+    quiet = {"log_impressions": False, "model_poll_seconds": 0.0, "catalog_poll_seconds": 0.0}
+    runtime = Runtime.start(_settings(ctx).model_copy(update=quiet))
+    try:
+        page = runtime.homepages.build(user, n)
+    finally:
+        runtime.close()
     table = Table(title=f"homepage of {user} · model {page.model_version}")
     for column in ("#", "item", "title", "category", "source", "score", "why"):
         table.add_column(column)
