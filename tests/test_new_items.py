@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from homefeed.config import Settings
 from homefeed.datasets.synth import load_ground_truth
 from homefeed.domain import Item, ItemFields
+from homefeed.homepage.sources import NewItemsSource
 from homefeed.models.als import AlsRecommender
 from homefeed.models.bundle import latest_version_path, load_bundle
 from homefeed.models.data import Interactions
@@ -176,3 +177,19 @@ def test_new_item_vectors_standardize_scores_and_replace_rewritten_items() -> No
     assert ids == ("b", "a") and table.tolist() == [[2.0, 0.0], [0.0, 3.0]]
     vectors.remove({"b"})
     assert vectors.snapshot()[0] == ("a",)
+
+
+def test_the_best_servable_new_items_are_found_beyond_the_shortlist() -> None:
+    """Rows are scored 99 down to 0; only rows 50 and above may be shown (the rest, say, seen)."""
+
+    class OnlyLaterRows:
+        def servable(self, item_id: str, request: object) -> bool:
+            return int(item_id) >= 50
+
+    source = NewItemsSource(OnlyLaterRows())  # type: ignore[arg-type]
+    rows = np.arange(100)
+    scores = 99.0 - rows
+    item_ids = tuple(str(row) for row in rows)
+    assert source._best_servable(rows, scores, item_ids, None, 2) == [50, 51]  # type: ignore[arg-type]
+    assert source._best_servable(rows[60:], scores, item_ids, None, 3) == [60, 61, 62]  # type: ignore[arg-type]
+    assert source._best_servable(rows[:0], scores, item_ids, None, 3) == []  # type: ignore[arg-type]
