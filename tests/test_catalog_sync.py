@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
@@ -28,6 +29,9 @@ def test_the_store_lists_changed_and_deleted_items_by_time(store: Store) -> None
     assert [item_id for item_id, _ in store.items_deleted_since(middle)] == ["a"]
     store.upsert_items([Item(id="a", title="A again")])  # written again: no longer deleted
     assert store.items_deleted_since(0.0) == []
+    versions = store.item_versions()
+    assert sorted(versions) == ["a", "b", "c"] and versions["c"] > versions["b"]
+    assert [item.title for item in store.get_items(["c", "missing", "a", "c"])] == ["A again", "C"]
 
 
 @pytest.fixture
@@ -67,6 +71,23 @@ def test_items_written_and_deleted_through_one_worker_reach_another(
     assert "new-doc" not in vectors.snapshot()[0]
     assert client.put("/v1/items/new-doc", json=DOC).status_code == 200  # back again
     assert other.sync_catalog() == (1, 0) and "new-doc" in other.catalog
+
+
+def test_a_full_look_finds_what_the_quick_look_cannot_see(two_workers: tuple[TestClient, Runtime]) -> None:
+    """A write whose transaction began long before it committed carries an old write time, and a
+    row deleted behind the store's back leaves no trace: comparing every item finds both."""
+    _client, other = two_workers
+    other.sync_catalog()
+    store = other.store
+    store.upsert_items([Item(id="late", title="Committed late")])
+    gone = next(iter(other.catalog.ids()))
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE items SET updated_at = 1000 WHERE id = 'late'"))
+        connection.execute(sa.text("DELETE FROM items WHERE id = :id"), {"id": gone})
+    assert other.sync_catalog() == (0, 0) and "late" not in other.catalog
+    assert other.sync_catalog(full=True) == (1, 1)
+    assert "late" in other.catalog and gone not in other.catalog
+    assert other.sync_catalog(full=True) == (0, 0)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

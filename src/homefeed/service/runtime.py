@@ -25,6 +25,7 @@ from homefeed.store import Store, migrate
 from homefeed.understanding.semantic import SemanticSpace, open_semantic_space
 
 logger = logging.getLogger(__name__)
+FULL_LOOK_EVERY = 30  # catalog looks: every 30th compares every item (a minute at the default 2 s)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Runtime:
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
         loaded_at = time.time()
+        versions = store.item_versions()
         items = list(store.iter_items())
         catalog = Catalog(items)
         impressions = ImpressionLogger(store)
@@ -69,6 +71,7 @@ class Runtime:
         )
         runtime = cls(settings, store, catalog, builder, impressions, semantic)
         runtime.catalog_sync = CatalogSync(store, runtime.items_written, runtime.item_deleted, loaded_at)
+        runtime.catalog_sync.start_from(versions)
         runtime.reload_model()
         runtime._start_polling()
         runtime._start_catalog_sync()
@@ -101,17 +104,20 @@ class Runtime:
             return
 
         def poll() -> None:
+            looks = 0
             while not self._stop.wait(self.settings.catalog_poll_seconds):
-                self.sync_catalog()
+                looks += 1
+                self.sync_catalog(full=looks % FULL_LOOK_EVERY == 0)
 
         threading.Thread(target=poll, name="catalog-sync", daemon=True).start()
 
-    def sync_catalog(self) -> tuple[int, int]:
-        """Apply the catalog's changes made elsewhere now: (items written, items deleted)."""
+    def sync_catalog(self, full: bool = False) -> tuple[int, int]:
+        """Apply the catalog's changes made elsewhere now: (items written, items deleted);
+        ``full`` compares every item's write time instead of reading the latest changes."""
         if self.catalog_sync is None:
             return 0, 0
         try:
-            return self.catalog_sync.poll()
+            return self.catalog_sync.reconcile() if full else self.catalog_sync.poll()
         except Exception:  # the database may be away for a moment: the next look catches up
             logger.exception("reading the catalog's changes failed")
             return 0, 0
@@ -132,7 +138,7 @@ class Runtime:
 
     def refresh_items(self, item_ids: list[str]) -> None:
         """Pull items written by another process into the catalog cache."""
-        found = [item for item in map(self.store.get_item, item_ids) if item is not None]
+        found = self.store.get_items(item_ids)
         if found:
             self.items_written(found)
 

@@ -55,7 +55,7 @@ class NewItemVectors:
             vectors = cls(bundle.version, mapped, {model.item_ids[row] for row in known}, learned[known])
             unknown = [item_id for item_id in catalog.ids() if model.item_index(item_id) is None]
             if unknown:
-                items = _read_items(store, unknown)
+                items = store.get_items(unknown)
                 vectors.upsert(items, space.vectors([item.id for item in items]))
         except Exception:
             logger.exception("mapping the new items of version %s failed", bundle.version)
@@ -97,11 +97,3 @@ class NewItemVectors:
             ids, table = self._snapshot
             keep = [row for row, item_id in enumerate(ids) if item_id not in item_ids]
             self._snapshot = (tuple(ids[row] for row in keep), table[keep])
-
-
-def _read_items(store: Store, item_ids: list[str]) -> list[Item]:
-    """A few items one by one; many in one pass over the catalog."""
-    if len(item_ids) <= 256:
-        return [item for item in map(store.get_item, item_ids) if item is not None]
-    wanted = set(item_ids)
-    return [item for item in store.iter_items() if item.id in wanted]

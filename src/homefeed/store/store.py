@@ -179,6 +179,18 @@ class Store:
             row = connection.execute(sa.select(items).where(items.c.id == item_id)).mappings().first()
         return None if row is None else _item_from_row(row)
 
+    def get_items(self, item_ids: Sequence[str]) -> list[Item]:
+        """The stored ones of ``item_ids`` (in id order), read 500 at a time."""
+        wanted = sorted(set(item_ids))
+        found: list[Item] = []
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                query = (
+                    sa.select(items).where(items.c.id.in_(wanted[start : start + 500])).order_by(items.c.id)
+                )
+                found += [_item_from_row(row) for row in connection.execute(query).mappings()]
+        return found
+
     def delete_item(self, item_id: str) -> bool:
         """Remove an item from the catalog (and list it as deleted, for other workers); its past
         events stay in the behaviour log."""
@@ -195,6 +207,12 @@ class Store:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings()
             return [(_item_from_row(row), float(row["updated_at"])) for row in rows]
+
+    def item_versions(self) -> dict[str, float]:
+        """Every catalog item id with the time it was last written."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(items.c.id, items.c.updated_at))
+            return {row.id: float(row.updated_at) for row in rows}
 
     def items_deleted_since(self, since: float) -> list[tuple[str, float]]:
         """(id, deleted_at) of the items deleted after ``since`` and not written again."""
