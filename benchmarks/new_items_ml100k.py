@@ -59,9 +59,9 @@ def measure(dataset: EvalDataset, text: np.ndarray, settings: Settings, seed: in
     mapped = fit_new_item_map({"als": als}, data, recent_days=None)  # every cold item is new here
     assert mapped is not None
     cold = set(mapped.item_ids)
-    known = [row for row, item_id in enumerate(als.item_ids) if item_id not in cold]
-    learned = {als.item_ids[row] for row in known}
-    vectors = NewItemVectors("benchmark", mapped, learned, als.item_factors[known])
+    vectors = NewItemVectors(
+        "benchmark", mapped, {item_id for item_id in als.item_ids if item_id not in cold}
+    )
     candidates = split.candidates or cold
     columns = [row for row, item_id in enumerate(mapped.item_ids) if item_id in candidates]
     ids = [mapped.item_ids[row] for row in columns]

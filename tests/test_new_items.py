@@ -58,6 +58,9 @@ def test_the_map_places_untouched_items_with_their_group_and_survives_saving(tmp
     mapped = fit_new_item_map({"als": als}, data)
     assert mapped is not None and mapped.model == "als"
     assert mapped.item_ids == ("i40", "i41", "i42", "i43")  # not i44: too old to be news
+    np.testing.assert_allclose(
+        mapped.mean, als.item_factors[:40].mean(axis=0), rtol=1e-5, atol=1e-7
+    )  # learned only
     for user in range(20):
         vector = als.user_vector(*_history(data, user))
         best = mapped.item_ids[int(np.argmax(mapped.vectors @ vector))]
@@ -66,6 +69,7 @@ def test_the_map_places_untouched_items_with_their_group_and_survives_saving(tmp
     loaded = NewItemMap.load(tmp_path / NEW_ITEMS_DIR)
     assert loaded.item_ids == mapped.item_ids and loaded.model == "als"
     np.testing.assert_allclose(loaded.vectors, mapped.vectors)
+    np.testing.assert_allclose(loaded.covariance, mapped.covariance)
     cold = [40, 41, 42, 43]
     np.testing.assert_allclose(
         loaded.item_map.map(data.item_text[cold], [data.item_fields[i] for i in cold]),
@@ -162,11 +166,12 @@ def test_a_restarted_service_maps_the_items_created_since_training(
 
 
 def test_new_item_vectors_standardize_scores_and_replace_rewritten_items() -> None:
-    mapped = NewItemMap(
-        "als", ItemVectorMap(np.eye(3, 2, dtype=np.float32)), ("a",), np.ones((1, 2), np.float32)
-    )
     learned = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])  # mean 0, variance 2/3 each
-    vectors = NewItemVectors("v1", mapped, {"known"}, learned)
+    identity = ItemVectorMap(np.eye(3, 2, dtype=np.float32))
+    mapped = NewItemMap(
+        "als", identity, ("a",), np.ones((1, 2), np.float32), learned.mean(0), np.cov(learned.T)
+    )
+    vectors = NewItemVectors("v1", mapped, {"known"})
     user = np.array([1.0, 0.0])
     np.testing.assert_allclose(vectors.standardized(np.array([np.sqrt(2 / 3), 0.0]), user), [1.0, 0.0])
     text = np.array([[2.0, 0.0], [0.0, 3.0]], dtype=np.float32)  # the map keeps text, adds no intercept

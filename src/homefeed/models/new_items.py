@@ -29,16 +29,19 @@ INFO_FILE = "new_items.json"
 
 @dataclass(frozen=True)
 class NewItemMap:
-    """The map into model ``model``'s item vectors, and the training catalog's items that had
-    no interactions (``item_ids``), already mapped (``vectors``)."""
+    """The map into model ``model``'s item vectors, the training catalog's items that had
+    no interactions (``item_ids``), already mapped (``vectors``), and the mean and covariance
+    of the vectors the model learned from interactions (how high a score is for a user)."""
 
     model: str
     item_map: ItemVectorMap
     item_ids: tuple[str, ...]
     vectors: np.ndarray  # [len(item_ids), dimension]
+    mean: np.ndarray  # [dimension]
+    covariance: np.ndarray  # [dimension, dimension]
 
     def save(self, directory: Path) -> None:
-        self.item_map.save(directory, vectors=self.vectors)
+        self.item_map.save(directory, vectors=self.vectors, mean=self.mean, covariance=self.covariance)
         info = {"model": self.model, "item_ids": list(self.item_ids)}
         (directory / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
 
@@ -46,7 +49,14 @@ class NewItemMap:
     def load(cls, directory: Path) -> NewItemMap:
         item_map, arrays = ItemVectorMap.load(directory)
         info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
-        return cls(info["model"], item_map, tuple(info["item_ids"]), arrays["vectors"])
+        return cls(
+            info["model"],
+            item_map,
+            tuple(info["item_ids"]),
+            arrays["vectors"],
+            arrays["mean"],
+            arrays["covariance"],
+        )
 
 
 def fit_new_item_map(
@@ -77,4 +87,7 @@ def fit_new_item_map(
         cold = [row for row, at in zip(cold, published, strict=True) if at is not None and at >= since]
     fields = [data.item_fields[row] for row in cold] if data.item_fields is not None else None
     vectors = item_map.map(data.item_text[cold], fields)
-    return NewItemMap(name, item_map, tuple(data.item_ids[row] for row in cold), vectors)
+    learned = np.asarray(targets, dtype=np.float64)[warm]
+    covariance = np.cov(learned.T) if len(learned) > 1 else np.eye(learned.shape[1])
+    ids = tuple(data.item_ids[row] for row in cold)
+    return NewItemMap(name, item_map, ids, vectors, learned.mean(axis=0), np.atleast_2d(covariance))

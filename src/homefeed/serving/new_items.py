@@ -24,16 +24,14 @@ class NewItemVectors:
     later are mapped from their text vectors and fields as they arrive. Readers take one
     immutable snapshot, so a write never changes a page half-way."""
 
-    def __init__(self, version: str, mapped: NewItemMap, known: Collection[str], learned: np.ndarray) -> None:
-        """``known``: the item ids the model learned from interactions (never "new");
-        ``learned``: their vectors, whose spread says how high a score is for a user."""
+    def __init__(self, version: str, mapped: NewItemMap, known: Collection[str]) -> None:
+        """``known``: the item ids the model learned from interactions (never "new")."""
         self.version = version
         self.model = mapped.model
         self.item_map = mapped.item_map
         self.known = known
-        vectors = np.asarray(learned, dtype=np.float64)
-        self.mean = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])
-        self.covariance = np.cov(vectors.T) if len(vectors) > 1 else np.eye(vectors.shape[1])
+        self.mean = np.asarray(mapped.mean, dtype=np.float64)
+        self.covariance = np.asarray(mapped.covariance, dtype=np.float64)
         self._lock = threading.Lock()
         self._snapshot: tuple[tuple[str, ...], np.ndarray] = (mapped.item_ids, mapped.vectors)
 
@@ -46,13 +44,13 @@ class NewItemVectors:
         vectors in ``space``); None without a map, or when mapping fails (pages do without)."""
         mapped = bundle.new_items
         model = bundle.get(mapped.model) if mapped is not None else None
-        learned = model.item_vectors() if model is not None else None
-        if mapped is None or model is None or learned is None:
+        if mapped is None or model is None:
             return None
         try:
             cold = set(mapped.item_ids)
-            known = [row for row, item_id in enumerate(model.item_ids) if item_id not in cold]
-            vectors = cls(bundle.version, mapped, {model.item_ids[row] for row in known}, learned[known])
+            vectors = cls(
+                bundle.version, mapped, {item_id for item_id in model.item_ids if item_id not in cold}
+            )
             unknown = [item_id for item_id in catalog.ids() if model.item_index(item_id) is None]
             if unknown:
                 items = store.get_items(unknown)
@@ -68,7 +66,8 @@ class NewItemVectors:
 
     def standardized(self, scores: np.ndarray, user: np.ndarray) -> np.ndarray:
         """``scores`` (inner products with ``user``) in standard deviations above the mean
-        score of the learned items for that user: 0 is an average item, 1.3 about the top tenth."""
+        score of the items learned from interactions, for that user: 0 is an average item,
+        1.3 about the top tenth."""
         user = np.asarray(user, dtype=np.float64)
         spread = float(np.sqrt(max(user @ self.covariance @ user, 1e-12)))
         standardized: np.ndarray = (scores - float(self.mean @ user)) / spread
