@@ -70,8 +70,9 @@ class Runtime:
             SemanticSources(semantic, catalog) if semantic is not None else None,
         )
         runtime = cls(settings, store, catalog, builder, impressions, semantic)
-        runtime.catalog_sync = CatalogSync(store, runtime.items_written, runtime.item_deleted, loaded_at)
-        runtime.catalog_sync.start_from(versions)
+        runtime.catalog_sync = CatalogSync(
+            store, runtime.items_written, runtime.item_deleted, loaded_at, versions
+        )
         runtime.reload_model()
         runtime._start_polling()
         runtime._start_catalog_sync()
