@@ -12,6 +12,7 @@ from _docs import replace_section
 
 from homefeed.config import Settings
 from homefeed.encoders.cache import embed_items
+from homefeed.encoders.loading import shared_encoder
 from homefeed.encoders.sentence import SentenceTransformerEncoder
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.store import Store, migrate
@@ -40,11 +41,16 @@ def load(folder: Path) -> EvalDataset | None:
     return EvalDataset.load(folder, Settings().event_weights) if available(folder) else None
 
 
-def item_text(dataset: EvalDataset) -> np.ndarray:
-    """Bundled all-MiniLM-L6-v2 (PyTorch fp32) over the item texts, cached under the temp dir."""
+def item_text(dataset: EvalDataset, settings: Settings | None = None) -> np.ndarray:
+    """Item text vectors, cached under the temp dir: bundled all-MiniLM-L6-v2 (PyTorch fp32),
+    or with ``settings`` the service's encoder, backend and template."""
     cache = Store.from_url(f"sqlite:///{Path(tempfile.gettempdir()) / 'homefeed-embeddings.db'}")
     migrate(cache.engine)
-    return embed_items(list(dataset.items.values()), SentenceTransformerEncoder(), cache)
+    items = list(dataset.items.values())
+    if settings is None:
+        return embed_items(items, SentenceTransformerEncoder(), cache)
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    return embed_items(items, encoder, cache, settings.item_text_template)
 
 
 def finish(section: str, lines: list[str], write: bool) -> int:

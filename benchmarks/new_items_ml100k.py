@@ -16,7 +16,6 @@ Skips when the shared data folder is absent.
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,27 +24,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import machine
-from _ml100k import finish, load, parser
+from _ml100k import finish, item_text, load, parser
 
 from homefeed.config import Settings
-from homefeed.encoders.cache import embed_items
-from homefeed.encoders.loading import shared_encoder
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.protocols import build_splits
 from homefeed.models.als import AlsRecommender
 from homefeed.models.new_items import fit_new_item_map
 from homefeed.serving.new_items import NewItemVectors
-from homefeed.store import Store, migrate
 
 FLOORS = (None, -0.5, 0.0, 0.5, 1.0)
-
-
-def service_text(dataset: EvalDataset, settings: Settings) -> np.ndarray:
-    """Item text vectors from the service's encoder and backend, cached under the temp dir."""
-    cache = Store.from_url(f"sqlite:///{Path(tempfile.gettempdir()) / 'homefeed-embeddings.db'}")
-    migrate(cache.engine)
-    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
-    return embed_items(list(dataset.items.values()), encoder, cache, settings.item_text_template)
 
 
 def measure(dataset: EvalDataset, text: np.ndarray, settings: Settings, seed: int) -> dict[str, list[float]]:
@@ -99,7 +87,7 @@ def main() -> int:
         return 0
     started = time.perf_counter()
     settings = Settings()
-    text = service_text(dataset, settings)
+    text = item_text(dataset, settings)
     runs = [measure(dataset, text, settings, seed) for seed in range(args.seeds)]
     mean = {floor: np.mean([run[floor] for run in runs], axis=0) for floor in runs[0]}
     lines = [
