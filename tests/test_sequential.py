@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,41 @@ def test_above_the_size_limit_training_uses_sampled_softmax_and_still_learns_the
     rows = model.network.items.rows(torch.tensor([3, 9]))  # type: ignore[union-attr]
     assert torch.allclose(rows, table[x_local[0, 1:]], atol=1e-6)
     assert SequentialRecommender(**SMALL).fit(data)._sampling is None  # small catalogs: full softmax
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"positions": "absolute", "use_text": False},
+        {"positions": "alibi", "attention_window": 3, "use_ids": False},
+    ],
+    ids=["relative, ids + text", "absolute, ids only", "alibi window, text only"],
+)
+def test_user_vectors_through_onnx_runtime_equal_pytorchs(options: dict[str, Any]) -> None:
+    data, text = _cycles(n_users=40)
+    data.item_text = text
+    weights = np.where(np.arange(len(data.weights)) % 3 == 0, 2.0, 1.0)  # two event kinds
+    data = dataclasses.replace(data, weights=weights)
+    fast = SequentialRecommender(**{**SMALL, "epochs": 2, **options}).fit(data)
+    assert fast._fast is not None  # the export worked: the comparison below is not torch to torch
+    slow = SequentialRecommender(**{**SMALL, "epochs": 2, **options, "inference": "torch"}).fit(data)
+    assert slow._fast is None
+    np.testing.assert_allclose(fast.item_vectors(), slow.item_vectors(), atol=1e-6)
+    rng = np.random.default_rng(0)
+    histories = [rng.integers(0, data.n_items, size=size) for size in (1, 5, 19, 20, 60)]
+    kinds = [rng.integers(1, 3, size=len(history)) for history in histories]
+    np.testing.assert_allclose(
+        fast.encode_histories(histories, kinds), slow.encode_histories(histories, kinds), atol=1e-5
+    )
+    for history, kind in zip(histories, kinds, strict=True):  # one request at a time, as served
+        np.testing.assert_allclose(
+            fast.encode_histories([history], [kind]), slow.encode_histories([history], [kind]), atol=1e-5
+        )
+    new_text = np.eye(TOPICS, dtype=np.float32)[[2]]
+    for model in (fast, slow):  # items added after training change the table, not the export
+        model.add_items(["brand-new"], new_text)
+    with_new = [np.array([3, 13, data.n_items])]
+    np.testing.assert_allclose(fast.score_histories(with_new), slow.score_histories(with_new), atol=1e-5)
+    with pytest.raises(ValueError, match="inference must be"):
+        SequentialRecommender(inference="tensorrt")

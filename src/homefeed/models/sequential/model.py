@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from homefeed.models.base import Recommender, Validation, top_k
 from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+from homefeed.models.sequential.fast import OnnxSequenceEncoder
 from homefeed.models.sequential.network import SequenceEncoder
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class SequentialConfig:
     seed: int = 0
     max_seconds: float | None = None
     threads: int = 0
+    inference: str = "onnx"  # user vectors of the trained model through ONNX Runtime, or "torch"
 
 
 class SequentialRecommender(Recommender):
@@ -79,6 +81,9 @@ class SequentialRecommender(Recommender):
         self.on_epoch: EpochCallback | None = None
         self._table: torch.Tensor | None = None
         self._sampling: torch.Tensor | None = None  # negative sampling distribution, when sampled
+        self._fast: OnnxSequenceEncoder | None = None  # the trained network through ONNX Runtime
+        if self.settings.inference not in {"onnx", "torch"}:
+            raise ValueError(f"inference must be 'onnx' or 'torch', got {self.settings.inference!r}")
 
     @classmethod
     def accepts(cls, option: str) -> bool:
@@ -110,6 +115,7 @@ class SequentialRecommender(Recommender):
         else:
             train_items, train_kinds = self.sequences, kinds
         self.network = self._build_network(data.n_items)
+        self._fast = None
         if ties is not None:
             ties = [group[: len(sequence)] for group, sequence in zip(ties, train_items, strict=True)]
         inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties)
@@ -149,6 +155,18 @@ class SequentialRecommender(Recommender):
         self._forget_untrained_ids(train_items, data.n_items)
         self.network.eval()
         self._table = None
+        self._start_fast_path()
+
+    def _start_fast_path(self) -> None:
+        """Export the trained network to ONNX Runtime (``inference="onnx"``); should that
+        fail, user vectors keep coming from PyTorch, with the same values."""
+        if self.settings.inference != "onnx" or self.network is None:
+            return
+        try:
+            self._fast = OnnxSequenceEncoder(self.network, self.settings.max_length)
+        except Exception:
+            logger.exception("exporting the sequential model to ONNX failed: encoding with PyTorch")
+            self._fast = None
 
     def _scheduler(
         self, optimizer: torch.optim.Optimizer, total_steps: int
@@ -390,6 +408,8 @@ class SequentialRecommender(Recommender):
                 kind_rows[row, length - len(tail) :] = (
                     kinds[row][-length:] if kinds is not None else default_kind
                 )
+        if self._fast is not None and not self.network.training and len(histories):
+            return self._fast.last_states(items, kind_rows, self._item_table().numpy())
         was_training = self.network.training
         if was_training:  # train()/eval() walk every submodule: not on every request
             self.network.eval()
@@ -500,4 +520,5 @@ class SequentialRecommender(Recommender):
         model.sequences = unpack_sequences(
             tensors["sequence_lengths"].numpy(), tensors["sequence_items"].numpy()
         )
+        model._start_fast_path()
         return model

@@ -159,6 +159,11 @@ class SequenceEncoder(nn.Module):
     ) -> torch.Tensor:
         """Hidden states [batch, length, hidden] for left-padded item/kind index sequences."""
         table = self.items.table() if table is None else table
+        return self.encode(self.embed(items, kinds, table), self.attention_mask(items))
+
+    def embed(self, items: torch.Tensor, kinds: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """The blocks' input [batch, length, hidden]: item vectors (rows of ``table``, 0 =
+        padding) plus event-kind embeddings (and positions when absolute), normalized."""
         length = items.shape[1]
         x = table[items] + self.kinds(kinds)
         if self.positions is not None:
@@ -166,19 +171,26 @@ class SequenceEncoder(nn.Module):
             # that are padding for the whole batch were cut off
             end = self.positions.num_embeddings
             x = x + self.positions(torch.arange(end - length, end, device=items.device))[None]
-        x = self.dropout(self.input_norm(x))
+        out: torch.Tensor = self.dropout(self.input_norm(x))
+        return out
+
+    def attention_mask(self, items: torch.Tensor) -> torch.Tensor:
+        """The additive mask [batch, heads or 1, length, length]: causal, padding blocked (a
+        padded position sees itself, so no row is all-blocked), plus the recency bias."""
+        length = items.shape[1]
         padding = items == 0
         causal = torch.triu(torch.ones(length, length, dtype=torch.bool, device=items.device), 1)
         if self.attention_window is not None:  # each position sees only its recent items
             causal |= torch.tril(torch.ones_like(causal), -self.attention_window)
         blocked = causal[None] | padding[:, None, :]
-        # a padded position may always see itself, so no row is all-blocked
         blocked = blocked & ~torch.eye(length, dtype=torch.bool, device=items.device)[None]
-        mask = torch.zeros(blocked.shape, dtype=x.dtype, device=items.device).masked_fill(blocked, -1e9)
+        mask = torch.zeros(blocked.shape, device=items.device).masked_fill(blocked, -1e9)
         mask = mask[:, None]  # [batch, 1, length, length]: the same for every head
         bias = self._recency_bias(length, items.device)
-        if bias is not None:
-            mask = mask + bias[None]
+        return mask + bias[None] if bias is not None else mask
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Hidden states [batch, length, hidden] from :meth:`embed`'s output and the mask."""
         for block in self.blocks:
             x = block(x, mask)
         hidden: torch.Tensor = self.norm(x)
