@@ -22,7 +22,6 @@ from torch import nn
 from homefeed.models.sequential.network import SequenceEncoder
 
 
-
 class _LastState(nn.Module):
     """What is exported: the encoder's last hidden state from items, kinds, table and mask."""
 
