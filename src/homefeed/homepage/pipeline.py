@@ -279,10 +279,8 @@ class HomepagePipeline:
             allowed = masks.servable().copy()
             if category is not None:
                 allowed &= masks.category(category)
-            for item_id in request.blocked:
-                index = model.item_index(item_id)
-                if index is not None:
-                    allowed[index] = False
+            blocked = [index for index in map(model.item_index, request.blocked) if index is not None]
+            allowed[blocked] = False
             request.bundle, request.masks, request.allowed = bundle, masks, allowed
             request.index_of = model.item_index
             request.history = self._history(events, event_weights, model.item_index)

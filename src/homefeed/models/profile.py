@@ -18,6 +18,7 @@ from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender
 from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions
+from homefeed.models.sparse_rows import rows_weighted_sum
 
 PROFILE_FIELDS = ("gender", "age", "occupation", "location")
 
@@ -132,7 +133,7 @@ class ProfileRecommender(Recommender):
         together.eliminate_zeros()
         together = _strongest(together, self.neighbours)  # by count: the largest lifts are rare items
         together.data = np.log1p(together.data / (self.smoothing * share[together.indices]))
-        self.item_lift = together.astype(np.float32)
+        self.item_lift = together.astype(np.float32).tocsr()
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         by_groups = np.asarray(self.user_groups[users] @ self.group_lift)
@@ -155,7 +156,7 @@ class ProfileRecommender(Recommender):
             scores = scores + self.profile_weight * self.group_lift[rows].sum(axis=0)
         liked = np.unique(items[weights > 0])
         if len(liked) and self.history_weight:
-            lift = np.asarray(self.item_lift[liked].sum(axis=0)).ravel()
+            lift = rows_weighted_sum(self.item_lift, liked, np.ones(len(liked)))
             scores = scores + self.history_weight / np.sqrt(len(liked)) * lift
         return scores
 

@@ -428,7 +428,7 @@ class Store:
         responses (whether they were then clicked is for the caller to check)."""
         values = {"user_id": user_id, "since": since, "shown_at_least": shown_at_least}
         with self.engine.connect() as connection:
-            return {item_id for (item_id,) in connection.execute(_IGNORED_ITEMS, values)}
+            return set(connection.execute(_IGNORED_ITEMS, values).scalars().all())
 
     def shown_items(self, user_id: str, request_ids: list[str]) -> list[str]:
         """The items the user's pages ``request_ids`` showed, as logged (empty if none is, yet)."""

@@ -64,6 +64,11 @@ class SequentialConfig:
     inference: str = "onnx"  # user vectors of the trained model through ONNX Runtime, or "torch"
 
 
+def _check_inference(inference: str) -> None:
+    if inference not in {"onnx", "torch"}:
+        raise ValueError(f"inference must be 'onnx' or 'torch', got {inference!r}")
+
+
 class SequentialRecommender(Recommender):
     """A SASRec-style user model whose item vectors come from IDs and from text."""
 
@@ -82,8 +87,7 @@ class SequentialRecommender(Recommender):
         self._table: torch.Tensor | None = None
         self._sampling: torch.Tensor | None = None  # negative sampling distribution, when sampled
         self._fast: OnnxSequenceEncoder | None = None  # the trained network through ONNX Runtime
-        if self.settings.inference not in {"onnx", "torch"}:
-            raise ValueError(f"inference must be 'onnx' or 'torch', got {self.settings.inference!r}")
+        _check_inference(self.settings.inference)
 
     @classmethod
     def accepts(cls, option: str) -> bool:
@@ -155,6 +159,13 @@ class SequentialRecommender(Recommender):
         self._forget_untrained_ids(train_items, data.n_items)
         self.network.eval()
         self._table = None
+        self._start_fast_path()
+
+    def set_inference(self, inference: str) -> None:
+        """How user vectors of the trained model are computed from now on: "onnx" or "torch"."""
+        _check_inference(inference)
+        self.settings.inference = inference
+        self._fast = None
         self._start_fast_path()
 
     def _start_fast_path(self) -> None:
