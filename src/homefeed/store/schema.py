@@ -62,7 +62,8 @@ events = sa.Table(
     sa.Column("ts", sa.Double, nullable=False),
     sa.Column("context", sa.JSON, nullable=False),
     sa.Column("received_at", sa.Double, nullable=False),
-    sa.Index("ix_events_user_ts", "user_id", "ts"),
+    # covers the page's history read (latest events by ts, seq): no table lookups
+    sa.Index("ix_events_user_history", "user_id", "ts", "seq", "item_id", "type", "value"),
     sa.Index("ix_events_item", "item_id"),
     sa.Index("ix_events_ts", "ts"),
 )
