@@ -18,7 +18,6 @@ from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender
 from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions
-from homefeed.models.sparse_rows import rows_weighted_sum
 
 PROFILE_FIELDS = ("gender", "age", "occupation", "location")
 
@@ -156,7 +155,7 @@ class ProfileRecommender(Recommender):
             scores = scores + self.profile_weight * self.group_lift[rows].sum(axis=0)
         liked = np.unique(items[weights > 0])
         if len(liked) and self.history_weight:
-            lift = rows_weighted_sum(self.item_lift, liked, np.ones(len(liked)))
+            lift = np.asarray(self.item_lift[liked].sum(axis=0)).ravel()
             scores = scores + self.history_weight / np.sqrt(len(liked)) * lift
         return scores
 
