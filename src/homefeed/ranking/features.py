@@ -149,7 +149,7 @@ def _text_features(
 ) -> tuple[np.ndarray, np.ndarray]:
     if text is None or len(history) == 0:
         return np.zeros(len(candidates)), np.zeros(len(candidates))
-    profile = (text[recent] * weights[:, None]).sum(axis=0)
+    profile = weights.astype(np.float32) @ text[recent]
     profile /= max(float(np.linalg.norm(profile)), 1e-12)
-    vectors = text[candidates]
-    return vectors @ profile, vectors @ text[history[-1]]
+    both = text[candidates] @ np.stack([profile, text[history[-1]]], axis=1)  # one pass over the rows
+    return both[:, 0], both[:, 1]

@@ -86,7 +86,7 @@ class SequentialRecommender(Recommender):
         self.on_epoch: EpochCallback | None = None
         self._table: torch.Tensor | None = None
         self._sampling: torch.Tensor | None = None  # negative sampling distribution, when sampled
-        self._fast: OnnxSequenceEncoder | None = None  # the trained network through ONNX Runtime
+        self._onnx: OnnxSequenceEncoder | None = None  # the trained network's export, once made
         _check_inference(self.settings.inference)
 
     @classmethod
@@ -119,7 +119,7 @@ class SequentialRecommender(Recommender):
         else:
             train_items, train_kinds = self.sequences, kinds
         self.network = self._build_network(data.n_items)
-        self._fast = None
+        self._onnx = None
         if ties is not None:
             ties = [group[: len(sequence)] for group, sequence in zip(ties, train_items, strict=True)]
         inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties)
@@ -162,22 +162,26 @@ class SequentialRecommender(Recommender):
         self._start_fast_path()
 
     def set_inference(self, inference: str) -> None:
-        """How user vectors of the trained model are computed from now on: "onnx" or "torch"."""
+        """How user vectors of the trained model are computed from now on: "onnx" or "torch"
+        (the export, once made, is kept: switching back costs nothing)."""
         _check_inference(inference)
         self.settings.inference = inference
-        self._fast = None
         self._start_fast_path()
+
+    @property
+    def encoder_in_use(self) -> str:
+        """What encodes sequences now: "onnx", or "torch" (asked for, or the export failed)."""
+        return "onnx" if self.settings.inference == "onnx" and self._onnx is not None else "torch"
 
     def _start_fast_path(self) -> None:
         """Export the trained network to ONNX Runtime (``inference="onnx"``); should that
         fail, user vectors keep coming from PyTorch, with the same values."""
-        if self.settings.inference != "onnx" or self.network is None:
+        if self.settings.inference != "onnx" or self.network is None or self._onnx is not None:
             return
         try:
-            self._fast = OnnxSequenceEncoder(self.network, self.settings.max_length)
+            self._onnx = OnnxSequenceEncoder(self.network, self.settings.max_length)
         except Exception:
             logger.exception("exporting the sequential model to ONNX failed: encoding with PyTorch")
-            self._fast = None
 
     def _scheduler(
         self, optimizer: torch.optim.Optimizer, total_steps: int
@@ -419,8 +423,13 @@ class SequentialRecommender(Recommender):
                 kind_rows[row, length - len(tail) :] = (
                     kinds[row][-length:] if kinds is not None else default_kind
                 )
-        if self._fast is not None and not self.network.training and len(histories):
-            return self._fast.last_states(items, kind_rows, self._item_table().numpy())
+        if (
+            self._onnx is not None
+            and self.encoder_in_use == "onnx"
+            and not self.network.training
+            and len(histories)
+        ):
+            return self._onnx.last_states(items, kind_rows, self._item_table().numpy())
         was_training = self.network.training
         if was_training:  # train()/eval() walk every submodule: not on every request
             self.network.eval()
