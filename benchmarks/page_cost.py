@@ -29,24 +29,11 @@ from _docs import machine
 from serve import DEFAULT_DATA, prepare
 
 from homefeed.config import Settings
-from homefeed.models.bundle import ModelBundle
+from homefeed.models.bundle import sequential_models
 from homefeed.models.context import RequestContext
-from homefeed.models.sequential import SequentialRecommender
-from homefeed.ranking.ltr import RankerRecommender
 from homefeed.service.runtime import Runtime
 
 MODELS = ["popularity", "profile", "als", "sequential", "ranker"]
-
-
-def sequential_models(bundle: ModelBundle | None) -> list[SequentialRecommender]:
-    """The version's Transformers: its own and the ranker's source."""
-    found = []
-    for model in bundle.models.values() if bundle is not None else []:
-        if isinstance(model, SequentialRecommender):
-            found.append(model)
-        if isinstance(model, RankerRecommender):
-            found += [m for m in model.models.values() if isinstance(m, SequentialRecommender)]
-    return found
 
 
 def measure(data_dir: Path, pages: int, compare: bool) -> dict[str, list[float]]:
@@ -54,7 +41,8 @@ def measure(data_dir: Path, pages: int, compare: bool) -> dict[str, list[float]]
     runtime = Runtime.start(Settings(data_dir=data_dir))
     try:
         users = runtime.store.sample_user_ids(10_000)
-        models = sequential_models(runtime.homepages.bundle)
+        bundle = runtime.homepages.bundle
+        models = sequential_models(bundle) if bundle is not None else []
         arms = ["onnx", "torch"] if compare else ["as trained"]
         timings: dict[str, list[float]] = {arm: [] for arm in arms}
         rng = random.Random(0)

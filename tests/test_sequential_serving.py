@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import SequentialSettings, Settings
-from homefeed.models.bundle import train_bundle
+from homefeed.models.bundle import sequential_models, train_bundle
 from homefeed.service import create_app
 from homefeed.store import Store
 
@@ -62,3 +62,27 @@ def test_homepage_comes_from_the_sequence_model_and_follows_new_events(
     after = client.get(f"/v1/users/{user}/homepage?n=10").json()
     assert first not in [item["item_id"] for item in after["items"]]
     assert [i["item_id"] for i in after["items"]] != [i["item_id"] for i in page["items"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_service_encodes_sequences_as_its_settings_say(
+    sequential_client: tuple[TestClient, Store],
+) -> None:
+    client, store = sequential_client
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    bundle = runtime.homepages.bundle
+    (model,) = sequential_models(bundle)
+    assert model.encoder_in_use == "onnx"  # the default
+    user = store.sample_user_ids(1)[0]
+    fast = client.get(f"/v1/users/{user}/homepage?n=10&flat=true").json()
+    settings = runtime.settings.model_copy(
+        update={"sequential": runtime.settings.sequential.model_copy(update={"inference": "torch"})}
+    )
+    with TestClient(create_app(settings)) as other:
+        (served,) = sequential_models(other.app.state.runtime.homepages.bundle)  # type: ignore[attr-defined]
+        assert served.encoder_in_use == "torch"  # trained with onnx; the service's setting wins
+        slow = other.get(f"/v1/users/{user}/homepage?n=10&flat=true").json()
+    # the same ranking either way (exploration slots are drawn per request, so compare the rest)
+    ranked = [[i["item_id"] for i in page["items"] if i["source"] == "sequential"] for page in (fast, slow)]
+    assert ranked[0] and ranked[0] == ranked[1]

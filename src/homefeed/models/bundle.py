@@ -211,6 +211,15 @@ def load_bundle(path: Path) -> ModelBundle:
     return ModelBundle(manifest["version"], path, manifest, models, new_items)
 
 
+def sequential_models(bundle: ModelBundle) -> list[SequentialRecommender]:
+    """The version's Transformers: its own and the ranker's source."""
+    found: list[SequentialRecommender] = []
+    for model in bundle.models.values():
+        inner = model.models.values() if isinstance(model, RankerRecommender) else [model]
+        found += [each for each in inner if isinstance(each, SequentialRecommender)]
+    return found
+
+
 def load_latest(models_dir: Path) -> ModelBundle:
     path = latest_version_path(models_dir)
     if path is None:

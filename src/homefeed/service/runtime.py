@@ -17,7 +17,7 @@ from homefeed.domain import Item
 from homefeed.errors import ModelNotTrainedError
 from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.semantic import SemanticSources
-from homefeed.models.bundle import SEMANTIC_DIR, latest_version_path, load_latest
+from homefeed.models.bundle import SEMANTIC_DIR, latest_version_path, load_latest, sequential_models
 from homefeed.serving.catalog import Catalog
 from homefeed.serving.catalog_sync import CatalogSync
 from homefeed.serving.impressions import ImpressionLogger
@@ -132,6 +132,8 @@ class Runtime:
                 logger.warning("%s", error)
                 return self.homepages.model_version
             if bundle.version != self.homepages.model_version:
+                for model in sequential_models(bundle):  # the service's setting, not training's
+                    model.set_inference(self.settings.sequential.inference)
                 self.homepages.set_bundle(bundle)
                 self._freeze_heap()
                 logger.info("serving model version %s", bundle.version)
