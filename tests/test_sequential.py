@@ -274,3 +274,18 @@ def test_user_vectors_through_onnx_runtime_equal_pytorchs(options: dict[str, Any
         SequentialRecommender(inference="tensorrt")
     with pytest.raises(ValueError, match="inference must be"):
         fast.set_inference("tensorrt")
+
+
+def test_a_failed_export_leaves_the_model_encoding_with_pytorch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import homefeed.models.sequential.model as sequential_module
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("no exporter here")
+
+    monkeypatch.setattr(sequential_module, "OnnxSequenceEncoder", broken)
+    data, text = _cycles(n_users=20)
+    data.item_text = text
+    model = SequentialRecommender(**{**SMALL, "epochs": 1}).fit(data)
+    assert model.encoder_in_use == "torch"
+    histories = [seq for seq, _ in data.sequences()[:3]]
+    assert np.isfinite(model.score_histories(histories)).all()
