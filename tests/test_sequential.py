@@ -252,7 +252,7 @@ def test_user_vectors_through_onnx_runtime_equal_pytorchs(options: dict[str, Any
     assert fast.encoder_in_use == "onnx"  # the export worked: the comparison is not torch to torch
     fast.save(tmp_path / "sequential")
     slow = SequentialRecommender.load(tmp_path / "sequential")
-    assert slow.encoder_in_use == "onnx"  # loading starts the fast path too
+    assert slow.encoder_in_use == "onnx"  # a loaded model exports too
     slow.set_inference("torch")
     assert slow.encoder_in_use == "torch"
     rng = np.random.default_rng(0)

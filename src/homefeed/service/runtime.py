@@ -56,8 +56,9 @@ class Runtime:
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
         loaded_at = time.time()
-        versions = store.item_versions()
-        items = list(store.iter_items())
+        written = sorted(store.items_changed_since(float("-inf")), key=lambda pair: pair[0].id)
+        items = [item for item, _ in written]  # one read: the items and their write times agree
+        versions = {item.id: at for item, at in written}
         catalog = Catalog(items)
         impressions = ImpressionLogger(store)
         semantic = _start_semantic(settings, store, items)

@@ -87,6 +87,8 @@ class SequentialRecommender(Recommender):
         self._table: torch.Tensor | None = None
         self._sampling: torch.Tensor | None = None  # negative sampling distribution, when sampled
         self._onnx: OnnxSequenceEncoder | None = None  # the trained network's export, once made
+        self._export_failed = False  # then PyTorch encodes, without trying again
+        self._fitting = False  # weights still change: no export yet
         _check_inference(self.settings.inference)
 
     @classmethod
@@ -119,7 +121,7 @@ class SequentialRecommender(Recommender):
         else:
             train_items, train_kinds = self.sequences, kinds
         self.network = self._build_network(data.n_items)
-        self._onnx = None
+        self._onnx, self._export_failed, self._fitting = None, False, True
         if ties is not None:
             ties = [group[: len(sequence)] for group, sequence in zip(ties, train_items, strict=True)]
         inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties)
@@ -159,29 +161,32 @@ class SequentialRecommender(Recommender):
         self._forget_untrained_ids(train_items, data.n_items)
         self.network.eval()
         self._table = None
-        self._start_fast_path()
+        self._fitting = False
 
     def set_inference(self, inference: str) -> None:
         """How user vectors of the trained model are computed from now on: "onnx" or "torch"
         (the export, once made, is kept: switching back costs nothing)."""
         _check_inference(inference)
         self.settings.inference = inference
-        self._start_fast_path()
+        self._fast_encoder()  # export now (a service's start-up), not in its first request
 
     @property
     def encoder_in_use(self) -> str:
         """What encodes sequences now: "onnx", or "torch" (asked for, or the export failed)."""
-        return "onnx" if self.settings.inference == "onnx" and self._onnx is not None else "torch"
+        return "onnx" if self._fast_encoder() is not None else "torch"
 
-    def _start_fast_path(self) -> None:
-        """Export the trained network to ONNX Runtime (``inference="onnx"``); should that
-        fail, user vectors keep coming from PyTorch, with the same values."""
-        if self.settings.inference != "onnx" or self.network is None or self._onnx is not None:
-            return
-        try:
-            self._onnx = OnnxSequenceEncoder(self.network, self.settings.max_length)
-        except Exception:
-            logger.exception("exporting the sequential model to ONNX failed: encoding with PyTorch")
+    def _fast_encoder(self) -> OnnxSequenceEncoder | None:
+        """The trained network exported to ONNX Runtime, made on first use (``inference="onnx"``
+        only, never while fitting); should the export fail, PyTorch encodes, with the same values."""
+        if self.settings.inference != "onnx" or self.network is None or self._fitting:
+            return None
+        if self._onnx is None and not self._export_failed:
+            try:
+                self._onnx = OnnxSequenceEncoder(self.network, self.settings.max_length)
+            except Exception:
+                logger.exception("exporting the sequential model to ONNX failed: encoding with PyTorch")
+                self._export_failed = True
+        return self._onnx
 
     def _scheduler(
         self, optimizer: torch.optim.Optimizer, total_steps: int
@@ -423,13 +428,9 @@ class SequentialRecommender(Recommender):
                 kind_rows[row, length - len(tail) :] = (
                     kinds[row][-length:] if kinds is not None else default_kind
                 )
-        if (
-            self._onnx is not None
-            and self.encoder_in_use == "onnx"
-            and not self.network.training
-            and len(histories)
-        ):
-            return self._onnx.last_states(items, kind_rows, self._item_table().numpy())
+        fast = self._fast_encoder() if len(histories) else None
+        if fast is not None:
+            return fast.last_states(items, kind_rows, self._item_table().numpy())
         was_training = self.network.training
         if was_training:  # train()/eval() walk every submodule: not on every request
             self.network.eval()
@@ -540,5 +541,4 @@ class SequentialRecommender(Recommender):
         model.sequences = unpack_sequences(
             tensors["sequence_lengths"].numpy(), tensors["sequence_items"].numpy()
         )
-        model._start_fast_path()
         return model
