@@ -13,7 +13,7 @@ from homefeed.encoders import item_text
 from homefeed.encoders.base import ProgressCallback
 from homefeed.encoders.cache import embed_items
 from homefeed.encoders.loading import shared_encoder
-from homefeed.encoders.onnx import OnnxEncoder
+from homefeed.encoders.onnx import OnnxEncoder, export
 from homefeed.encoders.sentence import SentenceTransformerEncoder
 from homefeed.store import Store
 
@@ -99,3 +99,28 @@ def test_onnx_fast_path_agrees_with_pytorch(
 def test_unknown_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown text backend 'gpu'"):
         shared_encoder(backend="gpu")
+
+
+def test_quantizing_leaves_other_processes_files_alone(tmp_path: Path) -> None:
+    """Two workers may quantize the same export at once: onnxruntime's shape-inferred copy of
+    one must not be overwritten and deleted by the other (it crashed a second worker)."""
+    runtime = pytest.importorskip("onnxruntime")
+    import torch
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    layer = torch.nn.Linear(8, 4).eval()
+    torch.onnx.export(layer, (torch.ones(2, 8),), str(folder / "model.onnx"), opset_version=17, dynamo=False)
+    in_flight = folder / "model-inferred.onnx"  # another process's copy, mid-quantization
+    in_flight.write_bytes(b"another worker's file")
+    quantized = export(None, folder, quantize=True)
+    assert in_flight.read_bytes() == b"another worker's file"
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "model-inferred.onnx",
+        "model-int8-per-channel.onnx",
+        "model.onnx",
+    ]  # no staging folder left behind
+    session = runtime.InferenceSession(str(quantized), providers=["CPUExecutionProvider"])
+    output = session.run(None, {session.get_inputs()[0].name: np.ones((2, 8), dtype=np.float32)})[0]
+    expected = layer(torch.ones(2, 8)).detach().numpy()
+    assert np.allclose(output, expected, atol=0.05)

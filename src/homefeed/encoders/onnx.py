@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -115,11 +117,23 @@ def export(source: Any, folder: Path, quantize: bool) -> Path:
     if not quantized.exists():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        partial = folder / f".model-int8-{os.getpid()}.onnx"
-        # per-channel weight scales keep the int8 embeddings closer to fp32 than one per tensor
-        quantize_dynamic(str(plain), str(partial), weight_type=QuantType.QInt8, per_channel=True)
-        os.replace(partial, quantized)
+        # onnxruntime writes (and then deletes) a shape-inferred copy next to its input: two
+        # processes quantizing the same model at once (two server workers on a fresh machine)
+        # deleted each other's copy and one of them crashed, so each quantizes a private link
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".quantize-") as private:
+            staged, partial = Path(private) / "model.onnx", Path(private) / "model-int8.onnx"
+            _link_or_copy(plain, staged)
+            # per-channel weight scales keep the int8 embeddings closer to fp32 than one per tensor
+            quantize_dynamic(str(staged), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+            os.replace(partial, quantized)
     return quantized
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, target)
 
 
 def _slug(model: str) -> str:
