@@ -30,6 +30,9 @@ def test_every_command_has_help() -> None:
         ["demo"],
         ["init"],
         ["experiment-report"],
+        ["users"],
+        ["users", "export"],
+        ["users", "delete"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)

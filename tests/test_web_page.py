@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from homefeed.config import Settings
+from homefeed.config import AccessSettings, Settings
 from homefeed.service import create_app
 from homefeed.store import Store
 
@@ -37,10 +37,17 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(trained: tuple[Store, Settings]) -> Iterator[tuple[str, Store]]:
-    """The real app under uvicorn on a free loopback port."""
+ADMIN_KEY = "admin-key-0123456789"
+
+
+@pytest.fixture(params=["open", "with API keys"])
+def server(request: pytest.FixtureRequest, trained: tuple[Store, Settings]) -> Iterator[tuple[str, Store]]:
+    """The real app under uvicorn on a free loopback port: open, or with an admin key that the
+    browser gives as the password of the login prompt (HTTP Basic)."""
     store, settings = trained
+    if request.param == "with API keys":
+        access = AccessSettings.model_validate({"admin_keys": [ADMIN_KEY]})
+        settings = settings.model_copy(update={"access": access})
     port = _free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
@@ -60,17 +67,19 @@ def server(trained: tuple[Store, Settings]) -> Iterator[tuple[str, Store]]:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_clicking_a_card_stores_the_event_and_changes_the_homepage(
-    server: tuple[str, Store],
+    server: tuple[str, Store], request: pytest.FixtureRequest
 ) -> None:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
     base_url, store = server
+    locked = "with API keys" in request.node.callspec.id
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
+            credentials = {"username": "admin", "password": ADMIN_KEY} if locked else None
+            page = browser.new_context(http_credentials=credentials).new_page()  # type: ignore[arg-type]
             page.goto(base_url + "/")
             page.locator("ul.users a").first.click()
             page.wait_for_selector("#homepage .card")

@@ -1,4 +1,4 @@
-"""The ``homefeed`` command: init, import, datasets, train, serve, recommend, demo."""
+"""The ``homefeed`` command: init, import, datasets, train, serve, recommend, users, demo."""
 
 from __future__ import annotations
 
@@ -44,8 +44,10 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import items, users and events (all or nothing).", no_args_is_help=True)
 datasets_app = typer.Typer(help="Generate or download data sets.", no_args_is_help=True)
+users_app = typer.Typer(help="One person's data: export it, or delete it.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(users_app, name="users")
 
 
 @app.callback()
@@ -326,6 +328,43 @@ def recommend(
     console.print(table)
     if page.degraded:
         console.print(f"[yellow]degraded:[/] {'; '.join(page.reasons)}")
+
+
+# -- users ----------------------------------------------------------------
+@users_app.command("export")
+def export_user(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User id.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON here instead of stdout.")
+    ] = None,
+) -> None:
+    """Everything stored about a user, as JSON: profile, events and impressions."""
+    data = _open_store(_settings(ctx)).user_data(user)
+    if data is None:
+        err_console.print(f"[red]error:[/] user {user!r} not found")
+        raise typer.Exit(1)
+    text = data.model_dump_json(indent=2)
+    if output is None:
+        sys.stdout.write(text + "\n")
+        return
+    output.write_text(text + "\n", encoding="utf-8")
+    err_console.print(f"wrote {len(data.events)} events and {len(data.impressions)} impressions to {output}")
+
+
+@users_app.command("delete")
+def delete_user(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a user with every event and impression of theirs (the right to be forgotten)."""
+    if not yes:
+        typer.confirm(f"delete user {user!r} and all their events and impressions?", abort=True)
+    if not _open_store(_settings(ctx)).delete_user(user):
+        err_console.print(f"[red]error:[/] user {user!r} not found")
+        raise typer.Exit(1)
+    console.print(f"deleted user {user!r} with their events and impressions")
 
 
 @app.command("experiment-report")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 from pydantic import (
     BaseModel,
     Field,
+    SecretStr,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -234,6 +235,29 @@ class PopularitySettings(BaseModel):
     )
 
 
+ApiKey = Annotated[SecretStr, Field(min_length=16)]
+
+
+class AccessSettings(BaseModel):
+    """Who may call the HTTP API. With no key configured it is open to anyone who can reach
+    it (the default, for a service on 127.0.0.1); with keys, every call but the health checks
+    needs one, in ``X-API-Key``, ``Authorization: Bearer`` or as a Basic password."""
+
+    admin_keys: list[ApiKey] = Field(
+        default_factory=list,
+        description="Keys allowed everything: catalog and user writes, deletion, data export, "
+        "promotions, reloads, reports and the web page.",
+    )
+    client_keys: list[ApiKey] = Field(
+        default_factory=list,
+        description="Keys for the front end: homepages, recommendations, item reads and events.",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.admin_keys or self.client_keys)
+
+
 class Settings(BaseSettings):
     """Everything the engine needs, validated once at start-up."""
 
@@ -293,6 +317,7 @@ class Settings(BaseSettings):
     sequential: SequentialSettings = Field(default_factory=SequentialSettings)
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
     homepage: HomepageSettings = Field(default_factory=HomepageSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     experiment: ExperimentSettings | None = Field(
         None, description="An A/B experiment on the homepage (HOMEFEED_EXPERIMENT as JSON)."
     )

@@ -104,6 +104,42 @@ class User(UserProfile):
     id: Identifier
 
 
+class StoredEventRecord(BaseModel):
+    """An event as stored, for a user's data export (with when the service received it)."""
+
+    event_id: str | None
+    item_id: str
+    type: str
+    value: float | None
+    timestamp: float
+    context: dict[str, Any]
+    received_at: float
+
+
+class ShownRecord(BaseModel):
+    """One item shown to the user on one homepage, as the impression log holds it."""
+
+    request_id: str
+    item_id: str
+    position: int
+    section: str
+    source: str
+    model_version: str | None
+    timestamp: float
+    experiment: str | None
+    arm: str | None
+
+
+class UserData(BaseModel):
+    """Everything homefeed stores about one person (the right of access): the profile, every
+    event in time order and every logged impression."""
+
+    user: User
+    events: list[StoredEventRecord]
+    impressions: list[ShownRecord]
+    exported_at: float
+
+
 class PromotionFields(BaseModel):
     """A business rule: show ``item_id`` at ``position`` on every homepage between two times."""
 

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from homefeed import __version__
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError, InvalidInputError, NotFoundError
+from homefeed.service.access import CHALLENGES, ForbiddenError, NotAuthenticatedError
 from homefeed.service.routes import (
     events,
     experiments,
@@ -31,6 +32,7 @@ from homefeed.service.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _describe(error: dict[str, Any]) -> tuple[str, str]:
@@ -61,6 +63,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     if runtime is not None:
         app.state.runtime = runtime
+    app.state.access = settings.access
+    if not settings.access.enabled and settings.host not in LOOPBACK:
+        logger.warning(
+            "no API key is configured and the service binds %s: anyone who can reach it may write, "
+            "delete and export data; set HOMEFEED_ACCESS__ADMIN_KEYS (docs: README, Access)",
+            settings.host,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -82,6 +91,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @app.exception_handler(InvalidInputError)
     async def on_invalid(_request: Request, error: InvalidInputError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"message": str(error), "field": error.field})
+
+    @app.exception_handler(NotAuthenticatedError)
+    async def on_not_authenticated(_request: Request, error: NotAuthenticatedError) -> JSONResponse:
+        response = JSONResponse(status_code=401, content={"message": str(error)})
+        for challenge in CHALLENGES:  # one header each: browsers skip a list naming Bearer first
+            response.headers.append("WWW-Authenticate", challenge)
+        return response
+
+    @app.exception_handler(ForbiddenError)
+    async def on_forbidden(_request: Request, error: ForbiddenError) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"message": str(error)})
 
     @app.exception_handler(HomefeedError)
     async def on_homefeed_error(_request: Request, error: HomefeedError) -> JSONResponse:

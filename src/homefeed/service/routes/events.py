@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from homefeed.errors import InvalidInputError
+from homefeed.service.access import ClientAccess
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.schemas import EventBatch, EventBatchResult
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], dependencies=[ClientAccess])
 
 
 @router.post("/events", response_model=EventBatchResult)

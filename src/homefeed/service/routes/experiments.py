@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from homefeed.feedback import online
+from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.schemas import ArmReport, ExperimentReport
 
-router = APIRouter(prefix="/v1/admin", tags=["operations"])
+router = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[AdminAccess])
 
 
 @router.get("/experiments/{name}/report", response_model=ExperimentReport)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.schemas import Health, Readiness, ReloadResult
 
@@ -32,7 +33,7 @@ def readyz(runtime: RuntimeDep, response: Response) -> Readiness:
     )
 
 
-@router.post("/v1/admin/reload", response_model=ReloadResult)
+@router.post("/v1/admin/reload", response_model=ReloadResult, dependencies=[AdminAccess])
 def reload_model(runtime: RuntimeDep) -> ReloadResult:
     """Load the newest trained model version from disk (also done on SIGHUP)."""
     return ReloadResult(model_version=runtime.reload_model())

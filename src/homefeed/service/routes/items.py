@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from homefeed.domain import Identifier, Item, ItemFields
 from homefeed.errors import NotFoundError
+from homefeed.service.access import AdminAccess, ClientAccess
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.schemas import ItemBatch, ItemBatchResult, ItemList, scored_items
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["items"])
 ItemId = Annotated[Identifier, Path(description="The item's id.")]
 
 
-@router.put("/items/{item_id}", response_model=Item)
+@router.put("/items/{item_id}", response_model=Item, dependencies=[AdminAccess])
 def put_item(item_id: ItemId, body: ItemFields, runtime: RuntimeDep) -> Item:
     """Create the item or replace all its fields."""
     item = Item(id=item_id, **body.model_dump())
@@ -24,7 +25,7 @@ def put_item(item_id: ItemId, body: ItemFields, runtime: RuntimeDep) -> Item:
     return item
 
 
-@router.post("/items:batch", response_model=ItemBatchResult)
+@router.post("/items:batch", response_model=ItemBatchResult, dependencies=[AdminAccess])
 def put_items(body: ItemBatch, runtime: RuntimeDep) -> ItemBatchResult:
     """Create or replace up to 1,000 items in one transaction."""
     unique = list({item.id: item for item in body.items}.values())
@@ -33,7 +34,7 @@ def put_items(body: ItemBatch, runtime: RuntimeDep) -> ItemBatchResult:
     return ItemBatchResult(upserted=len(unique))
 
 
-@router.get("/items/{item_id}", response_model=Item)
+@router.get("/items/{item_id}", response_model=Item, dependencies=[ClientAccess])
 def get_item(item_id: ItemId, runtime: RuntimeDep) -> Item:
     item = runtime.store.get_item(item_id)
     if item is None:
@@ -41,7 +42,7 @@ def get_item(item_id: ItemId, runtime: RuntimeDep) -> Item:
     return item
 
 
-@router.delete("/items/{item_id}", status_code=204)
+@router.delete("/items/{item_id}", status_code=204, dependencies=[AdminAccess])
 def delete_item(item_id: ItemId, runtime: RuntimeDep) -> Response:
     """Remove the item from the catalog; it is no longer recommended."""
     if not runtime.store.delete_item(item_id):
@@ -50,7 +51,7 @@ def delete_item(item_id: ItemId, runtime: RuntimeDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/items/{item_id}/similar", response_model=ItemList)
+@router.get("/items/{item_id}/similar", response_model=ItemList, dependencies=[ClientAccess])
 def similar_items(
     item_id: ItemId,
     runtime: RuntimeDep,

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Path, Response
 
 from homefeed.domain import Identifier, Promotion, PromotionFields
 from homefeed.errors import InvalidInputError, NotFoundError
+from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
 
-router = APIRouter(prefix="/v1/admin", tags=["operations"])
+router = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[AdminAccess])
 PromotionId = Annotated[Identifier, Path(description="The promotion's id.")]
 
 

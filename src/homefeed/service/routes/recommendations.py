@@ -9,11 +9,12 @@ from fastapi import APIRouter, Path, Query, Response
 from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
 from homefeed.models.context import RequestContext, normalized
+from homefeed.service.access import ClientAccess
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.runtime import Runtime
 from homefeed.service.schemas import HomepageResponse, ItemList, SectionBody, scored_items
 
-router = APIRouter(prefix="/v1", tags=["recommendations"])
+router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[ClientAccess])
 
 
 def _check_n(n: int | None, runtime: Runtime) -> int:

@@ -1,4 +1,5 @@
-"""Users and their optional profiles; deleting a user deletes their behaviour too."""
+"""Users and their optional profiles; deleting a user deletes their behaviour too, and
+exporting one returns everything stored about them."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from homefeed.domain import Identifier, User, UserProfile
+from homefeed.domain import Identifier, User, UserData, UserProfile
 from homefeed.errors import NotFoundError
+from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
 
-router = APIRouter(prefix="/v1", tags=["users"])
+router = APIRouter(prefix="/v1", tags=["users"], dependencies=[AdminAccess])
 UserId = Annotated[Identifier, Path(description="The user's id.")]
 
 
@@ -38,3 +40,13 @@ def delete_user(user_id: UserId, runtime: RuntimeDep) -> Response:
         raise NotFoundError(f"user {user_id!r} not found")
     runtime.homepages.forget_user(user_id)
     return Response(status_code=204)
+
+
+@router.get("/users/{user_id}/export", response_model=UserData)
+def export_user(user_id: UserId, runtime: RuntimeDep) -> UserData:
+    """Everything stored about the user (the right of access): the profile, every event in
+    time order and every item their homepages showed."""
+    data = runtime.store.user_data(user_id)
+    if data is None:
+        raise NotFoundError(f"user {user_id!r} not found")
+    return data

@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from homefeed.models.context import RequestContext
+from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[AdminAccess])
 _SAMPLE_TTL = 60.0
 WEB_SURFACE = "web"  # the surface of this page's homepages and of the events it sends
 _sample_cache: dict[int, tuple[float, list[str]]] = {}
