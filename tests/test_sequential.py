@@ -170,6 +170,43 @@ def test_the_model_defaults_are_the_configured_recipe() -> None:
     assert {key: defaults[key] for key in configured} == configured
 
 
+def _trained_targets(inputs: torch.Tensor, targets: torch.Tensor) -> list[tuple[int, int]]:
+    """(target item, items of context before it in its window) for every trained position."""
+    found = []
+    for row_inputs, row_targets in zip(inputs.tolist(), targets.tolist(), strict=True):
+        for position, target in enumerate(row_targets):
+            if target:
+                found.append((target - 1, sum(1 for item in row_inputs[: position + 1] if item)))
+    return found
+
+
+def test_shifted_windows_train_every_event_once_with_a_new_context_each_epoch() -> None:
+    """shift_windows: the windows older than the newest start at a random point each epoch;
+    every next item stays a target exactly once, the newest window is always the latest
+    max_length items, and a target's context changes between epochs."""
+    model = SequentialRecommender(max_length=10)
+    items, kinds = [np.arange(47), np.arange(100, 106)], [np.ones(47, np.int64), np.ones(6, np.int64)]
+    rng = np.random.default_rng(0)
+    contexts: dict[int, set[int]] = {}
+    for _ in range(30):
+        inputs, targets, _, _ = model._windows(items, kinds, None, rng)
+        trained = _trained_targets(inputs, targets)
+        assert sorted(target for target, _ in trained) == [*range(1, 47), *range(101, 106)]
+        assert inputs[0].tolist() == list(range(37, 47)) and targets[0].tolist() == list(range(38, 48))
+        assert int((targets > 0).sum(dim=1).min()) >= 1  # no window without a target
+        for target, context in trained:
+            contexts.setdefault(target, set()).add(context)
+    assert all(len(contexts[target]) == 1 for target in range(37, 47))  # the newest window is fixed
+    assert all(len(contexts[target]) >= 5 for target in range(11, 36))  # older ones move
+    assert contexts[103] == {3}  # a history shorter than a window is one window
+    fixed = SequentialRecommender(max_length=10, shift_windows=False)
+    inputs, targets, _, _ = fixed._windows(items, kinds, None, rng)
+    assert [row[-1] for row in inputs.tolist()][:5] == [46, 36, 26, 16, 6]  # every 10 from the end
+    overlapping = SequentialRecommender(max_length=10, stride=5)  # overlaps: never shifted
+    inputs, targets, _, _ = overlapping._windows(items, kinds, None, rng)
+    assert [row[-1] for row in inputs.tolist()][:3] == [46, 41, 36]
+
+
 def test_events_of_one_tie_are_reshuffled_and_ties_keep_their_time_order() -> None:
     """tie_seconds: events logged within the same second have no known order, so each epoch
     draws a new order inside every tie, and never moves an event across ties."""

@@ -280,6 +280,7 @@ def _serve(settings: Settings) -> None:
     if settings.workers > 1:  # each worker process builds its own app from the environment
         os.environ["HOMEFEED_DATA_DIR"] = str(settings.data_dir.resolve())
         os.environ["HOMEFEED_DATABASE_URL"] = settings.effective_database_url
+        os.environ["HOMEFEED_HOST"] = settings.host  # so a worker bound off loopback warns if open
         uvicorn.run(
             "homefeed.service.app:app_from_env",
             factory=True,

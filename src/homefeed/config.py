@@ -50,6 +50,11 @@ class SequentialSettings(BaseModel):
     stride: int | None = Field(
         None, ge=1, description="Overlapping training windows (slower); None trains each event once."
     )
+    shift_windows: bool = Field(
+        True,
+        description="Each epoch the training windows older than a history's newest one start at a "
+        "new random point, so every event is read with a different context each epoch.",
+    )
     positions: str = Field(
         "relative",
         pattern="^(relative|absolute|alibi)$",

@@ -34,6 +34,9 @@ class SequentialConfig:
 
     max_length: int = 30
     stride: int | None = None  # overlapping training windows (each target re-encoded); None = one pass
+    # each epoch the windows before a long history's newest one start at a new random point, so a
+    # target is read with a different context every epoch (non-overlapping windows only)
+    shift_windows: bool = True
     attention_window: int | None = None  # how many recent items each position attends to
     positions: str = "relative"  # learned bias by distance; "absolute" embeddings; "alibi" fixed slopes
     hidden: int = 64
@@ -124,7 +127,7 @@ class SequentialRecommender(Recommender):
         self._onnx, self._export_failed, self._fitting = None, False, True
         if ties is not None:
             ties = [group[: len(sequence)] for group, sequence in zip(ties, train_items, strict=True)]
-        inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties)
+        inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties, rng)
         self._sampling = self._sampling_distribution(train_items, data.n_items)
         optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
@@ -135,9 +138,13 @@ class SequentialRecommender(Recommender):
         started = time.perf_counter()
         self.history = []
         for epoch in range(1, cfg.epochs + 1):
-            if ties is not None and epoch > 1:
-                shuffled, shuffled_kinds = self._shuffle_ties(train_items, train_kinds, ties, rng)
-                inputs, targets, input_kinds, target_ties = self._windows(shuffled, shuffled_kinds, ties)
+            if epoch > 1 and (ties is not None or self._shifting):
+                shuffled, shuffled_kinds = (
+                    self._shuffle_ties(train_items, train_kinds, ties, rng)
+                    if ties is not None
+                    else (train_items, train_kinds)
+                )
+                inputs, targets, input_kinds, target_ties = self._windows(shuffled, shuffled_kinds, ties, rng)
             loss = self._epoch(inputs, targets, input_kinds, target_ties, optimizer, scheduler, rng)
             validating = validation.histories and epoch > min(cfg.validate_after, cfg.epochs - 1)
             score = self._validate(validation) if validating else None
@@ -248,28 +255,49 @@ class SequentialRecommender(Recommender):
         )
         return validation, train_items, train_kinds
 
+    @property
+    def _shifting(self) -> bool:
+        cfg = self.settings
+        return cfg.shift_windows and (cfg.stride is None or cfg.stride >= cfg.max_length)
+
     def _windows(
-        self, items: list[np.ndarray], kinds: list[np.ndarray], ties: list[np.ndarray] | None = None
+        self,
+        items: list[np.ndarray],
+        kinds: list[np.ndarray],
+        ties: list[np.ndarray] | None = None,
+        rng: np.random.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Left-padded (input, target, kind, target tie) windows of max_length; long histories
         give several. The target ties are None without ``ties``.
 
-        Windows overlap when ``stride`` < max_length; each next item is a target in exactly one
-        window (the latest one whose last ``stride`` positions cover it), so every target but
-        the earliest sees at least max_length - stride items of context.
+        The newest window ends at the last item. The older ones end every max_length items
+        before it or, with ``shift_windows`` and an ``rng``, before a random point inside it (a
+        new one each call): then the window just older than the newest trains only the targets
+        the newest does not cover, with a long context. Windows overlap when ``stride`` <
+        max_length; each next item is a target in exactly one window (the latest one whose last
+        ``stride`` positions cover it), so every target but the earliest sees at least
+        max_length - stride items of context.
         """
         length = self.settings.max_length
         stride = min(self.settings.stride or length, length)
+        shifting = rng is not None and self._shifting
         rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for user, (sequence, kind) in enumerate(zip(items, kinds, strict=True)):
             tokens = sequence + 1  # 0 is padding
             tie = ties[user] if ties is not None else np.zeros(len(tokens), dtype=np.int64)
-            for end in range(len(tokens) - 1, 0, -stride):
+            last = len(tokens) - 1
+            shift = int(rng.integers(1, length + 1)) if shifting and rng is not None else stride
+            covered = len(tokens)  # targets from here on are trained in a newer window
+            for end in [last, *range(last - shift, 0, -stride)] if last > 0 else []:
                 start = max(0, end - length)
                 target = tokens[start + 1 : end + 1].copy()
-                if start > 0:
+                if start > 0 and stride < length:
                     target[: len(target) - stride] = 0  # trained in a later window
-                rows.append((tokens[start:end], target, kind[start:end], tie[start + 1 : end + 1]))
+                if shifting:
+                    target[covered - (start + 1) :] = 0
+                    covered = start + 1
+                if target.any():
+                    rows.append((tokens[start:end], target, kind[start:end], tie[start + 1 : end + 1]))
         inputs = np.zeros((len(rows), length), dtype=np.int64)
         targets = np.zeros((len(rows), length), dtype=np.int64)
         input_kinds = np.zeros((len(rows), length), dtype=np.int64)
