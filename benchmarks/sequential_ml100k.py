@@ -34,6 +34,7 @@ VARIANTS: dict[str, tuple[dict[str, object], tuple[str, ...]]] = {
         ("loo",),
     ),
     "ID + text (ties reshuffled, one target each)": ({"tie_targets": False}, ("loo",)),
+    "ID + text (fixed windows, the default until 2026-11-30)": ({"shift_windows": False}, ("loo",)),
     "ID + text (seen items not masked in training)": ({"mask_seen": False}, ("loo",)),
     "ID + text (absolute positions)": ({"positions": "absolute"}, ("loo",)),
     "ID + text (max length 50)": ({"max_length": 50}, ("loo",)),
