@@ -67,6 +67,16 @@ class SequentialConfig:
     inference: str = "onnx"  # user vectors of the trained model through ONNX Runtime, or "torch"
 
 
+def _adamw(network: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with its fused kernel: on CPU PyTorch otherwise updates one tensor at a time, which
+    took 3.3 ms of every small training step against 0.6 ms fused (same update rule)."""
+    parameters = list(network.parameters())
+    try:
+        return torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay, fused=True)
+    except RuntimeError:  # a device or dtype without the fused kernel
+        return torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay)
+
+
 def _check_inference(inference: str) -> None:
     if inference not in {"onnx", "torch"}:
         raise ValueError(f"inference must be 'onnx' or 'torch', got {inference!r}")
@@ -129,9 +139,7 @@ class SequentialRecommender(Recommender):
             ties = [group[: len(sequence)] for group, sequence in zip(ties, train_items, strict=True)]
         inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties, rng)
         self._sampling = self._sampling_distribution(train_items, data.n_items)
-        optimizer = torch.optim.AdamW(
-            self.network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
-        )
+        optimizer = _adamw(self.network, cfg.learning_rate, cfg.weight_decay)
         steps_per_epoch = math.ceil(len(inputs) / cfg.batch_size)
         scheduler = self._scheduler(optimizer, steps_per_epoch * cfg.epochs)
         best_score, best_state, since_best = -1.0, None, 0
