@@ -116,30 +116,6 @@ class StoredEventRecord(BaseModel):
     received_at: float
 
 
-class ShownRecord(BaseModel):
-    """One item shown to the user on one homepage, as the impression log holds it."""
-
-    request_id: str
-    item_id: str
-    position: int
-    section: str
-    source: str
-    model_version: str | None
-    timestamp: float
-    experiment: str | None
-    arm: str | None
-
-
-class UserData(BaseModel):
-    """Everything homefeed stores about one person (the right of access): the profile, every
-    event in time order and every logged impression."""
-
-    user: User
-    events: list[StoredEventRecord]
-    impressions: list[ShownRecord]
-    exported_at: float
-
-
 class PromotionFields(BaseModel):
     """A business rule: show ``item_id`` at ``position`` on every homepage between two times."""
 
@@ -200,3 +176,13 @@ class Impression:
     timestamp: float
     experiment: str | None = None
     arm: str | None = None
+
+
+class UserData(BaseModel):
+    """Everything homefeed stores about one person (the right of access): the profile, every
+    event in time order and every logged impression."""
+
+    user: User
+    events: list[StoredEventRecord]
+    impressions: list[Impression]
+    exported_at: float

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from homefeed.domain import Event, Impression, Item, Promotion, ShownRecord, StoredEventRecord, User, UserData
+from homefeed.domain import Event, Impression, Item, Promotion, StoredEventRecord, User, UserData
 from homefeed.models.context import CONTEXT_KEYS
 from homefeed.store.schema import (
     DAY,
@@ -285,8 +285,9 @@ class Store:
     def user_data(self, user_id: str) -> UserData | None:
         """Everything stored about the user, read in one transaction (None: no such user)."""
         event_columns = [events.c[name] for name in ("event_id", "item_id", "type", "value", "context")]
-        shown_names = ("request_id", "item_id", "position", "section", "source", "model_version")
-        shown_columns = [impressions.c[name] for name in (*shown_names, "experiment", "arm")]
+        shown_names = ("request_id", "user_id", "item_id", "position", "section", "source", "model_version")
+        shown_columns = [impressions.c[name] for name in shown_names]
+        experiment_columns = (impressions.c.experiment, impressions.c.arm)
         with self.engine.connect() as connection:
             row = connection.execute(_USER, {"user_id": user_id}).mappings().first()
             if row is None:
@@ -298,11 +299,11 @@ class Store:
             ).mappings()
             recorded = [StoredEventRecord.model_validate(dict(event)) for event in event_rows]
             shown_rows = connection.execute(
-                sa.select(*shown_columns, impressions.c.ts.label("timestamp"))
+                sa.select(*shown_columns, impressions.c.ts.label("timestamp"), *experiment_columns)
                 .where(impressions.c.user_id == user_id)
                 .order_by(impressions.c.ts, impressions.c.seq)
             ).mappings()
-            shown = [ShownRecord.model_validate(dict(impression)) for impression in shown_rows]
+            shown = [Impression(**impression) for impression in shown_rows]
         user = User(**{key: row[key] for key in ("id", *_USER_FIELDS)})
         return UserData(user=user, events=recorded, impressions=shown, exported_at=time.time())
 
