@@ -56,7 +56,7 @@ def role_of(key: str, access: AccessSettings) -> Role | None:
 def _requires(needed: Role) -> params.Depends:
     """A dependency that lets the request through when its key's role is ``needed`` or admin."""
 
-    def check(
+    async def check(  # async: a plain def would cost every request a thread-pool hop
         request: Request,
         header: Annotated[str | None, Security(_header)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
