@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,6 +43,16 @@ _ITEM_FIELDS = (
     "active",
 )
 _USER_FIELDS = ("age", "gender", "occupation", "location", "interests", "attributes")
+
+
+def _user(row: Any) -> User:
+    """A user from a mapping row of the users table."""
+    return User(**{key: row[key] for key in ("id", *_USER_FIELDS)})
+
+
+def _columns(table: sa.Table, names: Iterable[str]) -> list[sa.ColumnElement[Any]]:
+    """The table's columns for a record's field names; the record's ``timestamp`` is ``ts``."""
+    return [table.c.ts.label(name) if name == "timestamp" else table.c[name] for name in names]
 
 
 def create_store_engine(url: str) -> sa.Engine:
@@ -266,12 +276,12 @@ class Store:
             row = connection.execute(_USER, {"user_id": user_id}).mappings().first()
         if row is None:
             return None
-        return User(**{key: row[key] for key in ("id", *_USER_FIELDS)})
+        return _user(row)
 
     def iter_users(self) -> Iterator[User]:
         with self.engine.connect() as connection:
             for row in connection.execute(sa.select(users).order_by(users.c.id)).mappings():
-                yield User(**{key: row[key] for key in ("id", *_USER_FIELDS)})
+                yield _user(row)
 
     def delete_user(self, user_id: str) -> bool:
         """Delete a user with all their events and impressions (the right to be forgotten); the
@@ -284,28 +294,25 @@ class Store:
 
     def user_data(self, user_id: str) -> UserData | None:
         """Everything stored about the user, read in one transaction (None: no such user)."""
-        event_columns = [events.c[name] for name in ("event_id", "item_id", "type", "value", "context")]
-        shown_names = ("request_id", "user_id", "item_id", "position", "section", "source", "model_version")
-        shown_columns = [impressions.c[name] for name in shown_names]
-        experiment_columns = (impressions.c.experiment, impressions.c.arm)
+        event_columns = _columns(events, StoredEventRecord.model_fields)
+        shown_columns = _columns(impressions, (field.name for field in fields(Impression)))
         with self.engine.connect() as connection:
             row = connection.execute(_USER, {"user_id": user_id}).mappings().first()
             if row is None:
                 return None
             event_rows = connection.execute(
-                sa.select(*event_columns, events.c.ts.label("timestamp"), events.c.received_at)
+                sa.select(*event_columns)
                 .where(events.c.user_id == user_id)
                 .order_by(events.c.ts, events.c.seq)
             ).mappings()
             recorded = [StoredEventRecord.model_validate(dict(event)) for event in event_rows]
             shown_rows = connection.execute(
-                sa.select(*shown_columns, impressions.c.ts.label("timestamp"), *experiment_columns)
+                sa.select(*shown_columns)
                 .where(impressions.c.user_id == user_id)
                 .order_by(impressions.c.ts, impressions.c.seq)
             ).mappings()
             shown = [Impression(**impression) for impression in shown_rows]
-        user = User(**{key: row[key] for key in ("id", *_USER_FIELDS)})
-        return UserData(user=user, events=recorded, impressions=shown, exported_at=time.time())
+        return UserData(user=_user(row), events=recorded, impressions=shown, exported_at=time.time())
 
     def sample_user_ids(self, limit: int) -> list[str]:
         """The most active users first, for pickers and demos."""
