@@ -105,12 +105,14 @@ def test_quantizing_leaves_other_processes_files_alone(tmp_path: Path) -> None:
     """Two workers may quantize the same export at once: onnxruntime's shape-inferred copy of
     one must not be overwritten and deleted by the other (it crashed a second worker)."""
     runtime = pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
     import torch
 
     folder = tmp_path / "model"
     folder.mkdir()
-    layer = torch.nn.Linear(8, 4).eval()
-    torch.onnx.export(layer, (torch.ones(2, 8),), str(folder / "model.onnx"), opset_version=17, dynamo=False)
+    torch.manual_seed(0)
+    layer, inputs = torch.nn.Linear(64, 32).eval(), torch.randn(8, 64)
+    torch.onnx.export(layer, (inputs,), str(folder / "model.onnx"), opset_version=17, dynamo=False)
     in_flight = folder / "model-inferred.onnx"  # another process's copy, mid-quantization
     in_flight.write_bytes(b"another worker's file")
     quantized = export(None, folder, quantize=True)
@@ -120,7 +122,10 @@ def test_quantizing_leaves_other_processes_files_alone(tmp_path: Path) -> None:
         "model-int8-per-channel.onnx",
         "model.onnx",
     ]  # no staging folder left behind
+    assert "MatMulInteger" in {node.op_type for node in onnx.load(str(quantized)).graph.node}
     session = runtime.InferenceSession(str(quantized), providers=["CPUExecutionProvider"])
-    output = session.run(None, {session.get_inputs()[0].name: np.ones((2, 8), dtype=np.float32)})[0]
-    expected = layer(torch.ones(2, 8)).detach().numpy()
-    assert np.allclose(output, expected, atol=0.05)
+    output = session.run(None, {session.get_inputs()[0].name: inputs.numpy()})[0]
+    expected = layer(inputs).detach().numpy()
+    # int8 of a toy layer is rough, the more so on CPUs without VNNI (u8 x s8 pairs saturate
+    # int16): 0.96-1.0 over 20 seeds on an AVX2-only machine; a broken file is far below
+    assert np.corrcoef(output.ravel(), expected.ravel())[0, 1] > 0.9
