@@ -31,8 +31,10 @@ from homefeed.models.profile import ProfileRecommender
 KS = (0, 1, 3)
 GRID = {
     "fields": [("gender", "age"), ("gender", "age", "occupation")],
-    "profile_weight": [0.0, 0.25, 0.5, 1.0],
-    "history_weight": [0.0, 0.4, 0.8, 1.2],
+    "profile_weight": [0.25, 0.5, 1.0],
+    "history_weight": [0.4, 0.8],
+    "trend_weight": [0.0, 0.25, 0.5, 0.75],
+    "trend_days": [14.0, 30.0],
 }
 # the best peer row for each k and metric (../shared/bench/peers.md); targets are 1.10x
 PEERS = {0: (0.1223, 0.5092), 1: (0.1288, 0.4786), 3: (0.1405, 0.4534)}
@@ -41,6 +43,7 @@ COMPARED = {
     "profile": {},
     "profile, profile groups only": {"history_weight": 0.0},
     "profile, first events only": {"profile_weight": 0.0},
+    "profile, all-time popularity (no trend)": {"trend_weight": 0.0},
     "itemknn": {},
     "als": {},
 }
@@ -62,15 +65,17 @@ def tune(dataset: EvalDataset) -> tuple[list[str], dict[str, Any]]:
         trials.append((sum(r + n for r, n in scores.values()) / len(KS), params, scores))
     trials.sort(key=lambda trial: -trial[0])
     lines = [
-        "| fields | profile weight | history weight | "
+        "| fields | profile weight | history weight | trend weight | trend days | "
         + " | ".join(f"k={k} R@20 / NDCG@20" for k in KS)
         + " |"
     ]
-    lines.append("|" + "---|" * (3 + len(KS)))
+    lines.append("|" + "---|" * (5 + len(KS)))
     for _, params, scores in trials[:6]:
         cells = " | ".join(f"{r:.4f} / {n:.4f}" for r, n in scores.values())
         fields = ", ".join(params["fields"])
-        lines.append(f"| {fields} | {params['profile_weight']} | {params['history_weight']} | {cells} |")
+        weights = f"{params['profile_weight']} | {params['history_weight']}"
+        trend = f"{params['trend_weight']} | {params['trend_days']:g}"
+        lines.append(f"| {fields} | {weights} | {trend} | {cells} |")
     return lines, trials[0][1]
 
 

@@ -13,6 +13,7 @@ from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.evaluator import Evaluation
 from homefeed.evaluation.protocols import cold_users
 from homefeed.models import Interactions
+from homefeed.models.context import DAY, RequestContext
 from homefeed.models.popularity import PopularityRecommender
 from homefeed.models.profile import ProfileRecommender, profile_groups
 
@@ -106,3 +107,44 @@ def test_cold_user_evaluation_hands_the_profile_to_the_model(tmp_path: Path) -> 
     by_profile = evaluation.run(lambda: ProfileRecommender(profile_weight=1.0)).metrics["recall@5"]
     by_popularity = evaluation.run(lambda: PopularityRecommender(half_life_days=None)).metrics["recall@5"]
     assert by_profile > 0.4 > 0.3 > by_popularity  # taking own items: 5 x 6/10 hits of 6 = 0.5
+
+
+def _seasons() -> Interactions:
+    """Winter films 0-4 are picked in January, summer films 5-9 in June, equally often in all;
+    everyone also picks the evergreen 10 at some point."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for user in range(60):
+        summer = user % 2 == 1
+        start = (150 if summer else 0) * DAY + float(rng.uniform(0, 25 * DAY))
+        picks = [*rng.choice(range(5, 10) if summer else range(5), 3, replace=False).tolist(), 10]
+        rows += [(f"u{user:02d}", ITEMS[item], "click", start + step) for step, item in enumerate(picks)]
+    return Interactions.from_rows(rows, WEIGHTS, ITEMS)
+
+
+def _newcomer(model: ProfileRecommender, time: float | None) -> np.ndarray:
+    """Scores for a user with no profile and no history, asking at ``time``."""
+    return model.score_new_users([np.array([], dtype=np.int64)], [None], [RequestContext(time=time)])[0]
+
+
+def test_a_newcomer_gets_what_was_picked_in_the_weeks_before_they_arrive(tmp_path: Path) -> None:
+    model = ProfileRecommender(trend_days=30.0, trend_weight=0.5, trend_smoothing=10.0).fit(_seasons())
+
+    def top(time: float) -> list[int]:
+        return [int(i) for i in np.argsort(-_newcomer(model, time), kind="stable")[:6]]
+
+    assert top(28 * DAY)[0] == 10 and set(top(28 * DAY)[1:]) == set(range(5))
+    assert top(178 * DAY)[0] == 10 and set(top(178 * DAY)[1:]) == set(range(5, 10))
+    # nothing picked in the month before (or no time at all): all-time popularity, unchanged
+    all_time = model.score_new_users([np.array([], dtype=np.int64)], [None])[0]
+    np.testing.assert_allclose(_newcomer(model, 400 * DAY), all_time)
+    np.testing.assert_allclose(_newcomer(model, None), all_time)
+    np.testing.assert_allclose(all_time, model.log_popularity)
+    # picks after the request's time never count: at day 28 the June films are all-time popular only
+    early = _newcomer(model, 28 * DAY)
+    assert early[5] < all_time[5]
+    model.save(tmp_path / "profile")
+    loaded = ProfileRecommender.load(tmp_path / "profile")
+    np.testing.assert_allclose(_newcomer(loaded, 28 * DAY), early)
+    flat = ProfileRecommender(trend_weight=0.0).fit(_seasons())
+    np.testing.assert_allclose(_newcomer(flat, 28 * DAY), all_time)

@@ -50,7 +50,7 @@ DEFAULT_PARAMS["ranker"] = {
         "sequential": {key: value for key, value in DEFAULT_PARAMS["sequential"].items() if key != "seed"},
         "als": DEFAULT_PARAMS["als"],
         "itemknn": DEFAULT_PARAMS["itemknn"],
-        "profile": DEFAULT_PARAMS["profile"],
+        "profile": {**DEFAULT_PARAMS["profile"], "profile_weight": 1.0},  # as ranking/ltr.py
         "popularity": {"half_life_days": 30.0},
     }
 }

@@ -1,9 +1,11 @@
 """Popularity tilted towards what people like this user choose: the new-user model.
 
-A naive-Bayes reading of "what will a newcomer pick": start from how popular each item is,
-then add the evidence of each profile field ("women in their twenties pick this 2x more
-than everyone") and of each of the first few items ("people who picked X pick this 5x more
-often than everyone"). Smoothed towards popularity, so thin evidence moves little.
+A naive-Bayes reading of "what will a newcomer pick": start from how popular each item is
+(all-time, mixed with what was picked in the weeks before the request: newcomers arrive
+while some items are in the air), then add the evidence of each profile field ("women in
+their twenties pick this 2x more than everyone") and of each of the first few items ("people
+who picked X pick this 5x more often than everyone"). Smoothed towards popularity, so thin
+evidence moves little.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import scipy.sparse as sp
 
 from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender
-from homefeed.models.context import RequestContext
+from homefeed.models.context import DAY, RequestContext
 from homefeed.models.data import Interactions
 
 PROFILE_FIELDS = ("gender", "age", "occupation", "location")
@@ -60,8 +62,11 @@ class ProfileRecommender(Recommender):
     """log P(item) + ``profile_weight`` x the lift of each profile group + ``history_weight`` /
     sqrt(n) x the lift of each of the n items in the history. Lifts are smoothed with
     ``smoothing`` pseudo-counts of overall popularity; each item keeps the ``neighbours``
-    items most often picked with it. Defaults were chosen on pseudo-new users drawn from the
-    training users of MovieLens-100K (docs/benchmarks.md), never on the test users."""
+    items most often picked with it. When the request's time is known, log P(item) is mixed
+    (``trend_weight``) with the log share of picks in the ``trend_days`` before it, smoothed
+    with ``trend_smoothing`` pseudo-picks of overall popularity. Defaults were chosen on
+    pseudo-new users drawn from the training users of MovieLens-100K (docs/benchmarks.md),
+    never on the test users."""
 
     name = "profile"
     prefers_history = True
@@ -70,10 +75,13 @@ class ProfileRecommender(Recommender):
     def __init__(
         self,
         fields: Sequence[str] = ("gender", "age"),
-        profile_weight: float = 1.0,
+        profile_weight: float = 0.5,
         history_weight: float = 0.4,
         smoothing: float = 50.0,
         neighbours: int = 200,
+        trend_days: float = 14.0,
+        trend_weight: float = 0.5,
+        trend_smoothing: float = 1000.0,
     ) -> None:
         super().__init__()
         unknown = sorted(set(fields) - set(PROFILE_FIELDS))
@@ -84,12 +92,17 @@ class ProfileRecommender(Recommender):
         self.history_weight = history_weight
         self.smoothing = smoothing
         self.neighbours = neighbours
+        self.trend_days = trend_days
+        self.trend_weight = trend_weight
+        self.trend_smoothing = trend_smoothing
         self.log_popularity = np.zeros(0, dtype=np.float32)
         self.groups: list[str] = []
         self.group_lift = np.zeros((0, 0), dtype=np.float32)
         self.item_lift = sp.csr_matrix((0, 0), dtype=np.float32)
         self.user_groups = sp.csr_matrix((0, 0), dtype=np.float32)  # training users x groups
         self.history = sp.csr_matrix((0, 0), dtype=np.float32)  # training users x items picked
+        self.pick_times = np.zeros(0, dtype=np.float64)  # every user's first pick of an item, by time
+        self.pick_items = np.zeros(0, dtype=np.int32)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -98,6 +111,9 @@ class ProfileRecommender(Recommender):
             "history_weight": self.history_weight,
             "smoothing": self.smoothing,
             "neighbours": self.neighbours,
+            "trend_days": self.trend_days,
+            "trend_weight": self.trend_weight,
+            "trend_smoothing": self.trend_smoothing,
         }
 
     def _fit(self, data: Interactions) -> None:
@@ -110,6 +126,31 @@ class ProfileRecommender(Recommender):
         self.history = picked.astype(np.float32)
         self._fit_groups(data, picked, share)
         self._fit_items(picked, share)
+        self._fit_picks(data)
+
+    def _fit_picks(self, data: Interactions) -> None:
+        """When each user first picked each item, in time order: what was in the air at a time."""
+        positive = np.flatnonzero(data.weights > 0)
+        by_time = positive[np.argsort(data.timestamps[positive], kind="stable")]
+        pairs = data.users[by_time] * np.int64(data.n_items) + data.items[by_time]
+        _, first = np.unique(pairs, return_index=True)
+        chosen = by_time[np.sort(first)]
+        self.pick_times = data.timestamps[chosen].astype(np.float64)
+        self.pick_items = data.items[chosen].astype(np.int32)
+
+    def base_scores(self, context: RequestContext | None = None) -> np.ndarray:
+        """log P(item) [n_items]; with the request's time, mixed with the log share of picks in
+        the ``trend_days`` before it (nothing picked then: all-time popularity alone)."""
+        base = self.log_popularity.astype(np.float64)
+        moment = context.time if context is not None else None
+        if moment is None or not self.trend_weight or self.trend_days <= 0 or not len(self.pick_times):
+            return base
+        start = np.searchsorted(self.pick_times, moment - self.trend_days * DAY, side="right")
+        end = np.searchsorted(self.pick_times, moment, side="right")
+        counts = np.bincount(self.pick_items[start:end], minlength=len(base))
+        recent = (counts + self.trend_smoothing * np.exp(base)) / (counts.sum() + self.trend_smoothing)
+        mixed: np.ndarray = (1.0 - self.trend_weight) * base + self.trend_weight * np.log(recent)
+        return mixed
 
     def _fit_groups(self, data: Interactions, picked: sp.csr_matrix, share: np.ndarray) -> None:
         members = group_members(data, self.fields)
@@ -146,10 +187,15 @@ class ProfileRecommender(Recommender):
         return self.score_profile(items, weights, None)
 
     def score_profile(
-        self, items: np.ndarray, weights: np.ndarray, profile: UserProfile | None
+        self,
+        items: np.ndarray,
+        weights: np.ndarray,
+        profile: UserProfile | None,
+        context: RequestContext | None = None,
     ) -> np.ndarray:
-        """Scores [n_items] for a user known by a profile and a (possibly empty) history."""
-        scores = self.log_popularity.astype(np.float64)
+        """Scores [n_items] for a user known by a profile and a (possibly empty) history,
+        asking at ``context.time`` when known."""
+        scores = self.base_scores(context)
         rows = self.known_groups(profile)
         if rows and self.profile_weight:
             scores = scores + self.profile_weight * self.group_lift[rows].sum(axis=0)
@@ -165,10 +211,11 @@ class ProfileRecommender(Recommender):
         profiles: Sequence[UserProfile | None],
         contexts: Sequence[RequestContext | None] | None = None,
     ) -> np.ndarray:
+        contexts = contexts if contexts is not None else [None] * len(histories)
         return np.vstack(
             [
-                self.score_profile(history, np.ones(len(history), dtype=np.float32), profile)
-                for history, profile in zip(histories, profiles, strict=True)
+                self.score_profile(history, np.ones(len(history), dtype=np.float32), profile, context)
+                for history, profile, context in zip(histories, profiles, contexts, strict=True)
             ]
         )
 
@@ -195,6 +242,8 @@ class ProfileRecommender(Recommender):
             "lift_indices": lift.indices,
             "lift_indptr": lift.indptr,
             "lift_shape": np.array(lift.shape),
+            "pick_times": self.pick_times,
+            "pick_items": self.pick_items,
         }
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -208,6 +257,9 @@ class ProfileRecommender(Recommender):
             (arrays["lift_data"], arrays["lift_indices"], arrays["lift_indptr"]),
             shape=tuple(arrays["lift_shape"]),
         )
+        # versions saved before the trend existed have no picks: they score by all-time popularity
+        self.pick_times = arrays.get("pick_times", np.zeros(0, dtype=np.float64))
+        self.pick_items = arrays.get("pick_items", np.zeros(0, dtype=np.int32))
 
 
 def _ones(indices: np.ndarray, indptr: np.ndarray, n_columns: int) -> sp.csr_matrix:

@@ -34,7 +34,10 @@ DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
     "sequential": {},
     "als": {},
     "itemknn": {},
-    "profile": {},
+    # the weight the ranker was measured with (docs/benchmarks.md); the profile model's own
+    # default (0.5) was chosen for new users with the request's trend, which the ranker's
+    # sources are not given
+    "profile": {"profile_weight": 1.0},
     "popularity": {},
 }
 BATCH = 256

@@ -157,7 +157,7 @@ class ProfileSource:
         if not len(liked) and not groups:
             return []  # it would be plain popularity: the popular source says so better
         request.notes.add("profile")
-        scores = model.score_profile(history.items, history.weights, request.profile)
+        scores = model.score_profile(history.items, history.weights, request.profile, request.context)
         if len(liked):
             evidence = tuple(model.item_ids[int(index)] for index in liked[::-1][:3])  # latest first
             titles = [self.services.title(item_id) for item_id in evidence]
