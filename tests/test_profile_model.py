@@ -135,11 +135,14 @@ def test_a_newcomer_gets_what_was_picked_in_the_weeks_before_they_arrive(tmp_pat
 
     assert top(28 * DAY)[0] == 10 and set(top(28 * DAY)[1:]) == set(range(5))
     assert top(178 * DAY)[0] == 10 and set(top(178 * DAY)[1:]) == set(range(5, 10))
-    # nothing picked in the month before (or no time at all): all-time popularity, unchanged
+    # no time, or nothing picked in the month before: all-time popularity, unchanged
     all_time = model.score_new_users([np.array([], dtype=np.int64)], [None])[0]
-    np.testing.assert_allclose(_newcomer(model, 400 * DAY), all_time)
     np.testing.assert_allclose(_newcomer(model, None), all_time)
+    np.testing.assert_allclose(_newcomer(model, 100 * DAY), all_time)
     np.testing.assert_allclose(all_time, model.log_popularity)
+    # after the newest pick (a request made after training) the last month of training counts
+    assert set(top(400 * DAY)[1:]) == set(range(5, 10))
+    assert not np.allclose(_newcomer(model, 400 * DAY), all_time)
     # picks after the request's time never count: at day 28 the June films are all-time popular only
     early = _newcomer(model, 28 * DAY)
     assert early[5] < all_time[5]

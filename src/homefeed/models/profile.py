@@ -140,11 +140,16 @@ class ProfileRecommender(Recommender):
 
     def base_scores(self, context: RequestContext | None = None) -> np.ndarray:
         """log P(item) [n_items]; with the request's time, mixed with the log share of picks in
-        the ``trend_days`` before it (nothing picked then: all-time popularity alone)."""
+        the ``trend_days`` before it (nothing picked then: all-time popularity alone).
+
+        A request after the newest training pick (online, every request) reads the last
+        ``trend_days`` of training: time is measured from the newest pick, as the live
+        ``trending`` source measures it from the newest event, so a replayed log has a "now"."""
         base = self.log_popularity.astype(np.float64)
         moment = context.time if context is not None else None
         if moment is None or not self.trend_weight or self.trend_days <= 0 or not len(self.pick_times):
             return base
+        moment = min(moment, float(self.pick_times[-1]))
         start = np.searchsorted(self.pick_times, moment - self.trend_days * DAY, side="right")
         end = np.searchsorted(self.pick_times, moment, side="right")
         counts = np.bincount(self.pick_items[start:end], minlength=len(base))
