@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,10 +18,11 @@ from homefeed.homepage import Candidate, Explanation, HomepagePipeline
 from homefeed.homepage.filters import filter_factories
 from homefeed.homepage.page import Homepage
 from homefeed.homepage.request import PageRequest
-from homefeed.models.bundle import latest_version_path, load_bundle
+from homefeed.models.bundle import latest_version_path, load_bundle, train_bundle
 from homefeed.service import create_app
 from homefeed.serving.catalog import Catalog
 from homefeed.store import Store
+from tests.conftest import load_folder
 
 
 @pytest.fixture
@@ -409,3 +411,35 @@ def test_exploration_leans_to_items_the_pages_have_not_shown(trained: tuple[Stor
     assert len(explored) == 20
     assert sum(item_id in tail for item_id in explored) >= 14  # drawn at random: about 1 in 25
     assert live.shown(explored[:1])[0] >= 1  # the pages built count too
+
+
+def test_a_newcomers_profile_row_leads_with_what_was_picked_lately(
+    tmp_path: Path, store: Store, settings: Settings
+) -> None:
+    """Winter films (a*) were picked in January, summer films (b*) in June, as often: a
+    newcomer asking after training gets the summer ones from the profile row (by id order
+    alone, the winter ones would lead)."""
+    films = [*(f"a{i}" for i in range(5)), *(f"b{i}" for i in range(5))]
+    folder = tmp_path / "seasons"
+    folder.mkdir()
+    (folder / "items.csv").write_text(
+        "id,title,category\n" + "".join(f"{film},Film {film},Film\n" for film in films), encoding="utf-8"
+    )
+    users = "".join(f"u{user},30,F\n" for user in range(40)) + "newcomer,31,F\n"
+    (folder / "users.csv").write_text("id,age,gender\n" + users, encoding="utf-8")
+    january, june = 1_767_225_600, 1_767_225_600 + 150 * 86_400  # 2026-01-01 and 150 days on
+    events = [
+        f"u{user},{'b' if user % 2 else 'a'}{(user // 2 + step) % 5},click,"
+        f"{(june if user % 2 else january) + user * 3_600 + step}\n"
+        for user in range(40)
+        for step in range(3)
+    ]
+    (folder / "events.csv").write_text("user_id,item_id,type,timestamp\n" + "".join(events), encoding="utf-8")
+    load_folder(store, settings, folder)
+    train_bundle(store, settings, ["popularity", "profile"])
+    only_profile = {"sources": ["personal"], "fill": ["profile"], "exploration_slots": 0}
+    declared = settings.homepage.model_copy(update=only_profile)
+    with TestClient(create_app(settings.model_copy(update={"homepage": declared}))) as client:
+        page = client.get("/v1/users/newcomer/homepage?n=5").json()
+    assert [item["source"] for item in page["items"]] == ["profile"] * 5
+    assert {item["item_id"] for item in page["items"]} == {f"b{i}" for i in range(5)}
