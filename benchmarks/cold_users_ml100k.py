@@ -44,6 +44,7 @@ COMPARED = {
     "profile, profile groups only": {"history_weight": 0.0},
     "profile, first events only": {"profile_weight": 0.0},
     "profile, all-time popularity (no trend)": {"trend_weight": 0.0},
+    "profile, popularity and trend only": {"profile_weight": 0.0, "history_weight": 0.0},
     "itemknn": {},
     "als": {},
 }
