@@ -17,6 +17,7 @@ from homefeed.errors import InvalidInputError
 from homefeed.models.base import Recommender
 from homefeed.models.profile import ProfileRecommender
 from homefeed.models.registry import MODEL_CLASSES, model_class
+from homefeed.ranking.ltr import DEFAULT_SOURCES
 
 ALIASES = {"pop": "popularity", "mostpop": "popularity", "knn": "itemknn", "item-knn": "itemknn"}
 STOCHASTIC = frozenset({"als", "als-text", "bpr", "random", "sequential", "ranker"})
@@ -50,7 +51,7 @@ DEFAULT_PARAMS["ranker"] = {
         "sequential": {key: value for key, value in DEFAULT_PARAMS["sequential"].items() if key != "seed"},
         "als": DEFAULT_PARAMS["als"],
         "itemknn": DEFAULT_PARAMS["itemknn"],
-        "profile": {**DEFAULT_PARAMS["profile"], "profile_weight": 1.0},  # as ranking/ltr.py
+        "profile": {**DEFAULT_PARAMS["profile"], **DEFAULT_SOURCES["profile"]},
         "popularity": {"half_life_days": 30.0},
     }
 }
