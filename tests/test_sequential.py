@@ -17,7 +17,7 @@ from homefeed.models.data import Interactions
 from homefeed.models.popularity import PopularityRecommender
 from homefeed.models.sequential import SequentialRecommender
 from homefeed.models.sequential.model import SequentialConfig
-from homefeed.models.sequential.network import SequenceEncoder
+from homefeed.models.sequential.network import ByteDropout, SequenceEncoder
 
 TOPICS, PER_TOPIC = 4, 10
 SMALL = {"hidden": 32, "layers": 1, "heads": 2, "dropout": 0.1, "max_length": 20, "epochs": 40,
@@ -161,6 +161,47 @@ def test_training_leaves_items_already_in_the_sequence_out_of_each_softmax() -> 
     seen = model._seen_before(inputs, targets, targets > 0, 7)
     expected = [set(), {1}, {1, 2}, {1, 2, 3}, {4}, {5}, {4, 5}, {4, 5, 6}]  # a repeated target stays
     assert [{int(i) + 1 for i in row.nonzero()} for row in seen] == expected
+
+
+def test_masking_seen_items_outside_autograd_leaves_the_loss_gradients_unchanged() -> None:
+    """Training fills seen items' logits with -inf under no_grad: the tie loss's gradient there
+    is 0 anyway, so the weights get exactly the gradients of the masked fill inside autograd."""
+    inputs = torch.tensor([[0, 1, 2, 3], [4, 5, 4, 6]])
+    targets = torch.tensor([[1, 2, 3, 4], [5, 4, 6, 1]])
+    ties = torch.tensor([[0, 1, 1, 2], [0, 0, 1, 2]])
+    mask = targets > 0
+    seen = SequentialRecommender._seen_before(inputs, targets, mask, 7)
+    hidden = torch.randn(int(mask.sum()), 5, generator=torch.Generator().manual_seed(0))
+    gradients = []
+    for outside in (False, True):
+        table = torch.randn(6, 5, generator=torch.Generator().manual_seed(1)).requires_grad_()
+        logits = hidden @ table.T
+        if outside:
+            with torch.no_grad():
+                logits.masked_fill_(seen, float("-inf"))
+        else:
+            logits = logits.masked_fill(seen, float("-inf"))
+        SequentialRecommender._tie_loss(logits, targets, ties, mask).backward()  # type: ignore[no-untyped-call]
+        gradients.append(table.grad)
+    assert gradients[0] is not None and gradients[1] is not None
+    assert torch.equal(gradients[0], gradients[1])
+
+
+def test_byte_dropout_drops_its_rate_and_keeps_the_expected_value() -> None:
+    torch.manual_seed(0)
+    layer = ByteDropout(0.3)
+    x = torch.ones(200_000)
+    out = layer(x)
+    assert abs(float((out == 0).float().mean()) - 77 / 256) < 0.005  # 0.3 rounds to 77/256
+    assert abs(float(out.mean()) - 1.0) < 0.01  # kept values are scaled up by 256 / 179
+    assert torch.unique(out).tolist() == pytest.approx([0.0, 256 / 179])
+    torch.manual_seed(0)
+    assert torch.equal(layer(x), out)  # the same seed, the same mask
+    layer.eval()
+    assert layer(x) is x
+    assert ByteDropout(0.0).train()(x) is x
+    with pytest.raises(ValueError, match="dropout"):
+        ByteDropout(1.0)
 
 
 def test_the_model_defaults_are_the_configured_recipe() -> None:

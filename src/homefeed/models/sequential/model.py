@@ -18,6 +18,7 @@ from typing import Any, Self
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from threadpoolctl import threadpool_limits
 
 from homefeed.models.base import Recommender, Validation, top_k
 from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
@@ -116,6 +117,12 @@ class SequentialRecommender(Recommender):
         self._fit_validated(data, None)
 
     def _fit_validated(self, data: Interactions, validation: Validation | None) -> None:
+        # numpy's BLAS threads (validation scores with it) spin after each call and take a core
+        # from PyTorch's: a [256, 64] x [64, 1682] product took 11 ms next to training, 0.5 alone
+        with threadpool_limits(1, "blas"):
+            self._train(data, validation)
+
+    def _train(self, data: Interactions, validation: Validation | None) -> None:
         cfg = self.settings
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -354,14 +361,17 @@ class SequentialRecommender(Recommender):
             if log_q is not None:
                 logits = logits - log_q
             if self.settings.mask_seen:
-                logits.masked_fill_(self._seen_before(x, y, mask, len(table)), float("-inf"))
+                # outside autograd: a seen item's log-softmax gradient is 0 anyway, so masking
+                # needs no backward pass of its own (0.4 ms a step over a [400, 1682] grid)
+                with torch.no_grad():
+                    logits.masked_fill_(self._seen_before(x, y, mask, len(table)), float("-inf"))
             if ties is not None and self.settings.tie_targets:
                 loss = self._tie_loss(logits, y, ties, mask)
             else:
                 loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(self.network.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(self.network.parameters(), 1.0, foreach=True)
             optimizer.step()
             scheduler.step()
             total += float(loss.detach()) * int(mask.sum())
@@ -418,12 +428,11 @@ class SequentialRecommender(Recommender):
         """[targets, width - 1]: for each masked target position, the items (1..width-1) already
         in its sequence, the target itself excepted. Pages never show seen items, so training
         need not rank them."""
-        batch, length = inputs.shape
-        first = torch.full((batch, width), length, dtype=torch.int16)
-        positions = torch.arange(length, dtype=torch.int16).expand(batch, length)
-        first.scatter_reduce_(1, inputs, positions, reduce="amin")  # where each item first appears
         rows, steps = mask.nonzero(as_tuple=True)
-        seen = first[rows] <= steps[:, None].to(torch.int16)
+        later = torch.arange(inputs.shape[1])[None, :] > steps[:, None]
+        history = inputs[rows].masked_fill_(later, 0)  # the items read before each target
+        seen = torch.zeros(len(rows), width, dtype=torch.bool)
+        seen.scatter_(1, history, True)
         seen[torch.arange(len(rows)), targets[rows, steps]] = False
         return seen[:, 1:]
 
@@ -504,11 +513,12 @@ class SequentialRecommender(Recommender):
         """Scores [len(histories), n_items]; histories are encoded in batches of similar length,
         so short ones are not padded to the longest."""
         scores = np.zeros((len(histories), self.n_items), dtype=np.float32)
+        items = self.item_vectors()  # once: while training, every call recomputes the table
         order = np.argsort([min(len(h), self.settings.max_length) for h in histories], kind="stable")
         for start in range(0, len(order), 256):
             rows = order[start : start + 256]
             users = self.encode_histories([histories[row] for row in rows])
-            scores[rows] = users @ self.item_vectors().T
+            scores[rows] = users @ items.T
         return scores
 
     def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -67,6 +67,28 @@ class ItemRepresentation(nn.Module):
         return torch.stack(parts).sum(0) if len(parts) > 1 else parts[0]
 
 
+class ByteDropout(nn.Module):
+    """Dropout whose mask comes from random bytes, eight per draw of the generator: PyTorch's
+    own CPU dropout draws one number per element (``bernoulli_``), which took 0.35 ms of a
+    [16, 30, 64] activation against 0.09 ms here. The rate is rounded to a multiple of 1/256
+    (0.3 drops 77/256 = 0.301), and kept values are scaled by the exact keep probability."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {rate}")
+        self.threshold = round(rate * 256)
+        self.scale = 256.0 / (256 - self.threshold)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.threshold == 0:
+            return x
+        count = x.numel()
+        words = torch.empty((count + 7) // 8, dtype=torch.int64, device=x.device)
+        noise = words.random_(-(2**63), 2**63 - 1).view(torch.uint8)[:count].view(x.shape)
+        return x * ((noise >= self.threshold) * self.scale)
+
+
 class Block(nn.Module):
     """Pre-norm Transformer block: self-attention with an additive mask, then a GELU MLP.
 
@@ -85,7 +107,7 @@ class Block(nn.Module):
         # dropout on the residual branches only: on attention weights and inside the MLP it cost
         # a third of training time on CPU (random masks over [batch, heads, L, L]) for no gain
         self.mlp = nn.Sequential(nn.Linear(hidden, 4 * hidden), nn.GELU(), nn.Linear(4 * hidden, hidden))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = ByteDropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x [batch, length, hidden]; mask [batch or 1, heads or 1, length, length], added to scores."""
@@ -140,7 +162,7 @@ class SequenceEncoder(nn.Module):
         self.blocks = nn.ModuleList(Block(hidden, heads, dropout) for _ in range(layers))
         self.input_norm = nn.LayerNorm(hidden)
         self.norm = nn.LayerNorm(hidden)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = ByteDropout(dropout)
         self.heads = heads
 
     def _recency_bias(self, length: int, device: torch.device) -> torch.Tensor | None:
