@@ -296,34 +296,50 @@ class SequentialRecommender(Recommender):
         length = self.settings.max_length
         stride = min(self.settings.stride or length, length)
         shifting = rng is not None and self._shifting
-        rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        for user, (sequence, kind) in enumerate(zip(items, kinds, strict=True)):
-            tokens = sequence + 1  # 0 is padding
-            tie = ties[user] if ties is not None else np.zeros(len(tokens), dtype=np.int64)
-            last = len(tokens) - 1
-            shift = int(rng.integers(1, length + 1)) if shifting and rng is not None else stride
-            covered = len(tokens)  # targets from here on are trained in a newer window
+        counts = [len(sequence) for sequence in items]
+        plan = self._window_plan(counts, length, stride, rng if shifting else None)
+        offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        user, start, end, covered = (plan[:, column] for column in range(4))
+        # each row's positions, right-aligned: position p reads event start + p - (length - width)
+        width = end - start
+        local = np.arange(length)[None, :] - (length - width)[:, None]
+        filled = local >= 0
+        source = offsets[user][:, None] + start[:, None] + np.where(filled, local, 0)
+        target_ok = filled & ((start[:, None] + 1 + local) < covered[:, None])  # newer windows' targets
+        if stride < length:  # overlapping windows: only the last `stride` targets are trained here
+            target_ok &= (start[:, None] == 0) | (local >= (width - stride)[:, None])
+        keep = target_ok.any(axis=1)
+        filled, source, target_ok = filled[keep], source[keep], target_ok[keep]
+        tokens = np.concatenate([*items, np.zeros(1, dtype=np.int64)]).astype(np.int64) + 1  # 0 = padding
+        flat_kinds = np.concatenate([*kinds, np.zeros(1, dtype=np.int64)]).astype(np.int64)
+        inputs = np.where(filled, tokens[source], 0)
+        targets = np.where(target_ok, tokens[source + 1], 0)
+        input_kinds = np.where(filled, flat_kinds[source], 0)
+        tensors = torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(input_kinds)
+        if ties is None:
+            return *tensors, None
+        flat_ties = np.concatenate([*ties, np.zeros(1, dtype=np.int64)]).astype(np.int64)
+        return *tensors, torch.from_numpy(np.where(filled, flat_ties[source + 1], -1))
+
+    @staticmethod
+    def _window_plan(
+        counts: list[int], length: int, stride: int, rng: np.random.Generator | None
+    ) -> np.ndarray:
+        """[windows, 4] int64: user, start, end (the window reads events start..end - 1 and
+        predicts start + 1..end) and the first event that a newer window of the user trains,
+        newest window first. With an ``rng`` (shifting) the older windows end before a random
+        point inside the newest, drawn once per user."""
+        rows: list[tuple[int, int, int, int]] = []
+        for user, count in enumerate(counts):
+            last = count - 1
+            shift = int(rng.integers(1, length + 1)) if rng is not None else stride
+            covered = count
             for end in [last, *range(last - shift, 0, -stride)] if last > 0 else []:
                 start = max(0, end - length)
-                target = tokens[start + 1 : end + 1].copy()
-                if start > 0 and stride < length:
-                    target[: len(target) - stride] = 0  # trained in a later window
-                if shifting:
-                    target[covered - (start + 1) :] = 0
+                rows.append((user, start, end, covered))
+                if rng is not None:
                     covered = start + 1
-                if target.any():
-                    rows.append((tokens[start:end], target, kind[start:end], tie[start + 1 : end + 1]))
-        inputs = np.zeros((len(rows), length), dtype=np.int64)
-        targets = np.zeros((len(rows), length), dtype=np.int64)
-        input_kinds = np.zeros((len(rows), length), dtype=np.int64)
-        target_ties = np.full((len(rows), length), -1, dtype=np.int64)
-        for row, (source, target, kind, tie) in enumerate(rows):
-            inputs[row, length - len(source) :] = source
-            targets[row, length - len(target) :] = target
-            input_kinds[row, length - len(kind) :] = kind
-            target_ties[row, length - len(tie) :] = tie
-        tensors = torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(input_kinds)
-        return *tensors, torch.from_numpy(target_ties) if ties is not None else None
+        return np.array(rows, dtype=np.int64).reshape(-1, 4)
 
     def _epoch(
         self,
