@@ -44,10 +44,10 @@ class SequentialConfig:
     layers: int = 2
     heads: int = 2
     dropout: float = 0.3
-    learning_rate: float = 2e-3
+    learning_rate: float = 2.5e-3
     schedule: str = "cosine"  # decays to 0 over `epochs`; or "constant"
     weight_decay: float = 0.01
-    batch_size: int = 16
+    batch_size: int = 24
     epochs: int = 14
     patience: int = 14
     mask_seen: bool = True  # leave items already in the sequence out of each target's softmax

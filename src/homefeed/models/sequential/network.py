@@ -64,7 +64,7 @@ class ItemRepresentation(nn.Module):
             projected = self.projection(text) * torch.sigmoid(self.gate) * 2.0
             padding = torch.arange(len(text)) == 0 if indices is None else indices == 0
             parts.append(projected.masked_fill(padding[:, None], 0.0))
-        return torch.stack(parts).sum(0) if len(parts) > 1 else parts[0]
+        return parts[0] + parts[1] if len(parts) > 1 else parts[0]
 
 
 class ByteDropout(nn.Module):
