@@ -299,7 +299,7 @@ class SequentialRecommender(Recommender):
         counts = [len(sequence) for sequence in items]
         plan = self._window_plan(counts, length, stride, rng if shifting else None)
         offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-        user, start, end, covered = (plan[:, column] for column in range(4))
+        user, start, end, covered = plan.T
         # each row's positions, right-aligned: position p reads event start + p - (length - width)
         width = end - start
         local = np.arange(length)[None, :] - (length - width)[:, None]
@@ -310,16 +310,14 @@ class SequentialRecommender(Recommender):
             target_ok &= (start[:, None] == 0) | (local >= (width - stride)[:, None])
         keep = target_ok.any(axis=1)
         filled, source, target_ok = filled[keep], source[keep], target_ok[keep]
-        tokens = np.concatenate([*items, np.zeros(1, dtype=np.int64)]).astype(np.int64) + 1  # 0 = padding
-        flat_kinds = np.concatenate([*kinds, np.zeros(1, dtype=np.int64)]).astype(np.int64)
+        tokens = _flat(items) + 1  # 0 is padding
         inputs = np.where(filled, tokens[source], 0)
         targets = np.where(target_ok, tokens[source + 1], 0)
-        input_kinds = np.where(filled, flat_kinds[source], 0)
+        input_kinds = np.where(filled, _flat(kinds)[source], 0)
         tensors = torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(input_kinds)
         if ties is None:
             return *tensors, None
-        flat_ties = np.concatenate([*ties, np.zeros(1, dtype=np.int64)]).astype(np.int64)
-        return *tensors, torch.from_numpy(np.where(filled, flat_ties[source + 1], -1))
+        return *tensors, torch.from_numpy(np.where(filled, _flat(ties)[source + 1], -1))
 
     @staticmethod
     def _window_plan(
@@ -604,3 +602,9 @@ class SequentialRecommender(Recommender):
             tensors["sequence_lengths"].numpy(), tensors["sequence_items"].numpy()
         )
         return model
+
+
+def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """The users' arrays end to end as int64, plus one trailing 0: a padded position's index
+    may point one past the last event, and is masked out after the read."""
+    return np.concatenate([*arrays, np.zeros(1, dtype=np.int64)]).astype(np.int64)
