@@ -6,7 +6,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from homefeed.domain import Event, Impression, Item, User
+from homefeed.domain import Event, Impression, Item, ShownPage, User
 from homefeed.store import Store, migrate, scratch_database
 from homefeed.store.migrate import current_revision
 from tests.conftest import POSTGRES_ADMIN_URL
@@ -14,7 +14,7 @@ from tests.conftest import POSTGRES_ADMIN_URL
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0008"
+    assert current_revision(store.engine) == "0009"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",
@@ -48,7 +48,7 @@ def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str
     failures = [worker.stderr.read() for worker in workers if worker.wait(60) != 0 and worker.stderr]
     assert failures == []
     engine = sa.create_engine(database_url)
-    assert current_revision(engine) == "0008"
+    assert current_revision(engine) == "0009"
     engine.dispose()
 
 
@@ -213,3 +213,36 @@ def test_a_scratch_database_is_dropped_even_while_connections_are_open() -> None
     admin.dispose()
     connection.invalidate()  # the server ended it: nothing to roll back
     held.dispose()
+
+
+def test_a_logged_page_becomes_one_impression_row_per_item_in_page_order(store: Store) -> None:
+    store.upsert_users([User(id="u1")])
+    top, more = ("i3", 0, "top-picks", "personal"), ("i1", 1, "more-drama", "explore")
+    store.log_pages(
+        [
+            ShownPage("r1", "u1", "v7", 100.0, "exp", "b", (top, more)),
+            ShownPage("r2", "u1", None, 200.0, None, None, (("i1", 0, "main", "popular"),)),
+        ]
+    )
+    data = store.user_data("u1")
+    assert data is not None
+    assert data.impressions == [
+        Impression("r1", "u1", "i3", 0, "top-picks", "personal", "v7", 100.0, "exp", "b"),
+        Impression("r1", "u1", "i1", 1, "more-drama", "explore", "v7", 100.0, "exp", "b"),
+        Impression("r2", "u1", "i1", 0, "main", "popular", None, 200.0, None, None),
+    ]
+    assert store.shown_items("u1", ["r2", "r1"]) == ["i1", "i3", "i1"]
+    assert store.ignored_items("u1", shown_at_least=2, since=0.0) == {"i1"}
+    assert store.item_exposure(["click"], since=0.0) == {"i3": (1, 0), "i1": (2, 0)}
+
+
+def test_impressions_of_several_pages_are_grouped_back_into_their_pages() -> None:
+    shown = [
+        Impression("r1", "u1", "a", 0, "main", "als", None, 5.0),
+        Impression("r2", "u2", "b", 0, "main", "als", None, 6.0),
+        Impression("r1", "u1", "c", 1, "main", "explore", None, 5.0),
+    ]
+    assert ShownPage.group(shown) == [
+        ShownPage("r1", "u1", None, 5.0, None, None, (("a", 0, "main", "als"), ("c", 1, "main", "explore"))),
+        ShownPage("r2", "u2", None, 6.0, None, None, (("b", 0, "main", "als"),)),
+    ]

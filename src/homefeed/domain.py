@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -176,6 +177,33 @@ class Impression:
     timestamp: float
     experiment: str | None = None
     arm: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShownPage:
+    """One homepage response as logged: one record per page on the request path (not one
+    object per item); the store writes one impression row per entry of ``items``."""
+
+    request_id: str
+    user_id: str
+    model_version: str | None
+    timestamp: float
+    experiment: str | None
+    arm: str | None
+    items: tuple[tuple[str, int, str, str], ...]  # (item id, position, section, source)
+
+    @classmethod
+    def group(cls, impressions: Iterable[Impression]) -> list[ShownPage]:
+        """Impressions gathered into pages: rows that share request, user, version, time and
+        arm (in their order)."""
+        pages: dict[tuple[Any, ...], tuple[Impression, list[tuple[str, int, str, str]]]] = {}
+        for i in impressions:
+            key = (i.request_id, i.user_id, i.model_version, i.timestamp, i.experiment, i.arm)
+            pages.setdefault(key, (i, []))[1].append((i.item_id, i.position, i.section, i.source))
+        return [
+            cls(i.request_id, i.user_id, i.model_version, i.timestamp, i.experiment, i.arm, tuple(entries))
+            for i, entries in pages.values()
+        ]
 
 
 class UserData(BaseModel):

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from homefeed.config import HomepageSettings, Settings
-from homefeed.domain import Impression, Item, UserProfile
+from homefeed.domain import Item, ShownPage, UserProfile
 from homefeed.homepage import composer, related
 from homefeed.homepage.cache import TimedCache
 from homefeed.homepage.cursor import Cursor, ShownItems, encode_cursor
@@ -369,25 +369,14 @@ class HomepagePipeline:
     def _log(self, page: Homepage) -> None:
         if self.impressions is None or not page.items:
             return
-        now = time.time()
         section_of = {item.item_id: section.key for section in page.sections for item in section.items}
-        self.impressions.log(
-            [
-                Impression(
-                    page.request_id,
-                    page.user_id,
-                    item.item_id,
-                    position,
-                    section_of.get(item.item_id, "main"),
-                    item.source,
-                    page.model_version,
-                    now,
-                    page.experiment,
-                    page.arm,
-                )
-                for position, item in enumerate(page.items)
-            ]
+        shown = tuple(
+            (item.item_id, position, section_of.get(item.item_id, "main"), item.source)
+            for position, item in enumerate(page.items)
         )
+        now = time.time()
+        version, experiment, arm = page.model_version, page.experiment, page.arm
+        self.impressions.log(ShownPage(page.request_id, page.user_id, version, now, experiment, arm, shown))
 
     # -- lists beside the page ------------------------------------------
     def popular(self, n: int, category: str | None = None) -> Homepage:

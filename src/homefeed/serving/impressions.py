@@ -1,4 +1,5 @@
-"""Log what each homepage showed without slowing the response: a queue drained in batches."""
+"""Log what each homepage showed without slowing the response: a queue of pages drained in
+batches by one thread."""
 
 from __future__ import annotations
 
@@ -6,55 +7,58 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
 
-from homefeed.domain import Impression
+from homefeed.domain import ShownPage
 from homefeed.store import Store
 
 logger = logging.getLogger(__name__)
 
 
 class ImpressionLogger:
-    """Buffers impressions and writes them from one background thread in batches."""
+    """Buffers logged pages and writes their impressions from one background thread in batches
+    (of up to ``batch_size`` impressions, gathered for up to ``interval_seconds``)."""
 
     def __init__(self, store: Store, batch_size: int = 5000, interval_seconds: float = 1.0) -> None:
         self.store = store
         self.batch_size = batch_size
         self.interval = interval_seconds
-        self._queue: queue.Queue[Sequence[Impression] | None] = queue.Queue()
+        self._queue: queue.Queue[ShownPage | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="impression-logger", daemon=True)
         self._thread.start()
 
-    def log(self, impressions: Sequence[Impression]) -> None:
-        """Queue one response's impressions; returns at once."""
-        self._queue.put(impressions)
+    def log(self, page: ShownPage) -> None:
+        """Queue one response's page; returns at once."""
+        self._queue.put(page)
 
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            batch: list[Impression] = []
+            batch: list[ShownPage] = []
+            rows = 0
             try:
                 first = self._queue.get(timeout=self.interval)
                 if first is None:
                     stopping = True
                 else:
-                    batch.extend(first)
+                    batch.append(first)
+                    rows += len(first.items)
                 # gather for up to `interval` after the first page: one write per second at
                 # load, not one per page (each write holds the GIL to build its rows and fsyncs)
                 deadline = time.monotonic() + self.interval
-                while len(batch) < self.batch_size and not stopping:
+                while rows < self.batch_size and not stopping:
                     entry = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
                     if entry is None:
                         stopping = True
                         break
-                    batch.extend(entry)
+                    batch.append(entry)
+                    rows += len(entry.items)
             except queue.Empty:
                 pass
             if batch:
                 try:
-                    self.store.log_impressions(batch)
+                    self.store.log_pages(batch)
                 except Exception:  # the log must never take the service down
-                    logger.exception("could not write %d impressions", len(batch))
+                    logger.exception("could not write %d impressions of %d pages", rows, len(batch))
 
     def close(self, timeout: float = 5.0) -> None:
         """Flush what is queued and stop the thread."""

@@ -83,9 +83,15 @@ impressions = sa.Table(
     sa.Column("experiment", sa.String(64)),  # the A/B experiment and arm the page was built in
     sa.Column("arm", sa.String(64)),
     sa.Index("ix_impressions_user_ts", "user_id", "ts"),
-    sa.Index("ix_impressions_experiment", "experiment", "arm"),
+    # only pages built in an experiment: the report reads those (migration 0009)
+    sa.Index(
+        "ix_impressions_experiment",
+        "experiment",
+        "arm",
+        sqlite_where=sa.text("experiment IS NOT NULL"),
+        postgresql_where=sa.text("experiment IS NOT NULL"),
+    ),
     sa.Index("ix_impressions_request", "request_id"),
-    sa.Index("ix_impressions_ts", "ts"),
 )
 
 DAY = 86_400  # seconds: the bucket of the impression counts per item
