@@ -43,7 +43,7 @@ class ImpressionLogger:
                     batch.append(first)
                     rows += len(first.items)
                 # gather for up to `interval` after the first page: one write per second at
-                # load, not one per page (each write holds the GIL to build its rows and fsyncs)
+                # load, not one per page (each write is a transaction, with an fsync)
                 deadline = time.monotonic() + self.interval
                 while rows < self.batch_size and not stopping:
                     entry = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))

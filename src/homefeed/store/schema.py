@@ -68,6 +68,8 @@ events = sa.Table(
     sa.Index("ix_events_ts", "ts"),
 )
 
+_IN_EXPERIMENT = sa.text("experiment IS NOT NULL")
+
 impressions = sa.Table(
     "impressions",
     metadata,
@@ -88,8 +90,8 @@ impressions = sa.Table(
         "ix_impressions_experiment",
         "experiment",
         "arm",
-        sqlite_where=sa.text("experiment IS NOT NULL"),
-        postgresql_where=sa.text("experiment IS NOT NULL"),
+        sqlite_where=_IN_EXPERIMENT,
+        postgresql_where=_IN_EXPERIMENT,
     ),
     sa.Index("ix_impressions_request", "request_id"),
 )

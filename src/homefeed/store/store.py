@@ -1,8 +1,9 @@
 """The store: items, users, events and impressions behind one small class.
 
 SQLAlchemy Core keeps one code path for SQLite and PostgreSQL; the dialect only decides
-how an upsert is spelled. Every write runs in one transaction and is committed before
-the call returns, so an acknowledged write is durable (SQLite runs WAL with full sync).
+how an upsert is spelled and how a logged page's JSON array becomes impression rows.
+Every write runs in one transaction and is committed before the call returns, so an
+acknowledged write is durable (SQLite runs WAL with full sync).
 """
 
 from __future__ import annotations
@@ -552,8 +553,7 @@ class Store:
             (item_id, int(page.timestamp // DAY)) for page in pages for item_id, *_ in page.items
         )
         with self.engine.begin() as connection:
-            expand = _EXPAND_PAGE[connection.dialect.name]
-            connection.execute(expand, params)
+            connection.execute(_expand_page(connection), params)
             upsert = self._insert(connection, item_impressions)
             upsert = upsert.on_conflict_do_update(
                 index_elements=["item_id", "day"],
@@ -583,6 +583,13 @@ _EXPAND_PAGE = {
         "ORDER BY shown.n"
     ),
 }
+
+
+def _expand_page(connection: sa.Connection) -> sa.TextClause:
+    expand = _EXPAND_PAGE.get(connection.dialect.name)
+    if expand is None:
+        raise NotImplementedError(f"unsupported database dialect {connection.dialect.name!r}")
+    return expand
 
 
 def _item_from_row(row: sa.RowMapping) -> Item:
