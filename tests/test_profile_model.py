@@ -151,3 +151,28 @@ def test_a_newcomer_gets_what_was_picked_in_the_weeks_before_they_arrive(tmp_pat
     np.testing.assert_allclose(_newcomer(loaded, 28 * DAY), early)
     flat = ProfileRecommender(trend_weight=0.0).fit(_seasons())
     np.testing.assert_allclose(_newcomer(flat, 28 * DAY), all_time)
+
+
+def test_the_trend_is_computed_once_per_window_and_never_shared_for_writing() -> None:
+    model = ProfileRecommender(trend_days=30.0, trend_weight=0.5, trend_smoothing=10.0).fit(_seasons())
+    later = model.base_scores(RequestContext(time=400 * DAY))
+    assert model._trend_cache is not None
+    cached = model._trend_cache[1]
+    # every request after the newest pick reads the same window: the computed scores are reused
+    again = model.base_scores(RequestContext(time=500 * DAY))
+    np.testing.assert_array_equal(again, later)
+    assert model._trend_cache[1] is cached
+    again[:] = 0.0  # a caller changing its scores in place does not change the next request's
+    np.testing.assert_array_equal(model.base_scores(RequestContext(time=450 * DAY)), later)
+    # another window is computed afresh, and a refit on other data forgets the old window
+    assert not np.allclose(model.base_scores(RequestContext(time=28 * DAY)), later)
+    model.base_scores(RequestContext(time=400 * DAY))
+    model.fit(_seasons_shifted())
+    assert not np.allclose(model.base_scores(RequestContext(time=400 * DAY)), later)
+
+
+def _seasons_shifted() -> Interactions:
+    """The same picks with winter and summer films swapped."""
+    data = _seasons()
+    swapped = np.where(data.items < 5, data.items + 5, np.where(data.items < 10, data.items - 5, data.items))
+    return Interactions(data.user_ids, data.item_ids, data.users, swapped, data.weights, data.timestamps)

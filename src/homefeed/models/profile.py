@@ -103,6 +103,8 @@ class ProfileRecommender(Recommender):
         self.history = sp.csr_matrix((0, 0), dtype=np.float32)  # training users x items picked
         self.pick_times = np.zeros(0, dtype=np.float64)  # every user's first pick of an item, by time
         self.pick_items = np.zeros(0, dtype=np.int32)
+        # the mixed base scores of the latest trend window asked for, by (first, end) pick
+        self._trend_cache: tuple[tuple[int, int], np.ndarray] | None = None
 
     def config(self) -> dict[str, Any]:
         return {
@@ -117,6 +119,7 @@ class ProfileRecommender(Recommender):
         }
 
     def _fit(self, data: Interactions) -> None:
+        self._trend_cache = None
         picked = data.matrix()
         picked.data[:] = 1.0
         picked.eliminate_zeros()
@@ -150,12 +153,17 @@ class ProfileRecommender(Recommender):
         if moment is None or not self.trend_weight or self.trend_days <= 0 or not len(self.pick_times):
             return base
         moment = min(moment, float(self.pick_times[-1]))
-        start = np.searchsorted(self.pick_times, moment - self.trend_days * DAY, side="right")
-        end = np.searchsorted(self.pick_times, moment, side="right")
+        start = int(np.searchsorted(self.pick_times, moment - self.trend_days * DAY, side="right"))
+        end = int(np.searchsorted(self.pick_times, moment, side="right"))
+        cached = self._trend_cache
+        if cached is not None and cached[0] == (start, end):
+            return cached[1].copy()  # a copy: callers may change their scores in place
         counts = np.bincount(self.pick_items[start:end], minlength=len(base))
         recent = (counts + self.trend_smoothing * np.exp(base)) / (counts.sum() + self.trend_smoothing)
         mixed: np.ndarray = (1.0 - self.trend_weight) * base + self.trend_weight * np.log(recent)
-        return mixed
+        # online requests all fall after the newest pick and share one window: computed once
+        self._trend_cache = ((start, end), mixed)
+        return mixed.copy()
 
     def _fit_groups(self, data: Interactions, picked: sp.csr_matrix, share: np.ndarray) -> None:
         members = group_members(data, self.fields)
@@ -252,6 +260,7 @@ class ProfileRecommender(Recommender):
         }
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self._trend_cache = None
         self.log_popularity = arrays["log_popularity"]
         self.groups = [str(group) for group in arrays["groups"]]
         self.group_lift = arrays["group_lift"]
