@@ -1,12 +1,16 @@
 """Aggregates re-read in the background: a page never waits on a slow re-read, and a failed
-re-read keeps the previous value."""
+re-read keeps the previous value; exposure counts merge the log with this worker's pages."""
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
+from homefeed.config import Settings
 from homefeed.homepage.cache import Refreshed
+from homefeed.homepage.live import LiveStats
+from homefeed.store import Store
 
 
 def test_a_stale_value_is_served_at_once_while_the_reread_runs_behind() -> None:
@@ -55,3 +59,33 @@ def test_a_failed_reread_keeps_the_previous_value() -> None:
     while value.get() != 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert value.get() == 3
+
+
+class _Log:
+    """Stands in for the re-read exposure aggregate: whatever ``value`` is now."""
+
+    def __init__(self, value: dict[str, tuple[int, int]]) -> None:
+        self.value = value
+
+    def get(self) -> dict[str, tuple[int, int]]:
+        return self.value
+
+
+def test_times_shown_is_the_larger_of_the_log_and_this_workers_pages(tmp_path: Path) -> None:
+    live = LiveStats(Store.from_url(f"sqlite:///{tmp_path / 'live.db'}"), Settings(data_dir=tmp_path))
+    log = _Log({"a": (5, 1), "b": (1, 0)})
+    live._exposure = log  # type: ignore[assignment]
+    assert live.shown(["a", "b", "c"]).tolist() == [5, 1, 0]
+    for _ in range(3):
+        live.note_shown(iter(["b", "c"]))  # a generator, as pages pass it
+    assert live.shown(["a", "b", "c"]).tolist() == [5, 3, 3]
+    # the log is re-read (a new value): it counts where larger, this worker's pages elsewhere
+    log.value = {"a": (7, 2), "b": (2, 0), "c": (9, 0)}
+    assert live.shown(["a", "b", "c", "d"]).tolist() == [7, 3, 9, 0]
+    live.note_shown(["d"])
+    assert live.shown(["d", "a"]).tolist() == [1, 7]
+    # after ``ignore_days`` this worker's counts restart: the log alone, then the new pages
+    started, counts = live._shown_here
+    live._shown_here = (started - live.settings.homepage.ignore_days * 86_400 - 1, counts)
+    live.note_shown(["a"])
+    assert live.shown(["a", "b", "d"]).tolist() == [7, 2, 0]

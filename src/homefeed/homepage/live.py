@@ -33,6 +33,9 @@ class LiveStats:
         self._trending = Refreshed(self._read_trending, LIVE_TTL, "trending")
         self._exposure = Refreshed(self._read_exposure, LIVE_TTL, "exposure")
         self._shown_here: tuple[float, Counter[str]] = (time.monotonic(), Counter())
+        # times shown, the larger of the logged count and this worker's: one lookup per item;
+        # rebuilt when the log is re-read (keyed by the exposure value it was built from)
+        self._merged: tuple[object, dict[str, int]] = (None, {})
         self._noting = threading.Lock()
 
     def popular(self) -> list[tuple[str, int]]:
@@ -71,19 +74,39 @@ class LiveStats:
     def shown(self, item_ids: Sequence[str]) -> np.ndarray:
         """Times each item was shown: the last read of the impression log, or the pages this
         worker built (the larger), so exploration does not pile onto one item between reads."""
-        logged, here = self._exposure.get(), self._shown_here[1]
-        none = (0, 0)
-        return np.array([max(logged.get(item_id, none)[0], here.get(item_id, 0)) for item_id in item_ids])
+        counts = self._shown_counts()
+        found = (counts.get(item_id, 0) for item_id in item_ids)
+        return np.fromiter(found, dtype=np.int64, count=len(item_ids))
 
     def note_shown(self, item_ids: Iterable[str]) -> None:
         """Count a page this worker just built (its impressions reach the log in a batch);
         the counts restart every ``homepage.ignore_days``, the window the log is read over."""
+        shown = list(item_ids)
         with self._noting:
             started, counts = self._shown_here
             if time.monotonic() - started > self.settings.homepage.ignore_days * 86_400:
                 counts = Counter()
                 self._shown_here = (time.monotonic(), counts)
-            counts.update(item_ids)
+                self._merged = (None, {})  # rebuilt from the log alone at the next read
+            counts.update(shown)
+            merged = self._merged[1]
+            for item_id in shown:
+                if counts[item_id] > merged.get(item_id, 0):
+                    merged[item_id] = counts[item_id]
+
+    def _shown_counts(self) -> dict[str, int]:
+        """The merged count table, rebuilt after each re-read of the impression log."""
+        logged = self._exposure.get()
+        source, merged = self._merged
+        if source is logged:
+            return merged
+        with self._noting:
+            merged = {item_id: shown for item_id, (shown, _) in logged.items()}
+            for item_id, count in self._shown_here[1].items():
+                if count > merged.get(item_id, 0):
+                    merged[item_id] = count
+            self._merged = (logged, merged)
+        return merged
 
     def _read_exposure(self) -> dict[str, tuple[int, int]]:
         since = time.time() - self.settings.homepage.ignore_days * 86_400
