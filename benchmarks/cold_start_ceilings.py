@@ -31,10 +31,9 @@ from _ml100k import finish, item_text, load, parser
 from homefeed.config import Settings
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.evaluator import Evaluation
-from homefeed.evaluation.metrics import ranking_metrics
 from homefeed.evaluation.protocols import Split, TestCase, cold_items, cold_users
 from homefeed.evaluation.tuning import DEFAULT_PARAMS, factory
-from homefeed.models.base import Recommender
+from homefeed.models.base import Recommender, top_k
 from homefeed.models.profile import profile_groups
 
 KS = (0, 1, 3)
@@ -44,23 +43,16 @@ COLD_ITEMS_TARGET = 0.35
 Scorer = Callable[[TestCase], np.ndarray]  # a case -> scores over the split's catalog
 
 
-def measure(split: Split, scorer: Scorer, k: int) -> tuple[float, float]:
-    """Recall@k and NDCG@k of ``scorer`` under the harness's rules: history and items outside
-    the candidates excluded, ties by ascending numeric item id."""
-    index = {item: i for i, item in enumerate(split.catalog)}
-    tie_order = np.argsort(np.argsort([int(item) for item in split.catalog]))
-    allowed = np.ones(len(split.catalog), dtype=bool)
-    if split.candidates is not None:
-        allowed[:] = False
-        allowed[[index[item] for item in split.candidates]] = True
-    ranked = []
-    for case in split.cases:
-        scores = np.where(allowed, scorer(case), -np.inf)
-        scores[[index[item] for item in case.history]] = -np.inf
-        ranked.append(np.lexsort((tie_order, -scores))[:k])
-    relevant = [{index[item] for item in case.relevant} for case in split.cases]
-    values = ranking_metrics(np.array(ranked), relevant, k)
-    return float(values["recall"].mean()), float(values["ndcg"].mean())
+def measure(dataset: EvalDataset, split: Split, scorer: Scorer, k: int) -> tuple[float, float]:
+    """Recall@k and NDCG@k of ``scorer`` through the harness: its candidates, its history
+    masking, its tie rule (``top_k``) and its metrics."""
+    evaluation = Evaluation(dataset, split, [k])
+    scores = np.array([scorer(case) for case in split.cases], dtype=np.float64)
+    scores[:, ~evaluation.allowed] = -np.inf
+    for row, case in enumerate(split.cases):
+        scores[row, [evaluation.index[item] for item in case.history]] = -np.inf
+    values, _, _ = evaluation.measure(top_k(scores, k)[0])
+    return values[f"recall@{k}"], values[f"ndcg@{k}"]
 
 
 def counts(split: Split, cases: list[TestCase]) -> np.ndarray:
@@ -156,14 +148,14 @@ def cold_users_table(dataset: EvalDataset) -> list[str]:
     splits = {k: cold_users(dataset, k) for k in KS}
     rows: dict[str, dict[int, tuple[float, float]]] = {
         "best single list (the test users' own picks counted)": {
-            k: measure(s, best_single_list(s), 20) for k, s in splits.items()
+            k: measure(dataset, s, best_single_list(s), 20) for k, s in splits.items()
         },
         "popularity within (gender, age decade), all 942 other users": {
-            k: measure(s, group_popularity(dataset, s, ("gender", "age"), 1000.0), 20)
+            k: measure(dataset, s, group_popularity(dataset, s, ("gender", "age"), 1000.0), 20)
             for k, s in splits.items()
         },
         "popularity within (gender, age decade) and occupation, all 942 other users": {
-            k: measure(s, group_popularity(dataset, s, ("gender", "age", "occupation"), 1000.0), 20)
+            k: measure(dataset, s, group_popularity(dataset, s, ("gender", "age", "occupation"), 1000.0), 20)
             for k, s in splits.items()
         },
     }
@@ -182,11 +174,15 @@ def cold_users_table(dataset: EvalDataset) -> list[str]:
 def cold_items_table(dataset: EvalDataset) -> list[str]:
     split = cold_items(dataset)
     rows = {
-        "best single list (the test users' own picks counted)": measure(split, best_single_list(split), 10),
-        "the cold items' popularity among the other half of the test users": measure(
-            split, other_half_popularity(split), 10
+        "best single list (the test users' own picks counted)": measure(
+            dataset, split, best_single_list(split), 10
         ),
-        "ALS with the other half's picks of the cold items": measure(split, other_half_als(split), 10),
+        "the cold items' popularity among the other half of the test users": measure(
+            dataset, split, other_half_popularity(split), 10
+        ),
+        "ALS with the other half's picks of the cold items": measure(
+            dataset, split, other_half_als(split), 10
+        ),
     }
     text = item_text(dataset, Settings())
     als_text = factory("als-text", DEFAULT_PARAMS["als-text"], seed=0)

@@ -89,10 +89,7 @@ class LiveStats:
                 self._shown_here = (time.monotonic(), counts)
                 self._merged = (None, {})  # rebuilt from the log alone at the next read
             counts.update(shown)
-            merged = self._merged[1]
-            for item_id in shown:
-                if counts[item_id] > merged.get(item_id, 0):
-                    merged[item_id] = counts[item_id]
+            _keep_larger(self._merged[1], ((item_id, counts[item_id]) for item_id in shown))
 
     def _shown_counts(self) -> dict[str, int]:
         """The merged count table, rebuilt after each re-read of the impression log."""
@@ -102,12 +99,17 @@ class LiveStats:
             return merged
         with self._noting:
             merged = {item_id: shown for item_id, (shown, _) in logged.items()}
-            for item_id, count in self._shown_here[1].items():
-                if count > merged.get(item_id, 0):
-                    merged[item_id] = count
+            _keep_larger(merged, self._shown_here[1].items())
             self._merged = (logged, merged)
         return merged
 
     def _read_exposure(self) -> dict[str, tuple[int, int]]:
         since = time.time() - self.settings.homepage.ignore_days * 86_400
         return self.store.item_exposure(self.settings.positive_event_types, since)
+
+
+def _keep_larger(table: dict[str, int], counts: Iterable[tuple[str, int]]) -> None:
+    """Raise each item's entry in ``table`` to its count where the count is larger."""
+    for item_id, count in counts:
+        if count > table.get(item_id, 0):
+            table[item_id] = count

@@ -148,16 +148,16 @@ class ProfileRecommender(Recommender):
         A request after the newest training pick (online, every request) reads the last
         ``trend_days`` of training: time is measured from the newest pick, as the live
         ``trending`` source measures it from the newest event, so a replayed log has a "now"."""
-        base = self.log_popularity.astype(np.float64)
         moment = context.time if context is not None else None
         if moment is None or not self.trend_weight or self.trend_days <= 0 or not len(self.pick_times):
-            return base
+            return self.log_popularity.astype(np.float64)
         moment = min(moment, float(self.pick_times[-1]))
         start = int(np.searchsorted(self.pick_times, moment - self.trend_days * DAY, side="right"))
         end = int(np.searchsorted(self.pick_times, moment, side="right"))
         cached = self._trend_cache
         if cached is not None and cached[0] == (start, end):
             return cached[1].copy()  # a copy: callers may change their scores in place
+        base = self.log_popularity.astype(np.float64)
         counts = np.bincount(self.pick_items[start:end], minlength=len(base))
         recent = (counts + self.trend_smoothing * np.exp(base)) / (counts.sum() + self.trend_smoothing)
         mixed: np.ndarray = (1.0 - self.trend_weight) * base + self.trend_weight * np.log(recent)
