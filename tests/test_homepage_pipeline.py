@@ -319,6 +319,30 @@ def test_an_item_to_item_row_follows_the_latest_event(trained: tuple[Store, Sett
     assert {item["item_id"] for item in row} <= set(section["item_ids"])
 
 
+def test_with_co_visitation_the_item_to_item_row_is_what_people_picked_next_to_the_item(
+    store: Store, settings: Settings, synth_folder: Path
+) -> None:
+    load_folder(store, settings, synth_folder)
+    anchor, *mates = [item.id for item in store.iter_items()][-3:]
+    began = time.time() - 86_400
+    store.add_events(
+        [
+            Event(user_id=f"binge-{n}", item_id=item_id, type="click", timestamp=began + 60 * n + step)
+            for n in range(40)
+            for step, item_id in enumerate([anchor, *mates])
+        ]
+    )
+    declared = _declared(settings, sources=["item-to-item", "personal"])
+    train_bundle(store, declared, ["popularity", "covisitation"])
+    with TestClient(create_app(declared)) as client:
+        event = {"event_id": "i2i-2", "user_id": "fresh-face", "item_id": anchor, "type": "purchase"}
+        assert client.post("/v1/events", json={"events": [event]}).status_code == 200
+        page = client.get("/v1/users/fresh-face/homepage?n=10").json()
+    row = [item for item in page["items"] if item["source"] == "item-to-item"]
+    assert sorted(item["item_id"] for item in row) == sorted(mates)
+    assert all(item["explanation"]["evidence"] == [anchor] for item in row)
+
+
 def _declared(settings: Settings, **changes: object) -> Settings:
     return settings.model_copy(update={"homepage": settings.homepage.model_copy(update=changes)})
 

@@ -15,6 +15,7 @@ from typing import Any
 from homefeed.config import SequentialSettings
 from homefeed.errors import InvalidInputError
 from homefeed.models.base import Recommender
+from homefeed.models.covisitation import CovisitationRecommender
 from homefeed.models.profile import ProfileRecommender
 from homefeed.models.registry import MODEL_CLASSES, model_class
 from homefeed.ranking.ltr import DEFAULT_SOURCES
@@ -29,6 +30,7 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "text": {"half_life": 10.0},
     "profile": ProfileRecommender().config(),
     "itemknn": {"neighbours": 100, "shrink": 0.0},
+    "covisitation": CovisitationRecommender().config(),
     "ease": {"regularization": 500.0},
     "als": {"factors": 32, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
     "als-text": {
@@ -51,6 +53,7 @@ DEFAULT_PARAMS["ranker"] = {
         "sequential": {key: value for key, value in DEFAULT_PARAMS["sequential"].items() if key != "seed"},
         "als": DEFAULT_PARAMS["als"],
         "itemknn": DEFAULT_PARAMS["itemknn"],
+        "covisitation": DEFAULT_PARAMS["covisitation"],
         "profile": {**DEFAULT_PARAMS["profile"], **DEFAULT_SOURCES["profile"]},
         "popularity": {"half_life_days": 30.0},
     }
@@ -60,6 +63,7 @@ GRIDS: dict[str, dict[str, Sequence[Any]]] = {
     "popularity": {},
     "random": {},
     "itemknn": {"neighbours": [20, 50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]},
+    "covisitation": {"window": [5, 20, 50], "recent": [5, 10, 20]},
     "ease": {"regularization": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0]},
     "als": {"factors": [32, 64, 128], "regularization": [0.01, 0.1, 1.0], "alpha": [0.5, 1.0, 2.0]},
     "als-text": {"text_regularization": [1.0, 10.0, 100.0], "metadata_weight": [0.0, 0.5, 1.0]},

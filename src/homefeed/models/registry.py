@@ -6,6 +6,7 @@ from homefeed.config import Settings
 from homefeed.models.als import AlsRecommender, TextMappedAlsRecommender
 from homefeed.models.base import Recommender
 from homefeed.models.bpr import BprRecommender
+from homefeed.models.covisitation import CovisitationRecommender
 from homefeed.models.ease import EaseRecommender
 from homefeed.models.itemknn import ItemKnnRecommender
 from homefeed.models.popularity import PopularityRecommender
@@ -25,6 +26,7 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
         BprRecommender,
         EaseRecommender,
         ItemKnnRecommender,
+        CovisitationRecommender,
         RandomRecommender,
         SequentialRecommender,
         TextRecommender,
@@ -52,6 +54,7 @@ def build_model(name: str, settings: Settings, **overrides: object) -> Recommend
             "sequential": settings.sequential.model_dump(),
             "als": settings.als.model_dump(),
             "itemknn": {},
+            "covisitation": {},
             "profile": {},
             "popularity": {"half_life_days": settings.popularity.half_life_days},
         }

@@ -34,6 +34,7 @@ DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
     "sequential": {},
     "als": {},
     "itemknn": {},
+    "covisitation": {},
     # the weight the ranker was measured with (docs/benchmarks.md); the profile model's own
     # default (0.5) was chosen for new users with the request's trend, which the ranker's
     # sources are not given

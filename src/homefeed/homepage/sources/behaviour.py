@@ -11,6 +11,8 @@ from homefeed.homepage.page import Candidate, Explanation
 from homefeed.homepage.request import History, PageRequest
 from homefeed.homepage.sources.base import PERSONAL_MODELS, Services, VectorScorer, best, top
 from homefeed.models.base import Recommender
+from homefeed.models.bundle import ModelBundle
+from homefeed.models.covisitation import CovisitationRecommender
 from homefeed.models.profile import ProfileRecommender
 from homefeed.ranking.ltr import RankerRecommender
 
@@ -108,9 +110,10 @@ class PersonalSource:
 
 
 class ItemToItemSource:
-    """ "Because you liked X" for the latest liked item X: the items whose behaviour vectors
-    are nearest X's (a ``semantic.history_share`` of the page), so the row follows the last
-    event at once."""
+    """ "Because you liked X" for the latest liked item X (a ``semantic.history_share`` of the
+    page), so the row follows the last event at once: the items most often picked near X when
+    a co-visitation model is trained (on its own or as a ranker source), else the items whose
+    behaviour vectors are nearest X's."""
 
     name = "item-to-item"
 
@@ -122,12 +125,19 @@ class ItemToItemSource:
         quota = min(quota, round(request.n * self.services.settings.semantic.history_share))
         if bundle is None or history is None or allowed is None or not len(history.liked) or quota <= 0:
             return []
+        anchor = int(history.liked[-1])
+        covisits = covisitation_of(bundle)
+        if covisits is not None:
+            item_id = covisits.item_ids[anchor]
+            why = Explanation("history", f"Because you liked {self.services.title(item_id)}", (item_id,))
+            picks = top(covisits, covisits.neighbours_of(anchor), allowed, quota, self.name, why)
+            if picks:
+                return picks
         for name in PERSONAL_MODELS:
             model, index = bundle.get(name), self.services.indexes.get(name)
             vectors = model.item_vectors() if model is not None else None
             if model is None or index is None or vectors is None:
                 continue
-            anchor = int(history.liked[-1])
             chosen, values = index.search_slots(vectors[anchor], quota, allowed)
             item_id = model.item_ids[anchor]
             why = Explanation("history", f"Because you liked {self.services.title(item_id)}", (item_id,))
@@ -136,6 +146,16 @@ class ItemToItemSource:
                 for i, v in zip(chosen.tolist(), values.tolist(), strict=True)
             ]
         return []
+
+
+def covisitation_of(bundle: ModelBundle) -> CovisitationRecommender | None:
+    """The version's co-visitation model: trained on its own, or as one of the ranker's sources."""
+    model = bundle.get("covisitation")
+    if isinstance(model, CovisitationRecommender):
+        return model
+    ranker = bundle.get("ranker")
+    source = ranker.models.get("covisitation") if isinstance(ranker, RankerRecommender) else None
+    return source if isinstance(source, CovisitationRecommender) else None
 
 
 class ProfileSource:

@@ -1,0 +1,154 @@
+"""Item-to-item co-visitation: items picked near each other in users' sequences.
+
+Two items are related when people pick them within a few events of each other, the weight
+falling with the distance: what a rating session or a browsing visit groups together. Unlike
+item-kNN's whole-history co-occurrence, nearness in time is what counts, and unlike the
+Transformer's few dozen dimensions, the counts keep every pair apart. On MovieLens-100K `loo`
+it ranks about as well as the Transformer alone and adds to it in the ranker
+(docs/benchmarks.md). A user is scored from the latest ``recent`` liked items, the newest
+weighing most.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from homefeed.models.base import Recommender, top_k
+from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+
+
+class CovisitationRecommender(Recommender):
+    """Sums, over the user's latest liked items, each one's co-visitation row: pair counts
+    within ``window`` events (each step further multiplies a pair's weight by ``decay``),
+    divided by both items' total counts to the power ``popularity_exponent``, keeping each
+    item's ``neighbours`` strongest."""
+
+    name = "covisitation"
+    prefers_history = True
+
+    def __init__(
+        self,
+        window: int = 20,
+        decay: float = 0.9,
+        popularity_exponent: float = 0.5,
+        recent: int = 10,
+        half_life: float = 3.0,
+        neighbours: int = 200,
+    ) -> None:
+        super().__init__()
+        if window < 1 or recent < 1 or neighbours < 1:
+            raise ValueError("window, recent and neighbours must be at least 1")
+        if not 0.0 < decay <= 1.0 or half_life <= 0:
+            raise ValueError("decay must be in (0, 1] and half_life positive")
+        self.window = window
+        self.decay = decay
+        self.popularity_exponent = popularity_exponent
+        self.recent = recent
+        self.half_life = half_life
+        self.neighbours = neighbours
+        self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.sequences: list[np.ndarray] = []
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "window": self.window,
+            "decay": self.decay,
+            "popularity_exponent": self.popularity_exponent,
+            "recent": self.recent,
+            "half_life": self.half_life,
+            "neighbours": self.neighbours,
+        }
+
+    def _fit(self, data: Interactions) -> None:
+        self.sequences = [items for items, _ in data.sequences()]
+        counts = self._pair_counts(self.sequences, data.n_items)
+        totals = np.asarray(counts.sum(axis=1)).ravel() + 1.0
+        damp = sp.diags((totals**-self.popularity_exponent).astype(np.float32))
+        self.similarity = _strongest(sp.csr_matrix(damp @ counts @ damp), self.neighbours)
+
+    def _pair_counts(self, sequences: list[np.ndarray], n_items: int) -> sp.csr_matrix:
+        """Symmetric [n_items, n_items] weighted counts of pairs within ``window`` events
+        (a session logs its items in no reliable order, so both directions count)."""
+        rows, columns, weights = [], [], []
+        for step in range(1, self.window + 1):
+            long_enough = [sequence for sequence in sequences if len(sequence) > step]
+            if not long_enough:
+                break
+            earlier = np.concatenate([sequence[:-step] for sequence in long_enough])
+            later = np.concatenate([sequence[step:] for sequence in long_enough])
+            weight = np.full(len(earlier), self.decay ** (step - 1), dtype=np.float32)
+            rows += [earlier, later]
+            columns += [later, earlier]
+            weights += [weight, weight]
+        if not rows:
+            return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+        counts = sp.coo_matrix(
+            (np.concatenate(weights), (np.concatenate(rows), np.concatenate(columns))),
+            shape=(n_items, n_items),
+        ).tocsr()  # duplicates are summed
+        counts.setdiag(0.0)  # an item picked twice is not its own neighbour
+        counts.eliminate_zeros()
+        return counts
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        return np.vstack([self._score(self.sequences[user]) for user in users])
+
+    def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return self._score(items[weights > 0])
+
+    def _score(self, liked: np.ndarray) -> np.ndarray:
+        latest = liked[-self.recent :]
+        if len(latest) == 0:
+            return np.zeros(self.similarity.shape[1], dtype=np.float32)
+        ages = np.arange(len(latest) - 1, -1, -1, dtype=np.float32)
+        recency = (0.5 ** (ages / self.half_life)).astype(np.float32)
+        return np.asarray(self.similarity[latest].T @ recency).ravel()
+
+    def neighbours_of(self, index: int) -> np.ndarray:
+        """[n_items] float64: how strongly each item is picked near item ``index`` (-inf for
+        items never picked near it)."""
+        row: np.ndarray = self.similarity[index].toarray().ravel().astype(np.float64)
+        row[row <= 0] = -np.inf
+        return row
+
+    def similar_items(self, item_id: str, n: int) -> list[tuple[str, float]]:
+        """The items most often picked near ``item_id``."""
+        index = self.item_index(item_id)
+        if index is None:
+            return []
+        row = self.neighbours_of(index)
+        indices, values = top_k(row[None, :], n)
+        return [(self.item_ids[i], float(v)) for i, v in zip(indices[0], values[0], strict=True) if i >= 0]
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        similarity = self.similarity.tocsr()
+        return {
+            "similarity_data": similarity.data,
+            "similarity_indices": similarity.indices,
+            "similarity_indptr": similarity.indptr,
+            "similarity_shape": np.array(similarity.shape),
+            **pack_sequences(self.sequences),
+        }
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.similarity = sp.csr_matrix(
+            (arrays["similarity_data"], arrays["similarity_indices"], arrays["similarity_indptr"]),
+            shape=tuple(arrays["similarity_shape"]),
+        )
+        self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
+
+
+def _strongest(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
+    """Each row's ``keep`` largest entries (ties at the cut may keep a few more)."""
+    matrix = matrix.tocsr().astype(np.float32)
+    lengths = np.diff(matrix.indptr)
+    for row in np.flatnonzero(lengths > keep):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        values = matrix.data[start:end]
+        cutoff = np.partition(values, len(values) - keep)[len(values) - keep]
+        values[values < cutoff] = 0.0
+    matrix.eliminate_zeros()
+    return matrix

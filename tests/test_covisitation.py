@@ -1,0 +1,95 @@
+"""Co-visitation against sequences with planted sessions: items picked together in time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from homefeed.models import Interactions
+from homefeed.models.covisitation import CovisitationRecommender
+
+WEIGHTS = {"click": 1.0, "dislike": -2.0}
+SESSION = 4  # items 4k .. 4k+3 form session k
+HUB = "i099"  # an item picked in every session: popular, related to nothing in particular
+
+
+def _sessions(n_users: int = 80, seed: int = 0) -> Interactions:
+    """Each user goes through 3 random sessions of 10; within one, its four items and the hub
+    come in random order, one event a second; sessions are a day apart."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(n_users):
+        clock = 0.0
+        for session in rng.choice(10, size=3, replace=False):
+            items = [f"i{SESSION * session + offset:03d}" for offset in range(SESSION)] + [HUB]
+            for item in rng.permutation(items):
+                rows.append((f"u{user:03d}", str(item), "click", clock))
+                clock += 1.0
+            clock += 86_400.0
+    return Interactions.from_rows(rows, WEIGHTS)
+
+
+def _ids(model: CovisitationRecommender, indices: np.ndarray) -> list[str]:
+    return [model.item_ids[int(i)] for i in indices]
+
+
+def test_the_latest_items_bring_their_session_mates_first() -> None:
+    data = _sessions()
+    model = CovisitationRecommender(window=4, recent=2).fit(data)
+    history = np.array([data.item_index("i020"), data.item_index("i021")])  # two of session 5
+    scores = model.score_history(history, np.ones(2, dtype=np.float32))
+    scores[history] = -np.inf
+    top = _ids(model, np.argsort(-scores)[:2])
+    assert sorted(top) == ["i022", "i023"]
+    assert sorted(item for item, _ in model.similar_items("i020", 3)) == ["i021", "i022", "i023"]
+
+
+def test_without_popularity_damping_the_hub_wins_everywhere() -> None:
+    data = _sessions()
+    history = np.array([data.item_index("i020")])
+    for exponent, hub_first in ((0.0, True), (0.5, False)):
+        model = CovisitationRecommender(window=4, popularity_exponent=exponent).fit(data)
+        scores = model.score_history(history, np.ones(1, dtype=np.float32))
+        scores[history] = -np.inf
+        assert (model.item_ids[int(np.argmax(scores))] == HUB) is hub_first
+
+
+def test_pairs_further_apart_than_the_window_do_not_count_and_nearer_ones_weigh_more() -> None:
+    rows = [("u", item, "click", float(t)) for t, item in enumerate(["a", "b", "c", "d", "e"])]
+    data = Interactions.from_rows(rows, WEIGHTS)
+    model = CovisitationRecommender(window=2, decay=0.5, popularity_exponent=0.0).fit(data)
+    a = data.item_index("a")
+    row = model.similarity[a].toarray().ravel()
+    assert row[data.item_index("b")] == pytest.approx(1.0)
+    assert row[data.item_index("c")] == pytest.approx(0.5)  # two steps: one decay
+    assert row[data.item_index("d")] == 0.0 and row[data.item_index("e")] == 0.0
+    assert row[a] == 0.0
+
+
+def test_only_the_newest_liked_items_count_and_dislikes_are_ignored() -> None:
+    data = _sessions()
+    model = CovisitationRecommender(window=4, recent=1).fit(data)
+    old, new, disliked = (data.item_index(item) for item in ("i000", "i020", "i040"))
+    both = model.score_history(np.array([old, new, disliked]), np.array([1.0, 1.0, -2.0], dtype=np.float32))
+    newest = model.score_history(np.array([new]), np.ones(1, dtype=np.float32))
+    np.testing.assert_allclose(both, newest)
+
+
+def test_neighbours_are_capped_and_the_model_round_trips(tmp_path: Path) -> None:
+    data = _sessions()
+    model = CovisitationRecommender(window=30, neighbours=3).fit(data)
+    assert np.diff(model.similarity.indptr).max() <= 3
+    model.save(tmp_path / "covisitation")
+    loaded = CovisitationRecommender.load(tmp_path / "covisitation")
+    users = np.arange(data.n_users)
+    np.testing.assert_allclose(loaded.score_users(users), model.score_users(users))
+    assert loaded.config() == model.config()
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="window"):
+        CovisitationRecommender(window=0)
+    with pytest.raises(ValueError, match="decay"):
+        CovisitationRecommender(decay=1.5)
