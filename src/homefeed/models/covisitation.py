@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+from homefeed.models.sparse_rows import csr_arrays, csr_from_arrays, rows_weighted_sum
 
 
 class CovisitationRecommender(Recommender):
@@ -102,10 +103,9 @@ class CovisitationRecommender(Recommender):
     def _score(self, liked: np.ndarray) -> np.ndarray:
         latest = liked[-self.recent :]
         if len(latest) == 0:
-            return np.zeros(self.similarity.shape[1], dtype=np.float32)
-        ages = np.arange(len(latest) - 1, -1, -1, dtype=np.float32)
-        recency = (0.5 ** (ages / self.half_life)).astype(np.float32)
-        return np.asarray(self.similarity[latest].T @ recency).ravel()
+            return np.zeros(self.similarity.shape[1], dtype=np.float64)
+        ages = np.arange(len(latest) - 1, -1, -1, dtype=np.float64)
+        return rows_weighted_sum(self.similarity, latest, 0.5 ** (ages / self.half_life))
 
     def neighbours_of(self, index: int) -> np.ndarray:
         """[n_items] float64: how strongly each item is picked near item ``index`` (-inf for
@@ -124,20 +124,10 @@ class CovisitationRecommender(Recommender):
         return [(self.item_ids[i], float(v)) for i, v in zip(indices[0], values[0], strict=True) if i >= 0]
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        similarity = self.similarity.tocsr()
-        return {
-            "similarity_data": similarity.data,
-            "similarity_indices": similarity.indices,
-            "similarity_indptr": similarity.indptr,
-            "similarity_shape": np.array(similarity.shape),
-            **pack_sequences(self.sequences),
-        }
+        return {**csr_arrays("similarity", self.similarity), **pack_sequences(self.sequences)}
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.similarity = sp.csr_matrix(
-            (arrays["similarity_data"], arrays["similarity_indices"], arrays["similarity_indptr"]),
-            shape=tuple(arrays["similarity_shape"]),
-        )
+        self.similarity = csr_from_arrays("similarity", arrays)
         self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
 
 

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.data import Interactions
+from homefeed.models.sparse_rows import csr_arrays, csr_from_arrays
 
 
 class ItemKnnRecommender(Recommender):
@@ -62,22 +63,16 @@ class ItemKnnRecommender(Recommender):
         return [(self.item_ids[i], float(v)) for i, v in zip(indices[0], values[0], strict=True) if i >= 0]
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        similarity, history = self.similarity.tocsr(), self.history.tocsr()
+        history = self.history.tocsr()
         return {
-            "similarity_data": similarity.data,
-            "similarity_indices": similarity.indices,
-            "similarity_indptr": similarity.indptr,
-            "similarity_shape": np.array(similarity.shape),
+            **csr_arrays("similarity", self.similarity),
             "history_indices": history.indices,
             "history_indptr": history.indptr,
             "history_shape": np.array(history.shape),
         }
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.similarity = sp.csr_matrix(
-            (arrays["similarity_data"], arrays["similarity_indices"], arrays["similarity_indptr"]),
-            shape=tuple(arrays["similarity_shape"]),
-        )
+        self.similarity = csr_from_arrays("similarity", arrays)
         indices = arrays["history_indices"]
         self.history = sp.csr_matrix(
             (np.ones(len(indices), dtype=np.float32), indices, arrays["history_indptr"]),

@@ -1,4 +1,5 @@
-"""Row gathers on CSR matrices for one request's worth of rows.
+"""Row gathers on CSR matrices for one request's worth of rows, and CSR matrices as the
+named flat arrays a model saves.
 
 scipy's fancy row indexing (``matrix[rows]``) builds a new matrix and costs ~0.1 ms a call in
 overhead alone; a homepage made several such calls (docs/benchmarks.md). These read the CSR
@@ -34,3 +35,22 @@ def rows_weighted_sum(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarr
     owner, at = row_entries(matrix, rows)
     values = matrix.data[at].astype(np.float64) * np.asarray(weights, dtype=np.float64)[owner]
     return np.bincount(matrix.indices[at], values, minlength=matrix.shape[1])
+
+
+def csr_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    """``matrix`` as ``{prefix}_data``, ``_indices``, ``_indptr`` and ``_shape`` arrays."""
+    matrix = matrix.tocsr()
+    return {
+        f"{prefix}_data": matrix.data,
+        f"{prefix}_indices": matrix.indices,
+        f"{prefix}_indptr": matrix.indptr,
+        f"{prefix}_shape": np.array(matrix.shape),
+    }
+
+
+def csr_from_arrays(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
+    """The inverse of :func:`csr_arrays`."""
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+        shape=tuple(int(size) for size in arrays[f"{prefix}_shape"]),
+    )
