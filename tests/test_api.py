@@ -163,7 +163,9 @@ def test_homepage_after_training(trained_client: TestClient, trained: tuple[Stor
     assert len(ids) == 15 and len(set(ids)) == 15
     assert not seen & set(ids)
     assert page["degraded"] is False and page["model_version"] == ready["model_version"]
-    assert page["items"][0]["source"] == "als" and page["items"][0]["reason"].startswith("Because you liked")
+    first = page["items"][0]  # the default models' personal row: co-visitation from the latest likes
+    assert first["source"] == "covisitation" and first["reason"].startswith("Because you liked")
+    assert first["explanation"]["evidence"] and set(first["explanation"]["evidence"]) <= seen
     excluded = trained_client.get(
         f"/v1/users/{user}/homepage", params={"n": 15, "exclude": ",".join(ids[:3])}
     ).json()

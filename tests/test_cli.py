@@ -60,7 +60,7 @@ def test_synth_import_train_recommend(tmp_path: Path) -> None:
     code, out = _invoke(data, "train")
     assert code == 0 and "model version" in out
     code, out = _invoke(data, "recommend", "u00001", "--n", "3")
-    assert code == 0 and "homepage of u00001" in out and "als" in out
+    assert code == 0 and "homepage of u00001" in out and "covisitation" in out
 
 
 def test_user_errors_exit_2_with_one_line_and_no_traceback(

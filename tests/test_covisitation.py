@@ -46,6 +46,19 @@ def test_the_latest_items_bring_their_session_mates_first() -> None:
     assert sorted(item for item, _ in model.similar_items("i020", 3)) == ["i021", "i022", "i023"]
 
 
+def test_each_pick_is_explained_by_the_liked_item_it_was_picked_with() -> None:
+    data = _sessions()
+    model = CovisitationRecommender(window=4, recent=3, neighbours=4).fit(data)  # session mates + hub
+    liked = np.array([data.item_index(item) for item in ("i020", "i008", "i021")])  # sessions 5, 2, 5
+    near = np.asarray(model.similarity[liked].sum(axis=0)).ravel() > 0
+    unrelated = int(np.flatnonzero(~near)[0])  # never picked near any liked item
+    chosen = np.array([data.item_index("i022"), data.item_index("i009"), unrelated])
+    anchors = model.anchors(liked, chosen)
+    assert model.item_ids[anchors[0]] in {"i020", "i021"}  # a session-5 mate of i022
+    assert model.item_ids[anchors[1]] == "i008"  # the only liked item of session 2
+    assert anchors[2] == -1  # nothing to name
+
+
 def test_without_popularity_damping_the_hub_wins_everywhere() -> None:
     data = _sessions()
     history = np.array([data.item_index("i020")])

@@ -10,6 +10,7 @@ import pytest
 from homefeed.config import Settings
 from homefeed.datasets.synth import load_ground_truth
 from homefeed.homepage import HomepagePipeline
+from homefeed.homepage.sources import PERSONAL_MODELS
 from homefeed.models.bundle import load_latest
 from homefeed.serving.catalog import Catalog
 from homefeed.store import Store
@@ -32,7 +33,7 @@ def test_homepages_agree_with_planted_preferences(
     engine_scores, popular_scores, chance = [], [], []
     for user_id, prefs in truth["user_preferences"].items():
         page = builder.build(user_id, 10)
-        if not page.items or page.items[0].source != "als":
+        if not page.items or page.items[0].source not in PERSONAL_MODELS:
             continue
         seen = {e.item_id for e in store.user_events(user_id, 10_000)}
         popular = [item for item, _ in popularity.recommend([user_id], 10, [seen])[0]]

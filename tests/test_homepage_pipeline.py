@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
-from homefeed.domain import Event, Impression
+from homefeed.domain import Event, Impression, Item
 from homefeed.errors import ConfigurationError
 from homefeed.homepage import Candidate, Explanation, HomepagePipeline
 from homefeed.homepage.filters import filter_factories
@@ -162,8 +162,8 @@ def test_an_event_can_be_named_by_the_next_page(client_and_store: tuple[TestClie
     more = [item["item_id"] for item in page["items"] if item["item_id"] != bought][:2]
     events = [{"user_id": "newcomer", "item_id": item_id, "type": "purchase"} for item_id in more]
     assert client.post("/v1/events", json={"events": events}).status_code == 200
-    page = client.get("/v1/users/newcomer/homepage?n=10").json()  # three liked: the personal model
-    personal = [item for item in page["items"] if item["source"] == "als"]
+    page = client.get("/v1/users/newcomer/homepage?n=10").json()  # three liked: the personal models
+    personal = [item for item in page["items"] if item["source"] in {"covisitation", "als"}]
     assert len(personal) >= 8 and all(
         item["explanation"]["evidence"][0] in [bought, *more] for item in personal
     )
@@ -341,6 +341,38 @@ def test_with_co_visitation_the_item_to_item_row_is_what_people_picked_next_to_t
     row = [item for item in page["items"] if item["source"] == "item-to-item"]
     assert sorted(item["item_id"] for item in row) == sorted(mates)
     assert all(item["explanation"]["evidence"] == [anchor] for item in row)
+
+
+def test_co_visitation_leads_the_personal_row_and_als_fills_what_it_cannot_name(
+    store: Store, settings: Settings, synth_folder: Path
+) -> None:
+    """The default models' personal row: co-visitation proposes only items picked near the
+    user's likes, each naming the like; ALS fills the rest of the row, nothing twice."""
+    load_folder(store, settings, synth_folder)
+    binge = [Item(id=f"binge-{k}", title=f"Binge {k}", category="Series") for k in range(3)]
+    store.upsert_items(binge)
+    began = time.time() - 86_400
+    store.add_events(
+        [
+            Event(user_id=f"binger-{n}", item_id=item.id, type="click", timestamp=began + 60 * n + step)
+            for n in range(40)
+            for step, item in enumerate(binge)
+        ]
+        + [Event(user_id="fresh-face", item_id="binge-0", type="purchase")]
+    )
+    declared = _declared(settings, sources=["personal"])
+    train_bundle(store, declared, ["popularity", "covisitation", "als"])
+    path = latest_version_path(declared.effective_models_dir)
+    assert path is not None
+    page = HomepagePipeline(store, declared, Catalog(store.iter_items()), load_bundle(path)).build(
+        "fresh-face", 10
+    )
+    by_source = Counter(item.source for item in page.items)
+    assert by_source["covisitation"] == 2 and by_source["als"] == 8 - by_source["explore"], by_source
+    named = [item for item in page.items if item.source == "covisitation"]
+    assert {item.item_id for item in named} == {"binge-1", "binge-2"}
+    assert all(item.explanation.evidence == ("binge-0",) for item in named)
+    assert len({item.item_id for item in page.items}) == 10 and not page.degraded
 
 
 def _declared(settings: Settings, **changes: object) -> Settings:

@@ -225,9 +225,11 @@ def train(
     models: Annotated[
         str,
         typer.Option(
-            "--models", "--model", help="Comma-separated: popularity, profile, als, sequential, ease, ..."
+            "--models",
+            "--model",
+            help="Comma-separated: popularity, profile, covisitation, als, sequential, ranker, ...",
         ),
-    ] = "popularity,profile,als",
+    ] = "popularity,profile,covisitation,als",
     keep: Annotated[int, typer.Option(min=1, help="Model versions to keep on disk.")] = 5,
 ) -> None:
     """Train the models on every stored event and save them as a new version."""

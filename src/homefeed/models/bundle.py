@@ -31,7 +31,7 @@ from homefeed.store import Store
 from homefeed.understanding.semantic import embed_interests, open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
-DEFAULT_MODELS = ("popularity", "profile", "als")
+DEFAULT_MODELS = ("popularity", "profile", "covisitation", "als")
 SEMANTIC_DIR = "semantic"  # the item text index inside a version folder
 INDEX_DIR = "index"  # a model's saved HNSW index over its item vectors, inside the model's folder
 StepCallback = Callable[[str], None]

@@ -107,6 +107,18 @@ class CovisitationRecommender(Recommender):
         ages = np.arange(len(latest) - 1, -1, -1, dtype=np.float64)
         return rows_weighted_sum(self.similarity, latest, 0.5 ** (ages / self.half_life))
 
+    def anchors(self, liked: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """For each of ``chosen``, the item of the user's latest ``recent`` liked items that gave
+        it the most score (what "because you liked X" names), or -1 where none did."""
+        latest = liked[-self.recent :]
+        if len(latest) == 0 or len(chosen) == 0:
+            return np.full(len(chosen), -1, dtype=np.int64)
+        ages = np.arange(len(latest) - 1, -1, -1, dtype=np.float64)
+        rows = self.similarity[latest][:, chosen].toarray() * (0.5 ** (ages / self.half_life))[:, None]
+        strongest = np.argmax(rows, axis=0)
+        found = rows[strongest, np.arange(len(chosen))] > 0
+        return np.where(found, latest[strongest], -1).astype(np.int64)
+
     def neighbours_of(self, index: int) -> np.ndarray:
         """[n_items] float64: how strongly each item is picked near item ``index`` (-inf for
         items never picked near it)."""

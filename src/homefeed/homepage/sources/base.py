@@ -27,7 +27,7 @@ from homefeed.serving.new_items import NewItemVectors
 from homefeed.store import Store
 from homefeed.vectors import VectorIndex
 
-PERSONAL_MODELS = ("ranker", "sequential", "als")  # tried in this order
+PERSONAL_MODELS = ("ranker", "sequential", "covisitation", "als")  # tried in this order
 NEW_ITEMS = "new-items"  # the source that ranks items no model has interactions for
 
 

@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 class PersonalSource:
     """The user's own taste: the learning-to-rank model over every source when trained, else
-    the Transformer reading the fresh sequence, else ALS folded in from the fresh history
-    (the first personal model that works). A user with fewer than ``homepage.short_history``
+    the Transformer reading the fresh sequence, else co-visitation from the latest likes, else
+    ALS folded in from the fresh history (the first personal model that works; the next ones
+    fill what it leaves open). A user with fewer than ``homepage.short_history``
     liked items gets the profile model's picks instead, when it has any."""
 
     name = "personal"
@@ -44,10 +45,11 @@ class PersonalSource:
             picks = ProfileSource(self.services).fetch(request, quota)
             if picks:  # a few likes: what people like them pick ranks better (docs/benchmarks.md)
                 return picks
-        for name, model in models:
+        found: list[Candidate] = []
+        for name, model in models:  # each model in turn fills what the ones before left open
             assert model is not None
             try:
-                chosen, values = self._retrieve(name, model, request, allowed, quota)
+                chosen, values = self._retrieve(name, model, request, allowed, quota - len(found))
                 anchors = self._anchors(model, history.liked, chosen)
             except Exception as error:  # the next personal model takes over
                 logger.exception("personal source %s failed for user %s", name, request.user_id)
@@ -56,13 +58,17 @@ class PersonalSource:
             explanations = {anchor: self._because(anchor) for anchor in set(anchors)}
             item_ids = model.item_ids
             details = self._details(request, model, history, chosen, values)
-            return [
+            found += [
                 Candidate(item_ids[index], float(score), name, explanations[anchor], detail)
                 for index, score, anchor, detail in zip(
                     chosen.tolist(), values.tolist(), anchors, details, strict=True
                 )
             ]
-        return []
+            if len(found) >= quota:
+                break
+            allowed = allowed.copy()
+            allowed[chosen] = False
+        return found
 
     @staticmethod
     def _details(
@@ -92,15 +98,23 @@ class PersonalSource:
         if model.reads_request:
             scores = model.score_new_users([history.liked], [request.profile], [request.context])
             return best(scores[0], allowed, n)
-        return best(model.score_history(history.items, history.weights), allowed, n)
+        chosen, values = best(model.score_history(history.items, history.weights), allowed, n)
+        if isinstance(model, CovisitationRecommender):  # no co-visit, no evidence: leave it to the next
+            chosen, values = chosen[values > 0], values[values > 0]
+        return chosen, values
 
     def _anchors(self, model: Recommender, liked: np.ndarray, chosen: np.ndarray) -> list[str | None]:
-        """For each recommended item, the liked item whose vector points most towards it."""
+        """For each recommended item, the liked item that gave it the most co-visits, or whose
+        vector points most towards it."""
+        item_ids = model.item_ids
+        if isinstance(model, CovisitationRecommender):
+            return [
+                item_ids[index] if index >= 0 else None for index in model.anchors(liked, chosen).tolist()
+            ]
         vectors = model.item_vectors()
         if len(chosen) == 0 or vectors is None:
             return [None] * len(chosen)
         contributions = vectors[chosen] @ vectors[liked].T
-        item_ids = model.item_ids
         return [item_ids[index] for index in liked[np.argmax(contributions, axis=1)].tolist()]
 
     def _because(self, anchor: str | None) -> Explanation:
