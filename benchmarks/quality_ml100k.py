@@ -31,7 +31,7 @@ from homefeed.evaluation.tuning import DEFAULT_PARAMS, resolve_models
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-100k"
-MODELS = "random,pop,profile,itemknn,ease,als,bpr"
+MODELS = "random,pop,profile,itemknn,covisitation,ease,als,bpr"
 
 
 def table(report: EvaluationReport, columns: list[str], label_suffix: str = "") -> list[str]:

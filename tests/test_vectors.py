@@ -132,7 +132,7 @@ def test_large_catalog_models_save_their_hnsw_index_and_serve_through_it(
         semantic=SemanticSettings(exact_below=100),  # the 240-item catalog counts as large
     )
     load_folder(store, settings, synth_folder)
-    bundle = train_bundle(store, settings)
+    bundle = train_bundle(store, settings, ["popularity", "profile", "als"])  # ALS leads the personal row
     assert (bundle.path / "als" / "index" / "index.faiss").exists()
     loaded = load_bundle(bundle.path).vector_index("als", IndexConfig(hnsw_above=100))
     assert loaded is not None and loaded.kind == "hnsw" and len(loaded) == 240
