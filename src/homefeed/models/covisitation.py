@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
-from homefeed.models.sparse_rows import csr_arrays, csr_from_arrays, rows_weighted_sum
+from homefeed.models.sparse_rows import csr_arrays, csr_from_arrays, row_entries, rows_weighted_sum
 
 
 class CovisitationRecommender(Recommender):
@@ -101,22 +101,32 @@ class CovisitationRecommender(Recommender):
         return self._score(items[weights > 0])
 
     def _score(self, liked: np.ndarray) -> np.ndarray:
-        latest = liked[-self.recent :]
+        latest, weights = self._latest_weighted(liked)
         if len(latest) == 0:
             return np.zeros(self.similarity.shape[1], dtype=np.float64)
+        return rows_weighted_sum(self.similarity, latest, weights)
+
+    def _latest_weighted(self, liked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The latest ``recent`` liked items and their recency weights (half-life ``half_life``)."""
+        latest = liked[-self.recent :]
         ages = np.arange(len(latest) - 1, -1, -1, dtype=np.float64)
-        return rows_weighted_sum(self.similarity, latest, 0.5 ** (ages / self.half_life))
+        return latest, 0.5 ** (ages / self.half_life)
 
     def anchors(self, liked: np.ndarray, chosen: np.ndarray) -> np.ndarray:
         """For each of ``chosen``, the item of the user's latest ``recent`` liked items that gave
         it the most score (what "because you liked X" names), or -1 where none did."""
-        latest = liked[-self.recent :]
+        latest, weights = self._latest_weighted(liked)
         if len(latest) == 0 or len(chosen) == 0:
             return np.full(len(chosen), -1, dtype=np.int64)
-        ages = np.arange(len(latest) - 1, -1, -1, dtype=np.float64)
-        rows = self.similarity[latest][:, chosen].toarray() * (0.5 ** (ages / self.half_life))[:, None]
-        strongest = np.argmax(rows, axis=0)
-        found = rows[strongest, np.arange(len(chosen))] > 0
+        owner, at = row_entries(self.similarity, latest)  # no scipy fancy indexing on a page
+        column = np.full(self.similarity.shape[1], -1, dtype=np.int64)
+        column[chosen] = np.arange(len(chosen))
+        where = column[self.similarity.indices[at]]
+        keep = where >= 0
+        given = np.zeros((len(latest), len(chosen)))
+        given[owner[keep], where[keep]] = self.similarity.data[at[keep]] * weights[owner[keep]]
+        strongest = np.argmax(given, axis=0)
+        found = given[strongest, np.arange(len(chosen))] > 0
         return np.where(found, latest[strongest], -1).astype(np.int64)
 
     def neighbours_of(self, index: int) -> np.ndarray:
