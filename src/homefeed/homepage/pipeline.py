@@ -203,11 +203,14 @@ class HomepagePipeline:
         exclude: Collection[str] = (),
         category: str | None = None,
         context: RequestContext | None = None,
+        request_id: str | None = None,
     ) -> Homepage:
         """The page after the one ``cursor`` points at: built now, without any item already
         shown under that cursor, so scrolling never repeats an item even as events arrive."""
         position, shown = self._shown.of(cursor, user_id)
-        page = self.build(user_id, n, set(exclude) | set(shown), category, context=context)
+        page = self.build(
+            user_id, n, set(exclude) | set(shown), category, request_id=request_id, context=context
+        )
         self._shown.add(position.session, [item.item_id for item in page.items])
         page.cursor = encode_cursor(position.after(page.request_id))
         return page

@@ -1,0 +1,177 @@
+"""Golden pages: the exact homepages (items, order, sources, scores, explanations, sections and
+degradations) that fixed users get from fixed model versions on the synthetic set, at a fixed
+clock and fixed request ids (exploration is seeded by the request id).
+
+They pin behaviour while the page's code is reorganised: a change of any page is either a
+defect or a deliberate fix, and a deliberate fix names itself in its commit. To rewrite the
+file after such a fix: ``HOMEFEED_WRITE_GOLDEN=1 pytest tests/test_golden_pages.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from homefeed.config import SequentialSettings, Settings
+from homefeed.domain import Event, User
+from homefeed.models.bundle import train_bundle
+from homefeed.service import create_app
+from homefeed.store import Store, migrate
+
+from .conftest import load_folder
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "homepages.json"
+CLOCK = 1_769_904_000.0  # 2026-02-01T00:00:00Z, the day after the synthetic log ends
+WRITE = os.environ.get("HOMEFEED_WRITE_GOLDEN") == "1"
+TINY_TRANSFORMER = SequentialSettings(hidden=32, layers=1, max_length=20, epochs=2, batch_size=64)
+
+
+def _settings(root: Path, models: str, **homepage: Any) -> Settings:
+    base = Settings(
+        data_dir=root,
+        database_url=f"sqlite:///{root / 'homefeed.db'}",
+        models_dir=root / models,
+        log_impressions=False,  # written in the background: pages would read them at random times
+        model_poll_seconds=0,
+        catalog_poll_seconds=0,
+        sequential=TINY_TRANSFORMER,
+    )
+    return base.model_copy(update={"homepage": base.homepage.model_copy(update=homepage)})
+
+
+@pytest.fixture(scope="module")
+def golden_root(tmp_path_factory: pytest.TempPathFactory, synth_folder: Path) -> Iterator[Path]:
+    """The synthetic set, a few extra users, and two trained versions: the default models,
+    and the ranker over its sources (one torch thread, so training repeats exactly)."""
+    root = tmp_path_factory.mktemp("golden")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(time, "time", lambda: CLOCK)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        settings = _settings(root, "default")
+        store = Store.from_url(settings.effective_database_url)
+        migrate(store.engine)
+        load_folder(store, settings, synth_folder)
+        store.upsert_users(
+            [
+                User(id="talker", interests="space travel and jazz; not into football"),
+                User(id="one-like", age=27, gender="F"),
+            ]
+        )
+        popular = store.item_popularity(["click"], 3)
+        store.add_events(
+            [
+                Event(
+                    event_id="g-1",
+                    user_id="one-like",
+                    item_id=popular[-1][0],
+                    type="purchase",
+                    timestamp=CLOCK,
+                )
+            ]
+        )
+        train_bundle(store, settings)
+        train_bundle(store, _settings(root, "ranked"), ["popularity", "profile", "als", "ranker"])
+        store.close()
+        yield root
+    finally:
+        torch.set_num_threads(threads)
+        patch.undo()
+
+
+def _page(page: Any) -> dict[str, Any]:
+    """What a person sees of a page, and why, without the ids that differ per run."""
+    return {
+        "items": [
+            [
+                item.item_id,
+                item.source,
+                round(float(item.score), 5),
+                item.explanation.type,
+                item.explanation.text,
+                list(item.explanation.evidence),
+            ]
+            for item in page.items
+        ],
+        "sections": [[s.key, s.title, [i.item_id for i in s.items]] for s in page.sections],
+        "degraded": page.degraded,
+        "reasons": list(page.reasons),
+        "arm": page.arm,
+    }
+
+
+def _pages(settings: Settings, requests: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+    """Pages built in order by one worker (exploration reads what that worker has shown)."""
+    found: dict[str, Any] = {}
+    with TestClient(create_app(settings)) as client:
+        homepages = client.app.state.runtime.homepages  # type: ignore[attr-defined]
+        for name, user, options in requests:
+            cursor = options.pop("after", None)
+            if cursor is not None:
+                page = homepages.next_page(
+                    found[cursor]["cursor"],
+                    user,
+                    options.pop("n", 20),
+                    request_id=f"golden-{name}",
+                    **options,
+                )
+            else:
+                page = homepages.build(user, options.pop("n", 20), request_id=f"golden-{name}", **options)
+            found[name] = {"page": _page(page), "cursor": page.cursor}
+    return {name: entry["page"] for name, entry in found.items()}
+
+
+def _current(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setattr(time, "time", lambda: CLOCK)
+    store = Store.from_url(f"sqlite:///{root / 'homefeed.db'}")
+    active = store.sample_user_ids(6)
+    store.close()
+    first = active[0]
+    default = [
+        *[(f"active-{n}", user, {}) for n, user in enumerate(active)],
+        ("short", first, {"n": 7}),
+        ("category", first, {"category": "Music"}),
+        ("avoided-category", first, {"category": "Space"}),  # they said they are not into space
+        ("excluded", active[1], {"exclude": {"i00001", "i00002", "i00003"}}),
+        ("talker", "talker", {}),
+        ("one-like", "one-like", {"n": 10}),
+        ("nobody", "nobody-at-all", {"n": 10}),
+        ("first-scroll", active[2], {"n": 10}),
+        ("second-scroll", active[2], {"n": 10, "after": "first-scroll"}),
+    ]
+    pages = {"default": _pages(_settings(root, "default"), default)}
+    capped = [(f"capped-{n}", user, {}) for n, user in enumerate(active[:3])]
+    pages["capped"] = _pages(_settings(root, "default", max_per_category=3), capped)
+    related = ["item-to-item", "semantic-history", "interests", "trending", "personal"]
+    with_row = [(f"row-{n}", user, {}) for n, user in enumerate([*active[:3], "one-like"])]
+    pages["item-to-item"] = _pages(_settings(root, "default", sources=related), with_row)
+    ranked = [
+        *[(f"ranked-{n}", user, {}) for n, user in enumerate(active[:4])],
+        ("ranked-talker", "talker", {}),
+        ("ranked-one-like", "one-like", {"n": 10}),
+        ("ranked-explained", active[4], {"explain": True}),
+    ]
+    pages["ranked"] = _pages(_settings(root, "ranked"), ranked)
+    return pages
+
+
+@pytest.mark.slow
+def test_pages_are_the_golden_ones(golden_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = _current(golden_root, monkeypatch)
+    if WRITE:
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(pages, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert set(pages) == set(expected)
+    for variant, built in pages.items():
+        for name, page in built.items():
+            assert page == expected[variant][name], f"{variant} / {name} differs from the golden page"
