@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,73 +20,78 @@ from typing import Any
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from homefeed.config import SequentialSettings, Settings
-from homefeed.domain import Event, User
-from homefeed.models.bundle import train_bundle
+from homefeed.cli import app as homefeed_cli
+from homefeed.config import Settings
 from homefeed.service import create_app
-from homefeed.store import Store, migrate
-
-from .conftest import load_folder
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "homepages.json"
 CLOCK = 1_769_904_000.0  # 2026-02-01T00:00:00Z, the day after the synthetic log ends
 WRITE = os.environ.get("HOMEFEED_WRITE_GOLDEN") == "1"
-TINY_TRANSFORMER = SequentialSettings(hidden=32, layers=1, max_length=20, epochs=2, batch_size=64)
+TINY_TRANSFORMER = {"HIDDEN": "32", "LAYERS": "1", "MAX_LENGTH": "20", "EPOCHS": "2", "BATCH_SIZE": "64"}
 
 
 def _settings(root: Path, models: str, **homepage: Any) -> Settings:
     base = Settings(
         data_dir=root,
-        database_url=f"sqlite:///{root / 'homefeed.db'}",
         models_dir=root / models,
         log_impressions=False,  # written in the background: pages would read them at random times
         model_poll_seconds=0,
         catalog_poll_seconds=0,
-        sequential=TINY_TRANSFORMER,
     )
     return base.model_copy(update={"homepage": base.homepage.model_copy(update=homepage)})
 
 
+def _homefeed(root: Path, models: str, *args: str) -> None:
+    """Run the command line as an operator would, on the golden data folder."""
+    env = {"HOMEFEED_DATA_DIR": str(root), "HOMEFEED_MODELS_DIR": str(root / models)}
+    env |= {f"HOMEFEED_SEQUENTIAL__{key}": value for key, value in TINY_TRANSFORMER.items()}
+    result = CliRunner().invoke(homefeed_cli, list(args), env=env)
+    assert result.exit_code == 0, result.output
+
+
+def _log(synth_folder: Path) -> list[dict[str, Any]]:
+    with (synth_folder / "events.jsonl").open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def _most_active(synth_folder: Path, count: int) -> list[str]:
+    """The users with the most events, ties by id (the web page's user picker order)."""
+    events = Counter(event["user_id"] for event in _log(synth_folder))
+    return [user for user, _ in sorted(events.items(), key=lambda pair: (-pair[1], pair[0]))][:count]
+
+
 @pytest.fixture(scope="module")
 def golden_root(tmp_path_factory: pytest.TempPathFactory, synth_folder: Path) -> Iterator[Path]:
-    """The synthetic set, a few extra users, and two trained versions: the default models,
-    and the ranker over its sources (one torch thread, so training repeats exactly)."""
+    """The synthetic set, two extra users, and two trained versions: the default models, and
+    the ranker over its sources (one torch thread, so training repeats exactly)."""
     root = tmp_path_factory.mktemp("golden")
-    patch = pytest.MonkeyPatch()
-    patch.setattr(time, "time", lambda: CLOCK)
+    clicks = Counter(event["item_id"] for event in _log(synth_folder) if event["type"] == "click")
+    bought = sorted(clicks.items(), key=lambda pair: (-pair[1], pair[0]))[2][0]
+    extra = root / "extra"
+    extra.mkdir()
+    users = [
+        {"id": "talker", "interests": "space travel and jazz; not into football"},
+        {"id": "one-like", "age": 27, "gender": "F"},
+    ]
+    (extra / "users.jsonl").write_text("".join(json.dumps(user) + "\n" for user in users), encoding="utf-8")
+    (extra / "events.csv").write_text(
+        f"event_id,user_id,item_id,type,timestamp\ng-1,one-like,{bought},purchase,{CLOCK}\n",
+        encoding="utf-8",
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        settings = _settings(root, "default")
-        store = Store.from_url(settings.effective_database_url)
-        migrate(store.engine)
-        load_folder(store, settings, synth_folder)
-        store.upsert_users(
-            [
-                User(id="talker", interests="space travel and jazz; not into football"),
-                User(id="one-like", age=27, gender="F"),
-            ]
-        )
-        popular = store.item_popularity(["click"], 3)
-        store.add_events(
-            [
-                Event(
-                    event_id="g-1",
-                    user_id="one-like",
-                    item_id=popular[-1][0],
-                    type="purchase",
-                    timestamp=CLOCK,
-                )
-            ]
-        )
-        train_bundle(store, settings)
-        train_bundle(store, _settings(root, "ranked"), ["popularity", "profile", "als", "ranker"])
-        store.close()
+        _homefeed(root, "default", "init")
+        _homefeed(root, "default", "import", "dataset", str(synth_folder))
+        _homefeed(root, "default", "import", "users", str(extra / "users.jsonl"))
+        _homefeed(root, "default", "import", "events", str(extra / "events.csv"))
+        _homefeed(root, "default", "train")
+        _homefeed(root, "ranked", "train", "--model", "popularity,profile,als,ranker")
         yield root
     finally:
         torch.set_num_threads(threads)
-        patch.undo()
 
 
 def _page(page: Any) -> dict[str, Any]:
@@ -130,11 +136,9 @@ def _pages(settings: Settings, requests: list[tuple[str, str, dict[str, Any]]]) 
     return {name: entry["page"] for name, entry in found.items()}
 
 
-def _current(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def _current(root: Path, synth_folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setattr(time, "time", lambda: CLOCK)
-    store = Store.from_url(f"sqlite:///{root / 'homefeed.db'}")
-    active = store.sample_user_ids(6)
-    store.close()
+    active = _most_active(synth_folder, 6)
     first = active[0]
     default = [
         *[(f"active-{n}", user, {}) for n, user in enumerate(active)],
@@ -165,8 +169,10 @@ def _current(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_pages_are_the_golden_ones(golden_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pages = _current(golden_root, monkeypatch)
+def test_pages_are_the_golden_ones(
+    golden_root: Path, synth_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = _current(golden_root, synth_folder, monkeypatch)
     if WRITE:
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(json.dumps(pages, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
