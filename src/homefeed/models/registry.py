@@ -50,6 +50,9 @@ def build_model(name: str, settings: Settings, **overrides: object) -> Recommend
     if cls is SequentialRecommender:
         return SequentialRecommender(**{**settings.sequential.model_dump(), **overrides})
     if cls is RankerRecommender:
+        from homefeed.ranking.ltr import DEFAULT_SOURCES
+
+        # the options the ranker was measured with (DEFAULT_SOURCES) win over the settings'
         sources = {
             "sequential": settings.sequential.model_dump(),
             "als": settings.als.model_dump(),
@@ -58,6 +61,7 @@ def build_model(name: str, settings: Settings, **overrides: object) -> Recommend
             "profile": {},
             "popularity": {"half_life_days": settings.popularity.half_life_days},
         }
+        sources = {name: {**options, **DEFAULT_SOURCES.get(name, {})} for name, options in sources.items()}
         return RankerRecommender(**{"sources": sources, **overrides})  # type: ignore[arg-type]
     if cls is PopularityRecommender:
         options = {"half_life_days": settings.popularity.half_life_days, **overrides}
