@@ -36,9 +36,9 @@ from homefeed.datasets.importer import Importer
 from homefeed.evaluation.metrics import gini
 from homefeed.homepage import HomepagePipeline
 from homefeed.models.base import top_k
-from homefeed.models.bundle import train_bundle
 from homefeed.service.runtime import Runtime
 from homefeed.store import Store, migrate
+from homefeed.training.trainer import train_bundle
 
 SERVED = ("popularity", "profile", "als", "sequential")
 
@@ -59,7 +59,7 @@ def als_alone(
         if index is None:
             continue
         scores = als.score_users(np.array([index]))[0].astype(np.float64)
-        seen = [als.item_index(e.item_id) for e in runtime.store.user_events(user_id, 100_000)]
+        seen = [als.item_index(e.item_id) for e in runtime.store.logs.user_events(user_id, 100_000)]
         scores[[i for i in seen if i is not None]] = -np.inf
         ranked, _ = top_k(scores[None], n)
         picks = [als.item_ids[int(i)] for i in ranked[0]]

@@ -29,9 +29,9 @@ from _ml100k import finish, item_text, load, parser
 from homefeed.config import Settings
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.protocols import build_splits
+from homefeed.live.new_items import NewItemVectors
 from homefeed.models.als import AlsRecommender
 from homefeed.models.new_items import fit_new_item_map
-from homefeed.serving.new_items import NewItemVectors
 
 FLOORS = (None, -0.5, 0.0, 0.5, 1.0)
 

@@ -29,7 +29,6 @@ from _docs import machine
 from serve import DEFAULT_DATA, prepare
 
 from homefeed.config import Settings
-from homefeed.models.bundle import sequential_models
 from homefeed.models.context import RequestContext
 from homefeed.service.runtime import Runtime
 
@@ -40,9 +39,9 @@ def measure(data_dir: Path, pages: int, compare: bool) -> dict[str, list[float]]
     os.environ["HOMEFEED_MODEL_POLL_SECONDS"] = "0"
     runtime = Runtime.start(Settings(data_dir=data_dir))
     try:
-        users = runtime.store.sample_user_ids(10_000)
+        users = runtime.store.logs.sample_user_ids(10_000)
         bundle = runtime.homepages.bundle
-        models = sequential_models(bundle) if bundle is not None else []
+        models = list(bundle.models.values()) if bundle is not None else []
         arms = ["onnx", "torch"] if compare else ["as trained"]
         timings: dict[str, list[float]] = {arm: [] for arm in arms}
         rng = random.Random(0)

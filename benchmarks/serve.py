@@ -35,8 +35,8 @@ from homefeed.config import Settings
 from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import Importer
 from homefeed.datasets.synth import SynthConfig, generate
-from homefeed.models.bundle import DEFAULT_MODELS, train_bundle
 from homefeed.store import Store, migrate, scratch_database
+from homefeed.training.trainer import DEFAULT_MODELS, train_bundle
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
@@ -56,7 +56,7 @@ def prepare(
     records = folder_records(data)
     Importer(store, settings.event_weights).run(records.items, records.users, records.events)
     train_bundle(store, settings, models)
-    found = store.sample_user_ids(10_000), store.item_ids(), label
+    found = store.logs.sample_user_ids(10_000), store.item_ids(), label
     store.close()
     return found
 

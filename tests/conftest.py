@@ -14,8 +14,8 @@ from homefeed.config import Settings
 from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import Importer
 from homefeed.datasets.synth import SynthConfig, generate
-from homefeed.models.bundle import train_bundle
 from homefeed.store import Store, migrate, scratch_database
+from homefeed.training.trainer import train_bundle
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HOMEFEED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -115,7 +115,7 @@ def test_the_export_holds_the_profile_every_event_and_every_impression(client: T
     client.post("/v1/events", json={"events": [{"user_id": "u2", "item_id": "i1", "type": "click"}]})
     store = client.app.state.runtime.store  # type: ignore[attr-defined]
     shown = [Impression("r1", "u1", "i2", 1, "Top picks", "als", "v1", 150.0, "exp", "b")]
-    store.log_impressions([*shown, Impression("r2", "u2", "i2", 1, "Top picks", "als", "v1", 150.0)])
+    store.logs.log_impressions([*shown, Impression("r2", "u2", "i2", 1, "Top picks", "als", "v1", 150.0)])
     data = client.get("/v1/users/u1/export").json()
     assert data["user"] == {
         "id": "u1",

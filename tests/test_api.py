@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
-from homefeed.models.bundle import train_bundle
 from homefeed.service import create_app
 from homefeed.store import Store
+from homefeed.training.trainer import train_bundle
 
 
 @pytest.fixture
@@ -156,8 +156,8 @@ def test_homepage_after_training(trained_client: TestClient, trained: tuple[Stor
     store, _settings = trained
     ready = trained_client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["model_version"]
-    user = store.sample_user_ids(1)[0]
-    seen = {event.item_id for event in store.user_events(user, 10_000)}
+    user = store.logs.sample_user_ids(1)[0]
+    seen = {event.item_id for event in store.logs.user_events(user, 10_000)}
     page = trained_client.get(f"/v1/users/{user}/homepage", params={"n": 15}).json()
     ids = [item["item_id"] for item in page["items"]]
     assert len(ids) == 15 and len(set(ids)) == 15
@@ -205,7 +205,7 @@ def test_an_event_changes_the_next_homepage(
     trained_client: TestClient, trained: tuple[Store, Settings]
 ) -> None:
     store, _settings = trained
-    user = store.sample_user_ids(5)[-1]
+    user = store.logs.sample_user_ids(5)[-1]
     before = [i["item_id"] for i in trained_client.get(f"/v1/users/{user}/homepage?n=10").json()["items"]]
     trained_client.post("/v1/events", json=_events(("fresh-1", user, before[0], "purchase")))
     after = [i["item_id"] for i in trained_client.get(f"/v1/users/{user}/homepage?n=10").json()["items"]]
@@ -214,7 +214,7 @@ def test_an_event_changes_the_next_homepage(
 
 def test_similar_items_and_reload(trained_client: TestClient, trained: tuple[Store, Settings]) -> None:
     store, settings = trained
-    item = store.item_popularity(["click"], 1)[0][0]
+    item = store.logs.item_popularity(["click"], 1)[0][0]
     similar = trained_client.get(f"/v1/items/{item}/similar?n=5").json()
     assert len(similar["items"]) == 5 and item not in [i["item_id"] for i in similar["items"]]
     assert trained_client.get("/v1/items/missing/similar").status_code == 404

@@ -58,7 +58,7 @@ def test_items_written_and_deleted_through_one_worker_reach_another(
     assert other.sync_catalog() == (1, 0)
     assert other.catalog.get("new-doc") is not None
     assert other.semantic is not None and "new-doc" in other.semantic.index
-    vectors = other.homepages.services.new_vectors
+    vectors = other.homepages.new_vectors
     assert vectors is not None and "new-doc" in vectors.snapshot()[0]  # mapped for new-items too
     assert other.sync_catalog() == (0, 0)  # what was applied is not applied again
     assert client.put("/v1/items/new-doc", json={**DOC, "active": False}).status_code == 200

@@ -100,7 +100,7 @@ def test_experiment_report_prints_rates_per_arm(tmp_path: Path) -> None:
         Impression(f"r{n}", f"u{n}", "i1", 0, "main", "als", None, 1000.0, "exp", "ab"[n % 2])
         for n in range(8)
     ]
-    store.log_impressions(shown)
+    store.logs.log_impressions(shown)
     store.add_events([Event(user_id="u0", item_id="i1", type="purchase", timestamp=1100.0)])
     store.close()
     code, out = _invoke(data, "experiment-report", "exp")

@@ -11,9 +11,9 @@ from homefeed.config import Settings
 from homefeed.datasets.synth import load_ground_truth
 from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.sources import PERSONAL_MODELS
-from homefeed.models.bundle import load_latest
-from homefeed.serving.catalog import Catalog
+from homefeed.live.catalog import Catalog
 from homefeed.store import Store
+from homefeed.training.versions import load_latest
 
 
 def _planted_affinity(page_items: list[str], prefs: list[float], item_topic: dict[str, int]) -> float:
@@ -35,7 +35,7 @@ def test_homepages_agree_with_planted_preferences(
         page = builder.build(user_id, 10)
         if not page.items or page.items[0].source not in PERSONAL_MODELS:
             continue
-        seen = {e.item_id for e in store.user_events(user_id, 10_000)}
+        seen = {e.item_id for e in store.logs.user_events(user_id, 10_000)}
         popular = [item for item, _ in popularity.recommend([user_id], 10, [seen])[0]]
         engine_scores.append(_planted_affinity([i.item_id for i in page.items], prefs, truth["item_topic"]))
         popular_scores.append(_planted_affinity(popular, prefs, truth["item_topic"]))

@@ -16,10 +16,10 @@ from homefeed.errors import ConfigurationError
 from homefeed.feedback.online import experiment_outcomes, two_proportion_p_value
 from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.experiments import assign_arm
-from homefeed.models.bundle import latest_version_path, load_bundle
+from homefeed.live.catalog import Catalog
 from homefeed.service import create_app
-from homefeed.serving.catalog import Catalog
 from homefeed.store import Store
+from homefeed.training.versions import latest_version_path, load_bundle
 
 QUIET = {"sources": ["personal"], "exploration_slots": 0}  # no explore or trending rows
 
@@ -71,7 +71,8 @@ def test_each_arm_builds_its_pages_with_its_own_settings_and_impressions_record_
     path = latest_version_path(settings.effective_models_dir)
     assert path is not None
     with TestClient(create_app(chosen)) as client:
-        pages = [client.get(f"/v1/users/{user}/homepage?n=20").json() for user in store.sample_user_ids(60)]
+        users = store.logs.sample_user_ids(60)
+        pages = [client.get(f"/v1/users/{user}/homepage?n=20").json() for user in users]
     by_arm: dict[str, list[dict[str, object]]] = {}
     for page in pages:
         assert page["experiment"] == "quiet-page"
@@ -113,7 +114,7 @@ def test_ctr_and_cvr_count_events_after_an_impression_within_the_window(store: S
                 done.append(Event(user_id=user, item_id=f"other-{n}", type="click", timestamp=now + 60))
                 done.append(Event(user_id=f"other-{n}", item_id=item, type="click", timestamp=now + 60))
     shown.append(Impression("r-x", "a-user-0", "item-0", 0, "main", "als", "v1", now, "other-exp", "a"))
-    store.log_impressions(shown)
+    store.logs.log_impressions(shown)
     store.add_events(done)
     a, b = experiment_outcomes(store, "exp", ["click", "purchase"], ["purchase"], 3600, arms=["a", "b"])
     assert (a.arm, a.users, a.impressions, a.clicked, a.converted) == ("a", 25, 100, 30, 6)
@@ -131,7 +132,7 @@ def test_the_report_endpoint_gives_rates_per_arm_in_configured_order(trained: tu
         update={"experiment": ExperimentSettings.model_validate(_experiment(control={}, quiet=QUIET))}
     )
     with TestClient(create_app(chosen)) as client:
-        users = store.sample_user_ids(30)
+        users = store.logs.sample_user_ids(30)
         pages = [client.get(f"/v1/users/{user}/homepage?n=10").json() for user in users]
         for page in pages[:10]:
             first = page["items"][0]["item_id"]

@@ -15,13 +15,14 @@ from homefeed.config import Settings
 from homefeed.domain import Event, Impression, Item
 from homefeed.errors import ConfigurationError
 from homefeed.homepage import Candidate, Explanation, HomepagePipeline
+from homefeed.homepage.candidates import Ask, Proposal
 from homefeed.homepage.filters import filter_factories
-from homefeed.homepage.page import Homepage
-from homefeed.homepage.request import PageRequest
-from homefeed.models.bundle import latest_version_path, load_bundle, train_bundle
+from homefeed.homepage.query import PageQuery
+from homefeed.live.catalog import Catalog
 from homefeed.service import create_app
-from homefeed.serving.catalog import Catalog
 from homefeed.store import Store
+from homefeed.training.trainer import train_bundle
+from homefeed.training.versions import latest_version_path, load_bundle
 from tests.conftest import load_folder
 
 
@@ -34,7 +35,7 @@ def pipeline(trained: tuple[Store, Settings]) -> HomepagePipeline:
 
 
 def _users(store: Store, count: int) -> list[str]:
-    return store.sample_user_ids(count)
+    return store.logs.sample_user_ids(count)
 
 
 def test_an_unknown_component_fails_start_up_with_the_valid_names(trained: tuple[Store, Settings]) -> None:
@@ -60,7 +61,7 @@ def test_a_failing_source_degrades_the_page_and_is_named(
         pipeline = client.app.state.runtime.homepages  # type: ignore[attr-defined]
         personal = next(source for source in pipeline.variants[None].sources if source.name == "personal")
 
-        def broken(request: PageRequest, quota: int) -> list[Candidate]:
+        def broken(query: PageQuery, ask: Ask) -> Proposal:
             raise RuntimeError("index file vanished")
 
         monkeypatch.setattr(personal, "fetch", broken)
@@ -77,7 +78,7 @@ def test_sections_cover_the_page_once_and_explanations_rest_on_the_users_history
 ) -> None:
     store, settings = trained
     for user in _users(store, 8):
-        history = {event.item_id for event in store.user_events(user, settings.history_length)}
+        history = {event.item_id for event in store.logs.user_events(user, settings.history_length)}
         page = pipeline.build(user, 30)
         ids = [item.item_id for item in page.items]
         assert len(ids) == 30 and len(set(ids)) == 30 and not history & set(ids)
@@ -123,9 +124,7 @@ def test_filters_keep_what_may_be_shown_and_return_the_rest() -> None:
 
     catalog.upsert([Item(id="a", title="A"), Item(id="b", title="B", active=False), Item(id="c", title="C")])
     filters = filter_factories(catalog)
-    request = PageRequest(
-        "u", 5, None, [], [], None, None, {"a"}, frozenset({"c"}), set(), Homepage("r", "u", None)
-    )
+    request = PageQuery("r", "u", 5, excluded=frozenset({"c"}), seen=frozenset({"a"}))
     why = Explanation("popularity", "Popular right now")
     candidates = [Candidate(item, 1.0, "popular", why) for item in ("a", "b", "c", "z")]
     seen = filters["seen"]().apply(request, candidates)
@@ -145,7 +144,7 @@ def client_and_store(trained: tuple[Store, Settings]) -> Iterator[tuple[TestClie
 def test_an_event_can_be_named_by_the_next_page(client_and_store: tuple[TestClient, Store]) -> None:
     """A purchase sent now shapes the next page, and is the evidence of its reasons."""
     client, store = client_and_store
-    bought = store.item_popularity(["click"], 5)[-1][0]
+    bought = store.logs.item_popularity(["click"], 5)[-1][0]
     event = {"event_id": "now-1", "user_id": "newcomer", "item_id": bought, "type": "purchase"}
     assert client.post("/v1/events", json={"events": [event]}).status_code == 200
     page = client.get("/v1/users/newcomer/homepage?n=10").json()
@@ -191,7 +190,7 @@ def test_a_category_cap_is_honoured_and_the_page_still_fills(trained: tuple[Stor
 def test_promotions_take_their_slot_within_their_window(client_and_store: tuple[TestClient, Store]) -> None:
     client, store = client_and_store
     user = _users(store, 2)[-1]
-    seen = {event.item_id for event in store.user_events(user, 500)}
+    seen = {event.item_id for event in store.logs.user_events(user, 500)}
     pinned = next(item.id for item in store.iter_items() if item.id not in seen)
     body = {"item_id": pinned, "position": 2, "label": "Editor's pick", "starts_at": "2020-01-01T00:00:00"}
     assert client.put("/v1/admin/promotions/spring", json=body).status_code == 200
@@ -295,7 +294,7 @@ def test_items_shown_again_and_again_without_an_event_are_dropped(
         for item_id in before[:1]
     ]
     shown += [Impression(f"q{n}", user, before[1], 1, "top-picks", "als", None, now) for n in range(2)]
-    store.log_impressions(shown)
+    store.logs.log_impressions(shown)
     fresh = HomepagePipeline(store, settings, pipeline.catalog, pipeline.bundle)
     page = fresh.build(user, 10)
     after = [item.item_id for item in page.items]
@@ -309,7 +308,7 @@ def test_an_item_to_item_row_follows_the_latest_event(trained: tuple[Store, Sett
         update={"homepage": settings.homepage.model_copy(update={"sources": sources})}
     )
     with TestClient(create_app(declared)) as client:
-        bought = store.item_popularity(["click"], 3)[-1][0]
+        bought = store.logs.item_popularity(["click"], 3)[-1][0]
         event = {"event_id": "i2i-1", "user_id": "fresh-face", "item_id": bought, "type": "purchase"}
         assert client.post("/v1/events", json={"events": [event]}).status_code == 200
         page = client.get("/v1/users/fresh-face/homepage?n=10").json()
@@ -382,7 +381,7 @@ def _declared(settings: Settings, **changes: object) -> Settings:
 def test_what_many_people_acted_on_just_now_is_trending(pipeline: HomepagePipeline) -> None:
     store = pipeline.store
     user = _users(store, 2)[-1]
-    seen = {event.item_id for event in store.user_events(user, 10_000)}
+    seen = {event.item_id for event in store.logs.user_events(user, 10_000)}
     hot, warm = [item_id for item_id in reversed(pipeline.catalog.newest()) if item_id not in seen][:2]
     store.add_events([Event(user_id=f"fan-{n}", item_id=hot, type="like") for n in range(25)])
     store.add_events([Event(user_id=f"fan-{n}", item_id=warm, type="like") for n in range(5)])
@@ -407,7 +406,7 @@ def _one_slot_pipeline(
     assert path is not None
     pipeline.set_bundle(load_bundle(path))
     user = _users(store, 2)[-1]
-    return pipeline, user, {event.item_id for event in store.user_events(user, 10_000)}
+    return pipeline, user, {event.item_id for event in store.logs.user_events(user, 10_000)}
 
 
 def test_thompson_exploration_tries_unshown_items_and_keeps_what_people_respond_to(
@@ -425,7 +424,7 @@ def test_thompson_exploration_tries_unshown_items_and_keeps_what_people_respond_
         for item in ignored
     ]
     shown += [Impression(f"l{n}", f"w{n}", liked, 0, "explore", "explore", None, now) for n in range(20)]
-    store.log_impressions(shown)
+    store.logs.log_impressions(shown)
     store.add_events([Event(user_id=f"w{n}", item_id=liked, type="like") for n in range(15)])
     explored = Counter()
     for number in range(40):

@@ -140,7 +140,7 @@ def test_movielens_layouts(store: Store, tmp_path: Path, writer: object, layout:
     heat = store.get_item("3")
     assert heat is not None and heat.category == "Action" and "Crime" in heat.tags
     assert heat.attributes["year"] == 1995
-    events = store.user_events("2", 10)
+    events = store.logs.user_events("2", 10)
     assert [(e.item_id, e.type, e.value) for e in events] == [
         ("3", "rating", 4.0),
         ("1", "rating", 2.0),
@@ -169,5 +169,5 @@ def test_shared_ml100k_atomic_folder_imports_completely(tmp_path: Path) -> None:
     records = folder_records(SHARED_ML100K)
     summary = Importer(store, Settings().event_weights).run(records.items, records.users, records.events)
     assert (summary.items, summary.users, summary.events) == (1682, 943, 100_000)
-    timestamps = {e.item_id: e.timestamp for e in store.user_events("1", 1000)}
+    timestamps = {e.item_id: e.timestamp for e in store.logs.user_events("1", 1000)}
     assert timestamps["98"] == 875072404.001  # float64 keeps the tie-breaking fraction

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from homefeed.config import Settings
-from homefeed.homepage.cache import Refreshed
-from homefeed.homepage.live import LiveStats
+from homefeed.live.aggregates import LiveStats
+from homefeed.live.cache import Refreshed
 from homefeed.store import Store
 
 

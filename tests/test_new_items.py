@@ -14,14 +14,14 @@ from homefeed.config import Settings
 from homefeed.datasets.synth import load_ground_truth
 from homefeed.domain import Item, ItemFields
 from homefeed.homepage.sources import NewItemsSource
+from homefeed.live.new_items import NewItemVectors
 from homefeed.models.als import AlsRecommender
-from homefeed.models.bundle import latest_version_path, load_bundle
 from homefeed.models.data import Interactions
 from homefeed.models.new_items import NEW_ITEMS_DIR, NewItemMap, fit_new_item_map
 from homefeed.models.sequential import SequentialRecommender
 from homefeed.service import create_app
-from homefeed.serving.new_items import NewItemVectors
 from homefeed.store import Store
+from homefeed.training.versions import latest_version_path, load_bundle
 from homefeed.understanding.item_map import ItemVectorMap
 
 SPACE_DOC = {
@@ -130,7 +130,7 @@ def test_an_item_created_after_training_is_scored_by_behaviour_for_its_fans_only
             continue
         reached += 1
         (anchor,) = picks[0]["explanation"]["evidence"]  # a liked item of the same topic
-        assert anchor in {event.item_id for event in store.user_events(user, 10_000)}
+        assert anchor in {event.item_id for event in store.logs.user_events(user, 10_000)}
         assert client.get(f"/v1/items/{anchor}").json()["category"] == space
         assert picks[0]["reason"].startswith("New, for fans of ")
     assert reached >= 8
@@ -157,7 +157,7 @@ def test_a_restarted_service_maps_the_items_created_since_training(
     with TestClient(create_app(settings)) as client:
         assert client.put("/v1/items/new-space-doc", json={**SPACE_DOC, "category": space}).status_code == 200
     with TestClient(create_app(settings)) as client:  # a new process: the item is read back
-        vectors = client.app.state.runtime.homepages.services.new_vectors  # type: ignore[attr-defined]
+        vectors = client.app.state.runtime.homepages.new_vectors  # type: ignore[attr-defined]
         bundle = load_bundle(version)
         assert bundle.new_items is not None
         ids, table = vectors.snapshot()

@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 
 from homefeed.config import SequentialSettings, Settings
 from homefeed.models import Interactions
-from homefeed.models.bundle import train_bundle
 from homefeed.ranking.categories import CategoryStats
 from homefeed.ranking.context import ContextStats
 from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
 from homefeed.ranking.ltr import RankerRecommender
 from homefeed.service import create_app
 from homefeed.store import Store
+from homefeed.training.trainer import train_bundle
 
 from .conftest import load_folder
 
@@ -93,8 +93,8 @@ def test_a_trained_ranker_leads_the_homepage(store: Store, tmp_path: Path, synth
     report = bundle.manifest["reports"]["ranker"]
     assert report["training_users"] > 100 and max(report["importance"].values()) > 0
     assert set(report["importance"]) >= {"sequential_z", "als_z", "text_to_history"}
-    user = next(u for u in store.sample_user_ids(20) if (found := store.get_user(u)) and found.interests)
-    history = {event.item_id for event in store.user_events(user, settings.history_length)}
+    user = next(u for u in store.logs.sample_user_ids(20) if (found := store.get_user(u)) and found.interests)
+    history = {event.item_id for event in store.logs.user_events(user, settings.history_length)}
     with TestClient(create_app(settings)) as client:
         page = client.get(f"/v1/users/{user}/homepage?n=10").json()
         explained = client.get(f"/v1/users/{user}/homepage?n=10&explain=true&device=TV&surface=app").json()

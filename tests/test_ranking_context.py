@@ -145,7 +145,7 @@ def test_events_bring_their_device_and_surface_to_training(store: Store) -> None
             Event(user_id="u2", item_id="a", type="click", timestamp=3.0, context={"device": 7}),
         ]
     )
-    rows = list(store.iter_event_rows())
+    rows = list(store.logs.iter_event_rows())
     assert [row[4:] for row in rows] == [("Mobile", "app-home"), (None, None), ("7", None)]
     data = Interactions.from_rows(rows, {"click": 1.0})
     assert data.contexts["device"].tolist() == ["mobile", "", "7"]

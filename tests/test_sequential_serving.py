@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import SequentialSettings, Settings
-from homefeed.models.bundle import sequential_models, train_bundle
+from homefeed.models.sequential import SequentialRecommender
 from homefeed.service import create_app
 from homefeed.store import Store
+from homefeed.training.trainer import train_bundle
 
 from .conftest import load_folder
 
@@ -39,7 +40,7 @@ def test_homepage_comes_from_the_sequence_model_and_follows_new_events(
     sequential_client: tuple[TestClient, Store],
 ) -> None:
     client, store = sequential_client
-    user = store.sample_user_ids(3)[-1]
+    user = store.logs.sample_user_ids(3)[-1]
     page = client.get(f"/v1/users/{user}/homepage?n=10").json()
     assert page["degraded"] is False
     sources = [item["source"] for item in page["items"]]
@@ -72,15 +73,17 @@ def test_the_service_encodes_sequences_as_its_settings_say(
     client, store = sequential_client
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     bundle = runtime.homepages.bundle
-    (model,) = sequential_models(bundle)
+    model = bundle.find("sequential")
+    assert isinstance(model, SequentialRecommender)
     assert model.encoder_in_use == "onnx"  # the default
-    user = store.sample_user_ids(1)[0]
+    user = store.logs.sample_user_ids(1)[0]
     fast = client.get(f"/v1/users/{user}/homepage?n=10&flat=true").json()
     settings = runtime.settings.model_copy(
         update={"sequential": runtime.settings.sequential.model_copy(update={"inference": "torch"})}
     )
     with TestClient(create_app(settings)) as other:
-        (served,) = sequential_models(other.app.state.runtime.homepages.bundle)  # type: ignore[attr-defined]
+        served = other.app.state.runtime.homepages.bundle.find("sequential")  # type: ignore[attr-defined]
+        assert isinstance(served, SequentialRecommender)
         assert served.encoder_in_use == "torch"  # trained with onnx; the service's setting wins
         slow = other.get(f"/v1/users/{user}/homepage?n=10&flat=true").json()
     # the same ranking either way (exploration slots are drawn per request, so compare the rest)

@@ -93,8 +93,8 @@ def test_events_are_stored_once_and_create_users(store: Store) -> None:
     again = store.add_events(batch[:2])
     assert (again.accepted, again.duplicates) == (0, 2)
     assert store.counts()["events"] == 3
-    assert [e.item_id for e in store.user_events("u1", 10)] == ["i1", "i2"]
-    assert [e.item_id for e in store.user_events("u1", 1)] == ["i2"]
+    assert [e.item_id for e in store.logs.user_events("u1", 10)] == ["i1", "i2"]
+    assert [e.item_id for e in store.logs.user_events("u1", 1)] == ["i2"]
     assert store.get_user("u2") == User(id="u2")
 
 
@@ -107,7 +107,7 @@ def test_deleting_a_user_deletes_their_behaviour(store: Store) -> None:
             Event(user_id="u2", item_id="i1", type="click"),
         ]
     )
-    store.log_impressions(
+    store.logs.log_impressions(
         [
             Impression(
                 request_id="r",
@@ -124,7 +124,7 @@ def test_deleting_a_user_deletes_their_behaviour(store: Store) -> None:
     assert store.delete_user("u1") is True
     counts = store.counts()
     assert (counts["events"], counts["impressions"], counts["users"]) == (1, 0, 1)
-    assert store.user_events("u1", 10) == []
+    assert store.logs.user_events("u1", 10) == []
 
 
 def test_item_popularity_counts_only_given_types(store: Store) -> None:
@@ -133,7 +133,7 @@ def test_item_popularity_counts_only_given_types(store: Store) -> None:
         [Event(user_id=u, item_id="b", type="click") for u in "xyz"]
         + [Event(user_id="x", item_id="a", type="click"), Event(user_id="y", item_id="c", type="impression")]
     )
-    assert store.item_popularity(["click"], 10) == [("b", 3), ("a", 1)]
+    assert store.logs.item_popularity(["click"], 10) == [("b", 3), ("a", 1)]
 
 
 def test_recent_activity_is_counted_per_item_and_hour_and_exposure_per_item(store: Store) -> None:
@@ -145,20 +145,20 @@ def test_recent_activity_is_counted_per_item_and_hour_and_exposure_per_item(stor
         + [Event(user_id="y", item_id="b", type="click", timestamp=90 * hour)]  # before `since`
         + [Event(user_id="z", item_id="c", type="impression", timestamp=101 * hour)]  # not positive
     )
-    assert store.latest_event_time() == 101 * hour + 5
-    activity = sorted(store.recent_activity(["click"], since=95 * hour, bucket_seconds=hour))
+    assert store.logs.latest_event_time() == 101 * hour + 5
+    activity = sorted(store.logs.recent_activity(["click"], since=95 * hour, bucket_seconds=hour))
     assert activity == [("a", 100 * hour, 3), ("b", 101 * hour, 1)]
     shown = [Impression("r", "x", item, 0, "main", "als", None, 100 * hour) for item in ("a", "a", "c")]
-    store.log_impressions([*shown, Impression("r", "x", "c", 1, "main", "als", None, 10 * hour)])
+    store.logs.log_impressions([*shown, Impression("r", "x", "c", 1, "main", "als", None, 10 * hour)])
     # only x was shown a before clicking it; y and z found it elsewhere, and nobody was shown b
-    assert store.item_exposure(["click"], since=95 * hour) == {"a": (2, 1), "c": (1, 0)}
+    assert store.logs.item_exposure(["click"], since=95 * hour) == {"a": (2, 1), "c": (1, 0)}
 
 
 def test_exposure_counts_a_user_acting_on_a_shown_item_once_and_only_within_the_window(store: Store) -> None:
     store.upsert_items([Item(id=i, title=i) for i in ("a", "b", "c")])
     hour = 3600.0
     shown = [Impression(f"r{u}", u, i, 0, "main", "als", None, 100 * hour) for u in "xyz" for i in "abc"]
-    store.log_impressions(shown)
+    store.logs.log_impressions(shown)
     store.add_events(
         [Event(user_id="x", item_id="a", type=kind, timestamp=100 * hour + 30) for kind in ("click", "like")]
         + [Event(user_id="y", item_id="a", type="click", timestamp=110 * hour)]  # 10 hours later: counts
@@ -166,9 +166,9 @@ def test_exposure_counts_a_user_acting_on_a_shown_item_once_and_only_within_the_
         + [Event(user_id="x", item_id="b", type="click", timestamp=126 * hour)]  # past the 24 h window
         + [Event(user_id="y", item_id="c", type="impression", timestamp=101 * hour)]  # not positive
     )
-    exposure = store.item_exposure(["click", "like"], since=90 * hour)
+    exposure = store.logs.item_exposure(["click", "like"], since=90 * hour)
     assert exposure == {"a": (3, 2), "b": (3, 0), "c": (3, 0)}
-    assert store.item_exposure(["click"], since=90 * hour, window_seconds=30 * hour)["b"] == (3, 1)
+    assert store.logs.item_exposure(["click"], since=90 * hour, window_seconds=30 * hour)["b"] == (3, 1)
 
 
 def test_the_per_day_impression_counts_are_backfilled_and_then_kept(database_url: str) -> None:
@@ -192,9 +192,9 @@ def test_the_per_day_impression_counts_are_backfilled_and_then_kept(database_url
     with engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT item_id, day, shown FROM item_impressions")).all()
     assert sorted(tuple(row) for row in rows) == [("a", 10, 2), ("a", 12, 1), ("b", 10, 1)]
-    store.log_impressions([Impression("r9", "y", "a", 0, "main", "als", None, 12 * day + 100)])
-    assert store.item_exposure(["click"], since=12 * day + 50) == {"a": (2, 0)}  # the whole day 12
-    assert store.item_exposure(["click"], since=9 * day) == {"a": (4, 0), "b": (1, 0)}
+    store.logs.log_impressions([Impression("r9", "y", "a", 0, "main", "als", None, 12 * day + 100)])
+    assert store.logs.item_exposure(["click"], since=12 * day + 50) == {"a": (2, 0)}  # the whole day 12
+    assert store.logs.item_exposure(["click"], since=9 * day) == {"a": (4, 0), "b": (1, 0)}
     store.close()
 
 
@@ -218,7 +218,7 @@ def test_a_scratch_database_is_dropped_even_while_connections_are_open() -> None
 def test_a_logged_page_becomes_one_impression_row_per_item_in_page_order(store: Store) -> None:
     store.upsert_users([User(id="u1")])
     top, more = ("i3", 0, "top-picks", "personal"), ("i1", 1, "more-drama", "explore")
-    store.log_pages(
+    store.logs.log_pages(
         [
             ShownPage("r1", "u1", "v7", 100.0, "exp", "b", (top, more)),
             ShownPage("r2", "u1", None, 200.0, None, None, (("i1", 0, "main", "popular"),)),
@@ -231,9 +231,9 @@ def test_a_logged_page_becomes_one_impression_row_per_item_in_page_order(store: 
         Impression("r1", "u1", "i1", 1, "more-drama", "explore", "v7", 100.0, "exp", "b"),
         Impression("r2", "u1", "i1", 0, "main", "popular", None, 200.0, None, None),
     ]
-    assert store.shown_items("u1", ["r2", "r1"]) == ["i1", "i3", "i1"]
-    assert store.ignored_items("u1", shown_at_least=2, since=0.0) == {"i1"}
-    assert store.item_exposure(["click"], since=0.0) == {"i3": (1, 0), "i1": (2, 0)}
+    assert store.logs.shown_items("u1", ["r2", "r1"]) == ["i1", "i3", "i1"]
+    assert store.logs.ignored_items("u1", shown_at_least=2, since=0.0) == {"i1"}
+    assert store.logs.item_exposure(["click"], since=0.0) == {"i3": (1, 0), "i1": (2, 0)}
 
 
 def test_impressions_of_several_pages_are_grouped_back_into_their_pages() -> None:

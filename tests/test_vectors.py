@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import SemanticSettings, Settings
-from homefeed.models.bundle import load_bundle, train_bundle
 from homefeed.service import create_app
 from homefeed.store import Store
+from homefeed.training.trainer import train_bundle
+from homefeed.training.versions import load_bundle
 from homefeed.vectors import IndexConfig, VectorIndex
 
 from .conftest import load_folder
@@ -137,6 +138,6 @@ def test_large_catalog_models_save_their_hnsw_index_and_serve_through_it(
     loaded = load_bundle(bundle.path).vector_index("als", IndexConfig(hnsw_above=100))
     assert loaded is not None and loaded.kind == "hnsw" and len(loaded) == 240
     with TestClient(create_app(settings)) as client:
-        user = store.sample_user_ids(1)[0]
+        user = store.logs.sample_user_ids(1)[0]
         page = client.get(f"/v1/users/{user}/homepage?n=10").json()
     assert page["degraded"] is False and page["items"][0]["source"] == "als"

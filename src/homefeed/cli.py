@@ -233,7 +233,8 @@ def train(
     keep: Annotated[int, typer.Option(min=1, help="Model versions to keep on disk.")] = 5,
 ) -> None:
     """Train the models on every stored event and save them as a new version."""
-    from homefeed.models.bundle import prune_versions, train_bundle
+    from homefeed.training.trainer import train_bundle
+    from homefeed.training.versions import prune_versions
 
     settings = _settings(ctx)
     store = _open_store(settings)
@@ -514,7 +515,7 @@ def demo(
     else:
         console.print(f"store already holds data: {store.counts()}")
     ctx.invoke(train, ctx=ctx, models=DEMO_MODELS, keep=5)
-    sample = store.sample_user_ids(1)
+    sample = store.logs.sample_user_ids(1)
     if sample:
         console.print(f"try: curl http://{settings.host}:{settings.port}/v1/users/{sample[0]}/homepage?n=5")
     if serve_page:

@@ -16,16 +16,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
-    "impression": 0.0,
-    "view": 0.5,
-    "click": 1.0,
-    "rating": 1.0,
-    "like": 2.0,
-    "add_to_cart": 3.0,
-    "purchase": 4.0,
-    "dislike": -2.0,
-}
+from homefeed.events import DEFAULT_EVENT_WEIGHTS, EventPolicy
 
 
 class AlsSettings(BaseModel):
@@ -361,9 +352,10 @@ class Settings(BaseSettings):
         return self.model_copy(update={"homepage": homepage})
 
     @property
-    def positive_event_types(self) -> list[str]:
-        """Event types with a positive weight: what counts as liking, choosing or clicking."""
-        return sorted(name for name, weight in self.event_weights.items() if weight > 0)
+    def events(self) -> EventPolicy:
+        """What the configured event types mean (training reads events with it; a trained
+        version records it, and its pages read the history with the recorded one)."""
+        return EventPolicy(self.event_weights)
 
     @property
     def effective_database_url(self) -> str:

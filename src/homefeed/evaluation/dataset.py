@@ -12,6 +12,7 @@ from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import validate_record
 from homefeed.domain import Event, Item, User
 from homefeed.errors import RowError
+from homefeed.events import EventPolicy
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,10 @@ class EvalDataset:
     interactions: list[Interaction]  # sorted by (timestamp, file order)
 
     @classmethod
-    def load(cls, folder: Path, event_weights: Mapping[str, float]) -> EvalDataset:
-        """Read ``folder``; keep events with a positive weight, each (user, item) pair once."""
+    def load(cls, folder: Path, events: EventPolicy | Mapping[str, float]) -> EvalDataset:
+        """Read ``folder``; keep events the policy counts as liking, each (user, item) pair
+        once (the protocols rank what a user chose next, not how often)."""
+        policy = EventPolicy.of(events)
         records = folder_records(folder)
         items = {item.id: item for item in (validate_record(r, Item) for r in records.items)}
         users = {user.id: user for user in (validate_record(r, User) for r in records.users)}
@@ -44,11 +47,11 @@ class EvalDataset:
         seen: set[tuple[str, str]] = set()
         for record in records.events:
             event = validate_record(record, Event)
-            weight = event_weights.get(event.type)
-            if weight is None:
+            if not policy.knows(event.type):
                 raise RowError(
                     record.source, record.line, record.column_of("type"), f"unknown event type {event.type!r}"
                 )
+            weight = policy.weight(event.type)
             if weight <= 0 or (event.user_id, event.item_id) in seen:
                 continue
             if event.item_id not in items:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,9 +125,3 @@ def _tune(
 
         results[name] = tune(name, score, before_trial=before_trial)
     return results
-
-
-def write_outputs(report: EvaluationReport, out: Path) -> None:
-    from homefeed.evaluation.report import write_report
-
-    write_report(report, out)

@@ -12,13 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from homefeed.config import SequentialSettings
+from homefeed.config import PopularitySettings, SequentialSettings
 from homefeed.errors import InvalidInputError
 from homefeed.models.base import Recommender
 from homefeed.models.covisitation import CovisitationRecommender
 from homefeed.models.profile import ProfileRecommender
-from homefeed.models.registry import MODEL_CLASSES, model_class
 from homefeed.ranking.ltr import DEFAULT_SOURCES
+from homefeed.training.registry import MODEL_CLASSES, model_class
 
 ALIASES = {"pop": "popularity", "mostpop": "popularity", "knn": "itemknn", "item-knn": "itemknn"}
 STOCHASTIC = frozenset({"als", "als-text", "bpr", "random", "sequential", "ranker"})
@@ -45,17 +45,17 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     # the recipe `homefeed train` uses, so offline figures describe the served model
     "sequential": SequentialSettings().model_dump(),
 }
-# the ranker's sources run with the settings above (popularity time-decayed, as served), but
-# with the ranker's seed: a fixed source seed made every seed of the ranker read the same
-# Transformer, and its spread over seeds looked ten times smaller than it is
+# the ranker's sources (DEFAULT_SOURCES) run with the settings above, with popularity
+# time-decayed as served, and with the ranker's seed: a fixed source seed made every seed of
+# the ranker read the same Transformer, and its spread over seeds looked ten times smaller
+_AS_RANKER_SOURCE: dict[str, dict[str, Any]] = {
+    "sequential": {key: value for key, value in DEFAULT_PARAMS["sequential"].items() if key != "seed"},
+    "popularity": PopularitySettings().model_dump(),
+}
 DEFAULT_PARAMS["ranker"] = {
     "sources": {
-        "sequential": {key: value for key, value in DEFAULT_PARAMS["sequential"].items() if key != "seed"},
-        "als": DEFAULT_PARAMS["als"],
-        "itemknn": DEFAULT_PARAMS["itemknn"],
-        "covisitation": DEFAULT_PARAMS["covisitation"],
-        "profile": {**DEFAULT_PARAMS["profile"], **DEFAULT_SOURCES["profile"]},
-        "popularity": {"half_life_days": 30.0},
+        name: {**_AS_RANKER_SOURCE.get(name, DEFAULT_PARAMS[name]), **fixed}
+        for name, fixed in DEFAULT_SOURCES.items()
     }
 }
 

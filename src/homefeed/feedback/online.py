@@ -8,11 +8,8 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from homefeed.config import Settings
 from homefeed.store import Store
-from homefeed.store.schema import events, follows_impression, impressions
 
 CONVERSIONS = ("purchase",)  # event types that count as a conversion unless told otherwise
 
@@ -64,29 +61,11 @@ def experiment_outcomes(
     user had an event of ``click_types`` (``conversion_types``) on the same item within
     ``window_seconds`` after it. Arms come in ``arms`` order (the first is the baseline),
     then any other arm found in the log."""
-
-    def followed_by(types: Collection[str]) -> sa.ColumnElement[int]:
-        later = sa.select(events.c.seq).where(follows_impression(types, window_seconds)).exists()
-        return sa.func.sum(sa.case((later, 1), else_=0))
-
-    query = (
-        sa.select(
-            impressions.c.arm,
-            sa.func.count(sa.distinct(impressions.c.user_id)),
-            sa.func.count(),
-            followed_by(click_types),
-            followed_by(conversion_types),
-        )
-        .where(impressions.c.experiment == experiment)
-        .group_by(impressions.c.arm)
-    )
-    if since is not None:
-        query = query.where(impressions.c.ts >= since)
-    with store.engine.connect() as connection:
-        rows = {
-            str(arm): ArmOutcome(str(arm), int(u), int(n), int(c or 0), int(v or 0))
-            for arm, u, n, c, v in connection.execute(query)
-        }
+    found = store.logs.arm_outcomes(experiment, click_types, conversion_types, window_seconds, since)
+    rows = {
+        arm: ArmOutcome(arm, users, shown, clicked, converted)
+        for arm, users, shown, clicked, converted in found
+    }
     order = [arm for arm in arms if arm in rows] + sorted(set(rows) - set(arms))
     if not order:
         return []
@@ -129,6 +108,6 @@ def experiment_report(
     configured order when ``name`` is it."""
     running = settings.experiment
     arms = list(running.arms) if running is not None and running.name == name else []
-    clicks, conversions = settings.positive_event_types, sorted(conversion_types or CONVERSIONS)
+    clicks, conversions = settings.events.positive_types, sorted(conversion_types or CONVERSIONS)
     outcomes = experiment_outcomes(store, name, clicks, conversions, window_seconds, arms)
     return ExperimentReport(clicks, conversions, outcomes)

@@ -1,4 +1,5 @@
-"""The homepage: a declared pipeline of candidate sources, filters and a composer."""
+"""The homepage: a frozen query, then declared stages (sources, scoring, merge, filters,
+composition) and the page with its sections; see ``pipeline``."""
 
 from homefeed.homepage.page import Candidate, Explanation, Homepage, HomepageItem, Section
 from homefeed.homepage.pipeline import HomepagePipeline

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from homefeed.config import ExperimentSettings, Settings
 from homefeed.errors import ConfigurationError
 from homefeed.homepage.filters import CandidateFilter
-from homefeed.homepage.sources import SOURCES, CandidateSource, Services
+from homefeed.homepage.sources import SOURCES, CandidateSource, PageServices
 
 
 def assign_arm(experiment: ExperimentSettings, user_id: str) -> str:
@@ -34,7 +34,7 @@ class Variant:
 
     arm: str | None
     settings: Settings
-    services: Services
+    services: PageServices
     sources: list[CandidateSource]
     fill: list[CandidateSource]
     filters: list[CandidateFilter]
@@ -48,7 +48,7 @@ def _declared(where: str, names: Sequence[str], known: Collection[str]) -> None:
 
 def build_variants(
     settings: Settings,
-    services: Callable[[Settings], Services],
+    services: Callable[[Settings], PageServices],
     filters: dict[str, Callable[[], CandidateFilter]],
 ) -> dict[str | None, Variant]:
     """One variant per experiment arm, keyed by arm name; ``None`` is the configured page."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
@@ -27,6 +27,8 @@ class AlsRecommender(Recommender):
     """
 
     name = "als"
+    config_keys: ClassVar[tuple[str, ...]] = ("factors", "regularization", "alpha", "iterations", "seed")
+    scores_by_vectors = True
 
     def __init__(
         self,
@@ -47,15 +49,6 @@ class AlsRecommender(Recommender):
         self.user_factors = np.zeros((0, factors), dtype=np.float32)
         self.item_factors = np.zeros((0, factors), dtype=np.float32)
         self._gram: np.ndarray | None = None
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "seed": self.seed,
-        }
 
     def _fit(self, data: Interactions) -> None:
         # implicit parallelises itself; nested BLAS threads would slow it down.
@@ -123,6 +116,7 @@ class TextMappedAlsRecommender(AlsRecommender):
     """
 
     name = "als-text"
+    config_keys = (*AlsRecommender.config_keys, "text_regularization", "metadata_weight")
 
     def __init__(
         self, text_regularization: float = 10.0, metadata_weight: float = 0.5, **options: Any
@@ -136,12 +130,9 @@ class TextMappedAlsRecommender(AlsRecommender):
     def feature_space(self) -> ItemFeatureSpace | None:
         return self.item_map.feature_space
 
-    def config(self) -> dict[str, Any]:
-        return {
-            **super().config(),
-            "text_regularization": self.text_regularization,
-            "metadata_weight": self.metadata_weight,
-        }
+    @property
+    def reads_item_text(self) -> bool:
+        return True
 
     def _fit(self, data: Interactions) -> None:
         if data.item_text is None:

@@ -7,10 +7,9 @@ which :func:`natural_order` makes the same as ascending item id.
 
 from __future__ import annotations
 
-import inspect
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -56,12 +55,62 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return indices, values
 
 
+@dataclass(frozen=True)
+class UserQuery:
+    """What a model is told about one user at request time: their history on the model's item
+    indices (oldest first, with each event's weight; negative weights are negative feedback),
+    and the profile and request context when the caller has them."""
+
+    items: np.ndarray
+    weights: np.ndarray
+    profile: UserProfile | None = None
+    context: RequestContext | None = None
+
+    @property
+    def liked(self) -> np.ndarray:
+        """The positively weighted items, oldest first."""
+        liked: np.ndarray = self.items[self.weights > 0]
+        return liked
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """A model's best allowed items for one user: item indices with their scores, best first;
+    or, from a model that ranks candidates by features (a learning-to-rank model), every
+    candidate it can rank, with ``scores`` None and the feature rows to score them by
+    (:meth:`Recommender.score_features`), kept so an explanation can show them."""
+
+    indices: np.ndarray
+    scores: np.ndarray | None
+    features: np.ndarray | None = None  # [len(indices), len(feature_names)]
+
+
+def best(scores: np.ndarray, allowed: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the ``n`` best allowed items (ties by index; -inf never)."""
+    masked = np.array(scores, dtype=np.float64)
+    masked[~allowed] = -np.inf
+    indices, values = top_k(masked[None, :], n)
+    keep = indices[0] >= 0
+    return indices[0][keep], values[0][keep]
+
+
 class Recommender(ABC):
-    """A trainable model that scores every catalog item for a user."""
+    """A trainable model that scores every catalog item for a user.
+
+    The engine reaches every model through this class only: the required methods score users
+    known at training and users described by a fresh history; the optional capabilities below
+    have safe defaults, so a new model overrides only what it has.
+    """
 
     name: ClassVar[str]
+    # constructor options saved with the model (``config()``) and accepted by ``accepts``
+    config_keys: ClassVar[tuple[str, ...]] = ()
+    config_from: ClassVar[str | None] = None  # the attribute holding those options (None: the model)
     prefers_history: ClassVar[bool] = False  # score users from their current history, always
     reads_request: ClassVar[bool] = False  # score_new_users reads profiles and request contexts
+    reads_interests: ClassVar[bool] = False  # trains on users' stated interests, embedded
+    # scores are inner products of user_vector() with item_vectors(): a vector index retrieves
+    scores_by_vectors: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.user_ids: list[str] = []
@@ -69,6 +118,7 @@ class Recommender(ABC):
         self._user_index: dict[str, int] = {}
         self._item_index: dict[str, int] = {}
         self._unit_cache: tuple[object, np.ndarray] | None = None
+        self.on_progress: Callable[[str], None] | None = None  # told what training is doing
 
     # -- to implement -----------------------------------------------------
     @abstractmethod
@@ -88,17 +138,90 @@ class Recommender(ABC):
     @abstractmethod
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None: ...
 
+    # -- configuration ----------------------------------------------------
     def config(self) -> dict[str, Any]:
-        return {}
+        """The constructor options this model was made with (its ``config_keys``), as JSON values:
+        saved with the model and enough to make it again."""
+        holder = self if self.config_from is None else getattr(self, self.config_from)
+        return {key: _jsonable(getattr(holder, key)) for key in self.config_keys}
 
     @classmethod
     def accepts(cls, option: str) -> bool:
         """Whether the constructor takes ``option`` (e.g. ``seed``, which a ranker passes on)."""
-        return option in inspect.signature(cls.__init__).parameters
+        return option in cls.config_keys
+
+    # -- optional capabilities (safe defaults) ----------------------------
+    @property
+    def reads_item_text(self) -> bool:
+        """Whether fitting needs the items' text embeddings (``Interactions.item_text``)."""
+        return False
 
     def item_vectors(self) -> np.ndarray | None:
         """Item embeddings used for similar items, or None when the model has none."""
         return None
+
+    def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+        """The user's vector in ``item_vectors()``' space when ``scores_by_vectors`` (scores are
+        its inner products with them); None for other models."""
+        return None
+
+    def score_user(self, user: UserQuery) -> np.ndarray:
+        """Scores [n_items] for one user at request time: from the profile and context too when
+        the model reads them, else from the history alone."""
+        if self.reads_request:
+            scores: np.ndarray = self.score_new_users([user.liked], [user.profile], [user.context])[0]
+            return scores
+        return self.score_history(user.items, user.weights)
+
+    def retrieve(self, user: UserQuery, allowed: np.ndarray, n: int) -> Retrieved:
+        """The ``n`` best ``allowed`` items for the user, best first: the page's candidates from
+        this model. Models with no evidence for an item (no score) leave it out."""
+        indices, values = best(self.score_user(user), allowed, n)
+        return Retrieved(indices, values)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the feature columns ``retrieve`` returns for unscored candidates (none)."""
+        return ()
+
+    def score_features(self, features: np.ndarray) -> np.ndarray:
+        """Scores of candidates ``retrieve`` returned unscored, from their feature rows; only a
+        model that ranks by features has them."""
+        raise NotImplementedError(f"{self.name} scores items directly, not from features")
+
+    def anchors(self, liked: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """For each of ``chosen``, the liked item that explains it best ("because you liked
+        X"), or -1: by default the liked item whose vector points most towards it."""
+        vectors = self.item_vectors()
+        if len(chosen) == 0 or len(liked) == 0 or vectors is None:
+            return np.full(len(chosen), -1, dtype=np.int64)
+        contributions = vectors[chosen] @ vectors[liked].T
+        found: np.ndarray = liked[np.argmax(contributions, axis=1)].astype(np.int64)
+        return found
+
+    def item_neighbours(self, index: int) -> np.ndarray | None:
+        """[n_items]: how strongly each item goes with item ``index`` by the model's own item-to-
+        item evidence (-inf: not at all); None when the model keeps no such evidence."""
+        return None
+
+    def profile_groups(self, profile: UserProfile | None) -> tuple[str, ...]:
+        """The groups of ``profile`` (e.g. "gender=f") this model scores by: none, unless it
+        reads profiles."""
+        return ()
+
+    def parts(self) -> Mapping[str, Recommender]:
+        """Models this one is made of, by name (a ranker's sources); none by default."""
+        return {}
+
+    def set_inference(self, inference: str) -> None:
+        """How request-time scoring runs where a model has a choice ("onnx" or "torch");
+        models without one ignore it, models made of others pass it on."""
+        for part in self.parts().values():
+            part.set_inference(inference)
+
+    def training_report(self) -> dict[str, Any]:
+        """What fitting found worth keeping in the version's manifest (none by default)."""
+        return {}
 
     # -- provided ---------------------------------------------------------
     def fit(self, data: Interactions, validation: Validation | None = None) -> Self:
@@ -235,3 +358,8 @@ class Recommender(ABC):
         with np.load(directory / "arrays.npz", allow_pickle=False) as arrays:
             model._set_arrays({key: arrays[key] for key in arrays.files})
         return model
+
+
+def _jsonable(value: Any) -> Any:
+    """Tuples as lists, so a config reads back as it was written."""
+    return list(value) if isinstance(value, tuple) else value

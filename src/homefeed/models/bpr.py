@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 from implicit.cpu.bpr import BayesianPersonalizedRanking
@@ -23,6 +22,7 @@ class BprRecommender(Recommender):
     """
 
     name = "bpr"
+    config_keys = ("factors", "learning_rate", "regularization", "iterations", "seed")
 
     def __init__(
         self,
@@ -42,15 +42,6 @@ class BprRecommender(Recommender):
         self.threads = threads
         self.user_factors = np.zeros((0, factors + 1), dtype=np.float32)
         self.item_factors = np.zeros((0, factors + 1), dtype=np.float32)
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "learning_rate": self.learning_rate,
-            "regularization": self.regularization,
-            "iterations": self.iterations,
-            "seed": self.seed,
-        }
 
     def _fit(self, data: Interactions) -> None:
         with threadpool_limits(1, "blas"), warnings.catch_warnings():

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from homefeed.events import normalized
+
 DAY = 86_400.0
-CONTEXT_KEYS = ("device", "surface")  # read from an event's ``context`` and from the request
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,9 @@ class RequestContext:
     disliked: np.ndarray | None = None
 
     def value(self, key: str) -> str | None:
-        """The request's value for a :data:`CONTEXT_KEYS` key, normalized as events store it."""
+        """The request's value for a context key (``homefeed.events.CONTEXT_KEYS``), normalized
+        as events store it."""
         return normalized(getattr(self, key))
-
-
-def normalized(value: object) -> str | None:
-    """Context values compare case- and space-insensitively; empty means unknown."""
-    if value is None:
-        return None
-    text = str(value).strip().lower()
-    return text or None
 
 
 def hour_bands(times: np.ndarray) -> np.ndarray:

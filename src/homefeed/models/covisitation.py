@@ -11,12 +11,10 @@ weighing most.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 
-from homefeed.models.base import Recommender, top_k
+from homefeed.models.base import Recommender, Retrieved, UserQuery, top_k
 from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
 from homefeed.models.sparse_rows import csr_arrays, csr_from_arrays, row_entries, rows_weighted_sum
 
@@ -28,6 +26,7 @@ class CovisitationRecommender(Recommender):
     item's ``neighbours`` strongest."""
 
     name = "covisitation"
+    config_keys = ("window", "decay", "popularity_exponent", "recent", "half_life", "neighbours")
     prefers_history = True
 
     def __init__(
@@ -52,16 +51,6 @@ class CovisitationRecommender(Recommender):
         self.neighbours = neighbours
         self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
         self.sequences: list[np.ndarray] = []
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "window": self.window,
-            "decay": self.decay,
-            "popularity_exponent": self.popularity_exponent,
-            "recent": self.recent,
-            "half_life": self.half_life,
-            "neighbours": self.neighbours,
-        }
 
     def _fit(self, data: Interactions) -> None:
         self.sequences = [items for items, _ in data.sequences()]
@@ -129,7 +118,15 @@ class CovisitationRecommender(Recommender):
         found = given[strongest, np.arange(len(chosen))] > 0
         return np.where(found, latest[strongest], -1).astype(np.int64)
 
-    def neighbours_of(self, index: int) -> np.ndarray:
+    def retrieve(self, user: UserQuery, allowed: np.ndarray, n: int) -> Retrieved:
+        """Only items picked near the user's latest likes: a score of 0 is no evidence, and the
+        next personal model is better placed to fill the rest of a row."""
+        found = super().retrieve(user, allowed, n)
+        assert found.scores is not None
+        evidence = found.scores > 0
+        return Retrieved(found.indices[evidence], found.scores[evidence])
+
+    def item_neighbours(self, index: int) -> np.ndarray:
         """[n_items] float64: how strongly each item is picked near item ``index`` (-inf for
         items never picked near it)."""
         row: np.ndarray = self.similarity[index].toarray().ravel().astype(np.float64)
@@ -141,7 +138,7 @@ class CovisitationRecommender(Recommender):
         index = self.item_index(item_id)
         if index is None:
             return []
-        row = self.neighbours_of(index)
+        row = self.item_neighbours(index)
         indices, values = top_k(row[None, :], n)
         return [(self.item_ids[i], float(v)) for i, v in zip(indices[0], values[0], strict=True) if i >= 0]
 

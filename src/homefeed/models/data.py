@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from homefeed.domain import ItemFields, UserProfile
-from homefeed.models.context import CONTEXT_KEYS, normalized
+from homefeed.events import CONTEXT_KEYS, EventPolicy, normalized
 
 # (user, item, type, timestamp), optionally followed by the event's device and surface
 EventRow = tuple[str, str, str, float] | tuple[str, str, str, float, str | None, str | None]
@@ -51,11 +51,12 @@ class Interactions:
     def from_rows(
         cls,
         rows: Iterable[EventRow],
-        event_weights: Mapping[str, float],
+        events: EventPolicy | Mapping[str, float],
         catalog: Sequence[str] | None = None,
     ) -> Interactions:
-        """Build from (user, item, type, timestamp[, device, surface]) rows; unknown types and
-        zero weights are dropped.
+        """Build from (user, item, type, timestamp[, device, surface]) rows, weighted by the
+        event policy (or a type → weight mapping); types that say nothing (unknown, weight 0)
+        are dropped.
 
         With a ``catalog`` the item vocabulary is exactly the catalog (events on items outside
         it are dropped), so items nobody touched yet can still be recommended.
@@ -66,9 +67,10 @@ class Interactions:
         time_col: list[float] = []
         context_cols: list[list[str]] = [[] for _ in CONTEXT_KEYS]
         allowed = set(catalog) if catalog is not None else None
+        policy = EventPolicy.of(events)
         for row in rows:
             user_id, item_id, kind, timestamp = row[:4]
-            weight = event_weights.get(kind, 0.0)
+            weight = policy.weight(kind)
             if weight == 0.0 or (allowed is not None and item_id not in allowed):
                 continue
             user_col.append(user_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -19,15 +17,13 @@ class EaseRecommender(Recommender):
     """
 
     name = "ease"
+    config_keys = ("regularization",)
 
     def __init__(self, regularization: float = 500.0) -> None:
         super().__init__()
         self.regularization = regularization
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self.history = sp.csr_matrix((0, 0), dtype=np.float32)
-
-    def config(self) -> dict[str, Any]:
-        return {"regularization": self.regularization}
 
     def _fit(self, data: Interactions) -> None:
         matrix = data.matrix()

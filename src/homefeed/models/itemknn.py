@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -18,6 +16,7 @@ class ItemKnnRecommender(Recommender):
     co-occurrences."""
 
     name = "itemknn"
+    config_keys = ("neighbours", "shrink")
 
     def __init__(self, neighbours: int = 100, shrink: float = 0.0) -> None:
         super().__init__()
@@ -25,9 +24,6 @@ class ItemKnnRecommender(Recommender):
         self.shrink = shrink
         self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
         self.history = sp.csr_matrix((0, 0), dtype=np.float32)
-
-    def config(self) -> dict[str, Any]:
-        return {"neighbours": self.neighbours, "shrink": self.shrink}
 
     def _fit(self, data: Interactions) -> None:
         matrix = data.matrix()

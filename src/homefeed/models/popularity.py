@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from homefeed.models.base import Recommender
@@ -20,14 +18,12 @@ class PopularityRecommender(Recommender):
     """
 
     name = "popularity"
+    config_keys = ("half_life_days",)
 
     def __init__(self, half_life_days: float | None = 30.0) -> None:
         super().__init__()
         self.half_life_days = half_life_days
         self.scores: np.ndarray = np.zeros(0, dtype=np.float64)
-
-    def config(self) -> dict[str, Any]:
-        return {"half_life_days": self.half_life_days}
 
     def _fit(self, data: Interactions) -> None:
         positive = data.weights > 0

@@ -11,7 +11,6 @@ evidence moves little.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,6 +68,16 @@ class ProfileRecommender(Recommender):
     never on the test users."""
 
     name = "profile"
+    config_keys = (
+        "fields",
+        "profile_weight",
+        "history_weight",
+        "smoothing",
+        "neighbours",
+        "trend_days",
+        "trend_weight",
+        "trend_smoothing",
+    )
     prefers_history = True
     reads_request = True
 
@@ -105,18 +114,6 @@ class ProfileRecommender(Recommender):
         self.pick_items = np.zeros(0, dtype=np.int32)
         # the mixed base scores of the latest trend window asked for, by (first, end) pick
         self._trend_cache: tuple[tuple[int, int], np.ndarray] | None = None
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "fields": list(self.fields),
-            "profile_weight": self.profile_weight,
-            "history_weight": self.history_weight,
-            "smoothing": self.smoothing,
-            "neighbours": self.neighbours,
-            "trend_days": self.trend_days,
-            "trend_weight": self.trend_weight,
-            "trend_smoothing": self.trend_smoothing,
-        }
 
     def _fit(self, data: Interactions) -> None:
         self._trend_cache = None
@@ -231,6 +228,10 @@ class ProfileRecommender(Recommender):
                 for history, profile, context in zip(histories, profiles, contexts, strict=True)
             ]
         )
+
+    def profile_groups(self, profile: UserProfile | None) -> tuple[str, ...]:
+        """The groups of ``profile`` this model learned a lift for, e.g. ("gender=f", "age=20s")."""
+        return tuple(self.groups[row] for row in self.known_groups(profile))
 
     def known_groups(self, profile: UserProfile | None) -> list[int]:
         """Rows of ``group_lift`` for the groups of ``profile`` seen in training."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from homefeed.models.base import Recommender
@@ -14,14 +12,12 @@ class RandomRecommender(Recommender):
     """Independent random scores per call, reproducible from the seed."""
 
     name = "random"
+    config_keys = ("seed",)
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
         self.seed = seed
         self._rng = np.random.default_rng(seed)
-
-    def config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
 
     def _fit(self, data: Interactions) -> None:
         self._rng = np.random.default_rng(self.seed)

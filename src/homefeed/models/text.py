@@ -4,8 +4,6 @@ behaviour, so it scores new items exactly like old ones (the cold-start floor fo
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from homefeed.models.base import Recommender
@@ -16,6 +14,8 @@ class TextRecommender(Recommender):
     """Nearest items by text to the user's recent history."""
 
     name = "text"
+    scores_by_vectors = True
+    config_keys = ("half_life",)
     prefers_history = True
 
     def __init__(self, half_life: float = 10.0) -> None:
@@ -24,8 +24,9 @@ class TextRecommender(Recommender):
         self.text = np.zeros((0, 0), dtype=np.float32)
         self.sequences: list[np.ndarray] = []
 
-    def config(self) -> dict[str, Any]:
-        return {"half_life": self.half_life}
+    @property
+    def reads_item_text(self) -> bool:
+        return True
 
     def _fit(self, data: Interactions) -> None:
         if data.item_text is None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from homefeed.models.context import CONTEXT_KEYS, DAY, RequestContext, hour_bands, weekdays
+from homefeed.events import CONTEXT_KEYS
+from homefeed.models.context import DAY, RequestContext, hour_bands, weekdays
 from homefeed.models.data import Interactions
 
 SMOOTHING = 20.0  # pseudo-picks of the overall mix added to every item's picks

@@ -23,13 +23,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from homefeed.domain import UserProfile
-from homefeed.models.base import Recommender, Validation
+from homefeed.models.base import Recommender, Retrieved, UserQuery, Validation
 from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+from homefeed.models.registry import base_model
 from homefeed.ranking.categories import CategoryStats, profiles_of
 from homefeed.ranking.context import ContextStats, contexts_of
 from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
 
+# the ranker's sources and the options it fixes for them, declared once: `homefeed train` adds
+# the settings' options of each source, the evaluation its tuned ones, and these win
 DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
     "sequential": {},
     "als": {},
@@ -52,8 +55,21 @@ class RankerRecommender(Recommender):
     every other item gets -inf (it is never recommended)."""
 
     name = "ranker"
+    config_keys = (
+        "sources",
+        "per_source",
+        "n_estimators",
+        "learning_rate",
+        "num_leaves",
+        "min_child_samples",
+        "early_stopping",
+        "valid_share",
+        "holdout",
+        "seed",
+    )
     prefers_history = True
     reads_request = True
+    reads_interests = True
 
     def __init__(
         self,
@@ -89,23 +105,19 @@ class RankerRecommender(Recommender):
         self.sequences: list[np.ndarray] = []
         self.report: dict[str, Any] = {}
 
-    def config(self) -> dict[str, Any]:
-        return {
-            "sources": self.sources,
-            "per_source": self.per_source,
-            "n_estimators": self.n_estimators,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_child_samples": self.min_child_samples,
-            "early_stopping": self.early_stopping,
-            "valid_share": self.valid_share,
-            "holdout": self.holdout,
-            "seed": self.seed,
-        }
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(feature.name for feature in feature_list(list(self.sources)))
 
     @property
-    def feature_names(self) -> list[str]:
-        return [feature.name for feature in feature_list(list(self.sources))]
+    def reads_item_text(self) -> bool:
+        return True
+
+    def parts(self) -> dict[str, Recommender]:
+        return self.models
+
+    def training_report(self) -> dict[str, Any]:
+        return self.report
 
     # -- training ---------------------------------------------------------
     def _fit(self, data: Interactions) -> None:
@@ -132,11 +144,9 @@ class RankerRecommender(Recommender):
         self.context = ContextStats.from_data(data)
 
     def _fit_sources(self, data: Interactions, validation: Validation | None) -> dict[str, Recommender]:
-        from homefeed.models.registry import model_class  # the registry lists this model too
-
         models = {}
         for name, params in self.sources.items():
-            cls = model_class(name)
+            cls = base_model(name)
             options = dict(params)
             if cls.accepts("seed"):  # a source's own seed, when given, wins
                 options.setdefault("seed", self.seed)
@@ -191,7 +201,7 @@ class RankerRecommender(Recommender):
             "deterministic": True,
             "verbosity": -1,
         }
-        train = lgb.Dataset(train_x, train_y, group=train_g, feature_name=self.feature_names)
+        train = lgb.Dataset(train_x, train_y, group=train_g, feature_name=list(self.feature_names))
         valid = lgb.Dataset(valid_x, valid_y, group=valid_g, reference=train)
         booster = lgb.train(
             params,
@@ -263,6 +273,21 @@ class RankerRecommender(Recommender):
                     # one user's few hundred rows: threads would only spin
                     out[start + offset, candidates] = self.booster.predict(features, num_threads=1)
         return out
+
+    def retrieve(self, user: UserQuery, allowed: np.ndarray, n: int) -> Retrieved:
+        """Every allowed candidate of the sources (their ``per_source`` best each), unscored,
+        with its feature row: the page's scoring stage ranks them (``score_features``), and the
+        rows stay on the candidates for ``explain``."""
+        ((candidates, features),) = self._candidates([user.liked], [user.profile], [user.context])
+        keep = allowed[candidates]
+        return Retrieved(candidates[keep], None, features[keep])
+
+    def score_features(self, features: np.ndarray) -> np.ndarray:
+        """The booster's score of each feature row (one user's few hundred rows: one thread)."""
+        assert self.booster is not None, "the ranker is not trained"
+        if len(features) == 0:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float64)
 
     def features_of(
         self,
@@ -352,8 +377,6 @@ class RankerRecommender(Recommender):
 
     @classmethod
     def load(cls, directory: Path) -> Self:
-        from homefeed.models.registry import model_class
-
         model = super().load(directory)
         model.booster = lgb.Booster(model_file=str(directory / "ranker.txt"))
         if model.booster.num_feature() != len(model.feature_names):
@@ -362,5 +385,5 @@ class RankerRecommender(Recommender):
                 f"this version computes {len(model.feature_names)}: train it again (homefeed train)"
             )
         model.report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
-        model.models = {name: model_class(name).load(directory / "sources" / name) for name in model.sources}
+        model.models = {name: base_model(name).load(directory / "sources" / name) for name in model.sources}
         return model

@@ -17,11 +17,11 @@ from homefeed.domain import Item
 from homefeed.errors import ModelNotTrainedError
 from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.semantic import SemanticSources
-from homefeed.models.bundle import SEMANTIC_DIR, latest_version_path, load_latest, sequential_models
-from homefeed.serving.catalog import Catalog
-from homefeed.serving.catalog_sync import CatalogSync
-from homefeed.serving.impressions import ImpressionLogger
+from homefeed.live.catalog import Catalog
+from homefeed.live.catalog_sync import CatalogSync
+from homefeed.live.impressions import ImpressionLogger
 from homefeed.store import Store, migrate
+from homefeed.training.versions import SEMANTIC_DIR, latest_version_path, load_latest
 from homefeed.understanding.semantic import SemanticSpace, open_semantic_space
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class Runtime:
                 logger.warning("%s", error)
                 return self.homepages.model_version
             if bundle.version != self.homepages.model_version:
-                for model in sequential_models(bundle):  # the service's setting, not training's
+                for model in bundle.models.values():  # the service's setting, not training's
                     model.set_inference(self.settings.sequential.inference)
                 self.homepages.set_bundle(bundle)
                 self._freeze_heap()

@@ -145,14 +145,14 @@ class SemanticSpace:
                 self._queries.popitem(last=False)
         return query
 
-    def by_interests(self, text: str, k: int, accept: Accept, exclude: Collection[str]) -> list[Hit]:
-        """Items nearest any liked phrase, pushed down by their closeness to a disliked one;
-        the phrases take turns, so several stated tastes all show up."""
+    def interest_lists(self, text: str, k: int, accept: Accept, exclude: Collection[str]) -> list[list[Hit]]:
+        """Per liked phrase of the stated interests, the items nearest it (twice ``k``, so the
+        turns of several phrases still fill ``k``), without items clearly about a disliked one."""
         query = self.interest_query(text)
         if len(query.liked) == 0:
             return []
         avoid = self.avoided(text)
-        per_phrase = [
+        return [
             [
                 hit
                 for hit in self.index.search_filtered(vector, k * 2, accept, exclude)
@@ -160,6 +160,13 @@ class SemanticSpace:
             ]
             for vector in query.liked
         ]
+
+    def by_interests(self, text: str, k: int, accept: Accept, exclude: Collection[str]) -> list[Hit]:
+        """Items nearest any liked phrase, without those about a disliked one; the phrases take
+        turns, so several stated tastes all show up."""
+        per_phrase = self.interest_lists(text, k, accept, exclude)
+        if not per_phrase:
+            return []
         chosen: dict[str, float] = {}
         for rank in range(max(len(hits) for hits in per_phrase)):
             for hits in per_phrase:

@@ -1,43 +1,44 @@
-"""Candidate sources: each proposes up to ``quota`` items for one request and says why
-(``base`` has the protocol). Settings name them; this registry maps names to classes."""
+"""Candidate sources: each proposes items for one request and says why (``base`` has the
+protocol). Settings name them; this registry maps names to classes, and each source's row."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from homefeed.homepage.sources.base import PERSONAL_MODELS, CandidateSource, Services, VectorScorer
+from homefeed.homepage.sections import Row
+from homefeed.homepage.sources.base import PERSONAL_MODELS, CandidateSource, PageServices
 from homefeed.homepage.sources.behaviour import ItemToItemSource, PersonalSource, ProfileSource
 from homefeed.homepage.sources.catalog import FreshSource, PopularSource, TrendingSource
 from homefeed.homepage.sources.text import InterestsSource, NewItemsSource, SemanticHistorySource
 
-SOURCES: dict[str, Callable[[Services], CandidateSource]] = {
-    source.name: source
-    for source in (
-        PersonalSource,
-        ItemToItemSource,
-        NewItemsSource,
-        SemanticHistorySource,
-        InterestsSource,
-        ProfileSource,
-        PopularSource,
-        TrendingSource,
-        FreshSource,
-    )
-}
+DECLARED = (
+    PersonalSource,
+    ItemToItemSource,
+    NewItemsSource,
+    SemanticHistorySource,
+    InterestsSource,
+    ProfileSource,
+    PopularSource,
+    TrendingSource,
+    FreshSource,
+)
+SOURCES: dict[str, Callable[[PageServices], CandidateSource]] = {source.name: source for source in DECLARED}
+# the row of every source's items (a personal model's picks take the personal row, the default)
+ROWS: dict[str, Row] = {source.name: source.row for source in DECLARED}
 
 __all__ = [
     "PERSONAL_MODELS",
+    "ROWS",
     "SOURCES",
     "CandidateSource",
     "FreshSource",
     "InterestsSource",
     "ItemToItemSource",
     "NewItemsSource",
+    "PageServices",
     "PersonalSource",
     "PopularSource",
     "ProfileSource",
     "SemanticHistorySource",
-    "Services",
     "TrendingSource",
-    "VectorScorer",
 ]

@@ -1,125 +1,120 @@
-"""What every candidate source shares: the source protocol, the services they read, and
-helpers to pick the best allowed items.
+"""What every candidate source shares: the protocol, the services sources read across requests,
+and helpers that rank the best servable items.
 
-A source is one small object with a ``name`` and one method; the pipeline runs the sources
-named in the settings, in order, and a source that raises degrades the page instead of
-failing it. Sources skip items the request blocks (seen, excluded, disliked, already placed),
-so filters after them rarely have work: they are the guarantee, not the mechanism.
+A source is one small object with a ``name``, the ``row`` its items are shown in, and one
+method: ``fetch(query, ask)`` returns a :class:`Proposal`. Sources read the frozen query and
+write nothing; they pass over items the user may not be shown (seen, excluded, disliked,
+ignored, inactive, outside the category), so the page's single filter pass is the guarantee,
+not the mechanism. What other sources proposed they do not know: the page asks each for
+``ask.spare`` more items than it wants and takes what earlier sources did not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from homefeed.config import Settings
-from homefeed.homepage.live import LiveStats
-from homefeed.homepage.page import Candidate, Explanation
-from homefeed.homepage.request import PageRequest
+from homefeed.homepage.candidates import Ask, Proposal, Ranked, because
+from homefeed.homepage.page import Explanation
+from homefeed.homepage.query import PageQuery, UnknownItems
+from homefeed.homepage.sections import Row
 from homefeed.homepage.semantic import SemanticSources
-from homefeed.models.base import Recommender, top_k
-from homefeed.models.bundle import ModelBundle
-from homefeed.serving.catalog import Catalog
-from homefeed.serving.new_items import NewItemVectors
-from homefeed.store import Store
-from homefeed.vectors import VectorIndex
+from homefeed.live.aggregates import LiveStats
+from homefeed.live.catalog import Catalog
+from homefeed.models.base import Recommender, best
 
 PERSONAL_MODELS = ("ranker", "sequential", "covisitation", "als")  # tried in this order
 NEW_ITEMS = "new-items"  # the source that ranks items no model has interactions for
-
-
-@runtime_checkable
-class VectorScorer(Protocol):
-    """A model whose scores are inner products of a user vector with its item vectors."""
-
-    def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray: ...
-
-    def item_vectors(self) -> np.ndarray | None: ...
 
 
 class CandidateSource(Protocol):
     """Proposes items for one request."""
 
     name: str
+    row: Row
 
-    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]: ...
+    def fetch(self, query: PageQuery, ask: Ask) -> Proposal: ...
 
 
 @dataclass
-class Services:
-    """What sources share across requests; the model-dependent parts change on reload."""
+class PageServices:
+    """What sources read across requests: the settings of the page they build (an A/B arm's),
+    the catalog in memory, the live aggregates of the logs and the text index."""
 
-    store: Store
     settings: Settings
     catalog: Catalog
     live: LiveStats
-    semantic: SemanticSources | None = None
-    indexes: dict[str, VectorIndex] = field(default_factory=dict)  # per personal model
-    new_items: Callable[[ModelBundle | None], set[str]] = lambda _bundle: set()
-    new_vectors: NewItemVectors | None = None  # new items placed in the version's behaviour space
+    semantic: SemanticSources | None
+    unknown: UnknownItems  # catalog items no model of a version knows
 
     def title(self, item_id: str) -> str:
         entry = self.catalog.get(item_id)
         return entry.title if entry is not None else item_id
 
-    def fits(self, item_id: str, request: PageRequest) -> bool:
+    def fits(self, item_id: str, query: PageQuery) -> bool:
         """Active, and in the requested category if there is one."""
         entry = self.catalog.get(item_id)
         return (
             entry is not None
             and entry.active
-            and (request.category is None or entry.category == request.category)
+            and (query.category is None or entry.category == query.category)
         )
 
-    def maps_new_items(self, bundle: ModelBundle) -> bool:
-        """Whether the new-items source is declared and ranks ``bundle``'s new items."""
-        vectors = self.new_vectors
-        declared = NEW_ITEMS in self.settings.homepage.sources
-        return declared and vectors is not None and vectors.version == bundle.version
+    def servable(self, item_id: str, query: PageQuery) -> bool:
+        """May be shown to this user: fits the request and is not withheld from them."""
+        return not query.withholds(item_id) and self.fits(item_id, query)
 
-    def servable(self, item_id: str, request: PageRequest) -> bool:
-        """May be proposed now: fits the request and is not blocked for it."""
-        return not request.is_blocked(item_id) and self.fits(item_id, request)
+    def maps_new_items(self, query: PageQuery) -> bool:
+        """Whether the new-items source is declared and ranks the served version's new items."""
+        version = query.version
+        return (
+            NEW_ITEMS in self.settings.homepage.sources
+            and version is not None
+            and version.new_vectors is not None
+        )
+
+    def because_you_liked(self, item_id: str | None) -> Explanation:
+        """ "Because you liked X", naming the user's liked item; a generic reason without one."""
+        if item_id is None or self.catalog.get(item_id) is None:
+            return Explanation("history", "Picked for your tastes")
+        return Explanation("history", f"Because you liked {self.title(item_id)}", (item_id,))
 
 
 def first_servable(
-    services: Services,
-    request: PageRequest,
+    services: PageServices,
+    query: PageQuery,
     ranked: Iterable[tuple[str, float]],
-    quota: int,
+    size: int,
     source: str,
     why: Explanation,
-) -> list[Candidate]:
-    """The first ``quota`` servable items of an (item, score) ranking, read lazily."""
-    found: list[Candidate] = []
-    if quota <= 0:
-        return found
+) -> Ranked | None:
+    """The first ``size`` servable items of an (item, score) ranking, read lazily."""
+    item_ids: list[str] = []
+    scores: list[float] = []
+    if size <= 0:
+        return None
     for item_id, score in ranked:
-        if services.servable(item_id, request):
-            found.append(Candidate(item_id, float(score), source, why))
-            if len(found) >= quota:
+        if services.servable(item_id, query):
+            item_ids.append(item_id)
+            scores.append(float(score))
+            if len(item_ids) >= size:
                 break
-    return found
-
-
-def best(scores: np.ndarray, allowed: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and scores of the ``n`` best allowed items (ties by index)."""
-    masked = np.array(scores, dtype=np.float64)
-    masked[~allowed] = -np.inf
-    indices, values = top_k(masked[None, :], n)
-    keep = indices[0] >= 0
-    return indices[0][keep], values[0][keep]
+    return Ranked(source, item_ids, np.array(scores, dtype=np.float64), because(why))
 
 
 def top(
-    model: Recommender, scores: np.ndarray, allowed: np.ndarray, n: int, source: str, why: Explanation
-) -> list[Candidate]:
-    """The ``n`` best allowed items of ``model`` by ``scores``, as ``source``'s candidates."""
-    indices, values = best(scores, allowed, n)
-    return [
-        Candidate(model.item_ids[index], float(value), source, why)
-        for index, value in zip(indices.tolist(), values.tolist(), strict=True)
-    ]
+    model: Recommender, scores: np.ndarray, allowed: np.ndarray, size: int, source: str, why: Explanation
+) -> Ranked:
+    """The ``size`` best allowed items of ``model`` by ``scores``, as ``source``'s list."""
+    indices, values = best(scores, allowed, size)
+    item_ids = model.item_ids
+    return Ranked(source, [item_ids[index] for index in indices.tolist()], values, because(why), indices)
+
+
+def nothing(ask: Ask) -> bool:
+    """Whether the page wants nothing of a source."""
+    return ask.quota <= 0

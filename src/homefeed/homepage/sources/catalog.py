@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from homefeed.homepage.page import Candidate, Explanation
-from homefeed.homepage.request import PageRequest
-from homefeed.homepage.sources.base import Services, first_servable, top
+from homefeed.homepage.candidates import Ask, Proposal, proposing
+from homefeed.homepage.page import Explanation
+from homefeed.homepage.query import PageQuery
+from homefeed.homepage.sections import Row
+from homefeed.homepage.sources.base import PageServices, first_servable, nothing, top
 
 
 class PopularSource:
@@ -14,23 +16,24 @@ class PopularSource:
     from the database before any model is trained."""
 
     name = "popular"
+    row = Row("titled", "Popular right now")
     explanation = Explanation("popularity", "Popular right now")
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: PageServices) -> None:
         self.services = services
 
-    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
-        if quota <= 0:
-            return []
-        model = request.bundle.get("popularity") if request.bundle is not None else None
-        if model is None or request.allowed is None:
-            return self._live(request, quota)
+    def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
+        if nothing(ask):
+            return Proposal()
+        version = query.version
+        model = version.bundle.get("popularity") if version is not None else None
+        if model is None or query.allowed is None:
+            ranked = self.services.live.popular()
+            return proposing(
+                first_servable(self.services, query, ranked, ask.size, self.name, self.explanation), ask
+            )
         scores = model.score_history(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        return top(model, scores, request.allowed, quota, self.name, self.explanation)
-
-    def _live(self, request: PageRequest, quota: int) -> list[Candidate]:
-        ranked = self.services.live.popular()
-        return first_servable(self.services, request, ranked, quota, self.name, self.explanation)
+        return proposing(top(model, scores, query.allowed, ask.size, self.name, self.explanation), ask)
 
 
 class TrendingSource:
@@ -38,28 +41,34 @@ class TrendingSource:
     log, time-decayed): ``homepage.trending_share`` of the page."""
 
     name = "trending"
+    row = Row("titled", "Trending now")
     explanation = Explanation("trending", "Trending now")
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: PageServices) -> None:
         self.services = services
 
-    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
-        quota = min(quota, round(request.n * self.services.settings.homepage.trending_share))
-        if quota <= 0:
-            return []
+    def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
+        ask = ask.within(round(query.n * self.services.settings.homepage.trending_share))
+        if nothing(ask):
+            return Proposal()
         ranked = self.services.live.trending()
-        return first_servable(self.services, request, ranked, quota, self.name, self.explanation)
+        return proposing(
+            first_servable(self.services, query, ranked, ask.size, self.name, self.explanation), ask
+        )
 
 
 class FreshSource:
     """Newest items first: the last resort, and the way in for items newer than the model."""
 
     name = "fresh"
+    row = Row("titled", "New in the catalog")
     explanation = Explanation("fresh", "New in the catalog")
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: PageServices) -> None:
         self.services = services
 
-    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+    def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
         newest = ((item_id, 0.0) for item_id in self.services.catalog.newest())
-        return first_servable(self.services, request, newest, quota, self.name, self.explanation)
+        return proposing(
+            first_servable(self.services, query, newest, ask.size, self.name, self.explanation), ask
+        )

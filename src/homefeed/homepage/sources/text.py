@@ -4,14 +4,16 @@ behaviour model's space by their text and metadata."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
 
-from homefeed.homepage.page import Candidate, Explanation
-from homefeed.homepage.request import PageRequest
-from homefeed.homepage.sources.base import NEW_ITEMS, PERSONAL_MODELS, Services, VectorScorer
+from homefeed.homepage.candidates import Ask, Proposal, Ranked, proposing
+from homefeed.homepage.page import Explanation
+from homefeed.homepage.query import PageQuery
+from homefeed.homepage.sections import Row
+from homefeed.homepage.sources.base import NEW_ITEMS, PERSONAL_MODELS, PageServices, nothing
 
 
 class SemanticHistorySource:
@@ -20,44 +22,50 @@ class SemanticHistorySource:
     better); without one, any item."""
 
     name = "semantic-history"
+    row = Row("titled", "More like what you liked")
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: PageServices) -> None:
         self.services = services
 
-    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+    def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
         semantic = self.services.semantic
-        quota = min(quota, round(request.n * self.services.settings.semantic.history_share))
-        if semantic is None or not request.has_history or quota <= 0:
-            return []
-        bundle = request.bundle
-        item_ids = [event.item_id for event in request.events]
-        accept = self._accept(request)
+        ask = ask.within(round(query.n * self.services.settings.semantic.history_share))
+        if semantic is None or not query.has_history or nothing(ask):
+            return Proposal()
+        bundle = query.bundle
+        item_ids = [event.item_id for event in query.events]
+        accept, withheld = self._accept(query), query.withheld
         if bundle is None or not any(bundle.get(name) for name in PERSONAL_MODELS):
-            return semantic.from_history(item_ids, request.event_weights, quota, accept, request.blocked)
-        if self.services.maps_new_items(bundle):
-            return []  # the new-items source ranks them better (docs/benchmarks.md)
-        new = self.services.new_items(bundle)
-        if not new:
-            return []
-        return semantic.from_history(item_ids, request.event_weights, quota, accept, request.blocked, new)
+            return proposing(semantic.from_history(item_ids, query.weights, ask.size, accept, withheld), ask)
+        if self.services.maps_new_items(query):
+            return Proposal()  # the new-items source ranks them better (docs/benchmarks.md)
+        unknown = self.services.unknown.of(bundle)
+        if not unknown:
+            return Proposal()
+        return proposing(
+            semantic.from_history(item_ids, query.weights, ask.size, accept, withheld, unknown), ask
+        )
 
-    def _accept(self, request: PageRequest) -> Callable[[str], bool]:
-        return partial(self.services.fits, request=request)
+    def _accept(self, query: PageQuery) -> Callable[[str], bool]:
+        return partial(self.services.fits, query=query)
 
 
 class InterestsSource(SemanticHistorySource):
     """Items nearest what the user said they like (their profile's free-text interests): a
-    ``semantic.interests_share`` of the page, or all of it for a user without history."""
+    ``semantic.interests_share`` of the page, or all of it for a user without history. Each
+    liked phrase has its own list, and the lists take turns."""
 
     name = "interests"
+    row = Row("titled", "From your interests")
 
-    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
+    def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
         semantic = self.services.semantic
-        if request.has_history:  # the whole page for a user without history, else a share
-            quota = min(quota, round(request.n * self.services.settings.semantic.interests_share))
-        if semantic is None or not request.interests or quota <= 0:
-            return []
-        return semantic.from_interests(request.interests, quota, self._accept(request), request.blocked)
+        if query.has_history:  # the whole page for a user without history, else a share
+            ask = ask.within(round(query.n * self.services.settings.semantic.interests_share))
+        if semantic is None or not query.interests or nothing(ask):
+            return Proposal()
+        lists = semantic.from_interests(query.interests, ask.size, self._accept(query), query.withheld)
+        return Proposal(tuple(lists), ask.quota, turns=True) if lists else Proposal()
 
 
 class NewItemsSource:
@@ -69,62 +77,69 @@ class NewItemsSource:
     so a user is not shown the best of a few new items that are all far from their taste."""
 
     name = NEW_ITEMS
+    row = Row("titled", "New for you")
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: PageServices) -> None:
         self.services = services
 
-    def fetch(self, request: PageRequest, quota: int) -> list[Candidate]:
-        bundle, history, vectors = request.bundle, request.history, self.services.new_vectors
-        quota = min(quota, round(request.n * self.services.settings.homepage.new_items_share))
-        if bundle is None or history is None or vectors is None or quota <= 0 or not len(history.liked):
-            return []
-        model = bundle.get(vectors.model)
+    def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
+        version, history = query.version, query.history
+        vectors = version.new_vectors if version is not None else None
+        ask = ask.within(round(query.n * self.services.settings.homepage.new_items_share))
+        if version is None or history is None or vectors is None or nothing(ask) or not len(history.liked):
+            return Proposal()
+        model = version.bundle.get(vectors.model)
         item_ids, table = vectors.snapshot()
-        if vectors.version != bundle.version or not isinstance(model, VectorScorer) or not item_ids:
-            return []
-        user = model.user_vector(history.items, history.weights)
+        known = model.item_vectors() if model is not None else None
+        user = model.user_vector(history.items, history.weights) if model is not None else None
+        if model is None or user is None or known is None or not item_ids:
+            return Proposal()
         scores = table @ user
         floor = self.services.settings.homepage.new_items_floor
         standardized = vectors.standardized(scores, user)
         worthy = np.flatnonzero(standardized >= floor)  # not merely the best of a few
-        rows = self._best_servable(worthy, scores, item_ids, request, quota)
-        known = model.item_vectors()
-        if not rows or known is None:
-            return []
+        rows = np.array(self._best_servable(worthy, scores, item_ids, query, ask.size), dtype=np.int64)
+        if not len(rows):
+            return Proposal()
         liked = history.liked
-        anchors = liked[np.argmax(table[rows] @ known[liked].T, axis=1)]
-        found = []
-        for rank, (row, anchor) in enumerate(zip(rows, anchors.tolist(), strict=True), start=1):
-            anchor_id = model.item_ids[anchor]
-            why = Explanation("history", f"New, for fans of {self.services.title(anchor_id)}", (anchor_id,))
-            details = {
-                "score": float(scores[row]),
-                "rank": float(rank),
-                "standardized": float(standardized[row]),
-            }
-            found.append(
-                Candidate(
-                    item_ids[row], float(scores[row]), self.name, why, details if request.explain else {}
-                )
-            )
-        return found
+        title = self.services.title
+
+        def explain(_chosen: Sequence[str], keys: np.ndarray | None) -> list[Explanation]:
+            assert keys is not None
+            anchors = liked[np.argmax(table[keys] @ known[liked].T, axis=1)]
+            return [
+                Explanation("history", f"New, for fans of {title(model.item_ids[a])}", (model.item_ids[a],))
+                for a in anchors.tolist()
+            ]
+
+        found = Ranked(
+            self.name,
+            [item_ids[row] for row in rows.tolist()],
+            scores[rows].astype(np.float64),
+            explain,
+            rows,
+            details={"standardized": standardized[rows]},
+        )
+        return proposing(found, ask)
 
     def _best_servable(
         self,
         rows: np.ndarray,
         scores: np.ndarray,
         item_ids: tuple[str, ...],
-        request: PageRequest,
-        quota: int,
+        query: PageQuery,
+        size: int,
     ) -> list[int]:
-        """The ``quota`` best-scored of ``rows`` that may be shown, best first: from a shortlist
-        of 8 x quota (a full sort of 100,000 new items took 8 ms, the shortlist 0.7), and from
+        """The ``size`` best-scored of ``rows`` that may be shown, best first: from a shortlist
+        of 8 x size (a full sort of a large set of new items costs ten times more), and from
         all of ``rows`` only when the shortlist holds too few servable ones."""
-        shortlist = min(8 * quota, len(rows))
-        for size in (shortlist, len(rows)):
-            chosen = rows if size >= len(rows) else rows[np.argpartition(-scores[rows], size - 1)[:size]]
+        shortlist = min(8 * size, len(rows))
+        for length in (shortlist, len(rows)):
+            chosen = (
+                rows if length >= len(rows) else rows[np.argpartition(-scores[rows], length - 1)[:length]]
+            )
             ordered = chosen[np.argsort(-scores[chosen], kind="stable")].tolist()
-            found = [row for row in ordered if self.services.servable(item_ids[row], request)][:quota]
-            if len(found) >= quota or size >= len(rows):
+            found = [row for row in ordered if self.services.servable(item_ids[row], query)][:size]
+            if len(found) >= size or length >= len(rows):
                 return found
         return []

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Self
 
@@ -87,7 +87,10 @@ class SequentialRecommender(Recommender):
     """A SASRec-style user model whose item vectors come from IDs and from text."""
 
     name = "sequential"
+    config_keys = tuple(field.name for field in fields(SequentialConfig))
+    config_from = "settings"
     prefers_history = True
+    scores_by_vectors = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__()
@@ -105,12 +108,9 @@ class SequentialRecommender(Recommender):
         self._fitting = False  # weights still change: no export yet
         _check_inference(self.settings.inference)
 
-    @classmethod
-    def accepts(cls, option: str) -> bool:
-        return option in {field.name for field in fields(SequentialConfig)}
-
-    def config(self) -> dict[str, Any]:
-        return asdict(self.settings)
+    @property
+    def reads_item_text(self) -> bool:
+        return self.settings.use_text
 
     # -- training ---------------------------------------------------------
     def _fit(self, data: Interactions) -> None:
@@ -168,6 +168,9 @@ class SequentialRecommender(Recommender):
             )
             if self.on_epoch is not None:
                 self.on_epoch(epoch, loss, score)
+            if self.on_progress is not None:
+                shown = f", valid NDCG@10 {score:.4f}" if score is not None else ""
+                self.on_progress(f"epoch {epoch}, loss {loss:.3f}{shown}")
             if score is None:
                 pass  # not validated (yet): the latest weights are used unless a validated one wins
             elif score > best_score:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query, Response
 
 from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
-from homefeed.models.context import RequestContext, normalized
+from homefeed.events import normalized
+from homefeed.models.context import RequestContext
 from homefeed.service.access import ClientAccess
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.runtime import Runtime

@@ -25,7 +25,7 @@ def _sample_users(runtime: RuntimeDep) -> list[str]:
     key = id(runtime)
     cached = _sample_cache.get(key)
     if cached is None or time.monotonic() - cached[0] > _SAMPLE_TTL:
-        cached = (time.monotonic(), runtime.store.sample_user_ids(30))
+        cached = (time.monotonic(), runtime.store.logs.sample_user_ids(30))
         _sample_cache[key] = cached
     return cached[1]
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from homefeed.config import Settings
-from homefeed.homepage.cache import Refreshed
+from homefeed.live.cache import Refreshed
 from homefeed.store import Store
 
 LIVE_TTL = 30.0  # seconds an aggregate is served from memory (each worker reads its own)
@@ -28,7 +28,9 @@ class LiveStats:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store, self.settings = store, settings
         self._popular = Refreshed(
-            lambda: store.item_popularity(settings.positive_event_types, POPULAR_LIMIT), LIVE_TTL, "popular"
+            lambda: store.logs.item_popularity(settings.events.positive_types, POPULAR_LIMIT),
+            LIVE_TTL,
+            "popular",
         )
         self._trending = Refreshed(self._read_trending, LIVE_TTL, "trending")
         self._exposure = Refreshed(self._read_exposure, LIVE_TTL, "exposure")
@@ -53,14 +55,14 @@ class LiveStats:
 
     def _read_trending(self) -> list[tuple[str, float]]:
         declared = self.settings.homepage
-        latest = self.store.latest_event_time()
+        latest = self.store.logs.latest_event_time()
         if latest is None:
             return []
         since = latest - declared.trending_days * 86_400
         rate = math.log(2) / (declared.trending_half_life_hours * 3600)
         scores: dict[str, float] = defaultdict(float)
-        for item_id, bucket, count in self.store.recent_activity(
-            self.settings.positive_event_types, since, BUCKET_SECONDS
+        for item_id, bucket, count in self.store.logs.recent_activity(
+            self.settings.events.positive_types, since, BUCKET_SECONDS
         ):
             age = max(latest - bucket - BUCKET_SECONDS / 2, 0.0)
             scores[item_id] += count * math.exp(-rate * age)
@@ -105,7 +107,7 @@ class LiveStats:
 
     def _read_exposure(self) -> dict[str, tuple[int, int]]:
         since = time.time() - self.settings.homepage.ignore_days * 86_400
-        return self.store.item_exposure(self.settings.positive_event_types, since)
+        return self.store.logs.item_exposure(self.settings.events.positive_types, since)
 
 
 def _keep_larger(table: dict[str, int], counts: Iterable[tuple[str, int]]) -> None:

@@ -56,7 +56,7 @@ class ImpressionLogger:
                 pass
             if batch:
                 try:
-                    self.store.log_pages(batch)
+                    self.store.logs.log_pages(batch)
                 except Exception:  # the log must never take the service down
                     logger.exception("could not write %d impressions of %d pages", rows, len(batch))
 

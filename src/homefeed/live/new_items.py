@@ -10,10 +10,10 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from homefeed.domain import Item
-from homefeed.models.bundle import ModelBundle
+from homefeed.live.catalog import Catalog
 from homefeed.models.new_items import NewItemMap
-from homefeed.serving.catalog import Catalog
 from homefeed.store import Store
+from homefeed.training.versions import ModelBundle
 from homefeed.understanding.semantic import SemanticSpace
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,76 @@
+"""What an event means: the weight of each event type, which types count as liking and which
+as negative feedback, and the context keys an event may carry.
+
+Training (``Interactions.from_rows``), evaluation (``EvalDataset.load``), the page (the user's
+history) and the live aggregates all read events through an :class:`EventPolicy`, so one rule
+decides everywhere. A trained version records the weights it was trained with; the page reads
+the history with those, not with whatever the settings say today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "impression": 0.0,
+    "view": 0.5,
+    "click": 1.0,
+    "rating": 1.0,
+    "like": 2.0,
+    "add_to_cart": 3.0,
+    "purchase": 4.0,
+    "dislike": -2.0,
+}
+CONTEXT_KEYS = ("device", "surface")  # read from an event's ``context`` and from a page request
+
+
+@dataclass(frozen=True)
+class EventPolicy:
+    """Event type → implicit-feedback weight. A positive weight is a sign of liking, a negative
+    one negative feedback, zero (or a type the policy does not know) says nothing."""
+
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+
+    @classmethod
+    def of(cls, weights: EventPolicy | Mapping[str, float]) -> EventPolicy:
+        """``weights`` as a policy (a policy is returned as it is)."""
+        return weights if isinstance(weights, EventPolicy) else cls(weights)
+
+    @property
+    def types(self) -> list[str]:
+        """Every known event type, sorted (what an import or POST /v1/events accepts)."""
+        return sorted(self.weights)
+
+    def knows(self, kind: str) -> bool:
+        return kind in self.weights
+
+    def weight(self, kind: str) -> float:
+        """The type's weight; 0 for a type the policy does not know."""
+        return self.weights.get(kind, 0.0)
+
+    def counts(self, kind: str) -> bool:
+        """Whether an event of this type says anything about the user (liking or not)."""
+        return self.weight(kind) != 0.0
+
+    @property
+    def positive_types(self) -> list[str]:
+        """Types with a positive weight, sorted: what counts as liking, choosing or clicking."""
+        return sorted(kind for kind, weight in self.weights.items() if weight > 0)
+
+    @property
+    def negative_types(self) -> list[str]:
+        """Types with a negative weight, sorted: negative feedback such as a dislike."""
+        return sorted(kind for kind, weight in self.weights.items() if weight < 0)
+
+
+def normalized(value: object) -> str | None:
+    """Context values compare case- and space-insensitively; empty means unknown."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    return text or None

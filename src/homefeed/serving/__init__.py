@@ -1,1 +1,0 @@
-"""Request-time work: the catalog cache, the homepage builder and the impression log."""

@@ -1,0 +1,35 @@
+"""The few statements SQLite and PostgreSQL spell differently: inserts with ``ON CONFLICT``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert(connection: sa.Connection, table: sa.Table) -> Any:
+    """An INSERT for the connection's dialect that takes ``on_conflict_do_*``."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database dialect {connection.dialect.name!r}")
+
+
+def upsert(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    update_columns: Sequence[str],
+    key: Sequence[str] = ("id",),
+) -> None:
+    """Insert ``rows``, replacing ``update_columns`` of rows whose ``key`` exists."""
+    if not rows:
+        return
+    statement = insert(connection, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_={name: statement.excluded[name] for name in update_columns}
+    )
+    connection.execute(statement, list(rows))

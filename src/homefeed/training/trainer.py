@@ -1,0 +1,142 @@
+"""One training run: read the behaviour log and catalog from the store, embed what the models
+read, fit each named model, and write them as one new version (see ``versions``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from homefeed.config import Settings
+from homefeed.domain import Item, UserProfile
+from homefeed.errors import ModelNotTrainedError
+from homefeed.models.base import Recommender
+from homefeed.models.data import Interactions
+from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, fit_new_item_map
+from homefeed.store import Store
+from homefeed.training.registry import build_model, model_class
+from homefeed.training.versions import INDEX_DIR, MANIFEST, SEMANTIC_DIR, ModelBundle, new_version
+from homefeed.understanding.semantic import embed_interests, open_semantic_space
+from homefeed.vectors import IndexConfig, VectorIndex
+
+DEFAULT_MODELS = ("popularity", "profile", "covisitation", "als")
+StepCallback = Callable[[str], None]
+
+
+def train_bundle(
+    store: Store,
+    settings: Settings,
+    names: Sequence[str] = DEFAULT_MODELS,
+    on_step: StepCallback | None = None,
+) -> ModelBundle:
+    """Read the behaviour log, fit each named model and save them as one new version."""
+    for name in names:
+        model_class(name)  # unknown names fail before any work is done
+    step = on_step or (lambda _message: None)
+    step("reading events")
+    started = time.perf_counter()
+    catalog = list(store.iter_items())
+    events = settings.events
+    data = Interactions.from_rows(store.logs.iter_event_rows(), events, [item.id for item in catalog])
+    by_id = {item.id: item for item in catalog}
+    in_order = [by_id[item_id] for item_id in data.item_ids]  # the models' item order
+    data.item_fields = in_order
+    if len(data.users) == 0:
+        raise ModelNotTrainedError(
+            "no usable events to train on: import data first (homefeed import ...) "
+            "or send events to POST /v1/events"
+        )
+    if any(model_class(name).reads_request for name in names):
+        step("reading user profiles")
+        known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
+        data.profiles = {user.id: user for user in known}
+    models: dict[str, Recommender] = {}
+    timings: dict[str, float] = {}
+    for name in names:
+        model = build_model(name, settings)
+        if model.reads_item_text and data.item_text is None:
+            step("embedding item texts")
+            data.item_text = _embed(settings, store, in_order)
+        if model.reads_interests and not data.interests and data.profiles:
+            step("embedding stated interests")
+            data.interests = _embed_interests(settings, data.profiles)
+        model.on_progress = _prefixed(step, f"fitting {name}: ")
+        step(f"fitting {name}")
+        begin = time.perf_counter()
+        models[name] = model.fit(data)
+        timings[name] = round(time.perf_counter() - begin, 3)
+    new_items = None
+    if settings.semantic.enabled and any(name in models for name in MAPPED_MODELS):
+        if data.item_text is None:
+            step("embedding item texts")
+            data.item_text = _embed(settings, store, in_order)
+        step("mapping item text into the behaviour space")
+        new_items = fit_new_item_map(models, data, settings.homepage.new_items_days)
+    version = new_version()
+    root = settings.effective_models_dir
+    temporary = root / f".tmp-{version}"
+    step("saving")
+    config = IndexConfig(hnsw_above=settings.semantic.exact_below)
+    for name, model in models.items():
+        model.save(temporary / name)
+        vectors = model.item_vectors()
+        if vectors is not None and len(vectors) > config.hnsw_above:
+            step(f"indexing {name} item vectors (HNSW)")  # minutes at a million items: not at load
+            VectorIndex.build(model.item_ids, vectors, config).save(temporary / name / INDEX_DIR)
+    if new_items is not None:
+        new_items.save(temporary / NEW_ITEMS_DIR)
+    if settings.semantic.enabled:
+        step("indexing item text")
+        open_semantic_space(settings, store, catalog).save(temporary / SEMANTIC_DIR)
+    manifest = {
+        "version": version,
+        "created_at": time.time(),
+        "models": list(names),
+        "users": data.n_users,
+        "items": data.n_items,
+        "events": len(data.users),
+        "fit_seconds": timings,
+        "total_seconds": round(time.perf_counter() - started, 3),
+        "event_weights": dict(events.weights),
+        "reports": {
+            name: model.training_report() for name, model in models.items() if model.training_report()
+        },
+    }
+    (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    final = root / version
+    os.replace(temporary, final)
+    return ModelBundle(version, final, manifest, models, new_items)
+
+
+def _prefixed(step: StepCallback, prefix: str) -> StepCallback:
+    return lambda message: step(prefix + message)
+
+
+def _embed(settings: Settings, store: Store, items: list[Item]) -> np.ndarray:
+    """Text embeddings of ``items``, in their order (cached in the store)."""
+    from homefeed.encoders.cache import embed_items
+    from homefeed.encoders.loading import shared_encoder
+
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    return embed_items(items, encoder, store, settings.item_text_template)
+
+
+def _embed_interests(
+    settings: Settings, profiles: dict[str, UserProfile]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Unit vectors of each user's liked and disliked interest phrases (users who stated any)."""
+    from homefeed.encoders.loading import shared_encoder
+
+    stated = {user_id: profile.interests for user_id, profile in profiles.items() if profile.interests}
+    if not stated:
+        return {}
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    queries = embed_interests(list(stated.values()), encoder)
+    return {
+        user_id: (query.liked, query.disliked)
+        for user_id, query in zip(stated, queries, strict=True)
+        if query.interests
+    }
