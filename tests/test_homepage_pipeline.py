@@ -252,6 +252,10 @@ def test_a_cursor_pages_on_without_repeating_an_item(client_and_store: tuple[Tes
     pages = [shown, [i["item_id"] for i in second["items"]], [i["item_id"] for i in third["items"]]]
     everything = [item for page in pages for item in page]
     assert all(len(page) == 10 for page in pages) and len(set(everything)) == 30
+    explained = client.get(f"/v1/users/{user}/homepage?n=10&explain=true&cursor={third['next_cursor']}")
+    assert all(
+        item["details"] and item["details"]["score"] == item["score"] for item in explained.json()["items"]
+    )
     wrong_user = client.get(f"/v1/users/someone-else/homepage?cursor={first['next_cursor']}")
     assert wrong_user.status_code == 422 and wrong_user.json()["field"] == "cursor"
     garbage = client.get(f"/v1/users/{user}/homepage?cursor=not-a-cursor")

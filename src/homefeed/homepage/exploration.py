@@ -33,7 +33,8 @@ class Explore:
     positive event on it within a day of being shown it) is drawn from its Beta posterior
     (prior: one in ten) and the highest draws win, so items never shown are tried and items
     shown often without response fade; ``uniform`` is ε-greedy. Draws are seeded by the
-    request id, so a page can be rebuilt exactly (given the same exposure counts)."""
+    request id, so a page can be rebuilt exactly (given the same exposure counts). With
+    ``explain`` a pick shows its draw, times shown and responses."""
 
     def __init__(self, declared: HomepageSettings, services: PageServices) -> None:
         self.declared, self.services = declared, services
@@ -52,15 +53,18 @@ class Explore:
         if not pool:
             return draft
         live = self.services.live
+        shown = live.shown(pool).astype(np.float64)
+        acted = np.zeros(len(pool))
         if self.declared.exploration_policy == "thompson":
             exposure = live.exposure()
-            shown = live.shown(pool).astype(np.float64)
             acted = np.array([exposure.get(item_id, (0, 0))[1] for item_id in pool], dtype=np.float64)
             acted = np.minimum(acted, shown)
             draws = rng.beta(PRIOR_ACTED + acted, PRIOR_IGNORED + shown - acted)
             order = np.argsort(-draws, kind="stable")
         else:
             order = rng.permutation(len(pool))
+            draws = np.zeros(len(pool))
+        row_of = {item_id: row for row, item_id in enumerate(pool)}
         placed = [candidate.item_id for candidate in kept]
         picks = self._within_cap([pool[int(pick)] for pick in order], placed, len(slots))
         if len(picks) < len(slots):  # the page's own next items fill the slots left, within the cap
@@ -70,7 +74,18 @@ class Explore:
         page = list(kept)
         for slot, pick in zip(slots, picks, strict=False):  # the best draw takes the first slot
             why = EXPLORING_NEW if pick in new else EXPLORING
-            page.insert(min(slot, len(page)), Candidate(pick, 0.0, "explore", why))
+            row = row_of[pick]
+            details = (
+                {
+                    "score": 0.0,
+                    "draw": float(draws[row]),
+                    "shown": float(shown[row]),
+                    "responses": float(acted[row]),
+                }
+                if query.explain
+                else {}
+            )
+            page.insert(min(slot, len(page)), Candidate(pick, 0.0, "explore", why, details))
         return replace(draft, items=tuple(page[:n]))
 
     def _within_cap(self, ranked: list[str], placed: list[str], size: int) -> list[str]:

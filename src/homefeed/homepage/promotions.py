@@ -55,5 +55,8 @@ class Promote:
                 continue
             page = [candidate for candidate in page if candidate.item_id != item_id]
             why = Explanation("promoted", promotion.label, (promotion.id,))
-            page.insert(min(promotion.position - 1, len(page)), Candidate(item_id, 0.0, "promoted", why))
+            details = {"score": 0.0, "position": float(promotion.position)} if query.explain else {}
+            page.insert(
+                min(promotion.position - 1, len(page)), Candidate(item_id, 0.0, "promoted", why, details)
+            )
         return replace(draft, items=tuple(page[: query.n]))

@@ -73,7 +73,9 @@ async def homepage(
     size, chosen_category = _check_n(n, runtime), _check_category(category, runtime)
     context = RequestContext(device=normalized(device), surface=normalized(surface))
     if cursor is not None:
-        page = runtime.homepages.next_page(cursor, user_id, size, excluded, chosen_category, context)
+        page = runtime.homepages.next_page(
+            cursor, user_id, size, excluded, chosen_category, context=context, explain=explain
+        )
     else:
         page = runtime.homepages.build(
             user_id, size, excluded, chosen_category, explain=explain, context=context
