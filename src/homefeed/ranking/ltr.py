@@ -5,10 +5,9 @@ are held out, the sources are fitted on the rest, their candidates for that user
 (1 for the held-out items) and the ranker learns to put them first, grouped per user, with early stopping
 on a fifth of the users. The sources are then refitted on every row for scoring.
 
-Under a thousand users' groups train it on MovieLens-100K, so the trees are small (7 leaves,
-20 rows a leaf) and slow (learning rate 0.02, patience 100): with 31 leaves at 0.05 and a
-patience of 30 it stopped after 4-42 rounds on noise and ranked 2.5 % below its Transformer
-source; 20 rows a leaf beat 50 slightly on both halves of six seeds (docs/benchmarks.md).
+The defaults suit a few thousand training users' groups: small trees (7 leaves, 20 rows a
+leaf) learned slowly (rate 0.02, patience 100), since larger, faster trees stop early on noise
+(the measurements are in docs/journal/).
 """
 
 from __future__ import annotations
@@ -38,9 +37,8 @@ DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
     "als": {},
     "itemknn": {},
     "covisitation": {},
-    # the weight the ranker was measured with (docs/benchmarks.md); the profile model's own
-    # default (0.5) was chosen for new users with the request's trend, which the ranker's
-    # sources are not given
+    # the ranker's profile source weighs profile groups more than the profile model's own
+    # default, which was chosen for new users
     "profile": {"profile_weight": 1.0},
     "popularity": {},
 }
@@ -199,6 +197,9 @@ class RankerRecommender(Recommender):
             "min_data_in_leaf": self.min_child_samples,
             "seed": self.seed,
             "deterministic": True,
+            # LightGBM otherwise times both histogram layouts and keeps the faster, so a busy
+            # machine could train another model from the same data
+            "force_col_wise": True,
             "verbosity": -1,
         }
         train = lgb.Dataset(train_x, train_y, group=train_g, feature_name=list(self.feature_names))
