@@ -89,6 +89,48 @@ def init(ctx: typer.Context) -> None:
     console.print(f"[green]ready[/]: database {settings.effective_database_url} · {store.counts()}")
 
 
+@app.command("settings")
+def show_settings(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown table of docs/configuration.md.")
+    ] = False,
+) -> None:
+    """Every setting: its environment variable, default and meaning."""
+    from homefeed.config import settings_reference
+
+    if markdown:
+        typer.echo(configuration_markdown(), nl=False)
+        return
+    table = Table(title="HOMEFEED_* settings (nested sections use __)")
+    for column in ("variable", "default", "meaning"):
+        table.add_column(column, overflow="fold")
+    for variable, default, meaning in settings_reference():
+        table.add_row(variable, default, meaning)
+    console.print(table)
+
+
+def configuration_markdown() -> str:
+    """docs/configuration.md, generated from the settings' field descriptions."""
+    from homefeed.config import settings_reference
+
+    lines = [
+        "# Configuration",
+        "",
+        "Settings come from `HOMEFEED_*` environment variables, validated at start-up (nested ones use",
+        "`__`, e.g. `HOMEFEED_ALS__FACTORS=128`; lists and objects are JSON). The command line's",
+        "`--data-dir` and `--database-url` override the first two. This file is generated from the",
+        "settings' own descriptions by `homefeed settings --markdown > docs/configuration.md`, and a",
+        "test keeps it in step with them.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for variable, default, meaning in settings_reference():
+        shown, said = default.replace("|", "\\|"), meaning.replace("|", "\\|")
+        lines.append(f"| `{variable}` | `{shown}` | {said} |")
+    return "\n".join(lines) + "\n"
+
+
 # -- import ---------------------------------------------------------------
 MapOption = Annotated[
     list[str] | None,

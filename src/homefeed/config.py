@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -49,17 +50,22 @@ class SequentialSettings(BaseModel):
     positions: str = Field(
         "relative",
         pattern="^(relative|absolute|alibi)$",
-        description="relative: a learned attention bias by how many steps ago an event happened.",
+        description="relative: a learned attention bias by how many steps ago an event happened; "
+        "absolute: position embeddings; alibi: fixed slopes.",
     )
-    hidden: int = Field(64, ge=8, le=1024)
-    layers: int = Field(2, ge=1, le=12)
-    heads: int = Field(2, ge=1, le=16)
-    dropout: float = Field(0.3, ge=0.0, lt=1.0)
-    learning_rate: float = Field(2.5e-3, gt=0.0)
-    schedule: str = Field("cosine", pattern="^(cosine|constant)$", description="Learning-rate schedule.")
-    weight_decay: float = Field(0.01, ge=0.0)
-    batch_size: int = Field(24, ge=1)
-    epochs: int = Field(14, ge=1)
+    hidden: int = Field(64, ge=8, le=1024, description="Width of the item vectors and of every layer.")
+    layers: int = Field(2, ge=1, le=12, description="Transformer blocks.")
+    heads: int = Field(2, ge=1, le=16, description="Attention heads per block.")
+    dropout: float = Field(0.3, ge=0.0, lt=1.0, description="Dropout rate while training.")
+    learning_rate: float = Field(2.5e-3, gt=0.0, description="AdamW's peak learning rate.")
+    schedule: str = Field(
+        "cosine",
+        pattern="^(cosine|constant)$",
+        description="Learning-rate schedule: cosine (decays to 0) or constant.",
+    )
+    weight_decay: float = Field(0.01, ge=0.0, description="AdamW's weight decay.")
+    batch_size: int = Field(24, ge=1, description="Training windows per step.")
+    epochs: int = Field(14, ge=1, description="Passes over the training windows (at most).")
     patience: int = Field(14, ge=1, description="Epochs without a better validation NDCG@10 before stopping.")
     validate_after: int = Field(7, ge=0, description="Epochs trained before the first validation.")
     mask_seen: bool = Field(
@@ -80,15 +86,18 @@ class SequentialSettings(BaseModel):
         description="Catalogs above this many items train with sampled softmax (log-Q corrected).",
     )
     negatives: int = Field(4096, ge=1, description="Negatives drawn per batch with sampled softmax.")
-    use_ids: bool = True
-    use_text: bool = True
+    use_ids: bool = Field(True, description="Item vectors include a learned vector per item id.")
+    use_text: bool = Field(
+        True, description="Item vectors include a projection of the item's text embedding."
+    )
     max_seconds: float | None = Field(None, gt=0.0, description="Stop training after this long.")
-    seed: int = 0
+    seed: int = Field(0, description="Random seed for reproducible training.")
     inference: str = Field(
         "onnx",
         pattern="^(onnx|torch)$",
-        description="User vectors of the trained model through ONNX Runtime (about 5x faster per "
-        "request on CPU) or PyTorch; the values agree to 1e-5.",
+        description="User vectors of the trained model through ONNX Runtime (several times faster "
+        "per request on CPU) or PyTorch; the values agree to 1e-5. The service applies its own "
+        "setting to the version it loads.",
     )
 
 
@@ -114,15 +123,18 @@ class HomepageSettings(BaseModel):
 
     sources: list[str] = Field(
         ["new-items", "semantic-history", "interests", "trending", "personal"],
-        description="Sources run on every request, in order; personal leads the page, the others "
-        "are interleaved into it.",
+        description="Candidate sources run on every request (JSON list), in order; personal leads the "
+        "page, the others are interleaved into it. Names: personal, item-to-item, new-items, "
+        "semantic-history, interests, trending, profile, popular, fresh.",
     )
     fill: list[str] = Field(
-        ["profile", "popular", "fresh"], description="Sources that complete a short page, in order."
+        ["profile", "popular", "fresh"],
+        description="Sources that complete a short page, in order (JSON list).",
     )
     filters: list[str] = Field(
         ["seen", "excluded", "disliked", "ignored", "inactive", "category", "duplicates"],
-        description="Filters applied to every source's candidates, in order.",
+        description="Filters of the sources' candidates (JSON list; one pass, cheapest first). Names: "
+        "seen, excluded, disliked, ignored, inactive, category, duplicates.",
     )
     ignore_after: int = Field(
         5, ge=1, description="The ignored filter drops items shown this many times without any event."
@@ -133,7 +145,7 @@ class HomepageSettings(BaseModel):
         ge=0.0,
         le=1.0,
         description="MMR λ over item text vectors for the leading picks: 0 keeps the model's order, "
-        "higher trades relevance for variety (see docs/benchmarks.md).",
+        "higher trades relevance for variety.",
     )
     max_per_category: int | None = Field(
         None, ge=1, description="At most this many items of one category on a page (none: no cap)."
@@ -150,8 +162,8 @@ class HomepageSettings(BaseModel):
         3,
         ge=0,
         description="Below this many liked items the personal row comes from the profile model "
-        "(on MovieLens-100K new users it ranks 1-2 likes better than the Transformer or the "
-        "ranker; docs/benchmarks.md). 0: never.",
+        "(it ranks a new user's next picks better than the Transformer or the ranker "
+        "does from one or two likes). 0: never.",
     )
     exploration_pool: int = Field(
         50,
@@ -241,12 +253,14 @@ class AccessSettings(BaseModel):
 
     admin_keys: list[ApiKey] = Field(
         default_factory=list,
-        description="Keys allowed everything: catalog and user writes, deletion, data export, "
-        "promotions, reloads, reports and the web page.",
+        description="Keys allowed everything (JSON list, 16 characters or more): catalog and user "
+        "writes, deletion, data export, promotions, reloads, reports and the web page. "
+        "None: the API is open.",
     )
     client_keys: list[ApiKey] = Field(
         default_factory=list,
-        description="Keys for the front end: homepages, recommendations, item reads and events.",
+        description="Keys for the front end (JSON list, 16 characters or more): homepages, "
+        "recommendations, item reads and events.",
     )
 
     @property
@@ -273,9 +287,9 @@ class Settings(BaseSettings):
         description="Known event types and the implicit-feedback weight of each; "
         "negative weights mark negative feedback such as dislike.",
     )
-    max_events_per_batch: int = Field(1000, ge=1, le=100_000)
-    homepage_default_n: int = Field(20, ge=1, le=500)
-    homepage_max_n: int = Field(200, ge=1, le=5000)
+    max_events_per_batch: int = Field(1000, ge=1, le=100_000, description="Largest POST /v1/events batch.")
+    homepage_default_n: int = Field(20, ge=1, le=500, description="Items on a homepage when n is not given.")
+    homepage_max_n: int = Field(200, ge=1, le=5000, description="Most items a homepage request may ask for.")
     model_poll_seconds: float = Field(
         30.0,
         ge=0.0,
@@ -297,8 +311,8 @@ class Settings(BaseSettings):
     text_backend: str = Field(
         "onnx-int8",
         pattern="^(torch|onnx|onnx-int8)$",
-        description="How the text model runs: torch (fp32), onnx, or onnx-int8 (quantized; 3.7x fp32 on "
-        "2 cores with no loss of cold-start quality, see docs/benchmarks.md).",
+        description="How the text model runs: torch (fp32), onnx, or onnx-int8 (quantized: several "
+        "times faster than fp32 with no loss of cold-start quality).",
     )
     encoder_cache_dir: Path | None = Field(
         None, description="Where ONNX exports of the text model are kept; default ~/.cache/homefeed/onnx."
@@ -315,7 +329,10 @@ class Settings(BaseSettings):
     homepage: HomepageSettings = Field(default_factory=HomepageSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     experiment: ExperimentSettings | None = Field(
-        None, description="An A/B experiment on the homepage (HOMEFEED_EXPERIMENT as JSON)."
+        None,
+        description='An A/B experiment on the homepage, as JSON: {"name": "quiet-page", "arms": '
+        '{"control": {}, "quiet": {"weight": 1, "homepage": {"exploration_slots": 0}}}}; each arm '
+        "overrides homepage settings.",
     )
 
     @field_validator("event_weights")
@@ -367,3 +384,31 @@ class Settings(BaseSettings):
     @property
     def effective_models_dir(self) -> Path:
         return self.models_dir if self.models_dir is not None else self.data_dir / "models"
+
+
+def settings_reference(
+    model: type[BaseModel] = Settings, prefix: str = "HOMEFEED_"
+) -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) of every setting, nested sections
+    flattened with ``__``: what ``homefeed settings`` prints and docs/configuration.md lists."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in model.model_fields.items():
+        variable = prefix + name.upper()
+        section = field.annotation if isinstance(field.annotation, type) else None
+        if section is not None and issubclass(section, BaseModel) and section is not ExperimentSettings:
+            rows += settings_reference(section, variable + "__")
+            continue
+        default = field.get_default(call_default_factory=True)
+        rows.append((variable, _shown(default), " ".join((field.description or "").split())))
+    return rows
+
+
+def _shown(value: Any) -> str:
+    """A default as an operator would write it in the environment."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
