@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from homefeed.config import Settings
+from homefeed.domain import Event, Item
 from homefeed.live.aggregates import LiveStats
 from homefeed.live.cache import Refreshed
 from homefeed.store import Store
@@ -89,3 +90,25 @@ def test_times_shown_is_the_larger_of_the_log_and_this_workers_pages(tmp_path: P
     live._shown_here = (started - live.settings.homepage.ignore_days * 86_400 - 1, counts)
     live.note_shown(["a"])
     assert live.shown(["a", "b", "d"]).tolist() == [7, 2, 0]
+
+
+def test_counts_are_the_events_of_the_given_types_in_the_last_days(store: Store, tmp_path: Path) -> None:
+    """Measured from the newest event; ties by id; other types and older events do not count."""
+    day = 86_400.0
+    now = 1_800_000_000.0
+    store.upsert_items([Item(id=item, title=item) for item in ("a", "b", "c", "d")])
+    store.add_events(
+        [
+            *(Event(user_id=f"u{n}", item_id="a", type="like", timestamp=now - day) for n in range(3)),
+            *(
+                Event(user_id=f"u{n}", item_id="b", type="add_to_cart", timestamp=now - 2 * day)
+                for n in range(3)
+            ),
+            Event(user_id="u9", item_id="c", type="like", timestamp=now - 6 * day),
+            Event(user_id="u9", item_id="d", type="like", timestamp=now - 9 * day),  # before the week
+            *(Event(user_id=f"v{n}", item_id="d", type="click", timestamp=now) for n in range(5)),
+        ]
+    )
+    live = LiveStats(store, Settings(data_dir=tmp_path))
+    assert live.counts(["like", "add_to_cart"], days=7) == [("a", 3), ("b", 3), ("c", 1)]
+    assert live.counts(["click"], days=1) == [("d", 5)]

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 import numpy as np
 
@@ -39,6 +40,7 @@ class LiveStats:
         # rebuilt when the log is re-read (keyed by the exposure value it was built from)
         self._merged: tuple[object, dict[str, int]] = (None, {})
         self._noting = threading.Lock()
+        self._counts: dict[tuple[tuple[str, ...], float], Refreshed[list[tuple[str, int]]]] = {}
 
     def popular(self) -> list[tuple[str, int]]:
         """The POPULAR_LIMIT items with the most positive events ever, most first: the popular
@@ -67,6 +69,29 @@ class LiveStats:
             age = max(latest - bucket - BUCKET_SECONDS / 2, 0.0)
             scores[item_id] += count * math.exp(-rate * age)
         return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+    def counts(self, event_types: Sequence[str], days: float) -> list[tuple[str, int]]:
+        """Items by how many events of ``event_types`` they had in the last ``days`` (measured
+        from the newest event, as trending is), most first, ties by id: "most saved this week"
+        and the like, for any source that wants one. Each pair of (types, days) is read in the
+        background every LIVE_TTL seconds, like the other aggregates."""
+        key = (tuple(sorted(event_types)), float(days))
+        counted = self._counts.get(key)
+        if counted is None:
+            counted = Refreshed(partial(self._read_counts, *key), LIVE_TTL, f"counts-{'-'.join(key[0])}")
+            self._counts[key] = counted
+        return counted.get()
+
+    def _read_counts(self, event_types: tuple[str, ...], days: float) -> list[tuple[str, int]]:
+        latest = self.store.logs.latest_event_time()
+        if latest is None:
+            return []
+        totals: Counter[str] = Counter()
+        for item_id, _bucket, count in self.store.logs.recent_activity(
+            event_types, latest - days * 86_400, 86_400
+        ):
+            totals[item_id] += count
+        return sorted(totals.items(), key=lambda pair: (-pair[1], pair[0]))
 
     def exposure(self) -> dict[str, tuple[int, int]]:
         """Per item over the last ``homepage.ignore_days``: (times shown on homepages, users who
