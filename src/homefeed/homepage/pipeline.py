@@ -268,6 +268,15 @@ class HomepagePipeline:
         self._promotions.load()
 
     # -- the query --------------------------------------------------------
+    def read_query(self, user_id: str, n: int, exclude: Collection[str] = ()) -> PageQuery:
+        """What a page for ``user_id`` would know, read now (for inspection; build reads it
+        the same way)."""
+        variant = self.variants[
+            assign_arm(self.settings.experiment, user_id) if self.settings.experiment else None
+        ]
+        query, _reasons = self._query(uuid.uuid4().hex, user_id, n, exclude, None, False, None, variant)
+        return query
+
     def _query(
         self,
         request_id: str,
