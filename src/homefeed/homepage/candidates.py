@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import overload
 
 import numpy as np
 
@@ -26,6 +27,37 @@ Explainer = Callable[[Sequence[str], np.ndarray | None], Sequence[Explanation]]
 def because(explanation: Explanation) -> Explainer:
     """Every item of the list is there for the same reason."""
     return lambda item_ids, _keys: [explanation] * len(item_ids)
+
+
+class ItemIds(Sequence[str]):
+    """The ids of a model's items at ``indices``, looked up when read: a ranker's list holds
+    hundreds of candidates and the page reads the ids of a few dozen."""
+
+    __slots__ = ("indices", "vocabulary")
+
+    def __init__(self, vocabulary: Sequence[str], indices: np.ndarray) -> None:
+        self.vocabulary, self.indices = vocabulary, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, position: int) -> str: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[str]: ...
+
+    def __getitem__(self, position: int | slice) -> str | list[str]:
+        if isinstance(position, slice):
+            return [self.vocabulary[index] for index in self.indices[position].tolist()]
+        return self.vocabulary[int(self.indices[position])]
+
+    def __iter__(self) -> Iterator[str]:
+        vocabulary = self.vocabulary
+        return (vocabulary[index] for index in self.indices.tolist())
+
+    def reordered(self, order: np.ndarray) -> ItemIds:
+        return ItemIds(self.vocabulary, self.indices[order])
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,9 +91,12 @@ class Ranked:
     def ordered_by(self, scores: np.ndarray) -> Ranked:
         """The list with ``scores``, best first (ties keep the list's order)."""
         order = np.argsort(-scores, kind="stable")
+        item_ids = self.item_ids
         return replace(
             self,
-            item_ids=[self.item_ids[position] for position in order.tolist()],
+            item_ids=item_ids.reordered(order)
+            if isinstance(item_ids, ItemIds)
+            else [item_ids[position] for position in order.tolist()],
             scores=scores[order],
             keys=self.keys[order] if self.keys is not None else None,
             features=replace(self.features, rows=self.features.rows[order]) if self.features else None,
@@ -111,52 +146,64 @@ def take(proposal: Proposal, taken: Collection[str], explain: bool) -> list[Cand
     """The proposal's first ``quota`` items that are not ``taken``, in its order (lists in turn
     or in sequence), each explained; with ``explain`` each carries its score, its rank in its
     list among those taken, its ``details`` and feature values."""
-    chosen: list[tuple[int, int]] = []  # (list, position)
+    quota = proposal.quota
+    if quota <= 0 or not proposal.lists:
+        return []
+    chosen: list[tuple[int, int, str]] = []  # (list, position, item id)
     picked: set[str] = set()
-    for which, position in _walk(proposal):
-        item_id = proposal.lists[which].item_ids[position]
+    for which, position, item_id in _walk(proposal):
         if item_id in taken or item_id in picked:
             continue
-        chosen.append((which, position))
+        chosen.append((which, position, item_id))
         picked.add(item_id)
-        if len(chosen) >= proposal.quota:
+        if len(chosen) >= quota:
             break
+    if len(proposal.lists) == 1:
+        return _candidates(proposal.lists[0], chosen, explain)
     made: dict[tuple[int, int], Candidate] = {}
     for which, ranked in enumerate(proposal.lists):
-        positions = [position for list_index, position in chosen if list_index == which]
-        if positions:
-            for position, candidate in zip(positions, _candidates(ranked, positions, explain), strict=True):
-                made[(which, position)] = candidate
-    return [made[pick] for pick in chosen]
+        mine = [pick for pick in chosen if pick[0] == which]
+        for pick, candidate in zip(mine, _candidates(ranked, mine, explain), strict=True):
+            made[pick[:2]] = candidate
+    return [made[pick[:2]] for pick in chosen]
 
 
-def _walk(proposal: Proposal) -> Iterator[tuple[int, int]]:
-    """(list, position) in the order the page reads the proposal."""
+def _walk(proposal: Proposal) -> Iterator[tuple[int, int, str]]:
+    """(list, position, item id) in the order the page reads the proposal."""
     lists = proposal.lists
     if not proposal.turns:
         for which, ranked in enumerate(lists):
-            for position in range(len(ranked)):
-                yield which, position
+            for position, item_id in enumerate(ranked.item_ids):
+                yield which, position, item_id
         return
     for rank in range(max((len(ranked) for ranked in lists), default=0)):
         for which, ranked in enumerate(lists):
             if rank < len(ranked):
-                yield which, rank
+                yield which, rank, ranked.item_ids[rank]
 
 
-def _candidates(ranked: Ranked, positions: list[int], explain: bool) -> list[Candidate]:
-    item_ids = [ranked.item_ids[position] for position in positions]
+def _candidates(ranked: Ranked, chosen: list[tuple[int, int, str]], explain: bool) -> list[Candidate]:
+    """Candidates of the ``chosen`` (list, position, item id) of ``ranked``, explained."""
+    if not chosen:
+        return []
+    positions = [position for _, position, _ in chosen]
+    item_ids = [item_id for _, _, item_id in chosen]
     keys = ranked.keys[positions] if ranked.keys is not None else None
     explanations = ranked.explain(item_ids, keys)
-    scores = ranked.scores if ranked.scores is not None else np.zeros(len(ranked))
+    scores = ranked.scores[positions].tolist() if ranked.scores is not None else [0.0] * len(positions)
+    source = ranked.source
+    if not explain:
+        return [
+            Candidate(item_id, score, source, why)
+            for item_id, score, why in zip(item_ids, scores, explanations, strict=True)
+        ]
     found = []
-    for rank, (position, item_id, why) in enumerate(zip(positions, item_ids, explanations, strict=True), 1):
-        details: dict[str, float] = {}
-        if explain:
-            details = {"score": float(scores[position]), "rank": float(rank)}
-            details |= {name: float(values[position]) for name, values in ranked.details.items()}
-            if ranked.features is not None:
-                row = ranked.features.rows[position].tolist()
-                details |= dict(zip(ranked.features.names, row, strict=True))
-        found.append(Candidate(item_id, float(scores[position]), ranked.source, why, details))
+    for rank, (position, item_id, score, why) in enumerate(
+        zip(positions, item_ids, scores, explanations, strict=True), 1
+    ):
+        details = {"score": score, "rank": float(rank)}
+        details |= {name: float(values[position]) for name, values in ranked.details.items()}
+        if ranked.features is not None:
+            details |= dict(zip(ranked.features.names, ranked.features.rows[position].tolist(), strict=True))
+        found.append(Candidate(item_id, score, source, why, details))
     return found

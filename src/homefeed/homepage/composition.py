@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -41,6 +41,13 @@ class Draft:
     proposed: frozenset[str] = frozenset()
     degradations: tuple[str, ...] = ()
     removed: Mapping[str, int] = field(default_factory=dict)  # filter name -> candidates removed
+
+    def evolve(self, **changes: object) -> Draft:
+        """This draft with ``changes`` (like ``dataclasses.replace``, without its per-call
+        inspection of the fields: a page makes several)."""
+        draft = object.__new__(Draft)
+        draft.__dict__.update(self.__dict__, **changes)
+        return draft
 
     def let_go(self, candidates: Sequence[Candidate]) -> frozenset[str]:
         return self.proposed - {candidate.item_id for candidate in candidates}
@@ -76,7 +83,7 @@ class Diversify:
             kept = [pool[position] for position in picked] + rest[: n - len(picked)]
         placed = {candidate.item_id for candidate in kept}
         left = [candidate for candidate in found if candidate.item_id not in placed]
-        return replace(draft, leading=tuple(kept), proposed=draft.let_go(left))
+        return draft.evolve(leading=tuple(kept), proposed=draft.let_go(left))
 
 
 class Interleave:
@@ -89,7 +96,7 @@ class Interleave:
         for extra in draft.extras:
             merged.insert(min(position, len(merged)), extra)
             position += EXTRA_EVERY if draft.leading else 1
-        return replace(draft, items=tuple(merged[: query.n]))
+        return draft.evolve(items=tuple(merged[: query.n]))
 
 
 class CapCategories:
@@ -100,7 +107,7 @@ class CapCategories:
 
     def apply(self, query: PageQuery, draft: Draft) -> Draft:
         kept, left = capped(draft.items, self.cap, self.catalog)
-        return replace(draft, items=tuple(kept), proposed=draft.let_go(left))
+        return draft.evolve(items=tuple(kept), proposed=draft.let_go(left))
 
 
 class Fill:
@@ -127,8 +134,7 @@ class Fill:
             proposed = (draft.proposed | {candidate.item_id for candidate in found.candidates}) - {
                 candidate.item_id for candidate in left
             }
-            draft = replace(
-                draft,
+            draft = draft.evolve(
                 items=draft.items + tuple(kept[:wanted]),
                 proposed=frozenset(proposed),
                 degradations=draft.degradations + found.degradations,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter
-from dataclasses import replace
 
 import numpy as np
 
@@ -86,7 +85,7 @@ class Explore:
                 else {}
             )
             page.insert(min(slot, len(page)), Candidate(pick, 0.0, "explore", why, details))
-        return replace(draft, items=tuple(page[:n]))
+        return draft.evolve(items=tuple(page[:n]))
 
     def _within_cap(self, ranked: list[str], placed: list[str], size: int) -> list[str]:
         """The first ``size`` of ``ranked`` that keep every category within ``max_per_category``,

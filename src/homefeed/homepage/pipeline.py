@@ -19,7 +19,9 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
+from itertools import chain
 
 import numpy as np
 
@@ -32,7 +34,7 @@ from homefeed.homepage.experiments import Variant, assign_arm, build_variants
 from homefeed.homepage.exploration import ROW as EXPLORE_ROW
 from homefeed.homepage.exploration import Explore
 from homefeed.homepage.filters import filter_factories
-from homefeed.homepage.page import Homepage
+from homefeed.homepage.page import Candidate, Homepage
 from homefeed.homepage.promotions import ROW as PROMOTED_ROW
 from homefeed.homepage.promotions import Promote, Promotions
 from homefeed.homepage.query import History, PageQuery, ServedVersion, UnknownItems
@@ -228,8 +230,7 @@ class HomepagePipeline:
         )
         for step in stages.steps:
             draft = step.apply(query, draft)
-        profile_served = any(c.source == "profile" for c in (*gathered.candidates, *draft.items))
-        if gathered.cold and not extras and not profile_served:
+        if gathered.cold and not extras and not _any_from("profile", gathered.candidates, draft.items):
             draft = replace(
                 draft,
                 degradations=(*draft.degradations, "no history for this user yet: serving popular items"),
@@ -293,22 +294,31 @@ class HomepagePipeline:
         reasons: list[str] = []
         events = self.store.logs.user_events(user_id, self.settings.history_length)
         policy = served.events if served is not None else self.settings.events
-        weights = tuple(policy.weight(event.type) for event in events)
+        weights = policy.weights_of(event.type for event in events)
         profile = self._profile(user_id, served)
         interests = profile.interests if profile is not None and self.semantic is not None else None
-        seen = frozenset(
-            event.item_id for event, weight in zip(events, weights, strict=True) if weight != 0.0
-        )
+        seen = {event.item_id for event, weight in zip(events, weights, strict=True) if weight != 0.0}
         disliked = self._disliked(user_id, interests, reasons)
-        ignored: frozenset[str] = frozenset()
+        ignored: AbstractSet[str] = frozenset()
         if "ignored" in variant.settings.homepage.filters:
-            ignored = frozenset(self._ignored_items(user_id, variant.settings.homepage, reasons) - seen)
+            ignored = self._ignored_items(user_id, variant.settings.homepage, reasons) - seen
+        excluded = frozenset(exclude)
+        allowed, history = None, None
+        if served is not None:
+            allowed = served.masks.servable().copy()
+            if category is not None:
+                allowed &= served.masks.category(category)
+            index_of = served.vocabulary.item_index
+            withheld = chain(seen, excluded, disliked, ignored)
+            allowed[[index for index in map(index_of, withheld) if index is not None]] = False
+            allowed.flags.writeable = False  # stages read the mask; a source that narrows it copies it
+            history = _history(events, weights, index_of)
         query = PageQuery(
             request_id=request_id,
             user_id=user_id,
             n=n,
             category=category,
-            excluded=frozenset(exclude),
+            excluded=excluded,
             explain=explain,
             events=tuple(events),
             weights=weights,
@@ -317,21 +327,12 @@ class HomepagePipeline:
             seen=seen,
             disliked=disliked,
             ignored=ignored,
+            context=self._context(user_id, interests, context or RequestContext(), reasons),
+            version=served,
+            allowed=allowed,
+            history=history,
         )
-        query = replace(
-            query, context=self._context(user_id, interests, context or RequestContext(), reasons)
-        )
-        if served is None:
-            return query, reasons
-        allowed = served.masks.servable().copy()
-        if category is not None:
-            allowed &= served.masks.category(category)
-        index_of = served.vocabulary.item_index
-        blocked = [index for index in map(index_of, query.withheld) if index is not None]
-        allowed[blocked] = False
-        allowed.flags.writeable = False  # stages read the mask; a source that narrows it copies it
-        history = _history(events, weights, index_of)
-        return replace(query, version=served, allowed=allowed, history=history), reasons
+        return query, reasons
 
     def _context(
         self, user_id: str, interests: str | None, given: RequestContext, reasons: list[str]
@@ -363,11 +364,13 @@ class HomepagePipeline:
             reasons.append(f"ignored items could not be read ({type(error).__name__})")
             return set()
 
-    def _disliked(self, user_id: str, interests: str | None, reasons: list[str]) -> frozenset[str]:
+    def _disliked(self, user_id: str, interests: str | None, reasons: list[str]) -> AbstractSet[str]:
+        """Items about what the user said they do not want (a set shared between requests:
+        read, never changed)."""
         if self.semantic is None or not interests:
             return frozenset()
         try:
-            return frozenset(self.semantic.avoided(interests))
+            return self.semantic.avoided(interests)
         except Exception as error:
             logger.exception("reading disliked interests failed for %s", user_id)
             reasons.append(f"stated dislikes could not be applied ({type(error).__name__})")
@@ -407,6 +410,10 @@ class HomepagePipeline:
 
     def similar(self, item_id: str, n: int, by: str = "auto") -> Homepage:
         return related.similar(self._served, self.services, item_id, n, by)
+
+
+def _any_from(source: str, *candidates: Sequence[Candidate]) -> bool:
+    return any(candidate.source == source for found in candidates for candidate in found)
 
 
 def _history(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 
 from homefeed.domain import Promotion
 from homefeed.homepage.composition import Draft
@@ -59,4 +58,4 @@ class Promote:
             page.insert(
                 min(promotion.position - 1, len(page)), Candidate(item_id, 0.0, "promoted", why, details)
             )
-        return replace(draft, items=tuple(page[: query.n]))
+        return draft.evolve(items=tuple(page[: query.n]))

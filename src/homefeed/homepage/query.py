@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -90,15 +91,15 @@ class PageQuery:
     user_id: str
     n: int
     category: str | None = None
-    excluded: frozenset[str] = frozenset()  # items the request asked not to show
+    excluded: AbstractSet[str] = frozenset()  # items the request asked not to show
     explain: bool = False  # attach scores, ranks and feature values to every item
     events: tuple[StoredEvent, ...] = ()  # the latest events, oldest first
     weights: tuple[float, ...] = ()  # each event's weight, as the served version weighs it
     profile: UserProfile | None = None
     interests: str | None = None  # stated interests, when the text index can read them
-    seen: frozenset[str] = frozenset()  # items the user did anything with
-    disliked: frozenset[str] = frozenset()  # items about something the user said they do not want
-    ignored: frozenset[str] = frozenset()  # shown again and again, never acted on
+    seen: AbstractSet[str] = frozenset()  # items the user did anything with
+    disliked: AbstractSet[str] = frozenset()  # items about something the user said they do not want
+    ignored: AbstractSet[str] = frozenset()  # shown again and again, never acted on
     context: RequestContext = field(default_factory=RequestContext)  # time, device, surface, interests
     version: ServedVersion | None = None
     allowed: np.ndarray | None = None  # over the version's items: servable, in category, not withheld
@@ -108,7 +109,7 @@ class PageQuery:
     def bundle(self) -> ModelBundle | None:
         return self.version.bundle if self.version is not None else None
 
-    @property
+    @cached_property
     def has_history(self) -> bool:
         """Whether any event says the user liked something (on any item, known or not)."""
         return any(weight > 0 for weight in self.weights)
@@ -116,7 +117,7 @@ class PageQuery:
     @cached_property
     def withheld(self) -> frozenset[str]:
         """Items never for this user: seen, excluded, disliked or ignored."""
-        return self.seen | self.excluded | self.disliked | self.ignored
+        return frozenset().union(self.seen, self.excluded, self.disliked, self.ignored)
 
     def withholds(self, item_id: str) -> bool:
         return (

@@ -58,7 +58,7 @@ class Retrieval:
         spare = len(taken)  # earlier sources take at most this many of a source's items
         for source, quota in sources:
             proposal = self._propose(source, query, Ask(quota, spare))
-            spare += proposal.quota
+            spare += min(proposal.quota, len(proposal))
             degradations += proposal.degradations
             proposals.append((source.name, proposal))
         took = set(taken)
@@ -67,9 +67,13 @@ class Retrieval:
             picks = take(proposal, took, query.explain)
             took.update(candidate.item_id for candidate in picks)
             picked.append((name, picks))
-        kept, removed = filter_pass(self.filters, query, [c for _, picks in picked for c in picks])
-        passed = {id(candidate) for candidate in kept}
-        by_source = tuple((name, tuple(c for c in picks if id(c) in passed)) for name, picks in picked)
+        every = [candidate for _, picks in picked for candidate in picks]
+        kept, removed = filter_pass(self.filters, query, every)
+        if len(kept) == len(every):  # the usual case: the sources passed over what filters remove
+            by_source = tuple((name, tuple(picks)) for name, picks in picked)
+        else:
+            passed = {id(candidate) for candidate in kept}
+            by_source = tuple((name, tuple(c for c in picks if id(c) in passed)) for name, picks in picked)
         cold = any(proposal.cold for _, proposal in proposals)
         return Gathered(by_source, tuple(degradations), removed, cold)
 

@@ -8,7 +8,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from homefeed.homepage.candidates import Ask, Explainer, Features, Proposal, Ranked, because, proposing
+from homefeed.homepage.candidates import (
+    Ask,
+    Explainer,
+    Features,
+    ItemIds,
+    Proposal,
+    Ranked,
+    because,
+    proposing,
+)
 from homefeed.homepage.page import Explanation
 from homefeed.homepage.query import PageQuery
 from homefeed.homepage.sections import PERSONAL, Row
@@ -82,8 +91,9 @@ class PersonalSource:
             return Ranked(name, [model.item_ids[i] for i in chosen.tolist()], values, explain, chosen)
         found = model.retrieve(query.user, allowed, size)
         features = None if found.features is None else Features(name, model.feature_names, found.features)
-        item_ids = [model.item_ids[i] for i in found.indices.tolist()]
-        return Ranked(name, item_ids, found.scores, explain, found.indices, features)
+        return Ranked(
+            name, ItemIds(model.item_ids, found.indices), found.scores, explain, found.indices, features
+        )
 
     def _explainer(self, model: Recommender, liked: np.ndarray) -> Explainer:
         """Each pick credited to the liked item that explains it best (the model's anchors)."""

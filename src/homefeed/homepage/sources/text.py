@@ -38,7 +38,7 @@ class SemanticHistorySource:
         if bundle is None or not any(bundle.get(name) for name in PERSONAL_MODELS):
             return proposing(semantic.from_history(item_ids, query.weights, ask.size, accept, withheld), ask)
         if self.services.maps_new_items(query):
-            return Proposal()  # the new-items source ranks them better (docs/benchmarks.md)
+            return Proposal()  # the new-items source ranks them better (docs/benchmarks.md, cold items)
         unknown = self.services.unknown.of(bundle)
         if not unknown:
             return Proposal()
@@ -90,9 +90,11 @@ class NewItemsSource:
             return Proposal()
         model = version.bundle.get(vectors.model)
         item_ids, table = vectors.snapshot()
-        known = model.item_vectors() if model is not None else None
-        user = model.user_vector(history.items, history.weights) if model is not None else None
-        if model is None or user is None or known is None or not item_ids:
+        if model is None or not item_ids:
+            return Proposal()
+        known = model.item_vectors()
+        user = model.user_vector(history.items, history.weights)
+        if user is None or known is None:
             return Proposal()
         scores = table @ user
         floor = self.services.settings.homepage.new_items_floor
