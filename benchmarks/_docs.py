@@ -1,4 +1,5 @@
-"""Write a benchmark's section into docs/benchmarks.md between its start and end markers."""
+"""Write a benchmark's full output (``--write``) to its page in docs/journal/runs/, the record
+behind the one-table summary of docs/benchmarks.md (which a person updates, with the date)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,14 @@ import os
 import platform
 from pathlib import Path
 
-BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+RUNS = Path(__file__).resolve().parents[1] / "docs" / "journal" / "runs"
 
 
-def replace_section(name: str, body: list[str], path: Path = BENCHMARKS_MD) -> str:
-    """Wrap ``body`` in ``<!-- name:start/end -->`` markers, replace (or append) it, return it."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    section = "\n".join([start, *body, end])
-    content = path.read_text(encoding="utf-8")
-    if start in content and end in content:
-        content = content[: content.index(start)] + section + content[content.index(end) + len(end) :]
-    else:
-        content = content.rstrip() + "\n\n" + section + "\n"
-    path.write_text(content, encoding="utf-8")
+def replace_section(name: str, body: list[str], folder: Path = RUNS) -> str:
+    """Write ``body`` as docs/journal/runs/``name``.md (the latest full run replaces the last)."""
+    section = "\n".join(body) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.md").write_text(section, encoding="utf-8")
     return section
 
 

@@ -24,7 +24,7 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     """--data and --write; a script adds its own options."""
     options = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    options.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    options.add_argument("--write", action="store_true", help="write the full output to docs/journal/runs/")
     return options
 
 

@@ -42,7 +42,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--dimension", type=int, default=64)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--write", action="store_true", help="write the full output to docs/journal/runs/")
     args = parser.parse_args()
     dimension = args.dimension
     centres = np.random.default_rng(0).normal(size=(1000, dimension)) / np.sqrt(dimension) * 2

@@ -42,7 +42,7 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--write", action="store_true", help="write the full output to docs/journal/runs/")
     args = parser.parse_args()
     if not (args.data / "ml-100k.inter").exists():
         print(f"skipped: {args.data} is absent (MovieLens-100K in the shared atomic layout is needed)")

@@ -39,7 +39,7 @@ def measure(data_dir: Path, pages: int, compare: bool) -> dict[str, list[float]]
     os.environ["HOMEFEED_MODEL_POLL_SECONDS"] = "0"
     runtime = Runtime.start(Settings(data_dir=data_dir))
     try:
-        users = runtime.store.logs.sample_user_ids(10_000)
+        users = sorted(user.id for user in runtime.store.iter_users())  # the same on every version
         bundle = runtime.homepages.bundle
         models = list(bundle.models.values()) if bundle is not None else []
         arms = ["onnx", "torch"] if compare else ["as trained"]

@@ -4,7 +4,7 @@
 
 Tunes each model on the loo `valid` rows (NDCG@10), then runs loo, cold-items and cold-users
 (k = 0, 1, 3) with the chosen parameters. Prints markdown tables with fit time, scoring
-time and peak Python-heap memory; --write replaces the quality section of docs/benchmarks.md.
+time and peak Python-heap memory; --write saves the full output in docs/journal/runs/quality_ml100k.md.
 Skips with a message when the shared data folder is absent.
 """
 
@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--models", default=MODELS)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--no-tune", dest="tune", action="store_false")
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--write", action="store_true", help="write the full output to docs/journal/runs/")
     args = parser.parse_args()
     if not (args.data / "ml-100k.inter").exists():
         print(f"skipped: {args.data} is absent (MovieLens-100K in the shared atomic layout is needed)")

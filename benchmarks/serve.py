@@ -3,9 +3,13 @@ concurrent clients, and a static-JSON route (/healthz) on the same server as the
 
     python benchmarks/serve.py [--data ../shared/data/ml-100k] [--workers 2] [--duration 10]
                                [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                               [--keep DIR | --data-dir DIR]
 
 With ``--postgres`` (a server URL whose user may create databases) the store is a fresh
 PostgreSQL database, dropped afterwards, instead of SQLite in the scratch folder.
+``--keep DIR`` saves the prepared (imported and trained) folder; ``--data-dir DIR`` starts each
+run from a copy of such a folder instead of preparing one, so two versions of the code can be
+compared on the same models in one session (SQLite only).
 
 Uses the MovieLens-100K folder when present, else synthetic data of a similar size.
 Prints a markdown table to paste into docs/benchmarks.md.
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,7 +41,8 @@ from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import Importer
 from homefeed.datasets.synth import SynthConfig, generate
 from homefeed.store import Store, migrate, scratch_database
-from homefeed.training.trainer import DEFAULT_MODELS, train_bundle
+
+DEFAULT_MODELS = "popularity,profile,covisitation,als"  # what `homefeed train` fits
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
@@ -55,8 +61,19 @@ def prepare(
         label = "synthetic 943 users x 1682 items"
     records = folder_records(data)
     Importer(store, settings.event_weights).run(records.items, records.users, records.events)
+    from homefeed.training.trainer import train_bundle  # here: a run on a kept folder needs none
+
     train_bundle(store, settings, models)
     found = store.logs.sample_user_ids(10_000), store.item_ids(), label
+    store.close()
+    return found
+
+
+def kept(data_dir: Path) -> tuple[list[str], list[str], str]:
+    """Users, items and a label of a folder an earlier run kept."""
+    store = Store.from_url(Settings(data_dir=data_dir).effective_database_url)
+    users = [user.id for user in store.iter_users()]
+    found = users, [item.id for item in store.iter_items()], f"the kept folder {data_dir}"
     store.close()
     return found
 
@@ -87,7 +104,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument(
         "--models",
-        default=",".join(DEFAULT_MODELS),
+        default=DEFAULT_MODELS,
         help="models to train, comma-separated (as homefeed train)",
     )
     parser.add_argument("--duration", type=float, default=10.0)
@@ -95,6 +112,8 @@ def main() -> None:
     parser.add_argument("--ingest-events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--keep", type=Path, help="keep the prepared data folder here")
+    parser.add_argument("--data-dir", type=Path, help="start from a copy of a kept data folder")
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -108,9 +127,14 @@ def main() -> None:
     ):
         data_dir = Path(scratch)
         began = time.perf_counter()
-        users, items, label = prepare(
-            data_dir, args.data, [m.strip() for m in args.models.split(",") if m.strip()], database_url
-        )
+        if args.data_dir is not None:
+            shutil.copytree(args.data_dir, data_dir, dirs_exist_ok=True)
+            users, items, label = kept(data_dir)
+        else:
+            models = [m.strip() for m in args.models.split(",") if m.strip()]
+            users, items, label = prepare(data_dir, args.data, models, database_url)
+            if args.keep is not None:
+                shutil.copytree(data_dir, args.keep, dirs_exist_ok=True)
         print(f"prepared {label} in {time.perf_counter() - began:.1f}s")
         env = {**os.environ, "HOMEFEED_DATA_DIR": str(data_dir), "HOMEFEED_MODEL_POLL_SECONDS": "0"}
         if database_url is not None:

@@ -1,7 +1,7 @@
 """Model defaults for evaluation and grid search on a split's validation rows.
 
 The defaults below were chosen by :func:`tune` on the ``valid`` rows of MovieLens-100K
-(protocol P1, NDCG@10; see docs/benchmarks.md). Popularity is the classic MostPop
+(protocol P1, NDCG@10; see docs/journal/). Popularity is the classic MostPop
 (plain counts, no decay), the protocol's reference check.
 """
 

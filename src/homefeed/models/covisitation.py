@@ -5,7 +5,7 @@ falling with the distance: what a rating session or a browsing visit groups toge
 item-kNN's whole-history co-occurrence, nearness in time is what counts, and unlike the
 Transformer's few dozen dimensions, the counts keep every pair apart. On MovieLens-100K `loo`
 it ranks about as well as the Transformer alone and adds to it in the ranker
-(docs/benchmarks.md). A user is scored from the latest ``recent`` liked items, the newest
+(docs/benchmarks.md, quality). A user is scored from the latest ``recent`` liked items, the newest
 weighing most.
 """
 

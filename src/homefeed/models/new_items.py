@@ -20,9 +20,8 @@ from homefeed.models.data import Interactions
 from homefeed.understanding.item_map import ItemVectorMap
 
 NEW_ITEMS_DIR = "new-items"  # inside a version folder
-# the behaviour spaces new items are mapped into, first found: on ML-100K cold-items the map
-# into ALS ranks best (Recall@10 0.31); into the Transformer's item vectors 0.26, against 0.24
-# for the Transformer's own text part (docs/benchmarks.md)
+# the behaviour spaces new items are mapped into, first found: the map into ALS ranks cold
+# items best, then the map into the Transformer's item vectors (docs/benchmarks.md, cold items)
 MAPPED_MODELS = ("als", "als-text", "sequential")
 INFO_FILE = "new_items.json"
 

@@ -64,8 +64,7 @@ class ProfileRecommender(Recommender):
     items most often picked with it. When the request's time is known, log P(item) is mixed
     (``trend_weight``) with the log share of picks in the ``trend_days`` before it, smoothed
     with ``trend_smoothing`` pseudo-picks of overall popularity. Defaults were chosen on
-    pseudo-new users drawn from the training users of MovieLens-100K (docs/benchmarks.md),
-    never on the test users."""
+    pseudo-new users drawn from the training users, never on the test users."""
 
     name = "profile"
     config_keys = (

@@ -1,9 +1,9 @@
 """Row gathers on CSR matrices for one request's worth of rows, and CSR matrices as the
 named flat arrays a model saves.
 
-scipy's fancy row indexing (``matrix[rows]``) builds a new matrix and costs ~0.1 ms a call in
-overhead alone; a homepage made several such calls (docs/benchmarks.md). These read the CSR
-arrays directly.
+scipy's fancy row indexing (``matrix[rows]``) builds a new matrix on every call, an overhead
+larger than the work for a handful of rows, and a homepage makes several such calls; these
+read the CSR arrays directly.
 """
 
 from __future__ import annotations

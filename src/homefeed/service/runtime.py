@@ -47,11 +47,10 @@ class Runtime:
         # other requests' threads (and busy-wait between searches), so searches run single-threaded
         faiss.omp_set_num_threads(1)
         # the same for PyTorch: its intra-op pool spun against LightGBM's and the other requests'
-        # threads (homepage p99 136 ms with the ranker, 9.7 ms with one thread; docs/benchmarks.md)
+        # threads and made the slowest pages an order of magnitude slower
         torch.set_num_threads(1)
         # and for BLAS (ALS fold-in, numpy) and every OpenMP runtime loaded (LightGBM's among
-        # them): with two worker processes their spinning threads took the homepage from 189
-        # to 66 pages/s (docs/benchmarks.md)
+        # them): with two worker processes their spinning threads cut throughput to a third
         threadpool_limits(1)
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
@@ -81,9 +80,10 @@ class Runtime:
 
     @staticmethod
     def _freeze_heap() -> None:
-        """Move what is loaded now (catalog, models: half a million objects on ML-100K) out of
-        the collector's reach: a full collection over them stalled a worker for 300-350 ms every
-        few thousand pages; objects freed later are still freed by reference counting."""
+        """Move what is loaded now (catalog, models: hundreds of thousands of objects) out of the
+        collector's reach: a full collection over them stalled a worker for hundreds of
+        milliseconds every few thousand pages; objects freed later are still freed by
+        reference counting."""
         gc.collect()
         gc.freeze()
 

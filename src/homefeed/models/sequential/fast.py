@@ -1,8 +1,8 @@
 """The trained encoder run by ONNX Runtime: the serving path for user vectors.
 
 A homepage encodes one sequence of at most ``max_length`` items. Through PyTorch that is about
-forty small operators, each paying eager dispatch (about 1.2 ms a sequence); the same graph
-exported to ONNX and run on one ONNX Runtime thread takes about 0.25 ms (docs/benchmarks.md).
+forty small operators, each paying eager dispatch; the same graph exported to ONNX and run on
+one ONNX Runtime thread does without it, several times faster (docs/benchmarks.md).
 Only the blocks and the input are exported. The attention mask of a left-padded sequence
 depends only on how many items it holds, so the ``max_length + 1`` masks are computed once, by
 the network's own :meth:`~SequenceEncoder.attention_mask`. The item table is an input, so

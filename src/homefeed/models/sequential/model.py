@@ -31,7 +31,7 @@ EpochCallback = Callable[[int, float, float | None], None]
 
 @dataclass
 class SequentialConfig:
-    """Defaults are the measured recipe (docs/benchmarks.md); ``SequentialSettings`` mirrors them."""
+    """Defaults are the measured recipe (docs/journal/); ``SequentialSettings`` mirrors them."""
 
     max_length: int = 30
     stride: int | None = None  # overlapping training windows (each target re-encoded); None = one pass
@@ -70,7 +70,7 @@ class SequentialConfig:
 
 def _adamw(network: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW with its fused kernel: on CPU PyTorch otherwise updates one tensor at a time, which
-    took 3.3 ms of every small training step against 0.6 ms fused (same update rule)."""
+    was most of a small training step's time (same update rule)."""
     parameters = list(network.parameters())
     try:
         return torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay, fused=True)
@@ -118,7 +118,7 @@ class SequentialRecommender(Recommender):
 
     def _fit_validated(self, data: Interactions, validation: Validation | None) -> None:
         # numpy's BLAS threads (validation scores with it) spin after each call and take a core
-        # from PyTorch's: a [256, 64] x [64, 1682] product took 11 ms next to training, 0.5 alone
+        # from PyTorch's, making a validation product an order of magnitude slower
         with threadpool_limits(1, "blas"):
             self._train(data, validation)
 
@@ -379,7 +379,7 @@ class SequentialRecommender(Recommender):
                 logits = logits - log_q
             if self.settings.mask_seen:
                 # outside autograd: a seen item's log-softmax gradient is 0 anyway, so masking
-                # needs no backward pass of its own (0.4 ms a step over a [400, 1682] grid)
+                # needs no backward pass of its own
                 with torch.no_grad():
                     logits.masked_fill_(self._seen_before(x, y, mask, len(table)), float("-inf"))
             if ties is not None and self.settings.tie_targets:

@@ -69,8 +69,8 @@ class ItemRepresentation(nn.Module):
 
 class ByteDropout(nn.Module):
     """Dropout whose mask comes from random bytes, eight per draw of the generator: PyTorch's
-    own CPU dropout draws one number per element (``bernoulli_``), which took 0.35 ms of a
-    [16, 30, 64] activation against 0.09 ms here. The rate is rounded to a multiple of 1/256
+    own CPU dropout draws one number per element (``bernoulli_``), several times slower on a
+    training step's small activations. The rate is rounded to a multiple of 1/256
     (0.3 drops 77/256 = 0.301), and kept values are scaled by the exact keep probability."""
 
     def __init__(self, rate: float) -> None:
