@@ -1,7 +1,7 @@
 """The homepage pipeline: a frozen query, then declared stages.
 
-    query       the user's history (weighted as the served version was trained), profile,
-                what is withheld from them, the request's context, the served version
+    query       read by ``reader``: the user's history (weighted as the served version was
+                trained), profile, what is withheld from them, the request's context
     sources     HOMEFEED_HOMEPAGE__SOURCES, in order; each proposes, may fail open and says so
     scoring     scorers order what was proposed unscored (the LambdaMART ranker's candidates)
     merge       each source's quota in declared order; an item goes to the first that took it
@@ -18,15 +18,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from itertools import chain
-
-import numpy as np
 
 from homefeed.config import HomepageSettings, Settings
-from homefeed.domain import Item, ShownPage, UserProfile
+from homefeed.domain import Item, ShownPage
 from homefeed.homepage import related
 from homefeed.homepage.composition import CapCategories, Diversify, Draft, Fill, Interleave, Step
 from homefeed.homepage.cursor import Cursor, ShownItems, encode_cursor
@@ -37,25 +33,23 @@ from homefeed.homepage.filters import filter_factories
 from homefeed.homepage.page import Candidate, Homepage
 from homefeed.homepage.promotions import ROW as PROMOTED_ROW
 from homefeed.homepage.promotions import Promote, Promotions
-from homefeed.homepage.query import History, PageQuery, ServedVersion, UnknownItems
+from homefeed.homepage.query import PageQuery, ServedVersion, UnknownItems
+from homefeed.homepage.reader import QueryReader
 from homefeed.homepage.retrieval import Retrieval
 from homefeed.homepage.sections import Row, sections, to_item
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import PERSONAL_MODELS, ROWS, CandidateSource, PageServices
 from homefeed.live.aggregates import LiveStats
-from homefeed.live.cache import TimedCache
 from homefeed.live.catalog import Catalog, VocabularyMasks
 from homefeed.live.impressions import ImpressionLogger
 from homefeed.live.new_items import NewItemVectors
 from homefeed.models.context import RequestContext
-from homefeed.store import Store, StoredEvent
+from homefeed.store import Store
 from homefeed.training.versions import ModelBundle
 from homefeed.vectors import IndexConfig
 
 logger = logging.getLogger(__name__)
 LEADING = "personal"  # the source whose order leads the page; the others are interleaved
-PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
-IGNORED_TTL = 60.0  # seconds a user's ignored items are served from memory
 PAGE_ROWS: dict[str, Row] = {**ROWS, "explore": EXPLORE_ROW, "promoted": PROMOTED_ROW}
 
 
@@ -98,9 +92,8 @@ class HomepagePipeline:
         self.services = self.variants[None].services
         self._stages = {arm: self._declare(variant) for arm, variant in self.variants.items()}
         self._served: ServedVersion | None = None
-        self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
+        self.reader = QueryReader(store, settings, semantic)
         self._shown = ShownItems(logged=store.logs.shown_items if impressions is not None else None)
-        self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
         self.set_bundle(bundle)
 
     def _declare(self, variant: Variant) -> Stages:
@@ -189,11 +182,11 @@ class HomepagePipeline:
         a page can be rebuilt exactly; ``explain`` attaches scores, ranks and feature values;
         ``context`` carries the request's device and surface (its time is taken now)."""
         experiment = self.settings.experiment
-        arm = assign_arm(experiment, user_id) if experiment is not None else None
-        variant = self.variants[arm]
+        variant = self._variant(user_id)
         page = Homepage(request_id=request_id or uuid.uuid4().hex, user_id=user_id, model_version=None)
-        query, reasons = self._query(
-            page.request_id, user_id, n, exclude, category, explain, context, variant
+        declared = variant.settings.homepage
+        query, reasons = self.reader.read(
+            page.request_id, user_id, n, self._served, declared, exclude, category, explain, context
         )
         page.model_version = query.version.version if query.version is not None else None
         if experiment is not None:
@@ -202,7 +195,7 @@ class HomepagePipeline:
             page.degrade(reason)
         if query.version is None:
             page.degrade("no trained model yet: serving live popularity and text similarity")
-        draft = self._compose(query, self._stages[arm], variant.settings.homepage)
+        draft = self._compose(query, self._stages[variant.arm], declared)
         for reason in draft.degradations:
             page.degrade(reason)
         page.removed = dict(draft.removed)
@@ -272,125 +265,20 @@ class HomepagePipeline:
     def read_query(self, user_id: str, n: int, exclude: Collection[str] = ()) -> PageQuery:
         """What a page for ``user_id`` would know, read now (for inspection; build reads it
         the same way)."""
-        variant = self.variants[
-            assign_arm(self.settings.experiment, user_id) if self.settings.experiment else None
-        ]
-        query, _reasons = self._query(uuid.uuid4().hex, user_id, n, exclude, None, False, None, variant)
+        variant = self._variant(user_id)
+        query, _reasons = self.reader.read(
+            uuid.uuid4().hex, user_id, n, self._served, variant.settings.homepage, exclude
+        )
         return query
 
-    def _query(
-        self,
-        request_id: str,
-        user_id: str,
-        n: int,
-        exclude: Collection[str],
-        category: str | None,
-        explain: bool,
-        context: RequestContext | None,
-        variant: Variant,
-    ) -> tuple[PageQuery, list[str]]:
-        """The frozen query, and what could not be read for it (the page says so)."""
-        served = self._served
-        reasons: list[str] = []
-        events = self.store.logs.user_events(user_id, self.settings.history_length)
-        policy = served.events if served is not None else self.settings.events
-        weights = policy.weights_of(event.type for event in events)
-        profile = self._profile(user_id, served)
-        interests = profile.interests if profile is not None and self.semantic is not None else None
-        seen = {event.item_id for event, weight in zip(events, weights, strict=True) if weight != 0.0}
-        disliked = self._disliked(user_id, interests, reasons)
-        ignored: AbstractSet[str] = frozenset()
-        if "ignored" in variant.settings.homepage.filters:
-            ignored = self._ignored_items(user_id, variant.settings.homepage, reasons) - seen
-        excluded = frozenset(exclude)
-        allowed, history = None, None
-        if served is not None:
-            allowed = served.masks.servable().copy()
-            if category is not None:
-                allowed &= served.masks.category(category)
-            index_of = served.vocabulary.item_index
-            withheld = chain(seen, excluded, disliked, ignored)
-            allowed[[index for index in map(index_of, withheld) if index is not None]] = False
-            allowed.flags.writeable = False  # stages read the mask; a source that narrows it copies it
-            history = _history(events, weights, index_of)
-        query = PageQuery(
-            request_id=request_id,
-            user_id=user_id,
-            n=n,
-            category=category,
-            excluded=excluded,
-            explain=explain,
-            events=tuple(events),
-            weights=weights,
-            profile=profile,
-            interests=interests,
-            seen=seen,
-            disliked=disliked,
-            ignored=ignored,
-            context=self._context(user_id, interests, context or RequestContext(), reasons),
-            version=served,
-            allowed=allowed,
-            history=history,
-        )
-        return query, reasons
-
-    def _context(
-        self, user_id: str, interests: str | None, given: RequestContext, reasons: list[str]
-    ) -> RequestContext:
-        """The request's device and surface, the time now, and the stated interests embedded
-        (what the ranker's context features read)."""
-        liked = disliked = None
-        if self.semantic is not None and interests:
-            try:
-                query = self.semantic.space.interest_query(interests)
-                liked, disliked = query.liked, query.disliked
-            except Exception as error:  # the page goes on without the interest features
-                logger.exception("embedding the interests of %s failed", user_id)
-                reasons.append(f"stated interests could not be read ({type(error).__name__})")
-        return replace(given, time=time.time(), liked=liked, disliked=disliked)
-
-    def _ignored_items(self, user_id: str, declared: HomepageSettings, reasons: list[str]) -> set[str]:
-        """Items shown to the user ``ignore_after`` times lately without any event on them;
-        cached per user for IGNORED_TTL seconds (impressions are written in the background)."""
-
-        def load(user: str) -> set[str]:
-            since = time.time() - declared.ignore_days * 86_400
-            return self.store.logs.ignored_items(user, declared.ignore_after, since)
-
-        try:
-            return self._ignored.get(user_id, load)
-        except Exception as error:
-            logger.exception("reading impressions failed for %s", user_id)
-            reasons.append(f"ignored items could not be read ({type(error).__name__})")
-            return set()
-
-    def _disliked(self, user_id: str, interests: str | None, reasons: list[str]) -> AbstractSet[str]:
-        """Items about what the user said they do not want (a set shared between requests:
-        read, never changed)."""
-        if self.semantic is None or not interests:
-            return frozenset()
-        try:
-            return self.semantic.avoided(interests)
-        except Exception as error:
-            logger.exception("reading disliked interests failed for %s", user_id)
-            reasons.append(f"stated dislikes could not be applied ({type(error).__name__})")
-            return frozenset()
-
-    def _profile(self, user_id: str, served: ServedVersion | None) -> UserProfile | None:
-        """The user's profile, cached for PROFILE_TTL seconds (the users route forgets a user it
-        writes, so an API change shows at once). Read only when a source uses it: stated
-        interests (text) or profile groups (the profile model)."""
-        if self.semantic is None and (served is None or served.bundle.get("profile") is None):
-            return None
-        try:
-            return self._profiles.get(user_id, self.store.get_user)
-        except Exception:  # the page does without the profile rather than failing
-            logger.exception("reading the profile of %s failed", user_id)
-            return None
+    def _variant(self, user_id: str) -> Variant:
+        """The user's arm's components (the configured page when no experiment runs)."""
+        experiment = self.settings.experiment
+        return self.variants[assign_arm(experiment, user_id) if experiment is not None else None]
 
     def forget_user(self, user_id: str) -> None:
         """Drop what is cached about a user whose profile was just written or deleted."""
-        self._profiles.forget(user_id)
+        self.reader.forget_user(user_id)
 
     def _log(self, page: Homepage) -> None:
         if self.impressions is None or not page.items:
@@ -414,15 +302,3 @@ class HomepagePipeline:
 
 def _any_from(source: str, *candidates: Sequence[Candidate]) -> bool:
     return any(candidate.source == source for found in candidates for candidate in found)
-
-
-def _history(
-    events: Sequence[StoredEvent], weights: Sequence[float], index_of: Callable[[str], int | None]
-) -> History:
-    """The user's weighted events mapped onto the version's item indices."""
-    pairs = [(index_of(e.item_id), w) for e, w in zip(events, weights, strict=True) if w != 0.0]
-    known = [(index, weight) for index, weight in pairs if index is not None]
-    return History(
-        np.array([index for index, _ in known], dtype=np.int64),
-        np.array([weight for _, weight in known], dtype=np.float32),
-    )

@@ -2,7 +2,8 @@
 
 The index on (user_id, ts) made every homepage look up each of the user's events in the table
 (about 0.4 ms for a hundred events on SQLite); with the order's tie-break (seq) and the columns
-the read returns in the index, it is a single range scan (about 0.2 ms, docs/benchmarks.md).
+the read returns in the index, it is a single range scan (about 0.2 ms; docs/journal/,
+2026-12-01).
 
 Revision ID: 0008
 Revises: 0007

@@ -4,7 +4,8 @@ B-trees.
 No query reads impressions by time alone (the exposure and ignored-items reads go through the
 user's index, the per-day counts through ``item_impressions``), so the index on ``ts`` goes; the
 experiment report reads only rows with an experiment, so its index holds only those rows. On a
-SQLite log of a million impressions, inserting 15,000 took 50 ms instead of 62 (docs/benchmarks.md).
+SQLite log of a million impressions, inserting 15,000 took 50 ms instead of 62 (docs/journal/,
+2026-12-01).
 
 Revision ID: 0009
 Revises: 0008

@@ -1,0 +1,162 @@
+"""Reading a page's query: the user's latest events weighted as the served version was
+trained, their profile and stated interests, what is withheld from them, the request's
+context, and the masks over the version's items. Caches what is read per user for a few
+seconds; a part that cannot be read is left out and named, so the page says so."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import replace
+from itertools import chain
+
+import numpy as np
+
+from homefeed.config import HomepageSettings, Settings
+from homefeed.domain import UserProfile
+from homefeed.homepage.query import History, PageQuery, ServedVersion
+from homefeed.homepage.semantic import SemanticSources
+from homefeed.live.cache import TimedCache
+from homefeed.models.context import RequestContext
+from homefeed.store import Store, StoredEvent
+
+logger = logging.getLogger(__name__)
+PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
+IGNORED_TTL = 60.0  # seconds a user's ignored items are served from memory
+
+
+class QueryReader:
+    """Reads the frozen :class:`PageQuery` of one request."""
+
+    def __init__(self, store: Store, settings: Settings, semantic: SemanticSources | None) -> None:
+        self.store, self.settings, self.semantic = store, settings, semantic
+        self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
+        self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
+
+    def read(
+        self,
+        request_id: str,
+        user_id: str,
+        n: int,
+        served: ServedVersion | None,
+        declared: HomepageSettings,
+        exclude: Collection[str] = (),
+        category: str | None = None,
+        explain: bool = False,
+        context: RequestContext | None = None,
+    ) -> tuple[PageQuery, list[str]]:
+        """The query, and what could not be read for it (the page says so)."""
+        reasons: list[str] = []
+        events = self.store.logs.user_events(user_id, self.settings.history_length)
+        policy = served.events if served is not None else self.settings.events
+        weights = policy.weights_of(event.type for event in events)
+        profile = self._profile(user_id, served)
+        interests = profile.interests if profile is not None and self.semantic is not None else None
+        seen = {event.item_id for event, weight in zip(events, weights, strict=True) if weight != 0.0}
+        disliked = self._disliked(user_id, interests, reasons)
+        ignored: AbstractSet[str] = frozenset()
+        if "ignored" in declared.filters:
+            ignored = self._ignored_items(user_id, declared, reasons) - seen
+        excluded = frozenset(exclude)
+        allowed, history = None, None
+        if served is not None:
+            allowed = served.masks.servable().copy()
+            if category is not None:
+                allowed &= served.masks.category(category)
+            index_of = served.vocabulary.item_index
+            withheld = chain(seen, excluded, disliked, ignored)
+            allowed[[index for index in map(index_of, withheld) if index is not None]] = False
+            allowed.flags.writeable = False  # stages read the mask; a source that narrows it copies it
+            history = _history(events, weights, index_of)
+        query = PageQuery(
+            request_id=request_id,
+            user_id=user_id,
+            n=n,
+            category=category,
+            excluded=excluded,
+            explain=explain,
+            events=tuple(events),
+            weights=weights,
+            profile=profile,
+            interests=interests,
+            seen=seen,
+            disliked=disliked,
+            ignored=ignored,
+            context=self._context(user_id, interests, context or RequestContext(), reasons),
+            version=served,
+            allowed=allowed,
+            history=history,
+        )
+        return query, reasons
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop what is cached about a user whose profile was just written or deleted."""
+        self._profiles.forget(user_id)
+
+    def _context(
+        self, user_id: str, interests: str | None, given: RequestContext, reasons: list[str]
+    ) -> RequestContext:
+        """The request's device and surface, the time now, and the stated interests embedded
+        (what the ranker's context features read)."""
+        liked = disliked = None
+        if self.semantic is not None and interests:
+            try:
+                query = self.semantic.space.interest_query(interests)
+                liked, disliked = query.liked, query.disliked
+            except Exception as error:  # the page goes on without the interest features
+                logger.exception("embedding the interests of %s failed", user_id)
+                reasons.append(f"stated interests could not be read ({type(error).__name__})")
+        return replace(given, time=time.time(), liked=liked, disliked=disliked)
+
+    def _ignored_items(self, user_id: str, declared: HomepageSettings, reasons: list[str]) -> set[str]:
+        """Items shown to the user ``ignore_after`` times lately without any event on them;
+        cached per user for IGNORED_TTL seconds (impressions are written in the background)."""
+
+        def load(user: str) -> set[str]:
+            since = time.time() - declared.ignore_days * 86_400
+            return self.store.logs.ignored_items(user, declared.ignore_after, since)
+
+        try:
+            return self._ignored.get(user_id, load)
+        except Exception as error:
+            logger.exception("reading impressions failed for %s", user_id)
+            reasons.append(f"ignored items could not be read ({type(error).__name__})")
+            return set()
+
+    def _disliked(self, user_id: str, interests: str | None, reasons: list[str]) -> AbstractSet[str]:
+        """Items about what the user said they do not want (a set shared between requests:
+        read, never changed)."""
+        if self.semantic is None or not interests:
+            return frozenset()
+        try:
+            return self.semantic.avoided(interests)
+        except Exception as error:
+            logger.exception("reading disliked interests failed for %s", user_id)
+            reasons.append(f"stated dislikes could not be applied ({type(error).__name__})")
+            return frozenset()
+
+    def _profile(self, user_id: str, served: ServedVersion | None) -> UserProfile | None:
+        """The user's profile, cached for PROFILE_TTL seconds (the users route forgets a user it
+        writes, so an API change shows at once). Read only when a source uses it: stated
+        interests (text) or profile groups (the profile model)."""
+        if self.semantic is None and (served is None or served.bundle.get("profile") is None):
+            return None
+        try:
+            return self._profiles.get(user_id, self.store.get_user)
+        except Exception:  # the page does without the profile rather than failing
+            logger.exception("reading the profile of %s failed", user_id)
+            return None
+
+
+def _history(
+    events: Sequence[StoredEvent], weights: Sequence[float], index_of: Callable[[str], int | None]
+) -> History:
+    """The user's weighted events mapped onto the version's item indices."""
+    pairs = [(index_of(e.item_id), w) for e, w in zip(events, weights, strict=True) if w != 0.0]
+    known = [(index, weight) for index, weight in pairs if index is not None]
+    return History(
+        np.array([index for index, _ in known], dtype=np.int64),
+        np.array([weight for _, weight in known], dtype=np.float32),
+    )
