@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 
 from homefeed.config import HomepageSettings, Settings
 from homefeed.domain import Item, ShownPage
-from homefeed.homepage import related
 from homefeed.homepage.composition import CapCategories, Diversify, Draft, Fill, Interleave, Step
 from homefeed.homepage.cursor import Cursor, ShownItems, encode_cursor
 from homefeed.homepage.experiments import Variant, assign_arm, build_variants
@@ -35,6 +34,7 @@ from homefeed.homepage.promotions import ROW as PROMOTED_ROW
 from homefeed.homepage.promotions import Promote, Promotions
 from homefeed.homepage.query import PageQuery, ServedVersion, UnknownItems
 from homefeed.homepage.reader import QueryReader
+from homefeed.homepage.related import popular_list, similar_list
 from homefeed.homepage.retrieval import Retrieval
 from homefeed.homepage.sections import Row, sections, to_item
 from homefeed.homepage.semantic import SemanticSources
@@ -294,10 +294,10 @@ class HomepagePipeline:
 
     # -- lists beside the page ------------------------------------------
     def popular(self, n: int, category: str | None = None) -> Homepage:
-        return related.popular(self._served, self.services, n, category)
+        return popular_list(self._served, self.services, n, category)
 
     def similar(self, item_id: str, n: int, by: str = "auto") -> Homepage:
-        return related.similar(self._served, self.services, item_id, n, by)
+        return similar_list(self._served, self.services, item_id, n, by)
 
 
 def _any_from(source: str, *candidates: Sequence[Candidate]) -> bool:

@@ -16,7 +16,7 @@ def _empty(served: ServedVersion | None) -> Homepage:
     return Homepage(request_id=uuid.uuid4().hex, user_id="", model_version=version)
 
 
-def popular(
+def popular_list(
     served: ServedVersion | None, services: PageServices, n: int, category: str | None = None
 ) -> Homepage:
     """The most popular servable items (optionally of one category)."""
@@ -36,7 +36,7 @@ def popular(
     return page
 
 
-def similar(
+def similar_list(
     served: ServedVersion | None, services: PageServices, item_id: str, n: int, by: str = "auto"
 ) -> Homepage:
     """Items closest to ``item_id``: by behaviour (ALS item vectors) or by text (language
@@ -74,6 +74,6 @@ def similar(
         by, "no collaborative or text vector"
     )
     page.degrade(f"{missing} for this item yet: serving popular items of its category")
-    fallback = popular(served, services, n + 1, entry.category if entry is not None else None)
+    fallback = popular_list(served, services, n + 1, entry.category if entry is not None else None)
     page.items = [item for item in fallback.items if item.item_id != item_id][:n]
     return page

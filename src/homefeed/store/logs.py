@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from homefeed.domain import Impression, ShownPage
 from homefeed.events import CONTEXT_KEYS
-from homefeed.store import dialect
+from homefeed.store.dialect import insert
 from homefeed.store.schema import DAY, events, follows_impression, impressions, item_impressions
 
 # built once: constructing a statement on every request cost more than running it
@@ -229,14 +229,14 @@ class Logs:
         )
         with self.engine.begin() as connection:
             connection.execute(_expand_page(connection), params)
-            upsert = dialect.insert(connection, item_impressions)
-            upsert = upsert.on_conflict_do_update(
+            add_counts = insert(connection, item_impressions)
+            add_counts = add_counts.on_conflict_do_update(
                 index_elements=["item_id", "day"],
-                set_={"shown": item_impressions.c.shown + upsert.excluded.shown},
+                set_={"shown": item_impressions.c.shown + add_counts.excluded.shown},
             )
             # sorted: concurrent writers take the rows' locks in one order (no deadlock)
             counts = [{"item_id": i, "day": d, "shown": n} for (i, d), n in sorted(counted.items())]
-            connection.execute(upsert, counts)
+            connection.execute(add_counts, counts)
 
 
 _IMPRESSION_COLUMNS = (

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from homefeed.domain import Event, Impression, Item, Promotion, StoredEventRecord, User, UserData
-from homefeed.store import dialect
+from homefeed.store.dialect import insert, upsert
 from homefeed.store.logs import Logs
 from homefeed.store.schema import (
     events,
@@ -124,7 +124,7 @@ class Store:
             with self.engine.begin() as conn:
                 self.upsert_items(batch, conn)
             return
-        dialect.upsert(connection, items, rows, (*_ITEM_FIELDS, "updated_at"))
+        upsert(connection, items, rows, (*_ITEM_FIELDS, "updated_at"))
         ids = [row["id"] for row in rows]
         for start in range(0, len(ids), 500):
             connection.execute(
@@ -155,7 +155,7 @@ class Store:
             result = connection.execute(sa.delete(items).where(items.c.id == item_id))
             if result.rowcount:
                 row = {"id": item_id, "deleted_at": time.time()}
-                dialect.upsert(connection, item_deletions, [row], ("deleted_at",))
+                upsert(connection, item_deletions, [row], ("deleted_at",))
         return bool(result.rowcount)
 
     def items_changed_since(self, since: float) -> list[tuple[Item, float]]:
@@ -205,17 +205,17 @@ class Store:
         now = time.time()
         rows = [{**user.model_dump(), "updated_at": now} for user in batch]
         if connection is not None:
-            dialect.upsert(connection, users, rows, (*_USER_FIELDS, "updated_at"))
+            upsert(connection, users, rows, (*_USER_FIELDS, "updated_at"))
             return
         with self.engine.begin() as conn:
-            dialect.upsert(conn, users, rows, (*_USER_FIELDS, "updated_at"))
+            upsert(conn, users, rows, (*_USER_FIELDS, "updated_at"))
 
     def ensure_users(self, user_ids: Iterable[str], connection: sa.Connection) -> None:
         """Create bare users for ids not stored yet; existing profiles are left alone."""
         now = time.time()
         rows = [{"id": uid, "attributes": {}, "updated_at": now} for uid in sorted(set(user_ids))]
         if rows:
-            statement = dialect.insert(connection, users).on_conflict_do_nothing(index_elements=["id"])
+            statement = insert(connection, users).on_conflict_do_nothing(index_elements=["id"])
             connection.execute(statement, rows)
 
     def get_user(self, user_id: str) -> User | None:
@@ -295,7 +295,7 @@ class Store:
             )
         if rows:
             self.ensure_users({row["user_id"] for row in rows}, connection)
-            statement = dialect.insert(connection, events).on_conflict_do_nothing(index_elements=["event_id"])
+            statement = insert(connection, events).on_conflict_do_nothing(index_elements=["event_id"])
             connection.execute(statement, rows)
         return EventWriteResult(accepted=len(rows), duplicates=len(batch) - len(rows))
 
@@ -310,7 +310,7 @@ class Store:
     def upsert_promotion(self, promotion: Promotion) -> None:
         row = {**promotion.model_dump(), "updated_at": time.time()}
         with self.engine.begin() as connection:
-            dialect.upsert(connection, promotions, [row], [name for name in row if name != "id"])
+            upsert(connection, promotions, [row], [name for name in row if name != "id"])
 
     def delete_promotion(self, promotion_id: str) -> bool:
         with self.engine.begin() as connection:
@@ -353,7 +353,7 @@ class Store:
             for key, value in vectors.items()
         ]
         with self.engine.begin() as connection:
-            statement = dialect.insert(connection, text_embeddings).on_conflict_do_nothing(
+            statement = insert(connection, text_embeddings).on_conflict_do_nothing(
                 index_elements=["model_id", "text_sha256"]
             )
             connection.execute(statement, rows)
