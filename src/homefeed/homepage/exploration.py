@@ -52,9 +52,10 @@ class Explore:
         if not pool:
             return draft
         live = self.services.live
-        shown = live.shown(pool).astype(np.float64)
+        thompson = self.declared.exploration_policy == "thompson"
+        shown = live.shown(pool).astype(np.float64) if thompson or query.explain else np.zeros(len(pool))
         acted = np.zeros(len(pool))
-        if self.declared.exploration_policy == "thompson":
+        if thompson:
             exposure = live.exposure()
             acted = np.array([exposure.get(item_id, (0, 0))[1] for item_id in pool], dtype=np.float64)
             acted = np.minimum(acted, shown)

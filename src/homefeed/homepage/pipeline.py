@@ -138,10 +138,6 @@ class HomepagePipeline:
         return self._served.bundle if self._served is not None else None
 
     @property
-    def masks(self) -> VocabularyMasks | None:
-        return self._served.masks if self._served is not None else None
-
-    @property
     def new_vectors(self) -> NewItemVectors | None:
         """The served version's vectors of items it has no interactions for."""
         return self._served.new_vectors if self._served is not None else None

@@ -21,16 +21,14 @@ def popular_list(
 ) -> Homepage:
     """The most popular servable items (optionally of one category)."""
     page = _empty(served)
-    query = PageQuery(request_id=page.request_id, user_id="", n=n, category=category)
+    allowed = None
     if served is None:
         page.degrade("no trained model yet: serving live popularity")
     else:
         allowed = served.masks.servable().copy()
         if category is not None:
             allowed &= served.masks.category(category)
-        query = PageQuery(
-            request_id=page.request_id, user_id="", n=n, category=category, version=served, allowed=allowed
-        )
+    query = PageQuery(page.request_id, "", n, category, version=served, allowed=allowed)
     found = take(PopularSource(services).fetch(query, Ask(n)), (), explain=False)
     page.items = [to_item(candidate, services.catalog) for candidate in found]
     return page

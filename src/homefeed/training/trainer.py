@@ -101,9 +101,7 @@ def train_bundle(
         "fit_seconds": timings,
         "total_seconds": round(time.perf_counter() - started, 3),
         "event_weights": dict(events.weights),
-        "reports": {
-            name: model.training_report() for name, model in models.items() if model.training_report()
-        },
+        "reports": {name: report for name, model in models.items() if (report := model.training_report())},
     }
     (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     final = root / version
