@@ -22,7 +22,7 @@ from homefeed.live.catalog import Catalog
 from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.training.trainer import train_bundle
-from homefeed.training.versions import latest_version_path, load_bundle
+from homefeed.training.versions import ModelBundle, latest_version_path, load_bundle
 from tests.conftest import load_folder
 
 
@@ -502,3 +502,43 @@ def test_a_newcomers_profile_row_leads_with_what_was_picked_lately(
         page = client.get("/v1/users/newcomer/homepage?n=5").json()
     assert [item["source"] for item in page["items"]] == ["profile"] * 5
     assert {item["item_id"] for item in page["items"]} == {f"b{i}" for i in range(5)}
+
+
+def test_items_seen_long_before_the_latest_events_are_never_shown_again(
+    trained: tuple[Store, Settings],
+) -> None:
+    """A user with thousands of events, the oldest on the items the models rank first: the
+    models read only the latest ``history_length`` events, the seen filter reads them all."""
+    store, settings = trained
+    user = _users(store, 1)[0]
+    catalog = Catalog(store.iter_items())
+    first = HomepagePipeline(store, settings, catalog, _bundle(settings)).build(user, 20)
+    favourites = [item.item_id for item in first.items[:5]]
+    recent = sorted({event.item_id for event in store.logs.user_events(user, 10_000)})
+    oldest = min(event.timestamp for event in store.logs.user_events(user, 10_000)) - 86_400.0
+    old = [
+        Event(user_id=user, item_id=item, type="click", timestamp=oldest + i)
+        for i, item in enumerate(favourites)
+    ]
+    latest = time.time() - 3600.0
+    repeats = [
+        Event(user_id=user, item_id=recent[i % len(recent)], type="view", timestamp=latest + i)
+        for i in range(3 * settings.history_length)
+    ]
+    store.add_events(old + repeats)
+    assert len(store.logs.user_events(user, 100_000)) > 3 * settings.history_length
+
+    page = HomepagePipeline(store, settings, catalog, _bundle(settings)).build(user, 20)
+    assert len(page.items) == 20 and not page.degraded
+    assert not {item.item_id for item in page.items} & (set(favourites) | set(recent))
+
+    clicks_again = settings.homepage.model_copy(update={"reshow_types": ["click"]})
+    reshowing = settings.model_copy(update={"homepage": clicks_again})
+    again = HomepagePipeline(store, reshowing, catalog, _bundle(settings)).build(user, 20)
+    assert {item.item_id for item in again.items} & set(favourites)
+
+
+def _bundle(settings: Settings) -> ModelBundle:
+    path = latest_version_path(settings.effective_models_dir)
+    assert path is not None
+    return load_bundle(path)

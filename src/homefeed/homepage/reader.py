@@ -16,6 +16,7 @@ import numpy as np
 
 from homefeed.config import HomepageSettings, Settings
 from homefeed.domain import UserProfile
+from homefeed.events import EventPolicy
 from homefeed.homepage.query import History, PageQuery, ServedVersion
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.live.cache import TimedCache
@@ -30,8 +31,15 @@ IGNORED_TTL = 60.0  # seconds a user's ignored items are served from memory
 class QueryReader:
     """Reads the frozen :class:`PageQuery` of one request."""
 
-    def __init__(self, store: Store, settings: Settings, semantic: SemanticSources | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        semantic: SemanticSources | None,
+        category: Callable[[str], str | None] = lambda _item_id: None,
+    ) -> None:
         self.store, self.settings, self.semantic = store, settings, semantic
+        self._category = category  # an item's category in the live catalog (None: unknown)
         self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
         self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
 
@@ -49,12 +57,15 @@ class QueryReader:
     ) -> tuple[PageQuery, list[str]]:
         """The query, and what could not be read for it (the page says so)."""
         reasons: list[str] = []
-        events = self.store.logs.user_events(user_id, self.settings.history_length)
+        limit = self.settings.history_length
+        events = self.store.logs.user_events(user_id, limit + 1)  # one more: is there an older one?
+        longer = len(events) > limit
+        events = events[-limit:]
         policy = served.events if served is not None else self.settings.events
         weights = policy.weights_of(event.type for event in events)
         profile = self._profile(user_id, served)
         interests = profile.interests if profile is not None and self.semantic is not None else None
-        seen = {event.item_id for event, weight in zip(events, weights, strict=True) if weight != 0.0}
+        seen = self._seen(user_id, events, weights, policy, declared, longer, reasons)
         disliked = self._disliked(user_id, interests, reasons)
         ignored: AbstractSet[str] = frozenset()
         if "ignored" in declared.filters:
@@ -109,6 +120,39 @@ class QueryReader:
                 logger.exception("embedding the interests of %s failed", user_id)
                 reasons.append(f"stated interests could not be read ({type(error).__name__})")
         return replace(given, time=time.time(), liked=liked, disliked=disliked)
+
+    def _seen(
+        self,
+        user_id: str,
+        events: Sequence[StoredEvent],
+        weights: Sequence[float],
+        policy: EventPolicy,
+        declared: HomepageSettings,
+        longer: bool,
+        reasons: list[str],
+    ) -> AbstractSet[str]:
+        """Items the user had a non-zero-weight event on, of a type not declared re-showable,
+        outside the re-showable categories: from the events read when they are all the user
+        has, else from the whole log (the models read the latest events; seen means ever)."""
+        reshown = set(declared.reshow_types)
+        seen = {
+            event.item_id
+            for event, weight in zip(events, weights, strict=True)
+            if weight != 0.0 and event.type not in reshown
+        }
+        if longer:
+            types = [kind for kind in policy.types if policy.weight(kind) != 0.0 and kind not in reshown]
+            try:
+                seen |= self.store.logs.seen_items(user_id, types)
+            except Exception as error:  # the page goes on with the latest events' items
+                logger.exception("reading the seen items of %s failed", user_id)
+                reasons.append(
+                    f"items seen before the latest events could not be read ({type(error).__name__})"
+                )
+        if declared.reshow_categories:
+            again = set(declared.reshow_categories)
+            seen = {item_id for item_id in seen if self._category(item_id) not in again}
+        return seen
 
     def _ignored_items(self, user_id: str, declared: HomepageSettings, reasons: list[str]) -> set[str]:
         """Items shown to the user ``ignore_after`` times lately without any event on them;

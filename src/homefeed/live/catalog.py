@@ -53,6 +53,11 @@ class Catalog:
     def get(self, item_id: str) -> CatalogEntry | None:
         return self._entries.get(item_id)
 
+    def category_of(self, item_id: str) -> str | None:
+        """The item's category (None: no category, or not in the catalog)."""
+        entry = self._entries.get(item_id)
+        return entry.category if entry is not None else None
+
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._entries
 

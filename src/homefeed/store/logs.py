@@ -25,6 +25,15 @@ _USER_EVENTS = (
     .limit(sa.bindparam("limit"))
 )
 
+_SEEN_ITEMS = (
+    sa.select(events.c.item_id)
+    .where(
+        events.c.user_id == sa.bindparam("user_id"),
+        events.c.type.in_(sa.bindparam("types", expanding=True)),
+    )
+    .distinct()
+)
+
 _IGNORED_ITEMS = (
     sa.select(impressions.c.item_id)
     .where(impressions.c.user_id == sa.bindparam("user_id"), impressions.c.ts >= sa.bindparam("since"))
@@ -59,6 +68,15 @@ class Logs:
             rows = connection.execute(_USER_EVENTS, {"user_id": user_id, "limit": limit}).all()
         make = StoredEvent._make
         return [make(row) for row in reversed(rows)]
+
+    def seen_items(self, user_id: str, event_types: Collection[str]) -> set[str]:
+        """Every item the user had an event of one of ``event_types`` on, however long ago
+        (one read of the user's rows in the history index)."""
+        if not event_types:
+            return set()
+        with self.engine.connect() as connection:
+            rows = connection.execute(_SEEN_ITEMS, {"user_id": user_id, "types": sorted(event_types)})
+            return {row.item_id for row in rows}
 
     def iter_event_rows(
         self, chunk_size: int = 50_000
