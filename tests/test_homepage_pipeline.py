@@ -386,16 +386,22 @@ def test_what_many_people_acted_on_just_now_is_trending(pipeline: HomepagePipeli
     store = pipeline.store
     user = _users(store, 2)[-1]
     seen = {event.item_id for event in store.logs.user_events(user, 10_000)}
-    hot, warm = [item_id for item_id in reversed(pipeline.catalog.newest()) if item_id not in seen][:2]
+    hot, warm, pushed = [item_id for item_id in reversed(pipeline.catalog.newest()) if item_id not in seen][
+        :3
+    ]
     store.add_events([Event(user_id=f"fan-{n}", item_id=hot, type="like") for n in range(25)])
     store.add_events([Event(user_id=f"fan-{n}", item_id=warm, type="like") for n in range(5)])
+    # one user's burst, and two users' (under trending_min_users): nobody else's page moves
+    store.add_events([Event(user_id="bot", item_id=pushed, type="like") for _ in range(500)])
+    store.add_events([Event(user_id=f"pair-{n}", item_id=pushed, type="purchase") for n in range(1)])
     page = pipeline.build(user, 20)
     trending = [item for item in page.items if item.source == "trending"]
     assert [item.item_id for item in trending] == [hot, warm]
     assert {item.reason for item in trending} == {"Trending now"}
     assert any(section.title == "Trending now" for section in page.sections)
     ranked = pipeline.services.live.trending()
-    assert ranked[0][0] == hot and ranked[0][1] > 20  # 25 likes, decayed by minutes only
+    assert ranked[0][0] == hot and ranked[0][1] > 20  # 25 users, decayed by minutes only
+    assert pushed not in {item_id for item_id, _ in ranked}
 
 
 def _one_slot_pipeline(

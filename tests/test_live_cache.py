@@ -7,10 +7,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from homefeed.config import Settings
 from homefeed.domain import Event, Item
 from homefeed.live.aggregates import LiveStats
 from homefeed.live.cache import Refreshed
+from homefeed.live.clock import FixedClock, WallClock, make_clock
 from homefeed.store import Store
 
 
@@ -73,7 +76,8 @@ class _Log:
 
 
 def test_times_shown_is_the_larger_of_the_log_and_this_workers_pages(tmp_path: Path) -> None:
-    live = LiveStats(Store.from_url(f"sqlite:///{tmp_path / 'live.db'}"), Settings(data_dir=tmp_path))
+    store = Store.from_url(f"sqlite:///{tmp_path / 'live.db'}")
+    live = LiveStats(store, Settings(data_dir=tmp_path), WallClock())
     log = _Log({"a": (5, 1), "b": (1, 0)})
     live._exposure = log  # type: ignore[assignment]
     assert live.shown(["a", "b", "c"]).tolist() == [5, 1, 0]
@@ -93,7 +97,8 @@ def test_times_shown_is_the_larger_of_the_log_and_this_workers_pages(tmp_path: P
 
 
 def test_counts_are_the_events_of_the_given_types_in_the_last_days(store: Store, tmp_path: Path) -> None:
-    """Measured from the newest event; ties by id; other types and older events do not count."""
+    """Measured from the clock's now (the log's newest event); ties by id; other types, older
+    events and events dated after now do not count."""
     day = 86_400.0
     now = 1_800_000_000.0
     store.upsert_items([Item(id=item, title=item) for item in ("a", "b", "c", "d")])
@@ -107,8 +112,27 @@ def test_counts_are_the_events_of_the_given_types_in_the_last_days(store: Store,
             Event(user_id="u9", item_id="c", type="like", timestamp=now - 6 * day),
             Event(user_id="u9", item_id="d", type="like", timestamp=now - 9 * day),  # before the week
             *(Event(user_id=f"v{n}", item_id="d", type="click", timestamp=now) for n in range(5)),
+            Event(user_id="late", item_id="c", type="like", timestamp=now + day),
         ]
     )
-    live = LiveStats(store, Settings(data_dir=tmp_path))
+    live = LiveStats(store, Settings(data_dir=tmp_path), FixedClock(now))
     assert live.counts(["like", "add_to_cart"], days=7) == [("a", 3), ("b", 3), ("c", 1)]
     assert live.counts(["click"], days=1) == [("d", 5)]
+
+
+def test_the_auto_clock_reads_a_replayed_log_and_the_wall_clock_while_the_log_runs(
+    store: Store,
+) -> None:
+    day = 86_400.0
+    assert abs(make_clock("auto", store, 3.0).now() - time.time()) < 5.0  # an empty log: the wall clock
+    store.upsert_items([Item(id="a", title="a")])
+    replayed = time.time() - 400 * day
+    store.add_events([Event(user_id="u", item_id="a", type="click", timestamp=replayed)])
+    assert make_clock("auto", store, 3.0).now() == replayed  # a log that stopped long ago
+    assert abs(make_clock("wall", store, 3.0).now() - time.time()) < 5.0
+    store.add_events([Event(user_id="u", item_id="a", type="click", timestamp=time.time() - day)])
+    assert abs(make_clock("auto", store, 3.0).now() - time.time()) < 5.0  # a log that runs: live
+    store.add_events([Event(user_id="u", item_id="a", type="click", timestamp=time.time() + 30 * day)])
+    assert make_clock("log", store, 3.0).now() <= time.time()  # a future event does not move now
+    with pytest.raises(ValueError, match="auto, wall, log"):
+        make_clock("sundial", store, 3.0)

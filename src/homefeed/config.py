@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -213,6 +213,12 @@ class HomepageSettings(BaseModel):
         24.0, gt=0.0, description="Trending counts positive events with this half-life."
     )
     trending_days: float = Field(7.0, gt=0.0, description="Trending reads this many days of events.")
+    trending_min_users: int = Field(
+        3,
+        ge=1,
+        description="An item trends only when this many different users had a positive event on "
+        "it within trending_days (one user's burst moves nobody else's page); scores count users.",
+    )
     diversity_depth: int = Field(
         20,
         ge=1,
@@ -313,6 +319,15 @@ class Settings(BaseSettings):
     )
     workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `homefeed serve`.")
     log_impressions: bool = Field(True, description="Record what every homepage showed (for CTR).")
+    clock: Literal["auto", "wall", "log"] = Field(
+        "auto",
+        description='Where serving takes "now" from for item age, hour, weekday, trending and '
+        "counts: wall (the machine's clock), log (the newest stored event: replaying a log), or "
+        "auto (the wall clock while the log has events from the last clock_stale_days, else log).",
+    )
+    clock_stale_days: float = Field(
+        3.0, gt=0.0, description="With clock auto: a log whose newest event is older is a replay."
+    )
     history_length: int = Field(
         500,
         ge=1,

@@ -41,6 +41,7 @@ from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import PERSONAL_MODELS, ROWS, CandidateSource, PageServices
 from homefeed.live.aggregates import LiveStats
 from homefeed.live.catalog import Catalog, VocabularyMasks
+from homefeed.live.clock import Clock, make_clock
 from homefeed.live.impressions import ImpressionLogger
 from homefeed.live.new_items import NewItemVectors
 from homefeed.models.context import RequestContext
@@ -74,8 +75,10 @@ class HomepagePipeline:
         bundle: ModelBundle | None = None,
         impressions: ImpressionLogger | None = None,
         semantic: SemanticSources | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.store, self.settings, self.catalog = store, settings, catalog
+        self.clock = clock or make_clock(settings.clock, store, settings.clock_stale_days)
         self.semantic, self.impressions = semantic, impressions
         self._promotions = Promotions(store)
         unknown = UnknownItems(catalog)
@@ -84,15 +87,20 @@ class HomepagePipeline:
         def services(chosen: Settings) -> PageServices:
             # arms that read the logs the same way share one set of live aggregates (and queries)
             declared = chosen.homepage
-            key = (declared.trending_half_life_hours, declared.trending_days, declared.ignore_days)
-            shared = live.setdefault(key, LiveStats(store, chosen))
+            key = (
+                declared.trending_half_life_hours,
+                declared.trending_days,
+                declared.trending_min_users,
+                declared.ignore_days,
+            )
+            shared = live.setdefault(key, LiveStats(store, chosen, self.clock))
             return PageServices(chosen, catalog, shared, semantic, unknown)
 
         self.variants = build_variants(settings, services, filter_factories(catalog))
         self.services = self.variants[None].services
         self._stages = {arm: self._declare(variant) for arm, variant in self.variants.items()}
         self._served: ServedVersion | None = None
-        self.reader = QueryReader(store, settings, semantic, catalog.category_of)
+        self.reader = QueryReader(store, settings, semantic, self.clock, catalog.category_of)
         self._shown = ShownItems(logged=store.logs.shown_items if impressions is not None else None)
         self.set_bundle(bundle)
 
@@ -176,7 +184,7 @@ class HomepagePipeline:
     ) -> Homepage:
         """The user's page; ``request_id`` (default: a new one) also seeds exploration, so
         a page can be rebuilt exactly; ``explain`` attaches scores, ranks and feature values;
-        ``context`` carries the request's device and surface (its time is taken now)."""
+        ``context`` carries the request's device and surface, and its time (default: the clock's now)."""
         experiment = self.settings.experiment
         variant = self._variant(user_id)
         page = Homepage(request_id=request_id or uuid.uuid4().hex, user_id=user_id, model_version=None)

@@ -77,6 +77,11 @@ class ServedVersion:
     def version(self) -> str:
         return self.bundle.version
 
+    @cached_property
+    def reads_profiles(self) -> bool:
+        """Whether any model, or any part of one (the ranker's profile source), reads profiles."""
+        return any(model.reads_request for _, model in self.bundle.every_model())
+
     @property
     def vocabulary(self) -> Recommender:
         """The model whose item indices the page's masks and history use (all share them)."""

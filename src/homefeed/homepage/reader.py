@@ -20,6 +20,7 @@ from homefeed.events import EventPolicy
 from homefeed.homepage.query import History, PageQuery, ServedVersion
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.live.cache import TimedCache
+from homefeed.live.clock import Clock
 from homefeed.models.context import RequestContext
 from homefeed.store import Store, StoredEvent
 
@@ -36,9 +37,10 @@ class QueryReader:
         store: Store,
         settings: Settings,
         semantic: SemanticSources | None,
+        clock: Clock,
         category: Callable[[str], str | None] = lambda _item_id: None,
     ) -> None:
-        self.store, self.settings, self.semantic = store, settings, semantic
+        self.store, self.settings, self.semantic, self.clock = store, settings, semantic, clock
         self._category = category  # an item's category in the live catalog (None: unknown)
         self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
         self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
@@ -109,8 +111,8 @@ class QueryReader:
     def _context(
         self, user_id: str, interests: str | None, given: RequestContext, reasons: list[str]
     ) -> RequestContext:
-        """The request's device and surface, the time now, and the stated interests embedded
-        (what the ranker's context features read)."""
+        """The request's device and surface, the time now (the clock's, unless the request
+        gives one), and the stated interests embedded (what the ranker's context features read)."""
         liked = disliked = None
         if self.semantic is not None and interests:
             try:
@@ -119,7 +121,8 @@ class QueryReader:
             except Exception as error:  # the page goes on without the interest features
                 logger.exception("embedding the interests of %s failed", user_id)
                 reasons.append(f"stated interests could not be read ({type(error).__name__})")
-        return replace(given, time=time.time(), liked=liked, disliked=disliked)
+        now = given.time if given.time is not None else self.clock.now()
+        return replace(given, time=now, liked=liked, disliked=disliked)
 
     def _seen(
         self,
@@ -184,8 +187,8 @@ class QueryReader:
     def _profile(self, user_id: str, served: ServedVersion | None) -> UserProfile | None:
         """The user's profile, cached for PROFILE_TTL seconds (the users route forgets a user it
         writes, so an API change shows at once). Read only when a source uses it: stated
-        interests (text) or profile groups (the profile model)."""
-        if self.semantic is None and (served is None or served.bundle.get("profile") is None):
+        interests (text) or profiles (the profile model, the ranker's features)."""
+        if self.semantic is None and (served is None or not served.reads_profiles):
             return None
         try:
             return self._profiles.get(user_id, self.store.get_user)

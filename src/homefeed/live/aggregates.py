@@ -15,6 +15,7 @@ import numpy as np
 
 from homefeed.config import Settings
 from homefeed.live.cache import Refreshed
+from homefeed.live.clock import Clock
 from homefeed.store import Store
 
 LIVE_TTL = 30.0  # seconds an aggregate is served from memory (each worker reads its own)
@@ -26,8 +27,8 @@ class LiveStats:
     """Live popularity, trending scores and item exposure, re-read in the background every
     LIVE_TTL seconds (each worker reads its own)."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self.store, self.settings = store, settings
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self.store, self.settings, self.clock = store, settings, clock
         self._popular = Refreshed(
             lambda: store.logs.item_popularity(settings.events.positive_types, POPULAR_LIMIT),
             LIVE_TTL,
@@ -48,33 +49,32 @@ class LiveStats:
         return self._popular.get()
 
     def trending(self) -> list[tuple[str, float]]:
-        """Items by time-decayed count of positive events (half-life
-        ``homepage.trending_half_life_hours``, over ``trending_days``), highest first.
-
-        Ages are measured from the newest event rather than the clock, so a replayed or
-        imported log still has a "now"; on a live service the two coincide."""
+        """Items by time-decayed count of the users who had a positive event on them (half-life
+        ``homepage.trending_half_life_hours``, over ``trending_days`` up to the clock's now),
+        highest first; an item needs ``trending_min_users`` different users to trend."""
         return self._trending.get()
 
     def _read_trending(self) -> list[tuple[str, float]]:
         declared = self.settings.homepage
-        latest = self.store.logs.latest_event_time()
-        if latest is None:
-            return []
-        since = latest - declared.trending_days * 86_400
+        now = self.clock.now()
         rate = math.log(2) / (declared.trending_half_life_hours * 3600)
         scores: dict[str, float] = defaultdict(float)
-        for item_id, bucket, count in self.store.logs.recent_activity(
-            self.settings.events.positive_types, since, BUCKET_SECONDS
+        users: dict[str, set[str]] = defaultdict(set)
+        for item_id, bucket, user_id in self.store.logs.recent_users(
+            self.settings.events.positive_types, now - declared.trending_days * 86_400, now, BUCKET_SECONDS
         ):
-            age = max(latest - bucket - BUCKET_SECONDS / 2, 0.0)
-            scores[item_id] += count * math.exp(-rate * age)
-        return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+            age = max(now - bucket - BUCKET_SECONDS / 2, 0.0)
+            scores[item_id] += math.exp(-rate * age)
+            users[item_id].add(user_id)
+        enough = declared.trending_min_users
+        found = [(item_id, score) for item_id, score in scores.items() if len(users[item_id]) >= enough]
+        return sorted(found, key=lambda pair: (-pair[1], pair[0]))
 
     def counts(self, event_types: Sequence[str], days: float) -> list[tuple[str, int]]:
-        """Items by how many events of ``event_types`` they had in the last ``days`` (measured
-        from the newest event, as trending is), most first, ties by id: "most saved this week"
-        and the like, for any source that wants one. Each pair of (types, days) is read in the
-        background every LIVE_TTL seconds, like the other aggregates."""
+        """Items by how many events of ``event_types`` they had in the last ``days`` up to the
+        clock's now, most first, ties by id: "most saved this week" and the like, for any
+        source that wants one. Each pair of (types, days) is read in the background every
+        LIVE_TTL seconds, like the other aggregates."""
         key = (tuple(sorted(event_types)), float(days))
         counted = self._counts.get(key)
         if counted is None:
@@ -83,12 +83,10 @@ class LiveStats:
         return counted.get()
 
     def _read_counts(self, event_types: tuple[str, ...], days: float) -> list[tuple[str, int]]:
-        latest = self.store.logs.latest_event_time()
-        if latest is None:
-            return []
+        now = self.clock.now()
         totals: Counter[str] = Counter()
         for item_id, _bucket, count in self.store.logs.recent_activity(
-            event_types, latest - days * 86_400, 86_400
+            event_types, now - days * 86_400, 86_400, until=now
         ):
             totals[item_id] += count
         return sorted(totals.items(), key=lambda pair: (-pair[1], pair[0]))

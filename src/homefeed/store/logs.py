@@ -111,19 +111,39 @@ class Logs:
         return float(latest) if latest is not None else None
 
     def recent_activity(
-        self, event_types: Sequence[str], since: float, bucket_seconds: float
+        self, event_types: Sequence[str], since: float, bucket_seconds: float, until: float | None = None
     ) -> list[tuple[str, float, int]]:
-        """(item, bucket time, events) for events of the given types since ``since``, counted
-        per item and time bucket, so callers can decay counts by age without reading each event."""
+        """(item, bucket time, events) for events of the given types since ``since`` (and up to
+        ``until``), counted per item and time bucket, so callers can decay counts by age
+        without reading each event."""
         bucket = sa.cast(events.c.ts / bucket_seconds, sa.BigInteger).label("bucket")
+        window = [events.c.ts >= since] + ([events.c.ts <= until] if until is not None else [])
         query = (
             sa.select(events.c.item_id, bucket, sa.func.count().label("n"))
-            .where(events.c.ts >= since, events.c.type.in_(list(event_types)))
+            .where(*window, events.c.type.in_(list(event_types)))
             .group_by(events.c.item_id, bucket)
         )
         with self.engine.connect() as connection:
             return [
                 (row.item_id, float(row.bucket) * bucket_seconds, int(row.n))
+                for row in connection.execute(query)
+            ]
+
+    def recent_users(
+        self, event_types: Sequence[str], since: float, until: float, bucket_seconds: float
+    ) -> list[tuple[str, float, str]]:
+        """(item, bucket time, user) once per user who had an event of the given types on the
+        item in that time bucket, between ``since`` and ``until``: what trending counts, so a
+        user's burst of events on one item counts once per bucket."""
+        bucket = sa.cast(events.c.ts / bucket_seconds, sa.BigInteger).label("bucket")
+        query = (
+            sa.select(events.c.item_id, bucket, events.c.user_id)
+            .where(events.c.ts >= since, events.c.ts <= until, events.c.type.in_(list(event_types)))
+            .distinct()
+        )
+        with self.engine.connect() as connection:
+            return [
+                (row.item_id, float(row.bucket) * bucket_seconds, row.user_id)
                 for row in connection.execute(query)
             ]
 
