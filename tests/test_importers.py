@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_bad_mapping_and_unknown_file_type_are_clear() -> None:
     ("writer", "layout"),
     [
         (write_ml100k, "movielens-100k"),
-        (write_atomic, "movielens-atomic"),
+        (write_atomic, "atomic"),
         (write_ml1m, "movielens-1m"),
         (write_latest, "movielens-latest"),
     ],
@@ -171,3 +172,86 @@ def test_shared_ml100k_atomic_folder_imports_completely(tmp_path: Path) -> None:
     assert (summary.items, summary.users, summary.events) == (1682, 943, 100_000)
     timestamps = {e.item_id: e.timestamp for e in store.logs.user_events("1", 1000)}
     assert timestamps["98"] == 875072404.001  # float64 keeps the tie-breaking fraction
+
+
+AWKWARD = [
+    ("q1", '"Weird Al" Yankovic'),
+    ("q2", 'The "Best" Of, Vol. 2'),
+    ("q3", "Tabs\tin\tquotes"),
+    ("q4", '"Heroes"'),
+    ("q5", "Sigur Rós 🎶 ( ) | ;"),
+    ("q6", "Line\nbreak"),
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_awkward_names_round_trip_exactly_through_csv_and_tsv(
+    store: Store, tmp_path: Path, suffix: str
+) -> None:
+    """Written by a standard CSV writer (quoting where needed), read back unchanged."""
+    path = tmp_path / f"items{suffix}"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t" if suffix == ".tsv" else ",")
+        writer.writerow(["id", "title"])
+        writer.writerows(AWKWARD)
+    assert _importer(store).run(items=read_records(path)).items == len(AWKWARD)
+    assert [(item.id, item.title) for item in store.get_items([i for i, _ in AWKWARD])] == AWKWARD
+
+
+def test_quotes_inside_unquoted_cells_are_text(store: Store, tmp_path: Path) -> None:
+    """A TSV written without quoting (most are): a quote that does not wrap the whole cell is kept."""
+    path = tmp_path / "items.tsv"
+    path.write_text('id\ttitle\n1\t"Weird Al" Yankovic\n2\tShe said "hi"\n', encoding="utf-8")
+    _importer(store).run(items=read_records(path))
+    assert [item.title for item in store.get_items(["1", "2"])] == ['"Weird Al" Yankovic', 'She said "hi"']
+
+
+def _music(folder: Path, title_column: str = "artist_name", title: str = '"Weird Al" Yankovic') -> Path:
+    """A music data set in atomic files: play counts, no times, artists by ``title_column``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lastfm.item").write_text(
+        f"item_id:token\t{title_column}:token_seq\ttags:token_seq\tcountry:token\n"
+        f"a1\t{title}\tparody pop\tUS\na2\tSigur Rós 🎶\tpost-rock\tIS\n",
+        encoding="utf-8",
+    )
+    (folder / "lastfm.inter").write_text(
+        "user_id:token\titem_id:token\tplay_count:float\nu1\ta1\t12\nu1\ta2\t3\nu2\ta2\t40\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_atomic_files_of_any_domain_map_common_columns_and_keep_quotes(store: Store, tmp_path: Path) -> None:
+    records = folder_records(_music(tmp_path / "music"))
+    assert records.layout == "atomic"
+    summary = _importer(store).run(records.items, records.users, records.events)
+    assert (summary.items, summary.events) == (2, 3)
+    artist = store.get_item("a1")
+    assert artist is not None and artist.title == '"Weird Al" Yankovic'
+    assert artist.tags == ["parody", "pop"] and artist.category == "parody"
+    assert artist.attributes["country"] == "US"
+    events = store.logs.user_events("u1", 10)
+    assert [(e.item_id, e.type, e.value) for e in events] == [("a1", "click", 12.0), ("a2", "click", 3.0)]
+    assert len({e.timestamp for e in events}) == 1  # no times in the file: none invented
+
+
+def test_an_unknown_title_column_is_named_and_can_be_mapped(store: Store, tmp_path: Path) -> None:
+    folder = _music(tmp_path / "music", title_column="performer")
+    records = folder_records(folder)
+    with pytest.raises(
+        RowError, match=r"no title column: expected one of title, movie_title.*--map title=COLUMN"
+    ):
+        _importer(store).run(records.items, records.users, records.events)
+    assert store.counts()["items"] == 0
+    records = folder_records(folder, parse_mapping(["title=performer"]))
+    assert _importer(store).run(records.items, records.users, records.events).items == 2
+    performer = store.get_item("a1")
+    assert performer is not None and performer.title == '"Weird Al" Yankovic'
+
+
+def test_an_empty_title_is_reported_in_the_files_own_column(store: Store, tmp_path: Path) -> None:
+    records = folder_records(_music(tmp_path / "music", title=""))
+    with pytest.raises(RowError) as caught:
+        _importer(store).run(records.items, records.users, records.events)
+    assert (caught.value.line, caught.value.column) == (2, "artist_name")
+    assert store.counts()["items"] == 0

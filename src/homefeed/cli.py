@@ -24,6 +24,7 @@ from rich.table import Table
 
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
+from homefeed.threads import limit_threads
 
 if TYPE_CHECKING:
     import numpy as np
@@ -193,11 +194,13 @@ def import_events(ctx: typer.Context, path: Path, map_: MapOption = None) -> Non
 
 
 @import_app.command("dataset")
-def import_dataset(ctx: typer.Context, folder: Path) -> None:
-    """A whole folder: MovieLens (100K, atomic, 1M, latest) or items/users/events files."""
+def import_dataset(ctx: typer.Context, folder: Path, map_: MapOption = None) -> None:
+    """A whole folder: atomic files (*.inter, *.item, *.user), MovieLens (100K, 1M, latest)
+    or items/users/events files."""
     from homefeed.datasets.folders import folder_records
+    from homefeed.datasets.records import parse_mapping
 
-    records = folder_records(folder)
+    records = folder_records(folder, parse_mapping(map_))
     console.print(f"recognised layout: [bold]{records.layout}[/]")
     _run_import(_settings(ctx), records.items, records.users, records.events)
 
@@ -279,6 +282,7 @@ def train(
     from homefeed.training.versions import prune_versions
 
     settings = _settings(ctx)
+    limit_threads(settings.threads)
     store = _open_store(settings)
     names = [name.strip() for name in models.split(",") if name.strip()]
     with Progress(
@@ -487,6 +491,7 @@ def evaluate(
     from homefeed.evaluation.tuning import NEEDS_TEXT, resolve_models
 
     settings = _settings(ctx)
+    limit_threads(settings.threads)
     names = resolve_models(models)
     try:
         cutoffs = sorted({int(part) for part in k.split(",") if part.strip()})

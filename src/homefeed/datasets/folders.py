@@ -1,10 +1,12 @@
-"""Recognise a data folder: a MovieLens layout or homefeed's own items/users/events files."""
+"""Recognise a data folder: RecBole atomic files, a MovieLens layout, or homefeed's own
+items/users/events files."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from homefeed.datasets.atomic import atomic_events, atomic_items, atomic_users
 from homefeed.datasets.movielens import DatasetRecords, detect_movielens, movielens_records
 from homefeed.datasets.records import Record, read_records
 from homefeed.errors import InvalidInputError
@@ -20,23 +22,41 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _stream(path: Path | None) -> Iterator[Record]:
-    return read_records(path) if path is not None else iter(())
+def _stream(path: Path | None, mapping: Mapping[str, str]) -> Iterator[Record]:
+    return read_records(path, mapping) if path is not None else iter(())
 
 
-def folder_records(folder: Path) -> DatasetRecords:
-    """Records of every file in ``folder``, whichever supported layout it uses."""
+def folder_records(folder: Path, mapping: Mapping[str, str] | None = None) -> DatasetRecords:
+    """Records of every file in ``folder``, whichever supported layout it uses; ``mapping``
+    (file column -> field) names columns the reader does not know (atomic and homefeed files)."""
+    mapping = mapping or {}
     if not folder.is_dir():
         raise InvalidInputError(f"{folder} is not a folder", field="path")
+    inter = next(iter(sorted(folder.glob("*.inter"))), None)
+    if inter is not None:
+        stem = inter.with_suffix("")
+        return DatasetRecords(
+            "atomic",
+            atomic_items(stem.with_suffix(".item"), mapping),
+            atomic_users(stem.with_suffix(".user"), mapping),
+            atomic_events(inter, mapping),
+        )
     if detect_movielens(folder) is not None:
+        if mapping:
+            raise InvalidInputError(
+                "--map applies to atomic and homefeed files, not MovieLens' own", field="map"
+            )
         return movielens_records(folder)
     found = {stem: _find(folder, stem) for stem in ("items", "users", "events")}
     if not any(found.values()):
         raise InvalidInputError(
             f"{folder} holds no data homefeed recognises: expected items/users/events "
-            f"files ({', '.join(SUFFIXES)}) or a MovieLens layout",
+            f"files ({', '.join(SUFFIXES)}), atomic files (*.inter) or a MovieLens layout",
             field="path",
         )
     return DatasetRecords(
-        "homefeed", _stream(found["items"]), _stream(found["users"]), _stream(found["events"])
+        "homefeed",
+        _stream(found["items"], mapping),
+        _stream(found["users"], mapping),
+        _stream(found["events"], mapping),
     )

@@ -1,4 +1,5 @@
-"""MovieLens layouts (100K original and atomic, 1M, latest / latest-small) as import records.
+"""MovieLens layouts (100K, 1M, latest / latest-small) as import records (its atomic
+files are read by :mod:`homefeed.datasets.atomic`).
 
 Every rating becomes an event of type ``rating`` with the stars as its value and the
 id ``ml:{user}:{movie}``, so importing the same folder twice stores each rating once.
@@ -77,8 +78,6 @@ class DatasetRecords:
 
 def detect_movielens(folder: Path) -> str | None:
     """The MovieLens layout of ``folder``, or None when it is not one."""
-    if any(folder.glob("*.inter")):
-        return "movielens-atomic"
     if (folder / "u.data").exists():
         return "movielens-100k"
     if (folder / "ratings.dat").exists():
@@ -90,15 +89,6 @@ def detect_movielens(folder: Path) -> str | None:
 
 def movielens_records(folder: Path) -> DatasetRecords:
     layout = detect_movielens(folder)
-    if layout == "movielens-atomic":
-        inter = next(iter(sorted(folder.glob("*.inter"))))
-        stem = inter.with_suffix("")
-        return DatasetRecords(
-            layout,
-            _atomic_items(stem.with_suffix(".item")),
-            _atomic_users(stem.with_suffix(".user")),
-            _atomic_events(inter),
-        )
     if layout == "movielens-100k":
         return DatasetRecords(
             layout,
@@ -122,7 +112,7 @@ def movielens_records(folder: Path) -> DatasetRecords:
         )
     raise InvalidInputError(
         f"{folder} is not a MovieLens folder: expected u.data (100K), ratings.dat (1M), "
-        "ratings.csv + movies.csv (latest) or a *.inter file (atomic)",
+        "ratings.csv + movies.csv (latest)",
         field="path",
     )
 
@@ -270,53 +260,3 @@ def _latest_events(path: Path) -> Iterator[Record]:
             values,
             {"user_id": "userId", "item_id": "movieId", "value": "rating"},
         )
-
-
-def _atomic_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a RecBole atomic file; the header's ``name:type`` suffixes are dropped."""
-    if not path.exists():
-        return
-    with path.open("r", encoding="utf-8", newline="") as handle:
-        header = [column.split(":")[0] for column in handle.readline().rstrip("\r\n").split("\t")]
-        for number, line in enumerate(handle, start=2):
-            if not line.strip():
-                continue
-            parts = line.rstrip("\r\n").split("\t")
-            if len(parts) != len(header):
-                raise RowError(str(path), number, "*", f"expected {len(header)} tab-separated fields")
-            yield number, dict(zip(header, parts, strict=True))
-
-
-def _atomic_items(path: Path) -> Iterator[Record]:
-    for number, row in _atomic_rows(path):
-        year_text = row.get("release_year", "")
-        year = int(year_text) if year_text.isdigit() else None
-        title = row.get("movie_title", "")
-        yield Record(
-            str(path),
-            number,
-            _movie(row.get("item_id", ""), title, row.get("class", "").split(), year),
-        )
-
-
-def _atomic_users(path: Path) -> Iterator[Record]:
-    for number, row in _atomic_rows(path):
-        values = {
-            "id": row.get("user_id"),
-            "age": row.get("age") or None,
-            "gender": row.get("gender") or None,
-            "occupation": row.get("occupation") or None,
-            "location": row.get("zip_code") or None,
-        }
-        yield Record(str(path), number, values)
-
-
-def _atomic_events(path: Path) -> Iterator[Record]:
-    for number, row in _atomic_rows(path):
-        values = _rating(
-            row.get("user_id", ""),
-            row.get("item_id", ""),
-            row.get("rating", ""),
-            row.get("timestamp", ""),
-        )
-        yield Record(str(path), number, values, {"value": "rating"})

@@ -6,9 +6,8 @@ A column mapping renames source columns to homefeed's field names, so a file wit
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -80,17 +79,21 @@ def _read_delimited(
     on_progress: Callable[[int], None] | None,
 ) -> Iterator[Record]:
     with path.open("rb") as handle:
-        reader = csv.DictReader(_decoded_lines(handle, path, on_progress), delimiter=delimiter)
-        if reader.fieldnames is None:
+        rows = delimited_rows(_decoded_lines(handle, path, on_progress), delimiter)
+        first = next(rows, None)
+        if first is None:
             return
-        width = len(reader.fieldnames)
-        for row in reader:
-            line = reader.line_num
-            if None in row or len(row) != width:
-                raise RowError(str(path), line, "*", f"expected {width} columns")
+        header = first[1]
+        width = len(header)
+        for line, cells in rows:
+            if len(cells) != width:
+                problem = f"expected {width} columns, found {len(cells)}"
+                if any("\n" in cell for cell in cells):
+                    problem += " (a quoted cell here runs over several lines: is a quote left open?)"
+                raise RowError(str(path), line, "*", problem)
             values: dict[str, Any] = {}
-            for key, raw in row.items():
-                text = raw.strip() if isinstance(raw, str) else raw
+            for key, raw in zip(header, cells, strict=True):
+                text = raw.strip()
                 if text == "":
                     continue  # an empty cell means "not given"
                 values[key] = text
@@ -103,6 +106,69 @@ def _read_delimited(
                         str(path), line, columns[name], f"expected a JSON object ({error.msg})"
                     ) from None
             yield Record(str(path), line, values, columns)
+
+
+def delimited_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank row of CSV or TSV text.
+
+    A cell is quoted only when the whole cell is in quotes (``"a, b"``), and then it may hold
+    the delimiter, line breaks and doubled quotes (one quote each); any other quote is text,
+    kept as written: ``"Weird Al" Yankovic`` stays so, where Python's csv reader drops them.
+    """
+    numbered = enumerate(lines, start=1)
+    for number, text in numbered:
+        line = text.rstrip("\r\n")
+        if not line.strip():
+            continue
+        cells: list[str] = []
+        at = 0
+        while True:
+            quoted = _quoted_cell(line, at, delimiter)
+            while quoted is None and line.startswith('"', at) and _opens_multiline(line, at):
+                following = next(numbered, None)  # a quoted cell with a line break in it
+                if following is None:
+                    break
+                line += "\n" + following[1].rstrip("\r\n")
+                quoted = _quoted_cell(line, at, delimiter)
+            if quoted is not None:
+                cell, at = quoted
+            else:
+                end = line.find(delimiter, at)
+                cell, at = (line[at:], -1) if end < 0 else (line[at:end], end + 1)
+            cells.append(cell)
+            if at < 0:
+                break
+        yield number, cells
+
+
+def _quoted_cell(line: str, at: int, delimiter: str) -> tuple[str, int] | None:
+    """The cell starting at ``at`` when it is one whole quoted cell, and where the next cell
+    starts (-1: the line ends); None when it is not."""
+    if not line.startswith('"', at):
+        return None
+    parts: list[str] = []
+    index = at + 1
+    while True:
+        close = line.find('"', index)
+        if close < 0:
+            return None
+        parts.append(line[index:close])
+        if line.startswith('"', close + 1):  # a doubled quote is one quote
+            parts.append('"')
+            index = close + 2
+            continue
+        after = close + 1
+        if after == len(line):
+            return "".join(parts), -1
+        if line.startswith(delimiter, after):
+            return "".join(parts), after + len(delimiter)
+        return None  # text after the closing quote: not a quoted cell
+
+
+def _opens_multiline(line: str, at: int) -> bool:
+    """Whether the quote at ``at`` opens a cell the line does not close (an odd number of
+    quotes from there to the end of the line)."""
+    return line.count('"', at) % 2 == 1
 
 
 def _decoded_lines(handle: BinaryIO, path: Path, on_progress: Callable[[int], None] | None) -> Iterator[str]:
