@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from homefeed.domain import ItemFields
-from homefeed.models import Interactions, top_k
+from homefeed.errors import TooLargeError
+from homefeed.models import Interactions, itemknn, top_k
 from homefeed.models.als import AlsRecommender, TextMappedAlsRecommender
 from homefeed.models.bpr import BprRecommender
 from homefeed.models.ease import EaseRecommender
@@ -220,3 +222,28 @@ def test_text_model_ranks_by_similarity_to_the_recent_history(tmp_path: Path) ->
         assert all(int(item[1:]) // 20 == int(user[1:]) % 2 for item, _ in items)
     model.save(tmp_path / "text")
     assert TextRecommender.load(tmp_path / "text").recommend(data.user_ids[:4], 5, exclude=seen[:4]) == recs
+
+
+def test_item_knn_built_in_blocks_equals_the_dense_cosine_top_neighbours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Block by block (here 3 columns at a time, the last block short) gives exactly the
+    dense computation: cosine with shrink, diagonal zero, each column's top ``neighbours``."""
+    rng = np.random.default_rng(3)
+    binary = (rng.random((50, 31)) < 0.2).astype(np.float64)
+    co = binary.T @ binary
+    norms = np.sqrt(np.diag(co))
+    dense = co / (np.outer(norms, norms) + 2.0)
+    np.fill_diagonal(dense, 0.0)
+    cutoff = -np.partition(-dense, 4, axis=0)[4]
+    dense[dense < cutoff[None, :]] = 0.0
+    monkeypatch.setattr(itemknn, "BLOCK_ENTRIES", 31 * 3)
+    built = itemknn.neighbour_similarity(sp.csc_matrix(binary), neighbours=5, shrink=2.0)
+    np.testing.assert_array_equal(built.toarray(), dense.astype(np.float32))
+    assert (np.diff(built.tocsc().indptr) >= 5).sum() >= 25  # most columns keep 5 (more on ties)
+
+
+def test_ease_refuses_a_catalog_above_its_limit_before_any_work() -> None:
+    with pytest.raises(TooLargeError, match=r"40 items need about .* limited to 30 items.*itemknn or als"):
+        EaseRecommender(max_items=30).fit(_blocks())
+    assert EaseRecommender(max_items=40).fit(_blocks()).weights.shape == (40, 40)

@@ -36,3 +36,8 @@ class ModelNotTrainedError(HomefeedError):
 
 class ConfigurationError(HomefeedError):
     """Settings that cannot work, found at start-up (e.g. an unknown pipeline component)."""
+
+
+class TooLargeError(HomefeedError):
+    """Work the engine refuses before starting it because it would not fit (a dense model over
+    too large a catalog); the message says what to use instead."""

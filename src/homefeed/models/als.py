@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from homefeed.domain import ItemFields
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
+from homefeed.threads import thread_limit
 from homefeed.understanding.item_features import ItemFeatureSpace
 from homefeed.understanding.item_map import ItemVectorMap
 
@@ -60,7 +61,7 @@ class AlsRecommender(Recommender):
                 alpha=self.alpha,
                 iterations=self.iterations,
                 random_state=self.seed,
-                num_threads=self.threads,
+                num_threads=self.threads or thread_limit(),
             )
             model.fit(data.matrix(), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)

@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
+from homefeed.threads import thread_limit
 
 
 class BprRecommender(Recommender):
@@ -52,7 +53,7 @@ class BprRecommender(Recommender):
                 regularization=self.regularization,
                 iterations=self.iterations,
                 random_state=self.seed,
-                num_threads=self.threads,
+                num_threads=self.threads or thread_limit(),
             )
             matrix = data.matrix()
             matrix.data[:] = 1.0

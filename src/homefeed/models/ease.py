@@ -3,37 +3,55 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
+from homefeed.errors import TooLargeError
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
+
+
+def memory_needed(n_items: int) -> int:
+    """Bytes EASE holds at its peak: the float64 inverse and the float32 weights."""
+    return 12 * n_items * n_items
 
 
 class EaseRecommender(Recommender):
     """Learns item weights B = argmin ||X - XB||² + λ||B||² with diag(B) = 0, in closed form.
 
-    Scores any history (known or new users) as x·B. Memory and time grow with items²,
-    so it suits catalogs up to a few tens of thousands of items.
+    Scores any history (known or new users) as x·B. B is dense, items by items, and so is
+    the matrix inverted to find it: memory grows with items² and time with items³, so a
+    catalog above ``max_items`` is refused before any work (use itemknn or als there).
     """
 
     name = "ease"
-    config_keys = ("regularization",)
+    config_keys = ("regularization", "max_items")
 
-    def __init__(self, regularization: float = 500.0) -> None:
+    def __init__(self, regularization: float = 500.0, max_items: int = 25_000) -> None:
         super().__init__()
         self.regularization = regularization
+        self.max_items = max_items
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self.history = sp.csr_matrix((0, 0), dtype=np.float32)
 
     def _fit(self, data: Interactions) -> None:
+        if data.n_items > self.max_items:
+            raise TooLargeError(
+                f"EASE keeps dense items-by-items matrices: {data.n_items:,} items need about "
+                f"{memory_needed(data.n_items) / 2**30:,.1f} GiB, and its time grows with items³; it "
+                f"is limited to {self.max_items:,} items (max_items). Use itemknn or als for this "
+                "catalog, or raise max_items where the memory is there."
+            )
         matrix = data.matrix()
         matrix.data[:] = 1.0
         gram = (matrix.T @ matrix).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += self.regularization
-        precision = np.linalg.inv(gram)
-        weights = -precision / np.diag(precision)[None, :]
-        weights[np.diag_indices_from(weights)] = 0.0
-        self.weights = weights.astype(np.float32)
+        # in place: one dense float64 copy at a time (numpy's inv held three)
+        precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        del gram
+        precision /= -np.diag(precision).copy()[None, :]
+        precision[np.diag_indices_from(precision)] = 0.0
+        self.weights = precision.astype(np.float32)
         self.history = matrix.astype(np.float32)
 
     def score_users(self, users: np.ndarray) -> np.ndarray:

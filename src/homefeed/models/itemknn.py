@@ -9,6 +9,43 @@ from homefeed.models.base import Recommender, top_k
 from homefeed.models.data import Interactions
 from homefeed.models.sparse_rows import csr_arrays, csr_from_arrays
 
+BLOCK_ENTRIES = 1 << 24  # similarities computed at once: 128 MiB of float64, whatever the catalog
+
+
+def neighbour_similarity(matrix: sp.csc_matrix, neighbours: int, shrink: float) -> sp.csr_matrix:
+    """Cosine similarity of each item (column of the binary users-by-items ``matrix``) to every
+    other, keeping in each column the ``neighbours`` largest values (ties at the cut kept).
+
+    Built a block of columns at a time: each block's co-counts are one sparse product, made
+    dense only for that block, so memory grows with items * block + items * neighbours, never
+    items²: 17,600 items took 11.9 GB when the whole matrix was dense."""
+    n_items = matrix.shape[1]
+    norms = np.sqrt(np.asarray(matrix.sum(axis=0), dtype=np.float64).ravel())
+    transposed = matrix.T.tocsr()
+    width = max(1, min(n_items, BLOCK_ENTRIES // max(n_items, 1)))
+    rows: list[np.ndarray] = []
+    columns: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for start in range(0, n_items, width):
+        stop = min(start + width, n_items)
+        co_counts = (transposed @ matrix[:, start:stop]).toarray().astype(np.float64)
+        denominator = np.outer(norms, norms[start:stop]) + shrink
+        block = np.divide(co_counts, denominator, out=np.zeros_like(co_counts), where=denominator > 0)
+        block[np.arange(start, stop), np.arange(stop - start)] = 0.0
+        keep = block != 0.0
+        if 0 < neighbours < n_items:
+            cutoff = -np.partition(-block, neighbours - 1, axis=0)[neighbours - 1]
+            keep &= block >= cutoff[None, :]
+        found_rows, found_columns = np.nonzero(keep)
+        rows.append(found_rows)
+        columns.append(found_columns + start)
+        values.append(block[found_rows, found_columns].astype(np.float32))
+    shape = (n_items, n_items)
+    if not rows:
+        return sp.csr_matrix(shape, dtype=np.float32)
+    triplets = (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns)))
+    return sp.csr_matrix(sp.coo_matrix(triplets, shape=shape))
+
 
 class ItemKnnRecommender(Recommender):
     """Scores an item by the summed cosine similarity to the user's items, keeping each
@@ -28,16 +65,7 @@ class ItemKnnRecommender(Recommender):
     def _fit(self, data: Interactions) -> None:
         matrix = data.matrix()
         matrix.data[:] = 1.0
-        co_counts = (matrix.T @ matrix).toarray().astype(np.float64)
-        norms = np.sqrt(np.diag(co_counts))
-        denominator = np.outer(norms, norms) + self.shrink
-        similarity = np.divide(co_counts, denominator, out=np.zeros_like(co_counts), where=denominator > 0)
-        np.fill_diagonal(similarity, 0.0)
-        if 0 < self.neighbours < similarity.shape[0]:
-            # keep the strongest neighbours of each item (columns are the scored items)
-            cutoff = -np.partition(-similarity, self.neighbours - 1, axis=0)[self.neighbours - 1]
-            similarity[similarity < cutoff[None, :]] = 0.0
-        self.similarity = sp.csr_matrix(similarity.astype(np.float32))
+        self.similarity = neighbour_similarity(matrix.tocsc(), self.neighbours, self.shrink)
         self.history = matrix.astype(np.float32)
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
