@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,9 @@ def test_synth_import_train_recommend(tmp_path: Path) -> None:
     assert code == 0 and "imported 60 items, 80 users" in out
     code, out = _invoke(data, "train")
     assert code == 0 and "model version" in out
+    # not a terminal: progress is plain lines, one per step, without control characters
+    assert "\r" not in out and "\x1b" not in out
+    assert re.search(r"^\[ +[0-9.]+s\] fitting als$", out, re.MULTILINE), out
     code, out = _invoke(data, "recommend", "u00001", "--n", "3")
     assert code == 0 and "homepage of u00001" in out and "covisitation" in out
 

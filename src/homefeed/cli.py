@@ -15,7 +15,6 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     MofNCompleteColumn,
-    Progress,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -24,6 +23,7 @@ from rich.table import Table
 
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
+from homefeed.progress import progress as progress_display
 from homefeed.threads import limit_threads
 
 if TYPE_CHECKING:
@@ -60,6 +60,9 @@ def configure(
     ] = None,
 ) -> None:
     """Settings come from HOMEFEED_* variables; these options override them."""
+    if not err_console.is_terminal:  # a log: the libraries' own progress bars would be control codes
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TQDM_DISABLE", "1")
     overrides: dict[str, object] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -148,12 +151,12 @@ def _run_import(
     from homefeed.datasets.importer import Importer
 
     store = _open_store(settings)
-    with Progress(
+    with progress_display(
+        err_console,
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TextColumn("{task.fields[count]:,} rows"),
         TimeElapsedColumn(),
-        console=err_console,
     ) as progress:
         task = progress.add_task("importing", count=0)
 
@@ -220,11 +223,11 @@ def synth(
     """Generate a readable synthetic catalog, users with hidden tastes, and their events."""
     from homefeed.datasets.synth import SynthConfig, generate
 
-    with Progress(
+    with progress_display(
+        err_console,
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("day {task.completed}/{task.total}"),
-        console=err_console,
     ) as progress:
         task = progress.add_task("simulating", total=days)
         summary = generate(
@@ -249,8 +252,8 @@ def download(
     """Download a MovieLens data set from GroupLens (needs network access)."""
     from homefeed.datasets.download import GROUPLENS, download_dataset
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err_console
+    with progress_display(
+        err_console, TextColumn("{task.description}"), BarColumn(), DownloadColumn()
     ) as progress:
         task = progress.add_task(f"downloading {name}", total=None)
         folder = download_dataset(
@@ -285,8 +288,8 @@ def train(
     limit_threads(settings.threads)
     store = _open_store(settings)
     names = [name.strip() for name in models.split(",") if name.strip()]
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
+    with progress_display(
+        err_console, SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()
     ) as progress:
         task = progress.add_task("training", total=None)
         bundle = train_bundle(
@@ -508,7 +511,7 @@ def evaluate(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*bar, console=err_console) as progress:
+    with progress_display(err_console, *bar) as progress:
         task = progress.add_task(f"loading {data}", total=None)
         dataset = EvalDataset.load(data, settings.event_weights)
         item_text = None
