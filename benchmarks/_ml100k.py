@@ -16,8 +16,11 @@ from homefeed.encoders.loading import shared_encoder
 from homefeed.encoders.sentence import SentenceTransformerEncoder
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.store import Store, migrate
+from homefeed.threads import limit_threads
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+# the benchmarks fit models as `homefeed train` does: thread pools sized by HOMEFEED_THREADS
+limit_threads(Settings().threads)
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:

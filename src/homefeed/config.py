@@ -319,6 +319,15 @@ class Settings(BaseSettings):
     )
     workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `homefeed serve`.")
     log_impressions: bool = Field(True, description="Record what every homepage showed (for CTR).")
+    threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="Threads of PyTorch, BLAS, OpenMP (LightGBM, FAISS), implicit and ONNX Runtime "
+        "in train, evaluate and the benchmarks (0: the idle cores at start, i.e. the cores "
+        "available to the process less the machine's 1-minute load, at least 1). Pages are "
+        "built on one thread each; workers add processes.",
+    )
     clock: Literal["auto", "wall", "log"] = Field(
         "auto",
         description='Where serving takes "now" from for item age, hour, weekday, trending and '

@@ -24,6 +24,7 @@ import torch
 
 from homefeed.encoders.base import ProgressCallback
 from homefeed.encoders.sentence import BUNDLED, resolve_model
+from homefeed.threads import thread_limit
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class OnnxEncoder:
         folder = (cache_dir or Path.home() / ".cache" / "homefeed" / "onnx") / _slug(model)
         path = export(source, folder, quantize)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.intra_op_num_threads = threads or thread_limit()
         # idle worker threads sleep instead of spinning: in a server, encoding is rare and the
         # CPU belongs to the requests
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

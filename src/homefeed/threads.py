@@ -1,0 +1,64 @@
+"""How many threads the heavy libraries use: one setting (``HOMEFEED_THREADS``) for PyTorch,
+BLAS, every OpenMP runtime loaded (LightGBM's, FAISS's), implicit and ONNX Runtime.
+
+Each library otherwise sizes its pool by the machine's cores, not by the cores that are free,
+and threads that wait on a busy core stall the others at every step: beside one busy process
+on 2 cores, the Transformer's fit took four times as long on 2 threads as on 1
+(``benchmarks/threads.py``). The pools are the process's, so the limit is too: the commands
+that train or evaluate set it once at start; models read it where a library takes a thread
+count as an argument.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+logger = logging.getLogger(__name__)
+_limit: int | None = None  # set by limit_threads; None: not limited
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and ``taskset``
+    narrow), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def idle_cores() -> int:
+    """The available cores not already busy: the machine's cores less its load over the last
+    minute, at most the cores this process may use, at least one. On 2 cores, the Transformer
+    fitted in 25 s on 2 threads alone but in 106 s on 2 threads beside one busy process, and
+    in 28 s on 1 (``benchmarks/threads.py``): a thread more than the idle cores costs far more
+    than a thread fewer."""
+    available = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this platform
+        return available
+    return max(1, min(available, round((os.cpu_count() or available) - load)))
+
+
+def limit_threads(threads: int = 0) -> int:
+    """Size every thread pool of this process to ``threads`` (0: the idle cores, see
+    :func:`idle_cores`); the number used."""
+    global _limit
+    count = threads if threads > 0 else idle_cores()
+    import faiss
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(count)
+    faiss.omp_set_num_threads(count)
+    threadpool_limits(count)  # BLAS and every OpenMP runtime loaded so far
+    os.environ["OMP_NUM_THREADS"] = str(count)  # OpenMP runtimes loaded later start sized too
+    _limit = count
+    logger.info("using %d thread(s) (%d cores available)", count, available_cores())
+    return count
+
+
+def thread_limit() -> int:
+    """Threads a library that takes a count should use: the limit set, else the available cores."""
+    return _limit if _limit is not None else available_cores()
