@@ -19,10 +19,11 @@ test: install chromium
 install: $(VENV)/.installed
 
 # torch first: the pinned CPU build lies on local disk; a looser pin would pull a CUDA build.
-$(VENV)/.installed: pyproject.toml
+# constraints.txt: the versions the suite and benchmarks were run with (numbers depend on them).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $@
 
 ## Debian's chromium for the browser test (Playwright drives it; no browser download).

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from homefeed.cli import app as homefeed_cli
 from homefeed.config import Settings
 from homefeed.service import create_app
+from homefeed.threads import limit_threads
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "homepages.json"
 CLOCK = 1_769_904_000.0  # 2026-02-01T00:00:00Z, the day after the synthetic log ends
@@ -45,7 +46,7 @@ def _settings(root: Path, models: str, **homepage: Any) -> Settings:
 
 def _homefeed(root: Path, models: str, *args: str) -> None:
     """Run the command line as an operator would, on the golden data folder."""
-    env = {"HOMEFEED_DATA_DIR": str(root), "HOMEFEED_MODELS_DIR": str(root / models)}
+    env = {"HOMEFEED_DATA_DIR": str(root), "HOMEFEED_MODELS_DIR": str(root / models), "HOMEFEED_THREADS": "1"}
     env |= {f"HOMEFEED_SEQUENTIAL__{key}": value for key, value in TINY_TRANSFORMER.items()}
     result = CliRunner().invoke(homefeed_cli, list(args), env=env)
     assert result.exit_code == 0, result.output
@@ -65,7 +66,7 @@ def _most_active(synth_folder: Path, count: int) -> list[str]:
 @pytest.fixture(scope="module")
 def golden_root(tmp_path_factory: pytest.TempPathFactory, synth_folder: Path) -> Iterator[Path]:
     """The synthetic set, two extra users, and two trained versions: the default models, and
-    the ranker over its sources (one torch thread, so training repeats exactly)."""
+    the ranker over its sources (trained on one thread, so training repeats exactly)."""
     root = tmp_path_factory.mktemp("golden")
     clicks = Counter(event["item_id"] for event in _log(synth_folder) if event["type"] == "click")
     bought = sorted(clicks.items(), key=lambda pair: (-pair[1], pair[0]))[2][0]
@@ -81,8 +82,7 @@ def golden_root(tmp_path_factory: pytest.TempPathFactory, synth_folder: Path) ->
         encoding="utf-8",
     )
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    try:  # training on one thread (HOMEFEED_THREADS=1): the same numbers on any machine
         _homefeed(root, "default", "init")
         _homefeed(root, "default", "import", "dataset", str(synth_folder))
         _homefeed(root, "default", "import", "users", str(extra / "users.jsonl"))
@@ -91,7 +91,7 @@ def golden_root(tmp_path_factory: pytest.TempPathFactory, synth_folder: Path) ->
         _homefeed(root, "ranked", "train", "--model", "popularity,profile,als,ranker")
         yield root
     finally:
-        torch.set_num_threads(threads)
+        limit_threads(threads)
 
 
 def _page(page: Any) -> dict[str, Any]:
