@@ -389,3 +389,22 @@ def test_training_uses_fused_adamw_with_the_same_updates() -> None:
     assert not torch.allclose(fused_net.weight, initial, atol=1e-2)  # fifty steps moved it
     for after, expected in zip(fused_net.parameters(), plain_net.parameters(), strict=True):
         assert torch.allclose(after, expected, atol=1e-6)
+
+
+def test_a_training_budget_stops_within_the_first_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``max_seconds`` is checked after every batch: a budget already spent after the first
+    batch ends training there, a model that still scores every item."""
+    data, _ = _cycles()
+    steps: list[int] = []
+    clip = torch.nn.utils.clip_grad_norm_
+
+    def counted(*args: Any, **kwargs: Any) -> torch.Tensor:
+        steps.append(1)
+        return clip(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", counted)  # once per training step
+    model = SequentialRecommender(
+        hidden=16, layers=1, max_length=8, epochs=50, batch_size=8, use_text=False, max_seconds=1e-9
+    ).fit(data)
+    assert len(model.history) == 1 and len(steps) == 1  # one step of one epoch (of 20 batches)
+    assert np.isfinite(model.score_users(np.array([0]))).all()

@@ -63,7 +63,7 @@ class SequentialConfig:
     use_ids: bool = True
     use_text: bool = True
     seed: int = 0
-    max_seconds: float | None = None
+    max_seconds: float | None = None  # a training budget, checked after every batch
     threads: int = 0
     inference: str = "onnx"  # user vectors of the trained model through ONNX Runtime, or "torch"
 
@@ -160,7 +160,8 @@ class SequentialRecommender(Recommender):
                     else (train_items, train_kinds)
                 )
                 inputs, targets, input_kinds, target_ties = self._windows(shuffled, shuffled_kinds, ties, rng)
-            loss = self._epoch(inputs, targets, input_kinds, target_ties, optimizer, scheduler, rng)
+            deadline = started + cfg.max_seconds if cfg.max_seconds is not None else None
+            loss = self._epoch(inputs, targets, input_kinds, target_ties, optimizer, scheduler, rng, deadline)
             validating = validation.histories and epoch > min(cfg.validate_after, cfg.epochs - 1)
             score = self._validate(validation) if validating else None
             self.history.append(
@@ -351,7 +352,10 @@ class SequentialRecommender(Recommender):
         optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler,
         rng: np.random.Generator,
+        deadline: float | None = None,
     ) -> float:
+        """One pass over the windows, or as much of it as ends before ``deadline`` (a
+        ``time.perf_counter()`` value: ``max_seconds`` holds within an epoch too)."""
         assert self.network is not None
         self.network.train()
         self._table = None  # every step changes the item vectors: validation must not read old ones
@@ -363,6 +367,8 @@ class SequentialRecommender(Recommender):
         batches = [order[start : start + size] for start in range(0, len(order), size)]
         total, count = 0.0, 0
         for index in rng.permutation(len(batches)):
+            if deadline is not None and count and time.perf_counter() > deadline:
+                break
             batch = torch.from_numpy(batches[index])
             x, y, k = inputs[batch], targets[batch], kinds[batch]
             used = (x != 0).any(dim=0)  # drop columns that are padding in the whole batch
