@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from _ml100k import available, finish, item_text, load, parser
 from homefeed.config import Settings
 from homefeed.models.data import Interactions
 from homefeed.models.sequential import SequentialRecommender
-from homefeed.threads import available_cores, limit_threads
+from homefeed.threads import available_cores, idle_cores, limit_threads
 
 BUSY = "while True: pass"
 
@@ -61,16 +60,11 @@ def run(folder: Path, epochs: int, threads: int) -> dict[str, float]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def settle(busy: bool, most: float = 240.0) -> None:
-    """Wait until the 1-minute load average says what is running: above 0.9 with the busy
-    loop, under 0.5 without (the default thread count reads it, as it would on a real
-    machine where a competing process runs for long)."""
+def quiet(most: float = 120.0) -> None:
+    """Wait (at most ``most`` seconds) until the machine is idle: a run alone is alone."""
     deadline = time.monotonic() + most
-    while time.monotonic() < deadline:
-        load = os.getloadavg()[0]
-        if (busy and load > 0.9) or (not busy and load < 0.5):
-            return
-        time.sleep(5)
+    while time.monotonic() < deadline and idle_cores(1.0) < available_cores():
+        time.sleep(2)
 
 
 def main() -> int:
@@ -90,9 +84,10 @@ def main() -> int:
     found: dict[tuple[bool, int], list[dict[str, float]]] = {}
     for _ in range(args.rounds):
         for competing in (False, True):
+            if not competing:
+                quiet()
             rival = subprocess.Popen([sys.executable, "-c", BUSY]) if competing else None
             try:
-                settle(competing)
                 for threads in counts:
                     result = run(args.data, args.epochs, threads)
                     found.setdefault((competing, threads), []).append(result)
@@ -106,9 +101,9 @@ def main() -> int:
         f"{datetime.now(UTC):%Y-%m-%d}, {machine()}; {available_cores()} cores available to the process.",
         f"`python benchmarks/threads.py --epochs {args.epochs} --rounds {args.rounds}`: the default "
         f"Transformer on all of MovieLens-100K, {args.epochs} epochs (no validation), each run a fresh "
-        "process; a round runs every setting alone, then beside one busy loop (started once the "
-        "load average had settled, as a long-running competitor would be seen); mean of the rounds "
-        "(each round's value in brackets). Default: `HOMEFEED_THREADS=0`, the threads it chose.",
+        "process; a round runs every setting alone (once the machine was idle), then beside one "
+        "busy loop; mean of the rounds (each round's value in brackets). Default: "
+        "`HOMEFEED_THREADS=0`, with the threads it chose.",
         "",
         "| competing process | threads | wall s | CPU s |",
         "|---|---|---:|---:|",

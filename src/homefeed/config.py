@@ -325,8 +325,8 @@ class Settings(BaseSettings):
         le=1024,
         description="Threads of PyTorch, BLAS, OpenMP (LightGBM, FAISS), implicit and ONNX Runtime "
         "in train, evaluate and the benchmarks (0: the idle cores at start, i.e. the cores "
-        "available to the process less the machine's 1-minute load, at least 1). Pages are "
-        "built on one thread each; workers add processes.",
+        "available to the process less those other work keeps busy, sampled for half a second; "
+        "at least 1). Pages are built on one thread each; workers add processes.",
     )
     clock: Literal["auto", "wall", "log"] = Field(
         "auto",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 logger = logging.getLogger(__name__)
 _limit: int | None = None  # set by limit_threads; None: not limited
@@ -27,23 +28,39 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def idle_cores() -> int:
-    """The available cores not already busy: the machine's cores less its load over the last
-    minute, at most the cores this process may use, at least one. On 2 cores, the Transformer
-    fitted in 25 s on 2 threads alone but in 106 s on 2 threads beside one busy process, and
-    in 28 s on 1 (``benchmarks/threads.py``): a thread more than the idle cores costs far more
-    than a thread fewer."""
+def idle_cores(sample_seconds: float = 0.5) -> int:
+    """The available cores not already busy: the machine's cores less those other work kept
+    busy over ``sample_seconds`` (``/proc/stat``, steal time counting as busy), at most the
+    cores this process may use, at least one. On 2 cores, the Transformer fitted in 25 s on
+    2 threads alone but in 106 s on 2 threads beside one busy process, and in 28 s on 1
+    (``benchmarks/threads.py``): a thread more than the idle cores costs far more than a
+    thread fewer. (The load average is no guide: on these VMs it sat near 1 with nothing
+    running.)"""
     available = available_cores()
     try:
-        load = os.getloadavg()[0]
-    except OSError:  # no load average on this platform
+        before = _cpu_times()
+        time.sleep(sample_seconds)
+        after = _cpu_times()
+    except (OSError, ValueError):  # not Linux
         return available
-    return max(1, min(available, round((os.cpu_count() or available) - load)))
+    total = after[0] - before[0]
+    if total <= 0:
+        return available
+    busy = (os.cpu_count() or available) * (after[1] - before[1]) / total
+    return max(1, min(available, round((os.cpu_count() or available) - busy)))
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(all, busy) jiffies of every CPU since boot: busy is all but idle and I/O wait."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:9]]
+    idle = fields[3] + fields[4]
+    return sum(fields), sum(fields) - idle
 
 
 def limit_threads(threads: int = 0) -> int:
     """Size every thread pool of this process to ``threads`` (0: the idle cores, see
-    :func:`idle_cores`); the number used."""
+    :func:`idle_cores`, sampled for half a second); the number used."""
     global _limit
     count = threads if threads > 0 else idle_cores()
     import faiss
