@@ -3,7 +3,7 @@ BLAS, every OpenMP runtime loaded (LightGBM's, FAISS's), implicit and ONNX Runti
 
 Each library otherwise sizes its pool by the machine's cores, not by the cores that are free,
 and threads that wait on a busy core stall the others at every step: beside one busy process
-on 2 cores, the Transformer's fit took four times as long on 2 threads as on 1
+on 2 cores, the Transformer's fit took 2.6 times as long on 2 threads as on 1
 (``benchmarks/threads.py``). The pools are the process's, so the limit is too: the commands
 that train or evaluate set it once at start; models read it where a library takes a thread
 count as an argument.
@@ -32,8 +32,8 @@ def idle_cores(sample_seconds: float = 0.5) -> int:
     """The available cores not already busy: the machine's cores less those other work kept
     busy over ``sample_seconds`` (``/proc/stat``, steal time counting as busy), at most the
     cores this process may use, at least one. On 2 cores, the Transformer fitted in 25 s on
-    2 threads alone but in 106 s on 2 threads beside one busy process, and in 28 s on 1
-    (``benchmarks/threads.py``): a thread more than the idle cores costs far more than a
+    2 threads alone (28 s on 1), but in 97 s on 2 threads beside one busy process (38 s on 1;
+    ``benchmarks/threads.py``): a thread more than the idle cores costs far more than a
     thread fewer. (The load average is no guide: on these VMs it sat near 1 with nothing
     running.)"""
     available = available_cores()
