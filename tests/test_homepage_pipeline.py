@@ -543,6 +543,13 @@ def test_items_seen_long_before_the_latest_events_are_never_shown_again(
     again = HomepagePipeline(store, reshowing, catalog, _bundle(settings)).build(user, 20)
     assert {item.item_id for item in again.items} & set(favourites)
 
+    kinds = sorted({category for item in favourites if (category := catalog.category_of(item)) is not None})
+    by_category = settings.homepage.model_copy(update={"reshow_categories": kinds})
+    restocked = settings.model_copy(update={"homepage": by_category})
+    page = HomepagePipeline(store, restocked, catalog, _bundle(settings)).build(user, 20)
+    shown_again = {item.item_id for item in page.items} & (set(favourites) | set(recent))
+    assert shown_again and {catalog.category_of(item) for item in shown_again} <= set(kinds)
+
 
 def _bundle(settings: Settings) -> ModelBundle:
     path = latest_version_path(settings.effective_models_dir)
