@@ -138,20 +138,22 @@ class QueryReader:
         outside the re-showable categories: from the events read when they are all the user
         has, else from the whole log (the models read the latest events; seen means ever)."""
         reshown = set(declared.reshow_types)
-        seen = {
-            event.item_id
-            for event, weight in zip(events, weights, strict=True)
-            if weight != 0.0 and event.type not in reshown
-        }
-        if longer:
+        seen: set[str] | None = None
+        if longer:  # the whole log holds the latest events' items too
             types = [kind for kind in policy.types if policy.weight(kind) != 0.0 and kind not in reshown]
             try:
-                seen |= self.store.logs.seen_items(user_id, types)
+                seen = self.store.logs.seen_items(user_id, types)
             except Exception as error:  # the page goes on with the latest events' items
                 logger.exception("reading the seen items of %s failed", user_id)
                 reasons.append(
                     f"items seen before the latest events could not be read ({type(error).__name__})"
                 )
+        if seen is None:
+            seen = {
+                event.item_id
+                for event, weight in zip(events, weights, strict=True)
+                if weight != 0.0 and event.type not in reshown
+            }
         if declared.reshow_categories:
             again = set(declared.reshow_categories)
             seen = {item_id for item_id in seen if self._category(item_id) not in again}
