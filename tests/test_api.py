@@ -230,7 +230,7 @@ def test_similar_items_and_reload(trained_client: TestClient, trained: tuple[Sto
     assert trained_client.get("/v1/items/brand-new/similar?by=colour").status_code == 422
     old = trained_client.get("/readyz").json()["model_version"]
     new = train_bundle(store, settings).version
-    assert trained_client.post("/v1/admin/reload").json() == {"model_version": new}
+    assert trained_client.post("/v1/admin/reload").json() == {"model_version": new, "quarantined": []}
     assert new != old and trained_client.get("/readyz").json()["model_version"] == new
 
 

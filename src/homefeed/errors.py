@@ -4,15 +4,22 @@ from __future__ import annotations
 
 
 class HomefeedError(Exception):
-    """Base class of every error homefeed raises on purpose."""
+    """Base class of every error homefeed raises on purpose; ``code`` is a stable identifier a
+    client can branch on (the HTTP layer maps each class to a status)."""
+
+    code = "conflict"
 
 
 class NotFoundError(HomefeedError):
     """A requested item, user or model does not exist."""
 
+    code = "not_found"
+
 
 class InvalidInputError(HomefeedError):
     """Input that breaks a rule; the message names the field and what was expected."""
+
+    code = "invalid_input"
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -33,11 +40,24 @@ class RowError(InvalidInputError):
 class ModelNotTrainedError(HomefeedError):
     """No trained model version exists yet."""
 
+    code = "model_not_trained"
+
 
 class ConfigurationError(HomefeedError):
     """Settings that cannot work, found at start-up (e.g. an unknown pipeline component)."""
+
+    code = "configuration"
 
 
 class TooLargeError(HomefeedError):
     """Work the engine refuses before starting it because it would not fit (a dense model over
     too large a catalog); the message says what to use instead."""
+
+    code = "too_large"
+
+
+class UnavailableError(HomefeedError):
+    """A part the request needs is not available now (the store is busy or away, a model
+    reload failed); trying again later may succeed."""
+
+    code = "unavailable"

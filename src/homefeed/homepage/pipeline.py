@@ -100,6 +100,9 @@ class HomepagePipeline:
         self.services = self.variants[None].services
         self._stages = {arm: self._declare(variant) for arm, variant in self.variants.items()}
         self._served: ServedVersion | None = None
+        # parts of the service that are off or stale (a text index, a quarantined version): said
+        # on every page; set by the service as they change (one assignment: atomic for readers)
+        self.standing_reasons: tuple[str, ...] = ()
         self.reader = QueryReader(store, settings, semantic, self.clock, catalog.category_of)
         self._shown = ShownItems(logged=store.logs.shown_items if impressions is not None else None)
         self.set_bundle(bundle)
@@ -195,7 +198,7 @@ class HomepagePipeline:
         page.model_version = query.version.version if query.version is not None else None
         if experiment is not None:
             page.experiment, page.arm = experiment.name, variant.arm
-        for reason in reasons:
+        for reason in (*self.standing_reasons, *reasons):
             page.degrade(reason)
         if query.version is None:
             page.degrade("no trained model yet: serving live popularity and text similarity")
@@ -298,10 +301,16 @@ class HomepagePipeline:
 
     # -- lists beside the page ------------------------------------------
     def popular(self, n: int, category: str | None = None) -> Homepage:
-        return popular_list(self._served, self.services, n, category)
+        return self._standing(popular_list(self._served, self.services, n, category))
 
     def similar(self, item_id: str, n: int, by: str = "auto") -> Homepage:
-        return similar_list(self._served, self.services, item_id, n, by)
+        return self._standing(similar_list(self._served, self.services, item_id, n, by))
+
+    def _standing(self, page: Homepage) -> Homepage:
+        for reason in reversed(self.standing_reasons):
+            page.reasons.insert(0, reason)
+            page.degraded = True
+        return page
 
 
 def _any_from(source: str, *candidates: Sequence[Candidate]) -> bool:

@@ -8,7 +8,7 @@ import hmac
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Depends, Request, Security, params
+from fastapi import Depends, HTTPException, Request, Security, params
 from fastapi.security import (
     APIKeyHeader,
     HTTPAuthorizationCredentials,
@@ -32,14 +32,34 @@ class Role(StrEnum):
 class NotAuthenticatedError(HomefeedError):
     """No API key, or one that is not configured (HTTP 401)."""
 
+    code = "not_authenticated"
+
 
 class ForbiddenError(HomefeedError):
     """A valid key whose role may not make this call (HTTP 403)."""
 
+    code = "forbidden"
+
+
+class _Basic(HTTPBasic):
+    """HTTP Basic that is read only when keys are configured, and whose malformed header is a
+    401 in the API's own error shape (FastAPI's raises its own 401 even when keys are off)."""
+
+    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:  # type: ignore[override]
+        if not request.app.state.access.enabled:
+            return None
+        try:
+            return await super().__call__(request)
+        except HTTPException:
+            raise NotAuthenticatedError(
+                "the Authorization header's Basic credentials could not be read: send "
+                "'Basic base64(user:key)', 'Bearer <key>' or the X-API-Key header"
+            ) from None
+
 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An admin or client API key.")
 _bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token.")
-_basic = HTTPBasic(auto_error=False, description="Any user name, an API key as the password.")
+_basic = _Basic(auto_error=False, description="Any user name, an API key as the password.")
 
 
 def role_of(key: str, access: AccessSettings) -> Role | None:

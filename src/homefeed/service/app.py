@@ -6,18 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from homefeed import __version__
 from homefeed.config import Settings
-from homefeed.errors import HomefeedError, InvalidInputError, NotFoundError
-from homefeed.service.access import CHALLENGES, ForbiddenError, NotAuthenticatedError
+from homefeed.service.errors import ERROR_RESPONSES, install_error_handlers
+from homefeed.service.limits import BodySizeLimit
 from homefeed.service.routes import (
     events,
     experiments,
@@ -33,12 +29,6 @@ from homefeed.service.runtime import Runtime
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-def _describe(error: dict[str, Any]) -> tuple[str, str]:
-    location = [str(part) for part in error.get("loc", ())]
-    field = ".".join(location[1:] if location and location[0] in {"body", "query", "path"} else location)
-    return field or "body", f"{'.'.join(location) or 'body'}: {error.get('msg', 'invalid')}"
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -71,44 +61,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             settings.host,
         )
 
-    @app.exception_handler(RequestValidationError)
-    async def on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        details = list(error.errors())
-        field, message = _describe(details[0]) if details else ("body", "invalid request")
-        if len(details) > 1:
-            message += f" (and {len(details) - 1} more problem(s), see detail)"
-        body = {
-            "message": message,
-            "field": field,
-            "detail": jsonable_encoder(details, exclude={"url", "ctx"}),
-        }
-        return JSONResponse(status_code=422, content=body)
-
-    @app.exception_handler(NotFoundError)
-    async def on_not_found(_request: Request, error: NotFoundError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"message": str(error)})
-
-    @app.exception_handler(InvalidInputError)
-    async def on_invalid(_request: Request, error: InvalidInputError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"message": str(error), "field": error.field})
-
-    @app.exception_handler(NotAuthenticatedError)
-    async def on_not_authenticated(_request: Request, error: NotAuthenticatedError) -> JSONResponse:
-        response = JSONResponse(status_code=401, content={"message": str(error)})
-        for challenge in CHALLENGES:  # one header each: browsers skip a list naming Bearer first
-            response.headers.append("WWW-Authenticate", challenge)
-        return response
-
-    @app.exception_handler(ForbiddenError)
-    async def on_forbidden(_request: Request, error: ForbiddenError) -> JSONResponse:
-        return JSONResponse(status_code=403, content={"message": str(error)})
-
-    @app.exception_handler(HomefeedError)
-    async def on_homefeed_error(_request: Request, error: HomefeedError) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"message": str(error)})
-
-    for module in (items, users, events, recommendations, promotions, experiments, health, web):
-        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (items, users, events, recommendations, promotions, experiments, health):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import faiss
 import torch
@@ -14,18 +15,35 @@ from threadpoolctl import threadpool_limits
 
 from homefeed.config import Settings
 from homefeed.domain import Item
-from homefeed.errors import ModelNotTrainedError
 from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.live.catalog import Catalog
 from homefeed.live.catalog_sync import CatalogSync
 from homefeed.live.impressions import ImpressionLogger
 from homefeed.store import Store, migrate
-from homefeed.training.versions import SEMANTIC_DIR, latest_version_path, load_latest
+from homefeed.training.integrity import quarantine_reason
+from homefeed.training.versions import (
+    SEMANTIC_DIR,
+    Loaded,
+    ModelBundle,
+    latest_version_path,
+    load_newest,
+    version_folders,
+)
 from homefeed.understanding.semantic import SemanticSpace, open_semantic_space
 
 logger = logging.getLogger(__name__)
 FULL_LOOK_EVERY = 30  # catalog looks: every 30th compares every item (a minute at the default 2 s)
+
+
+@dataclass(frozen=True)
+class ModelReload:
+    """What a reload did: the version served after it, the newer versions it quarantined (each
+    with its reason), and the error that stopped it, if any."""
+
+    model_version: str | None
+    quarantined: tuple[tuple[str, str], ...] = ()
+    failed: str | None = None
 
 
 @dataclass
@@ -37,6 +55,7 @@ class Runtime:
     impressions: ImpressionLogger
     semantic: SemanticSpace | None = None
     catalog_sync: CatalogSync | None = None
+    degradations: dict[str, str] = field(default_factory=dict)  # part -> why it is off or stale
     _stop: threading.Event = field(default_factory=threading.Event)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,7 +79,9 @@ class Runtime:
         versions = {item.id: at for item, at in written}
         catalog = Catalog(items)
         impressions = ImpressionLogger(store)
-        semantic = _start_semantic(settings, store, items)
+        loaded = _first_load(settings)
+        saved = loaded.bundle.path / SEMANTIC_DIR if loaded.bundle is not None else None
+        semantic, text_off = _start_semantic(settings, store, items, saved)
         builder = HomepagePipeline(
             store,
             settings,
@@ -73,7 +94,9 @@ class Runtime:
         runtime.catalog_sync = CatalogSync(
             store, runtime.items_written, runtime.item_deleted, loaded_at, versions
         )
-        runtime.reload_model()
+        if text_off is not None:
+            runtime._degrade("text", text_off)
+        runtime._apply(loaded)
         runtime._start_polling()
         runtime._start_catalog_sync()
         return runtime
@@ -94,9 +117,12 @@ class Runtime:
 
         def poll() -> None:
             while not self._stop.wait(self.settings.model_poll_seconds):
-                latest = latest_version_path(self.settings.effective_models_dir)
-                if latest is not None and latest.name != self.homepages.model_version:
-                    self.reload_model()
+                try:  # nothing a version folder holds may stop the polling
+                    latest = latest_version_path(self.settings.effective_models_dir)
+                    if latest is not None and latest.name != self.homepages.model_version:
+                        self.reload_model()
+                except Exception:
+                    logger.exception("looking for a newer model version failed; looking again later")
 
         threading.Thread(target=poll, name="model-poller", daemon=True).start()
 
@@ -124,21 +150,57 @@ class Runtime:
             logger.exception("reading the catalog's changes failed")
             return 0, 0
 
-    def reload_model(self) -> str | None:
-        """Load the newest trained version; keeps the current one when none is found."""
+    def reload_model(self) -> ModelReload:
+        """Serve the newest version that loads, newer than the one served; newer versions that
+        fail to load are quarantined with their reason. Never raises: a failure keeps the
+        version served and is reported (and shown in ``degradations``)."""
         with self._reload_lock:
+            serving = self.homepages.model_version
             try:
-                bundle = load_latest(self.settings.effective_models_dir)
-            except ModelNotTrainedError as error:
-                logger.warning("%s", error)
-                return self.homepages.model_version
-            if bundle.version != self.homepages.model_version:
-                for model in bundle.models.values():  # the service's setting, not training's
-                    model.set_inference(self.settings.sequential.inference)
-                self.homepages.set_bundle(bundle)
-                self._freeze_heap()
-                logger.info("serving model version %s", bundle.version)
-            return bundle.version
+                loaded = load_newest(self.settings.effective_models_dir, serving)
+            except Exception as error:
+                logger.exception("reading the model versions failed")
+                return ModelReload(serving, failed=f"reading the model versions failed: {error}")
+            return self._apply(loaded)
+
+    def _apply(self, loaded: Loaded) -> ModelReload:
+        """Serve ``loaded``'s bundle (when there is one) and record what was quarantined."""
+        for _version, reason in loaded.quarantined:
+            logger.error("quarantined %s", reason)
+        failed = None
+        if loaded.bundle is not None:
+            try:
+                self._serve(loaded.bundle)
+            except Exception as error:  # the version loaded but the page cannot use it
+                logger.exception("serving model version %s failed", loaded.bundle.version)
+                failed = f"model version {loaded.bundle.version} could not be served: {error}"
+        served = self.homepages.model_version
+        stale = [f"quarantined {reason}" for reason in _quarantined_after(self.settings, served)]
+        if failed is not None:
+            stale.append(failed)
+        if stale:
+            fallback = f"serving {served}" if served is not None else "serving live popularity"
+            self._degrade("model", f"{'; '.join(stale)}; {fallback}")
+        else:
+            self._degrade("model", None)
+        return ModelReload(served, loaded.quarantined, failed)
+
+    def _serve(self, bundle: ModelBundle) -> None:
+        for model in bundle.models.values():  # the service's setting, not training's
+            model.set_inference(self.settings.sequential.inference)
+        self.homepages.set_bundle(bundle)
+        self._freeze_heap()
+        logger.info("serving model version %s", bundle.version)
+
+    def _degrade(self, part: str, reason: str | None) -> None:
+        """Record that ``part`` is off (``reason``) or back (None); every page and /readyz say so."""
+        if reason is None:
+            if self.degradations.pop(part, None) is not None:
+                logger.info("%s is back", part)
+        elif self.degradations.get(part) != reason:
+            self.degradations[part] = reason
+            logger.warning("degraded: %s", reason)
+        self.homepages.standing_reasons = tuple(self.degradations.values())
 
     def refresh_items(self, item_ids: list[str]) -> None:
         """Pull items written by another process into the catalog cache."""
@@ -172,15 +234,37 @@ class Runtime:
         gc.unfreeze()  # what this runtime held may now be cyclic garbage: let the collector see it
 
 
-def _start_semantic(settings: Settings, store: Store, items: list[Item]) -> SemanticSpace | None:
-    """The catalog's text index, from the newest model version when it saved one; without it
-    the service still runs, on behaviour alone."""
-    if not settings.semantic.enabled:
-        return None
-    latest = latest_version_path(settings.effective_models_dir)
-    saved = latest / SEMANTIC_DIR if latest is not None else None
+def _quarantined_after(settings: Settings, served: str | None) -> list[str]:
+    """The reasons of quarantined versions newer than ``served`` (all of them when None)."""
+    return [
+        reason
+        for path in version_folders(settings.effective_models_dir)
+        if (served is None or path.name > served) and (reason := quarantine_reason(path)) is not None
+    ]
+
+
+def _first_load(settings: Settings) -> Loaded:
+    """The newest version that loads at start-up (none when the folder cannot be read)."""
     try:
-        return open_semantic_space(settings, store, items, saved)
+        return load_newest(settings.effective_models_dir)
     except Exception:
+        logger.exception("reading the model versions failed: starting on live popularity")
+        return Loaded(None)
+
+
+def _start_semantic(
+    settings: Settings, store: Store, items: list[Item], saved: Path | None
+) -> tuple[SemanticSpace | None, str | None]:
+    """The catalog's text index (the one ``saved`` in the served version when it loads, else
+    built from the store's embeddings), or None with the reason: the service then runs on
+    behaviour alone."""
+    if not settings.semantic.enabled:
+        return None, None
+    try:
+        return open_semantic_space(settings, store, items, saved), None
+    except Exception as error:
+        if saved is not None:
+            logger.exception("the saved text index could not be read: building it from the store")
+            return _start_semantic(settings, store, items, None)
         logger.exception("the text encoder could not start: serving without text similarity")
-        return None
+        return None, f"text similarity is off: the text encoder could not start ({type(error).__name__})"

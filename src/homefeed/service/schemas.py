@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -109,15 +110,34 @@ class Readiness(BaseModel):
     store: bool
     model_version: str | None
     items: int
+    degradations: list[str] = Field(
+        default_factory=list,
+        description="Parts that are off or stale (a text index, a quarantined version), and why.",
+    )
+
+
+class QuarantinedVersion(BaseModel):
+    version: str
+    reason: str
 
 
 class ReloadResult(BaseModel):
-    model_version: str | None
+    model_version: str | None = Field(description="The version served after the reload.")
+    quarantined: list[QuarantinedVersion] = Field(
+        default_factory=list, description="Newer versions that failed to load, set aside with the reason."
+    )
 
 
 class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer has this shape."""
+
     message: str = Field(description="What went wrong, naming the field or id.")
-    field: str | None = None
+    field: str | None = Field(None, description="The input it is about, e.g. events.3.timestamp.")
+    code: str = Field(
+        description="Stable identifier to branch on: invalid_input, not_found, not_authenticated, "
+        "forbidden, too_large, conflict, unavailable, internal_error, ..."
+    )
+    detail: Any = Field(None, description="More about the problem (validation: every failed rule).")
 
 
 class ArmReport(BaseModel):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from homefeed import __version__
 from homefeed.config import Settings
 from homefeed.domain import Item, UserProfile
 from homefeed.errors import ModelNotTrainedError
@@ -17,6 +18,7 @@ from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
 from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, fit_new_item_map
 from homefeed.store import Store
+from homefeed.training.integrity import ARTIFACT_FORMAT, file_checksums
 from homefeed.training.registry import build_model, model_class
 from homefeed.training.versions import INDEX_DIR, MANIFEST, SEMANTIC_DIR, ModelBundle, new_version
 from homefeed.understanding.semantic import embed_interests, open_semantic_space
@@ -91,8 +93,11 @@ def train_bundle(
     if settings.semantic.enabled:
         step("indexing item text")
         open_semantic_space(settings, store, catalog).save(temporary / SEMANTIC_DIR)
+    step("checksumming")
     manifest = {
         "version": version,
+        "format": ARTIFACT_FORMAT,
+        "homefeed": __version__,
         "created_at": time.time(),
         "models": list(names),
         "users": data.n_users,
@@ -102,6 +107,7 @@ def train_bundle(
         "total_seconds": round(time.perf_counter() - started, 3),
         "event_weights": dict(events.weights),
         "reports": {name: report for name, model in models.items() if (report := model.training_report())},
+        "files": file_checksums(temporary),  # verified on every load (integrity.verify_files)
     }
     (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     final = root / version

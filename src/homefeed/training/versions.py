@@ -1,7 +1,8 @@
 """Versioned model folders: what one training run wrote, loaded as a :class:`ModelBundle`.
 
 A version is written to a hidden temporary folder and renamed into place only when complete,
-so a reader never sees half a model; the newest complete folder is the one served.
+so a reader never sees half a model; the newest complete folder that loads is the one served.
+One that does not (a corrupt, missing or incompatible file) is quarantined (see ``integrity``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from homefeed.errors import ModelNotTrainedError
 from homefeed.events import EventPolicy
 from homefeed.models.base import Recommender
 from homefeed.models.new_items import NEW_ITEMS_DIR, NewItemMap
+from homefeed.training.integrity import CorruptVersionError, quarantine, quarantine_reason, verify_files
 from homefeed.training.registry import model_class
 from homefeed.vectors import IndexConfig, VectorIndex
 
@@ -74,27 +76,67 @@ def new_version() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def latest_version_path(models_dir: Path) -> Path | None:
-    """The newest complete version folder, or None when nothing was trained yet."""
+def version_folders(models_dir: Path) -> list[Path]:
+    """Every complete version folder, newest first, quarantined ones included."""
     if not models_dir.is_dir():
-        return None
+        return []
     complete = [
         entry
         for entry in models_dir.iterdir()
         if entry.is_dir() and not entry.name.startswith(".") and (entry / MANIFEST).exists()
     ]
-    return max(complete, key=lambda entry: entry.name) if complete else None
+    return sorted(complete, key=lambda entry: entry.name, reverse=True)
+
+
+def latest_version_path(models_dir: Path) -> Path | None:
+    """The newest complete version folder not quarantined, or None when there is none."""
+    return next((entry for entry in version_folders(models_dir) if quarantine_reason(entry) is None), None)
 
 
 def load_bundle(path: Path) -> ModelBundle:
-    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    models = {name: model_class(name).load(path / name) for name in manifest["models"]}
-    mapped = path / NEW_ITEMS_DIR
-    new_items = NewItemMap.load(mapped) if mapped.is_dir() else None
-    return ModelBundle(manifest["version"], path, manifest, models, new_items)
+    """The version in ``path``, its files checked against the manifest's checksums first;
+    any failure is a :class:`CorruptVersionError` naming the version and what is wrong."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        verify_files(path, manifest)
+        models = {name: model_class(name).load(path / name) for name in manifest["models"]}
+        mapped = path / NEW_ITEMS_DIR
+        new_items = NewItemMap.load(mapped) if mapped.is_dir() else None
+        return ModelBundle(path.name, path, manifest, models, new_items)  # the folder is the name
+    except CorruptVersionError as error:
+        raise CorruptVersionError(f"model version {path.name}: {error}") from error
+    except Exception as error:  # whatever a damaged file makes a reader raise
+        raise CorruptVersionError(f"model version {path.name}: {type(error).__name__}: {error}") from error
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What looking for a newer version found: the bundle to serve (None: keep what is served)
+    and the versions quarantined on the way, each with its reason."""
+
+    bundle: ModelBundle | None
+    quarantined: tuple[tuple[str, str], ...] = ()
+
+
+def load_newest(models_dir: Path, serving: str | None = None) -> Loaded:
+    """The newest version that loads, newer than ``serving``; each newer one that fails to load
+    is quarantined with its reason and the next older one is tried."""
+    quarantined: list[tuple[str, str]] = []
+    for path in version_folders(models_dir):
+        if path.name == serving:
+            break
+        if quarantine_reason(path) is not None:
+            continue
+        try:
+            return Loaded(load_bundle(path), tuple(quarantined))
+        except CorruptVersionError as error:
+            quarantine(path, str(error))
+            quarantined.append((path.name, str(error)))
+    return Loaded(None, tuple(quarantined))
 
 
 def load_latest(models_dir: Path) -> ModelBundle:
+    """The newest version (for tools and tests: a corrupt one raises, nothing is quarantined)."""
     path = latest_version_path(models_dir)
     if path is None:
         raise ModelNotTrainedError(f"no trained model in {models_dir}: run `homefeed train` first")
@@ -102,12 +144,15 @@ def load_latest(models_dir: Path) -> ModelBundle:
 
 
 def prune_versions(models_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` versions; returns what was removed."""
-    versions = sorted(
-        (entry for entry in models_dir.iterdir() if entry.is_dir() and not entry.name.startswith(".")),
-        key=lambda entry: entry.name,
-    )
-    removed = versions[:-keep] if keep > 0 else versions
+    """Delete all but the newest ``keep`` servable versions, and quarantined versions older than
+    the oldest one kept; returns what was removed."""
+    kept: list[Path] = []
+    removed: list[Path] = []
+    for entry in version_folders(models_dir):
+        if quarantine_reason(entry) is None and len(kept) < keep:
+            kept.append(entry)
+        elif quarantine_reason(entry) is None or len(kept) >= keep:
+            removed.append(entry)
     for entry in removed:
         shutil.rmtree(entry)
     return removed
