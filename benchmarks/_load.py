@@ -66,8 +66,10 @@ async def run_load(
     concurrency: int,
     duration: float | None = None,
     total: int | None = None,
+    pause: float = 0.0,
 ) -> LoadResult:
-    """``concurrency`` connections send requests until ``duration`` seconds or ``total`` requests."""
+    """``concurrency`` connections send requests until ``duration`` seconds or ``total`` requests,
+    each waiting ``pause`` seconds after an answer (a probe rather than a load)."""
     result = LoadResult()
     counter = iter(range(10**12))
     started = time.perf_counter()
@@ -90,6 +92,8 @@ async def run_load(
                 result.latencies_ms.append((time.perf_counter() - begin) * 1000)
                 if status >= 400:
                     result.errors += 1
+                if pause:
+                    await asyncio.sleep(pause)
         finally:
             writer.close()
 

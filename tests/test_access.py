@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,7 +99,12 @@ def test_the_export_holds_the_profile_every_event_and_every_impression(client: T
     client.put("/v1/items/i1", json={"title": "One"})
     client.put("/v1/items/i2", json={"title": "Two"})
     client.put("/v1/users/u1", json={"age": 41, "interests": "jazz, no horror"})
-    rows = [("e2", "i2", "like", 200.0), ("e1", "i1", "click", 100.0), ("e3", "i1", "rating", 300.0)]
+    base = float(int(time.time()) - 1000)  # within the window HTTP accepts
+    rows = [
+        ("e2", "i2", "like", base + 200),
+        ("e1", "i1", "click", base + 100),
+        ("e3", "i1", "rating", base + 300),
+    ]
     batch = [
         {
             "event_id": e,
@@ -127,9 +133,9 @@ def test_the_export_holds_the_profile_every_event_and_every_impression(client: T
         "attributes": {},
     }
     assert [(e["event_id"], e["type"], e["timestamp"]) for e in data["events"]] == [
-        ("e1", "click", 100.0),
-        ("e2", "like", 200.0),
-        ("e3", "rating", 300.0),
+        ("e1", "click", base + 100),
+        ("e2", "like", base + 200),
+        ("e3", "rating", base + 300),
     ]
     assert data["events"][2]["value"] == 4.5 and data["events"][0]["context"] == {"device": "tv"}
     assert [(i["request_id"], i["item_id"], i["arm"]) for i in data["impressions"]] == [("r1", "i2", "b")]

@@ -163,7 +163,10 @@ def _run_import(
         def report(kind: str, count: int) -> None:
             progress.update(task, description=f"importing {kind}", count=count)
 
-        summary = Importer(store, settings.event_weights, on_progress=report).run(items, users, events)
+        importer = Importer(
+            store, settings.event_weights, on_progress=report, window=settings.event_window(imported=True)
+        )
+        summary = importer.run(items, users, events)
     console.print(
         f"[green]imported[/] {summary.items:,} items, {summary.users:,} users, {summary.events:,} events"
         + (f" ({summary.duplicate_events:,} already stored)" if summary.duplicate_events else "")

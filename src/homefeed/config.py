@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from homefeed.events import DEFAULT_EVENT_WEIGHTS, EventPolicy
+from homefeed.events import DEFAULT_EVENT_WEIGHTS, EventPolicy, EventWindow
 
 
 class AlsSettings(BaseModel):
@@ -304,6 +304,23 @@ class Settings(BaseSettings):
         "negative weights mark negative feedback such as dislike.",
     )
     max_events_per_batch: int = Field(1000, ge=1, le=100_000, description="Largest POST /v1/events batch.")
+    event_max_future_seconds: float = Field(
+        600.0,
+        ge=0.0,
+        description="How far past the server's clock an event's timestamp may lie (clock skew), over "
+        "HTTP and in imports: a future-dated event would lead trending and the clock for everyone.",
+    )
+    event_max_age_days: float = Field(
+        30.0,
+        ge=0.0,
+        description="How old an event sent over HTTP may be; older history comes in through "
+        "`homefeed import`. 0 accepts any age.",
+    )
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body; a larger one gets a 413 before it is read.",
+    )
     homepage_default_n: int = Field(20, ge=1, le=500, description="Items on a homepage when n is not given.")
     homepage_max_n: int = Field(200, ge=1, le=5000, description="Most items a homepage request may ask for.")
     model_poll_seconds: float = Field(
@@ -412,6 +429,12 @@ class Settings(BaseSettings):
         """What the configured event types mean (training reads events with it; a trained
         version records it, and its pages read the history with the recorded one)."""
         return EventPolicy(self.event_weights)
+
+    def event_window(self, imported: bool = False) -> EventWindow:
+        """When an event may have happened: over HTTP within the age limit, imported at any age;
+        never further ahead than the allowed clock skew."""
+        age = None if imported or self.event_max_age_days == 0 else self.event_max_age_days * 86_400
+        return EventWindow(self.event_max_future_seconds, age)
 
     @property
     def effective_database_url(self) -> str:

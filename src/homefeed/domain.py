@@ -6,20 +6,91 @@ message whether it came over the API or from a file.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+# the same rules for HTTP bodies and imported rows: what one backend stores and another refuses
+# (NUL in PostgreSQL text), or what breaks a page for everyone, never gets in
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # in ids and labels: none at all
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks allowed
+MAX_TAGS = 100
+MAX_JSON_BYTES = 16_384  # an item's or a user's attributes, serialised
+MAX_CONTEXT_BYTES = 4_096  # an event's context, serialised
+MAX_JSON_DEPTH = 8
+EARLIEST = -62_135_596_800.0  # 0001-01-01: published_at may be long ago (films, books)
+LATEST = 253_402_300_799.0  # 9999-12-31
+
+
+def no_control(value: str) -> str:
+    """Refuse control characters (NUL included) in an id or a label."""
+    if _CONTROL.search(value):
+        raise ValueError("control characters (NUL, escapes, line breaks) are not allowed")
+    return value
+
+
+def plain_text(value: str) -> str:
+    """Refuse control characters other than tab and line breaks in free text."""
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValueError("control characters (NUL, escapes) are not allowed")
+    return value
+
+
+def bounded_json(max_bytes: int) -> AfterValidator:
+    """A JSON object of at most ``max_bytes`` (serialised) and MAX_JSON_DEPTH levels, with
+    finite numbers and text without control characters (keys included)."""
+
+    def check(value: dict[str, Any]) -> dict[str, Any]:
+        _check_json(value, 0)
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > max_bytes:
+            raise ValueError(f"at most {max_bytes:,} bytes as JSON, got {size:,}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_json(value: Any, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite (no NaN or Infinity)")
+    if isinstance(value, str):
+        plain_text(value)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            plain_text(str(key))
+            _check_json(inner, depth + 1)
+    elif isinstance(value, list):
+        for inner in value:
+            _check_json(inner, depth + 1)
+
 
 Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    Field(description="An opaque identifier chosen by the client (1 to 255 characters)."),
+    AfterValidator(no_control),
+    Field(
+        description="An opaque identifier chosen by the client (1 to 255 characters, no control characters)."
+    ),
 ]
+Label = Annotated[str, StringConstraints(max_length=255), AfterValidator(no_control)]
+Text = Annotated[str, AfterValidator(plain_text)]
 
 
 def to_epoch_seconds(value: Any) -> Any:
@@ -31,21 +102,28 @@ def to_epoch_seconds(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("expected a timestamp, got a boolean")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("timestamp must be finite")
-        return float(value)
+        return _in_range(float(value))
     if isinstance(value, str):
         text = value.strip()
         try:
-            return float(text)
-        except ValueError:
-            pass
+            return _in_range(float(text))
+        except ValueError as error:
+            if "finite" in str(error) or "between" in str(error):
+                raise
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"expected epoch seconds or an ISO 8601 date-time, got {value!r}") from None
         return parsed.timestamp()
     raise ValueError(f"expected a timestamp, got {type(value).__name__}")
+
+
+def _in_range(seconds: float) -> float:
+    if not math.isfinite(seconds):
+        raise ValueError("timestamp must be finite (no NaN or Infinity)")
+    if not EARLIEST <= seconds <= LATEST:
+        raise ValueError("timestamp must be between the years 1 and 9999 (epoch seconds)")
+    return seconds
 
 
 Timestamp = Annotated[
@@ -70,12 +148,20 @@ class ItemFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-    text: str = Field("", max_length=100_000, description="Description or body text.")
-    category: str | None = Field(None, max_length=255)
-    tags: Annotated[list[str], BeforeValidator(split_tags)] = Field(default_factory=list)
-    attributes: dict[str, Any] = Field(default_factory=dict, description="Free-form JSON.")
-    creator: str | None = Field(None, max_length=255)
+    title: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+        AfterValidator(plain_text),
+    ]
+    text: Text = Field("", max_length=100_000, description="Description or body text.")
+    category: Label | None = None
+    tags: Annotated[list[Label], BeforeValidator(split_tags)] = Field(
+        default_factory=list, max_length=MAX_TAGS, description=f"At most {MAX_TAGS} tags."
+    )
+    attributes: Annotated[dict[str, Any], bounded_json(MAX_JSON_BYTES)] = Field(
+        default_factory=dict, description=f"Free-form JSON (at most {MAX_JSON_BYTES:,} bytes)."
+    )
+    creator: Label | None = None
     published_at: Timestamp | None = None
     active: bool = True
 
@@ -92,11 +178,11 @@ class UserProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     age: int | None = Field(None, ge=0, le=130)
-    gender: str | None = Field(None, max_length=64)
-    occupation: str | None = Field(None, max_length=255)
-    location: str | None = Field(None, max_length=255)
-    interests: str | None = Field(None, max_length=10_000, description="Stated interests as free text.")
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    gender: Label | None = Field(None, max_length=64)
+    occupation: Label | None = None
+    location: Label | None = None
+    interests: Text | None = Field(None, max_length=10_000, description="Stated interests as free text.")
+    attributes: Annotated[dict[str, Any], bounded_json(MAX_JSON_BYTES)] = Field(default_factory=dict)
 
 
 class User(UserProfile):
@@ -124,7 +210,7 @@ class PromotionFields(BaseModel):
 
     item_id: Identifier
     position: int = Field(1, ge=1, le=1000, description="1-based slot on the page.")
-    label: str = Field("Featured", min_length=1, max_length=255, description="The reason shown.")
+    label: Label = Field("Featured", min_length=1, description="The reason shown.")
     starts_at: Timestamp | None = Field(None, description="From when (default: now on).")
     ends_at: Timestamp | None = Field(None, description="Until when (default: no end).")
 
@@ -156,10 +242,16 @@ class Event(BaseModel):
     )
     user_id: Identifier
     item_id: Identifier
-    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    value: float | None = Field(None, description="Optional magnitude, e.g. the rating.")
+    type: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(no_control)
+    ]
+    value: float | None = Field(
+        None, ge=-1e9, le=1e9, allow_inf_nan=False, description="Optional magnitude, e.g. the rating."
+    )
     timestamp: Timestamp = Field(default_factory=time.time)
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: Annotated[dict[str, Any], bounded_json(MAX_CONTEXT_BYTES)] = Field(
+        default_factory=dict, description=f"e.g. device and surface (at most {MAX_CONTEXT_BYTES:,} bytes)."
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,3 +82,27 @@ def normalized(value: object) -> str | None:
         return None
     text = str(value).strip().lower()
     return text or None
+
+
+@dataclass(frozen=True)
+class EventWindow:
+    """When an event may have happened, against the server's clock: at most
+    ``max_future_seconds`` ahead (clock skew) and, when ``max_age_seconds`` is set, at most that
+    long ago. HTTP and import check events with the same rule (import without an age limit)."""
+
+    max_future_seconds: float
+    max_age_seconds: float | None = None
+
+    def problem(self, timestamp: float, now: float) -> str | None:
+        """What is wrong with ``timestamp`` (None when it fits)."""
+        if timestamp > now + self.max_future_seconds:
+            return (
+                f"timestamp {timestamp:.0f} is {timestamp - now:,.0f} s ahead of the server's clock; "
+                f"at most {self.max_future_seconds:,.0f} s ahead is accepted"
+            )
+        if self.max_age_seconds is not None and timestamp < now - self.max_age_seconds:
+            return (
+                f"timestamp {timestamp:.0f} is {(now - timestamp) / 86_400:,.1f} days old; events older "
+                f"than {self.max_age_seconds / 86_400:,.1f} days come in through `homefeed import`"
+            )
+        return None

@@ -7,6 +7,7 @@ back so nothing from that import is left in the store.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -17,8 +18,10 @@ from pydantic import BaseModel, ValidationError
 from homefeed.datasets.records import Record
 from homefeed.domain import Event, Item, User
 from homefeed.errors import RowError
+from homefeed.events import EventWindow
 from homefeed.store import Store
 
+DEFAULT_FUTURE_SECONDS = 600.0  # Settings.event_max_future_seconds's default
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
 ProgressCallback = Callable[[str, int], None]
@@ -71,9 +74,12 @@ class Importer:
         event_types: Collection[str],
         batch_size: int = 5000,
         on_progress: ProgressCallback | None = None,
+        window: EventWindow | None = None,
     ) -> None:
         self.store = store
         self.event_types = frozenset(event_types)
+        # any age, but never ahead of the clock (the HTTP rule without its age limit)
+        self.window = window or EventWindow(DEFAULT_FUTURE_SECONDS)
         self.batch_size = batch_size
         self.on_progress = on_progress
 
@@ -146,4 +152,7 @@ class Importer:
                 record.column_of("type"),
                 f"unknown event type {event.type!r}; expected one of {sorted(self.event_types)}",
             )
+        problem = self.window.problem(event.timestamp, time.time())
+        if problem is not None:
+            raise RowError(record.source, record.line, record.column_of("timestamp"), problem)
         return event

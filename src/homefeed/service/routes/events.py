@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter
 
 from homefeed.errors import InvalidInputError
@@ -16,7 +18,9 @@ router = APIRouter(prefix="/v1", tags=["events"], dependencies=[ClientAccess])
 def post_events(body: EventBatch, runtime: RuntimeDep) -> EventBatchResult:
     """Store up to 1,000 events. Replaying a batch with the same event ids stores nothing twice.
 
-    Unknown users are created; unknown items are refused with the list of their ids.
+    Unknown users are created; unknown items are refused with the list of their ids. A timestamp
+    must lie within HOMEFEED_EVENT_MAX_AGE_DAYS before and HOMEFEED_EVENT_MAX_FUTURE_SECONDS
+    after the server's clock (older history: `homefeed import`).
     """
     settings = runtime.settings
     if len(body.events) > settings.max_events_per_batch:
@@ -24,12 +28,18 @@ def post_events(body: EventBatch, runtime: RuntimeDep) -> EventBatchResult:
             f"at most {settings.max_events_per_batch} events per batch, got {len(body.events)}",
             field="events",
         )
+    window, now = settings.event_window(), time.time()
     for position, event in enumerate(body.events):
         if event.type not in settings.event_weights:
             raise InvalidInputError(
                 f"events[{position}].type: unknown event type {event.type!r}; "
                 f"expected one of {sorted(settings.event_weights)}",
                 field=f"events.{position}.type",
+            )
+        problem = window.problem(event.timestamp, now)
+        if problem is not None:
+            raise InvalidInputError(
+                f"events[{position}].timestamp: {problem}", field=f"events.{position}.timestamp"
             )
     missing = runtime.catalog.missing(event.item_id for event in body.events)
     if missing:  # maybe written by another process (an import) since this one started

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from homefeed.domain import Label
 from homefeed.feedback import online
 from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
@@ -16,13 +17,14 @@ router = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[AdminA
 
 @router.get("/experiments/{name}/report", response_model=ExperimentReport)
 def experiment_report(
-    name: Annotated[str, Path(description="The experiment's name (as recorded on impressions).")],
+    name: Annotated[Label, Path(description="The experiment's name (as recorded on impressions).")],
     runtime: RuntimeDep,
     window_hours: Annotated[
         float, Query(gt=0, le=24 * 90, description="An event counts for an impression this long after it.")
     ] = 24.0,
     conversion: Annotated[
-        list[str] | None, Query(description="Event types that count as a conversion (default: purchase).")
+        list[Label] | None,
+        Query(description="Event types that count as a conversion (default: purchase)."),
     ] = None,
 ) -> ExperimentReport:
     """Per arm: users, impressions, click-through and conversion rates, and p-values against

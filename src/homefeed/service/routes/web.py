@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from homefeed.domain import Label
 from homefeed.models.context import RequestContext
 from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
@@ -39,7 +40,7 @@ def device_of(user_agent: str) -> str:
 def index(
     request: Request,
     runtime: RuntimeDep,
-    user: Annotated[str | None, Query(max_length=255, description="User to show.")] = None,
+    user: Annotated[Label | None, Query(description="User to show.")] = None,
 ) -> HTMLResponse:
     user_id = (user or "").strip() or None
     device = device_of(request.headers.get("user-agent", ""))
