@@ -335,6 +335,13 @@ class Settings(BaseSettings):
         "(other workers, `homefeed import`); 0 disables.",
     )
     workers: int = Field(1, ge=1, le=64, description="HTTP worker processes for `homefeed serve`.")
+    page_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Homepages one worker builds at once, in threads beside the event loop (which "
+        "keeps answering /healthz and other routes); more workers, not threads, use more cores.",
+    )
     log_impressions: bool = Field(True, description="Record what every homepage showed (for CTR).")
     threads: int = Field(
         0,

@@ -6,9 +6,12 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+import anyio
 import faiss
 import torch
 from threadpoolctl import threadpool_limits
@@ -33,6 +36,7 @@ from homefeed.training.versions import (
 from homefeed.understanding.semantic import SemanticSpace, open_semantic_space
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 FULL_LOOK_EVERY = 30  # catalog looks: every 30th compares every item (a minute at the default 2 s)
 
 
@@ -56,6 +60,7 @@ class Runtime:
     semantic: SemanticSpace | None = None
     catalog_sync: CatalogSync | None = None
     degradations: dict[str, str] = field(default_factory=dict)  # part -> why it is off or stale
+    _page_slots: anyio.CapacityLimiter | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -201,6 +206,13 @@ class Runtime:
             self.degradations[part] = reason
             logger.warning("degraded: %s", reason)
         self.homepages.standing_reasons = tuple(self.degradations.values())
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """Run a page's work in a thread beside the event loop, at most ``page_threads`` at once
+        (more threads only contend for the interpreter lock and make every page slower)."""
+        if self._page_slots is None:  # made on the event loop, where anyio can see its backend
+            self._page_slots = anyio.CapacityLimiter(self.settings.page_threads)
+        return await anyio.to_thread.run_sync(work, limiter=self._page_slots)
 
     def refresh_items(self, item_ids: list[str]) -> None:
         """Pull items written by another process into the catalog cache."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
 from homefeed.events import normalized
+from homefeed.homepage.page import Homepage
 from homefeed.models.context import RequestContext
 from homefeed.service.access import ClientAccess
 from homefeed.service.deps import RuntimeDep
@@ -72,14 +73,26 @@ async def homepage(
     excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
     size, chosen_category = _check_n(n, runtime), _check_category(category, runtime)
     context = RequestContext(device=normalized(device), surface=normalized(surface))
-    if cursor is not None:
-        page = runtime.homepages.next_page(
-            cursor, user_id, size, excluded, chosen_category, context=context, explain=explain
-        )
-    else:
-        page = runtime.homepages.build(
-            user_id, size, excluded, chosen_category, explain=explain, context=context
-        )
+
+    def build() -> bytes:
+        if cursor is not None:
+            page = runtime.homepages.next_page(
+                cursor, user_id, size, excluded, chosen_category, context=context, explain=explain
+            )
+        else:
+            page = runtime.homepages.build(
+                user_id, size, excluded, chosen_category, explain=explain, context=context
+            )
+        return _homepage_json(page, flat)
+
+    # built in the page threads: its CPU work and store reads never hold the event loop that
+    # answers /healthz and every other route
+    return Response(content=await runtime.off_loop(build), media_type="application/json")
+
+
+def _homepage_json(page: Homepage, flat: bool) -> bytes:
+    """The page as the response body, serialised once by pydantic-core (FastAPI's
+    response_model would validate it again)."""
     body = HomepageResponse(
         user_id=page.user_id,
         request_id=page.request_id,
@@ -97,12 +110,11 @@ async def homepage(
         experiment=page.experiment,
         arm=page.arm,
     )
-    # serialised once, by pydantic-core: FastAPI's response_model would validate the body again
-    return Response(content=body.model_dump_json(), media_type="application/json")
+    return body.model_dump_json().encode()
 
 
 @router.get("/popular", response_model=ItemList)
-async def popular(
+def popular(
     runtime: RuntimeDep,
     n: Annotated[int | None, Query(ge=1, description="How many items.")] = None,
     category: Annotated[str | None, Query(description="Only items of this category.")] = None,
