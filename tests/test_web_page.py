@@ -104,3 +104,36 @@ def test_clicking_a_card_stores_the_event_and_changes_the_homepage(
     assert list(store.logs.iter_event_rows())[-1][4:] == ("desktop", "web")
     assert clicked not in after
     assert after != before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_api_docs_render_without_internet(server: tuple[str, Store]) -> None:
+    """Swagger UI comes from the package's static files: every request the page makes stays on
+    the server (any other is refused here), and the operations are listed (with keys too: the
+    docs describe the API, they call nothing)."""
+    from playwright.sync_api import Route, sync_playwright
+
+    base_url, _store = server
+    elsewhere: list[str] = []
+
+    def only_the_server(route: Route) -> None:
+        if route.request.url.startswith(base_url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", only_the_server)
+            page.goto(base_url + "/docs")
+            page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+            assert "homefeed" in page.locator(".swagger-ui .info .title").inner_text()
+            page.wait_for_selector(".opblock", timeout=20_000)
+            paths = page.locator(".opblock-summary-path").all_inner_texts()
+            assert any("/homepage" in path for path in paths)
+        finally:
+            browser.close()
+    assert elsewhere == []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from homefeed import __version__
 from homefeed.config import Settings
@@ -44,7 +45,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             if owned:
                 app.state.runtime.close()
 
-    app = FastAPI(
+    # the interactive docs (/docs, /redoc) load Swagger UI and ReDoc from the package's own
+    # static files: a machine without internet shows them too (FastAPI's default uses a CDN)
+    app = FastAPIOffline(
         title="homefeed",
         version=__version__,
         description="Personalized homepages from behaviour data. Items, users and events in; "
