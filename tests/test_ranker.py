@@ -97,6 +97,11 @@ def test_a_trained_ranker_leads_the_homepage(store: Store, tmp_path: Path, synth
     report = bundle.manifest["reports"]["ranker"]
     assert report["training_users"] > 100 and max(report["importance"].values()) > 0
     assert set(report["importance"]) >= {"sequential_z", "als_z", "text_to_history"}
+    # the sources fitted on their own in this run, with the same options, are not fitted again
+    # (the profile source weighs profiles differently, so it is the ranker's own)
+    assert report["adopted_sources"] == ["als", "popularity"]
+    parts = bundle.models["ranker"].parts()
+    assert parts["als"] is bundle.models["als"] and parts["profile"] is not bundle.models["profile"]
     user = next(u for u in store.logs.sample_user_ids(20) if (found := store.get_user(u)) and found.interests)
     history = {event.item_id for event in store.logs.user_events(user, settings.history_length)}
     with TestClient(create_app(settings)) as client:

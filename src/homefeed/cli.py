@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -325,17 +326,18 @@ def serve(
 
 
 def _serve(settings: Settings) -> None:
+    """Run the service; "serving on" is logged by each worker once its start-up succeeded."""
     import uvicorn
 
     from homefeed.service import create_app
 
-    console.print(
-        f"[bold green]homefeed is serving on http://{settings.host}:{settings.port}/[/]  (API docs at /docs)"
-    )
+    console.print(f"starting homefeed on http://{settings.host}:{settings.port}/ …")
+    log_config = _log_config()
     if settings.workers > 1:  # each worker process builds its own app from the environment
         os.environ["HOMEFEED_DATA_DIR"] = str(settings.data_dir.resolve())
         os.environ["HOMEFEED_DATABASE_URL"] = settings.effective_database_url
         os.environ["HOMEFEED_HOST"] = settings.host  # so a worker bound off loopback warns if open
+        os.environ["HOMEFEED_PORT"] = str(settings.port)  # so it names the port it serves on
         uvicorn.run(
             "homefeed.service.app:app_from_env",
             factory=True,
@@ -343,13 +345,31 @@ def _serve(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             log_level="info",
+            log_config=log_config,
             access_log=False,
         )
         return
     application = create_app(settings)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda *_: application.state.runtime.reload_model())
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=log_config,
+        access_log=False,
+    )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with homefeed's own records (start-up, model versions, degradations)
+    in the same format and stream."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["homefeed"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 @app.command()

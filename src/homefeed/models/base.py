@@ -213,6 +213,12 @@ class Recommender(ABC):
         """Models this one is made of, by name (a ranker's sources); none by default."""
         return {}
 
+    def adopt(self, data: Interactions, fitted: Mapping[str, Recommender]) -> None:
+        """Models already fitted on ``data`` in this training run, by name: a model made of parts
+        may take one (same class, same options) instead of fitting its own on ``data`` again;
+        the others ignore them."""
+        return None
+
     def set_inference(self, inference: str) -> None:
         """How request-time scoring runs where a model has a choice ("onnx" or "torch");
         models without one ignore it, models made of others pass it on."""

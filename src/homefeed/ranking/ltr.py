@@ -13,7 +13,7 @@ leaf) learned slowly (rate 0.02, patience 100), since larger, faster trees stop 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -102,6 +102,7 @@ class RankerRecommender(Recommender):
         self._context_values: dict[str, list[str]] = {}
         self.sequences: list[np.ndarray] = []
         self.report: dict[str, Any] = {}
+        self._adoptable: tuple[Interactions, Mapping[str, Recommender]] | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -113,6 +114,9 @@ class RankerRecommender(Recommender):
 
     def parts(self) -> dict[str, Recommender]:
         return self.models
+
+    def adopt(self, data: Interactions, fitted: Mapping[str, Recommender]) -> None:
+        self._adoptable = (data, dict(fitted))
 
     def training_report(self) -> dict[str, Any]:
         return self.report
@@ -132,7 +136,7 @@ class RankerRecommender(Recommender):
             targets.setdefault(int(user), set()).add(int(item))
         features, labels, groups = self._labelled(earlier, targets)
         self.booster = self._train(features, labels, groups)
-        self.models = self._fit_sources(data, validation)
+        self.models = self._fit_sources(data, validation, adoptable=self._adopted_for(data))
         self._set_item_stats(data)
         self.sequences = [items for items, _ in data.sequences()]
 
@@ -141,14 +145,32 @@ class RankerRecommender(Recommender):
         self.categories = CategoryStats.from_data(data)
         self.context = ContextStats.from_data(data)
 
-    def _fit_sources(self, data: Interactions, validation: Validation | None) -> dict[str, Recommender]:
+    def _adopted_for(self, data: Interactions) -> Mapping[str, Recommender]:
+        """The models handed over by ``adopt`` when they were fitted on this very ``data``."""
+        adoptable, self._adoptable = self._adoptable, None
+        return adoptable[1] if adoptable is not None and adoptable[0] is data else {}
+
+    def _fit_sources(
+        self,
+        data: Interactions,
+        validation: Validation | None,
+        adoptable: Mapping[str, Recommender] | None = None,
+    ) -> dict[str, Recommender]:
+        """Each source fitted on ``data``; one in ``adoptable`` (fitted on the same data, of the
+        same class with the same options) is taken as it is."""
         models = {}
         for name, params in self.sources.items():
             cls = base_model(name)
             options = dict(params)
             if cls.accepts("seed"):  # a source's own seed, when given, wins
                 options.setdefault("seed", self.seed)
-            models[name] = cls(**options).fit(data, validation)
+            fresh = cls(**options)
+            offered = (adoptable or {}).get(name)
+            if offered is not None and type(offered) is cls and offered.config() == fresh.config():
+                self.report.setdefault("adopted_sources", []).append(name)
+                models[name] = offered
+            else:
+                models[name] = fresh.fit(data, validation)
         return models
 
     def _labelled(

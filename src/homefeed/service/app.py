@@ -39,6 +39,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         app.state.runtime = runtime or Runtime.start(settings)
+        served = app.state.runtime.homepages.model_version or "none yet (live popularity)"
+        logger.info(
+            "homefeed is serving on http://%s:%s/ (API docs at /docs); model version: %s",
+            settings.host,
+            settings.port,
+            served,
+        )
         try:
             yield
         finally:

@@ -66,6 +66,7 @@ def train_bundle(
             step("embedding stated interests")
             data.interests = _embed_interests(settings, data.profiles)
         model.on_progress = _prefixed(step, f"fitting {name}: ")
+        model.adopt(data, models)  # a ranker takes sources fitted just now instead of refitting them
         step(f"fitting {name}")
         begin = time.perf_counter()
         models[name] = model.fit(data)
