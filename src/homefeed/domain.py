@@ -81,16 +81,25 @@ def _check_json(value: Any, depth: int) -> None:
             _check_json(inner, depth + 1)
 
 
+# the same rules in the OpenAPI schema, so clients (and the fuzzer) know them
+NO_CONTROL_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
 Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
     AfterValidator(no_control),
     Field(
-        description="An opaque identifier chosen by the client (1 to 255 characters, no control characters)."
+        description="An opaque identifier chosen by the client (1 to 255 characters, no controls).",
+        json_schema_extra={"pattern": NO_CONTROL_PATTERN},
     ),
 ]
-Label = Annotated[str, StringConstraints(max_length=255), AfterValidator(no_control)]
-Text = Annotated[str, AfterValidator(plain_text)]
+Label = Annotated[
+    str,
+    StringConstraints(max_length=255),
+    AfterValidator(no_control),
+    Field(json_schema_extra={"pattern": NO_CONTROL_PATTERN}),
+]
+Text = Annotated[str, AfterValidator(plain_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 
 
 def to_epoch_seconds(value: Any) -> Any:
@@ -152,6 +161,7 @@ class ItemFields(BaseModel):
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
         AfterValidator(plain_text),
+        Field(json_schema_extra={"pattern": TEXT_PATTERN}),
     ]
     text: Text = Field("", max_length=100_000, description="Description or body text.")
     category: Label | None = None
@@ -243,7 +253,10 @@ class Event(BaseModel):
     user_id: Identifier
     item_id: Identifier
     type: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(no_control)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+        AfterValidator(no_control),
+        Field(json_schema_extra={"pattern": NO_CONTROL_PATTERN}),
     ]
     value: float | None = Field(
         None, ge=-1e9, le=1e9, allow_inf_nan=False, description="Optional magnitude, e.g. the rating."
