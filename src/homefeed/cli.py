@@ -165,7 +165,11 @@ def _run_import(
             progress.update(task, description=f"importing {kind}", count=count)
 
         importer = Importer(
-            store, settings.event_weights, on_progress=report, window=settings.event_window(imported=True)
+            store,
+            settings.event_weights,
+            on_progress=report,
+            window=settings.event_window(imported=True),
+            staging_dir=settings.data_dir / "imports",
         )
         summary = importer.run(items, users, events)
     console.print(

@@ -56,6 +56,8 @@ def bounded_json(max_bytes: int) -> AfterValidator:
     finite numbers and text without control characters (keys included)."""
 
     def check(value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            return value
         _check_json(value, 0)
         size = len(json.dumps(value, ensure_ascii=False).encode())
         if size > max_bytes:

@@ -17,6 +17,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from homefeed.config import Settings
+from homefeed.datasets.importer import finish_interrupted_imports
 from homefeed.domain import Item
 from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.semantic import SemanticSources
@@ -78,6 +79,7 @@ class Runtime:
         threadpool_limits(1)
         store = Store.from_url(settings.effective_database_url)
         migrate(store.engine)
+        _finish_imports(store)
         loaded_at = time.time()
         written = sorted(store.items_changed_since(float("-inf")), key=lambda pair: pair[0].id)
         items = [item for item, _ in written]  # one read: the items and their write times agree
@@ -244,6 +246,15 @@ class Runtime:
         self.impressions.close()
         self.store.close()
         gc.unfreeze()  # what this runtime held may now be cyclic garbage: let the collector see it
+
+
+def _finish_imports(store: Store) -> None:
+    """Finish the merge of an import stopped midway, so no half-merged import stays half."""
+    try:
+        if finished := finish_interrupted_imports(store):
+            logger.info("finished %d import(s) stopped midway", finished)
+    except Exception:
+        logger.exception("finishing an import stopped midway failed; `homefeed import` retries it")
 
 
 def _quarantined_after(settings: Settings, served: str | None) -> list[str]:

@@ -142,3 +142,17 @@ def follows_impression(event_types: Collection[str], window_seconds: float) -> s
         events.c.ts <= impressions.c.ts + window_seconds,
         events.c.type.in_(list(event_types)),
     )
+
+
+# imports being merged into the store: validated rows wait in a staging file of their own and
+# are written in short transactions; the progress commits with each chunk, so an import killed
+# midway is finished exactly once by the next start (see homefeed.datasets.importer)
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("staging", sa.Text, nullable=False),  # the staging file's path
+    sa.Column("kind", sa.String(16), nullable=False),  # items, users or events: the part merging
+    sa.Column("merged", sa.BigInteger, nullable=False),  # rows of that part already written
+    sa.Column("started_at", sa.Double, nullable=False),
+)

@@ -1,0 +1,115 @@
+"""Imports never make the request path wait: rows are checked into a staging file without
+touching the store, then merged in short transactions, so an event POST during an import on
+SQLite is answered within a second; an import stopped during its merge is finished exactly
+once by the next start."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from homefeed.config import Settings
+from homefeed.datasets.importer import Importer, finish_interrupted_imports
+from homefeed.datasets.records import Record
+from homefeed.errors import RowError
+from homefeed.service import create_app
+from homefeed.store import Store, imports
+
+
+def _records(n_items: int, n_events: int, tag: str = "") -> tuple[list[Record], list[Record]]:
+    items = [Record("items.jsonl", n + 1, {"id": f"i{n}", "title": f"Item {n}"}) for n in range(n_items)]
+    events = [
+        Record(
+            "events.jsonl",
+            n + 1,
+            {
+                "event_id": f"{tag}e{n}",
+                "user_id": f"u{n % 500}",
+                "item_id": f"i{n % n_items}",
+                "type": "click",
+                "timestamp": 1.7e9 + n,
+            },
+        )
+        for n in range(n_events)
+    ]
+    return items, events
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_event_post_during_an_import_is_answered_within_a_second(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    items, events = _records(200, 40_000)
+    quiet = settings.model_copy(update={"catalog_poll_seconds": 0, "model_poll_seconds": 0})
+    with TestClient(create_app(quiet)) as client:
+        client.put("/v1/items/live", json={"title": "Live"})
+        importer = Importer(store, settings.event_weights, staging_dir=tmp_path / "imports")
+        outcome: dict[str, object] = {}
+        importing = threading.Thread(target=lambda: outcome.update(summary=importer.run(items, (), events)))
+        importing.start()
+        waits: list[float] = []
+        number = 0
+        while importing.is_alive():
+            number += 1
+            began = time.perf_counter()
+            answer = client.post(
+                "/v1/events",
+                json={
+                    "events": [
+                        {"event_id": f"live-{number}", "user_id": "x", "item_id": "live", "type": "click"}
+                    ]
+                },
+            )
+            waits.append(time.perf_counter() - began)
+            assert answer.status_code == 200, answer.text
+            time.sleep(0.02)
+        importing.join()
+    assert outcome["summary"].events == 40_000  # type: ignore[attr-defined]
+    assert len(waits) >= 10, "the import ended before the posts could overlap it"
+    assert max(waits) < 1.0, f"an event POST waited {max(waits):.2f} s"
+    assert store.counts()["events"] == 40_000 + len(waits)
+
+
+def test_an_import_stopped_during_its_merge_is_finished_once(
+    store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items, events = _records(50, 9_000)
+    real_add = store.add_events
+    calls = {"n": 0}
+
+    def failing_third_chunk(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the process is stopped mid-merge
+        return real_add(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "add_events", failing_third_chunk)
+    importer = Importer(store, settings.event_weights, staging_dir=tmp_path / "imports", merge_chunk=2000)
+    with pytest.raises(KeyboardInterrupt):
+        importer.run(items, (), events)
+    monkeypatch.setattr(store, "add_events", real_add)
+    assert store.counts()["events"] == 4000  # two chunks went in; the third was rolled back
+    [pending] = imports.pending(store.engine)
+    assert (pending.kind, pending.merged) == ("events", 4000) and Path(pending.staging).exists()
+    assert finish_interrupted_imports(store) == 1
+    assert store.counts()["events"] == 9000 and store.counts()["items"] == 50
+    assert imports.pending(store.engine) == [] and not Path(pending.staging).exists()
+
+
+def test_a_bad_row_anywhere_leaves_nothing_and_no_staging_file(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    items, events = _records(20, 5_000)
+    bad = Record(
+        "events.jsonl", 4_999, {"user_id": "u", "item_id": "i1", "type": "click", "timestamp": "soon"}
+    )
+    staging = tmp_path / "imports"
+    with pytest.raises(RowError, match="line 4999"):
+        Importer(store, settings.event_weights, staging_dir=staging).run(items, (), [*events[:-2], bad])
+    assert store.counts()["events"] == 0 and store.counts()["items"] == 0
+    assert list(staging.iterdir()) == [] and imports.pending(store.engine) == []
