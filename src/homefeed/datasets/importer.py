@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
@@ -208,30 +207,24 @@ def _merge(
     accepted = duplicates = 0
     for kind in KINDS[KINDS.index(resume.kind) :] if resume is not None else KINDS:
         merged = resume.merged if resume is not None and kind == resume.kind else 0
-        for bodies in staging.chunks(kind, merged, chunk):
-            # validated when staged: rebuilt without validating again; SQLite takes its write
-            # lock at the first write, so the parsing holds none
+        for rows in staging.chunks(kind, merged, chunk):
+            # SQLite takes its write lock at the first write: reading the chunk holds none
             with store.engine.begin() as connection:
                 if kind == "items":
-                    items = {item.id: item for item in _rebuilt(Item, bodies)}
+                    items = {item.id: item for item in rows}
                     store.upsert_items(list(items.values()), connection)
                 elif kind == "users":
-                    users = {user.id: user for user in _rebuilt(User, bodies)}
+                    users = {user.id: user for user in rows}
                     store.upsert_users(list(users.values()), connection)
                 else:
-                    result = store.add_events(_rebuilt(Event, bodies), connection)
+                    result = store.add_events(rows, connection)
                     accepted, duplicates = accepted + result.accepted, duplicates + result.duplicates
-                merged += len(bodies)
+                merged += len(rows)
                 imports.advance(connection, import_id, kind, merged)
             report(kind, merged)
     imports.finish(store.engine, import_id)
     staging.remove()
     return accepted, duplicates
-
-
-def _rebuilt(model: type[ModelT], bodies: list[str]) -> list[ModelT]:
-    """Rows staged by ``model_dump_json`` after validation, as models again (not re-validated)."""
-    return [model.model_construct(**json.loads(body)) for body in bodies]
 
 
 def finish_interrupted_imports(store: Store, chunk: int = 5000) -> int:

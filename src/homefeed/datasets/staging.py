@@ -3,37 +3,65 @@ large file holds no lock on the store; the rows are then merged in short transac
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, cast
 
-from pydantic import BaseModel
+from homefeed.domain import Event, Item, User
 
 KINDS = ("items", "users", "events")  # the order of the merge: events may point at new items
+_EVENT_COLUMNS = ("event_id", "user_id", "item_id", "type", "value", "timestamp", "context")
 
 
 class StagingFile:
-    """Rows by kind, in the order they were read (``n`` counts within a kind)."""
+    """Rows by kind, in the order they were read (``n`` counts within a kind). Events, by far
+    the most rows, are kept as columns; items and users as their JSON. Rows were validated
+    before they were staged, so they are rebuilt without validating them again."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=OFF")  # a crash while staging discards the file
-        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")  # made durable at once by ``seal``
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS rows (kind TEXT NOT NULL, n INTEGER NOT NULL, body TEXT NOT NULL, "
             "PRIMARY KEY (kind, n)) WITHOUT ROWID"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS events (n INTEGER PRIMARY KEY, event_id TEXT, user_id TEXT, "
+            "item_id TEXT, type TEXT, value REAL, timestamp REAL, context TEXT)"
+        )
         self._counts = {kind: self.count(kind) for kind in KINDS}
 
-    def add(self, kind: str, rows: Sequence[BaseModel]) -> None:
+    def add(self, kind: str, rows: Sequence[Item] | Sequence[User] | Sequence[Event]) -> None:
         start = self._counts[kind]
-        self._db.executemany(
-            "INSERT INTO rows (kind, n, body) VALUES (?, ?, ?)",
-            [(kind, start + offset, row.model_dump_json()) for offset, row in enumerate(rows)],
-        )
+        if kind == "events":
+            events = cast(Sequence[Event], rows)
+            self._db.executemany(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        start + offset,
+                        e.event_id,
+                        e.user_id,
+                        e.item_id,
+                        e.type,
+                        e.value,
+                        e.timestamp,
+                        _context(e),
+                    )
+                    for offset, e in enumerate(events)
+                ],
+            )
+        else:
+            self._db.executemany(
+                "INSERT INTO rows (kind, n, body) VALUES (?, ?, ?)",
+                [(kind, start + offset, row.model_dump_json()) for offset, row in enumerate(rows)],
+            )
         self._counts[kind] = start + len(rows)
 
     def seal(self) -> None:
@@ -43,20 +71,42 @@ class StagingFile:
             os.fsync(handle.fileno())
 
     def count(self, kind: str) -> int:
-        found = self._db.execute("SELECT COUNT(*) FROM rows WHERE kind = ?", (kind,)).fetchone()
+        query = (
+            "SELECT COUNT(*) FROM events" if kind == "events" else "SELECT COUNT(*) FROM rows WHERE kind = ?"
+        )
+        found = self._db.execute(query, () if kind == "events" else (kind,)).fetchone()
         return int(found[0])
 
-    def chunks(self, kind: str, start: int, size: int) -> Iterator[list[str]]:
-        """The rows of ``kind`` from the ``start``-th on, ``size`` at a time (JSON bodies)."""
+    def chunks(self, kind: str, start: int, size: int) -> Iterator[list[Any]]:
+        """The rows of ``kind`` from the ``start``-th on, ``size`` at a time, as models."""
         while True:
-            found = self._db.execute(
-                "SELECT body FROM rows WHERE kind = ? AND n >= ? ORDER BY n LIMIT ?", (kind, start, size)
-            ).fetchall()
-            if not found:
+            if kind == "events":
+                found = self._db.execute(
+                    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE n >= ? ORDER BY n LIMIT ?",
+                    (start, size),
+                ).fetchall()
+                rows: list[Any] = [_event(values) for values in found]
+            else:
+                model = Item if kind == "items" else User
+                found = self._db.execute(
+                    "SELECT body FROM rows WHERE kind = ? AND n >= ? ORDER BY n LIMIT ?", (kind, start, size)
+                ).fetchall()
+                rows = [model.model_construct(**json.loads(body)) for (body,) in found]
+            if not rows:
                 return
-            yield [body for (body,) in found]
-            start += len(found)
+            yield rows
+            start += len(rows)
 
     def remove(self) -> None:
         self._db.close()
         self.path.unlink(missing_ok=True)
+
+
+def _context(event: Event) -> str | None:
+    return json.dumps(event.context) if event.context else None
+
+
+def _event(values: tuple[Any, ...]) -> Event:
+    fields = dict(zip(_EVENT_COLUMNS, values, strict=True))
+    fields["context"] = json.loads(fields["context"]) if fields["context"] else {}
+    return Event.model_construct(**fields)
