@@ -68,6 +68,21 @@ def test_popularity_counts_and_decays() -> None:
     assert plain.recommend(["a", "zz"], 5, exclude=[["x"], []]) == [[("y", 1.0)], []]
 
 
+def test_popularity_counts_people_not_events() -> None:
+    """One user repeating a click 500 times is one user: three users' single clicks outrank it;
+    a user's repeated events count once, at their latest."""
+    bot = [("bot", "pushed", "click", 86_400.0 * 30 + n) for n in range(500)]
+    fans = [(f"fan{n}", "liked", "click", 86_400.0 * 30) for n in range(3)]
+    late = [("c", "old", "click", 0.0), ("c", "old", "click", 86_400.0 * 30)]
+    data = Interactions.from_rows([*bot, *fans, *late], WEIGHTS)
+    plain = PopularityRecommender(half_life_days=None).fit(data)
+    scores = dict(zip(data.item_ids, plain.scores.tolist(), strict=True))
+    assert scores == {"liked": 3.0, "old": 1.0, "pushed": 1.0}
+    decayed = PopularityRecommender(half_life_days=10).fit(data)
+    scores = dict(zip(data.item_ids, decayed.scores.tolist(), strict=True))
+    assert scores["old"] > 0.99  # the latest of c's two clicks (30 days on), not the first (0.125)
+
+
 def _assert_same_lists(got: list[list[tuple[str, float]]], expected: list[list[tuple[str, float]]]) -> None:
     """Same items in the same order; scores equal up to float rounding (BLAS may sum a
     3-user batch in another order than a 40-user one)."""

@@ -11,7 +11,8 @@ DAY = 86_400.0
 
 
 class PopularityRecommender(Recommender):
-    """Scores every item by how many positive interactions it had, recent ones counting more.
+    """Scores every item by how many users had a positive interaction with it, recent ones
+    counting more.
 
     With ``half_life_days=None`` it is the classic MostPop: plain counts of training
     interactions, ties by item id.
@@ -27,12 +28,20 @@ class PopularityRecommender(Recommender):
 
     def _fit(self, data: Interactions) -> None:
         positive = data.weights > 0
-        contribution = np.ones(int(positive.sum()), dtype=np.float64)
+        users, items = data.users[positive], data.items[positive]
+        contribution = np.ones(len(items), dtype=np.float64)
         if self.half_life_days is not None and positive.any():
             age = data.timestamps[positive].max() - data.timestamps[positive]
             contribution = np.power(0.5, age / (self.half_life_days * DAY))
+        # people, not events: a user counts once per item (their latest event on it), so one
+        # user repeating an event cannot make an item popular for everyone
+        pair = users.astype(np.int64) * max(data.n_items, 1) + items
+        order = np.lexsort((contribution, pair))
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = pair[order][1:] != pair[order][:-1]
+        kept = order[last]
         self.scores = np.bincount(  # float64 because weights are given
-            data.items[positive], weights=contribution, minlength=data.n_items
+            items[kept], weights=contribution[kept], minlength=data.n_items
         )
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
