@@ -202,8 +202,8 @@ class Runtime:
     def _degrade(self, part: str, reason: str | None) -> None:
         """Record that ``part`` is off (``reason``) or back (None); every page and /readyz say so."""
         if reason is None:
-            if self.degradations.pop(part, None) is not None:
-                logger.info("%s is back", part)
+            if (resolved := self.degradations.pop(part, None)) is not None:
+                logger.info("no longer degraded (%s): was %s", part, resolved)
         elif self.degradations.get(part) != reason:
             self.degradations[part] = reason
             logger.warning("degraded: %s", reason)
