@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -121,6 +122,16 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(status, message)
         for name, value in (error.headers or {}).items():
             response.headers[name] = value
+        return response
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def on_store_unavailable(request: Request, error: sa.exc.OperationalError) -> JSONResponse:
+        # the database is away, or (SQLite) its write lock was not free within the busy timeout
+        logger.warning("the store could not answer %s %s: %s", request.method, request.url.path, error.orig)
+        response = error_response(
+            503, "the store is busy or unreachable; nothing was written, try again", code="store_unavailable"
+        )
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.exception_handler(Exception)
