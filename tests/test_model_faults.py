@@ -137,7 +137,7 @@ def test_the_poller_survives_a_broken_version_and_an_error_and_loads_the_next_go
         calls = {"n": 0}
         import homefeed.service.runtime as runtime_module
 
-        real = runtime_module.latest_version_path
+        real = runtime_module.served_version_path
 
         def failing_once(models_dir: Path) -> Path | None:
             calls["n"] += 1
@@ -145,7 +145,7 @@ def test_the_poller_survives_a_broken_version_and_an_error_and_loads_the_next_go
                 raise OSError("the disk went away for a moment")
             return real(models_dir)
 
-        monkeypatch.setattr(runtime_module, "latest_version_path", failing_once)
+        monkeypatch.setattr(runtime_module, "served_version_path", failing_once)
         good = models / "29990102T000000000000Z"
         shutil.copytree(spare, good)
         _wait_for(lambda: client.get("/readyz").json()["model_version"] == good.name)

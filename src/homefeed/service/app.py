@@ -23,6 +23,7 @@ from homefeed.service.routes import (
     promotions,
     recommendations,
     users,
+    versions,
     web,
 )
 from homefeed.service.runtime import Runtime
@@ -73,7 +74,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (items, users, events, recommendations, promotions, experiments, health):
+    for module in (items, users, events, recommendations, promotions, experiments, versions, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

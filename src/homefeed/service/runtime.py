@@ -30,8 +30,8 @@ from homefeed.training.versions import (
     SEMANTIC_DIR,
     Loaded,
     ModelBundle,
-    latest_version_path,
     load_newest,
+    served_version_path,
     version_folders,
 )
 from homefeed.understanding.semantic import SemanticSpace, open_semantic_space
@@ -125,7 +125,7 @@ class Runtime:
         def poll() -> None:
             while not self._stop.wait(self.settings.model_poll_seconds):
                 try:  # nothing a version folder holds may stop the polling
-                    latest = latest_version_path(self.settings.effective_models_dir)
+                    latest = served_version_path(self.settings.effective_models_dir)
                     if latest is not None and latest.name != self.homepages.model_version:
                         self.reload_model()
                 except Exception:

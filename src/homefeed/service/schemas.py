@@ -158,3 +158,25 @@ class ExperimentReport(BaseModel):
     click_types: list[str]
     conversion_types: list[str]
     arms: list[ArmReport]
+
+
+class VersionBody(BaseModel):
+    version: str
+    status: str = Field(description="serving, pinned (and serving), kept, or quarantined.")
+    created_at: float | None
+    models: list[str]
+    users: int | None
+    items: int | None
+    events: int | None
+    train_seconds: float | None
+    size_bytes: int
+    reason: str | None = Field(None, description="Why a quarantined version was set aside.")
+
+
+class PinBody(BaseModel):
+    version: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
+
+
+class VersionChange(BaseModel):
+    pinned: str | None = Field(description="The version pinned now (None: the newest serves).")
+    model_version: str | None = Field(description="What this worker serves after the change.")

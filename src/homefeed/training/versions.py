@@ -26,6 +26,7 @@ from homefeed.vectors import IndexConfig, VectorIndex
 SEMANTIC_DIR = "semantic"  # the item text index inside a version folder
 INDEX_DIR = "index"  # a model's saved HNSW index over its item vectors, inside the model's folder
 MANIFEST = "manifest.json"
+PIN = "pinned.json"  # in the models folder: the version an operator pinned
 
 
 @dataclass
@@ -93,6 +94,29 @@ def latest_version_path(models_dir: Path) -> Path | None:
     return next((entry for entry in version_folders(models_dir) if quarantine_reason(entry) is None), None)
 
 
+def pinned_version(models_dir: Path) -> str | None:
+    """The version an operator pinned (``homefeed versions pin``), if any."""
+    try:
+        pinned = json.loads((models_dir / PIN).read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(pinned) if pinned else None
+
+
+def served_version_path(models_dir: Path) -> Path | None:
+    """The version every worker serves: the pinned one while it is intact, else the newest
+    intact one."""
+    return next(iter(_candidates(models_dir)), None)
+
+
+def _candidates(models_dir: Path) -> list[Path]:
+    """Versions to serve, best first: the pinned one, then the others newest first (none
+    quarantined)."""
+    intact = [entry for entry in version_folders(models_dir) if quarantine_reason(entry) is None]
+    pinned = pinned_version(models_dir)
+    return sorted(intact, key=lambda entry: entry.name != pinned)  # stable: newest first after it
+
+
 def load_bundle(path: Path) -> ModelBundle:
     """The version in ``path``, its files checked against the manifest's checksums first;
     any failure is a :class:`CorruptVersionError` naming the version and what is wrong."""
@@ -119,14 +143,12 @@ class Loaded:
 
 
 def load_newest(models_dir: Path, serving: str | None = None) -> Loaded:
-    """The newest version that loads, newer than ``serving``; each newer one that fails to load
-    is quarantined with its reason and the next older one is tried."""
+    """The version to serve (the pinned one, else the newest) when it is not ``serving``
+    already; one that fails to load is quarantined with its reason and the next is tried."""
     quarantined: list[tuple[str, str]] = []
-    for path in version_folders(models_dir):
+    for path in _candidates(models_dir):
         if path.name == serving:
             break
-        if quarantine_reason(path) is not None:
-            continue
         try:
             return Loaded(load_bundle(path), tuple(quarantined))
         except CorruptVersionError as error:
@@ -144,11 +166,14 @@ def load_latest(models_dir: Path) -> ModelBundle:
 
 
 def prune_versions(models_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` servable versions, and quarantined versions older than
-    the oldest one kept; returns what was removed."""
+    """Delete all but the newest ``keep`` servable versions (and the pinned one), and quarantined
+    versions older than the oldest one kept; returns what was removed."""
     kept: list[Path] = []
     removed: list[Path] = []
+    pinned = pinned_version(models_dir)
     for entry in version_folders(models_dir):
+        if entry.name == pinned:
+            continue
         if quarantine_reason(entry) is None and len(kept) < keep:
             kept.append(entry)
         elif quarantine_reason(entry) is None or len(kept) >= keep:

@@ -22,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from homefeed.cli.versions import versions_app
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
 from homefeed.progress import progress as progress_display
@@ -44,12 +45,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-import_app = typer.Typer(help="Import items, users and events (all or nothing).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import items, users and events (every row checked before any is written).", no_args_is_help=True
+)
 datasets_app = typer.Typer(help="Generate or download data sets.", no_args_is_help=True)
 users_app = typer.Typer(help="One person's data: export it, or delete it.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(users_app, name="users")
+app.add_typer(versions_app, name="versions")
 
 
 @app.callback()
@@ -606,7 +610,3 @@ def main() -> None:
     except HomefeedError as error:
         err_console.print(f"[bold red]error:[/] {error}")
         sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

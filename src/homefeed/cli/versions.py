@@ -1,0 +1,89 @@
+"""``homefeed versions``: the model versions an operator controls (list, pin, unpin, roll back,
+delete). Running services follow within HOMEFEED_MODEL_POLL_SECONDS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from homefeed.config import Settings
+from homefeed.training import control
+
+versions_app = typer.Typer(
+    help="Model versions: list, pin, unpin, roll back, delete (services follow within their poll interval).",
+    no_args_is_help=True,
+)
+console = Console()
+
+
+def _models_dir(ctx: typer.Context) -> Path:
+    settings: Settings = ctx.obj
+    return settings.effective_models_dir
+
+
+@versions_app.command("list")
+def list_versions(ctx: typer.Context) -> None:
+    """Every version, newest first, with its status, events trained on, size and number of
+    models (GET /v1/admin/versions names them)."""
+    found = control.list_versions(_models_dir(ctx))
+    if not found:
+        console.print("no model version yet: run `homefeed train`")
+        return
+    table = Table(title="model versions", box=box.SIMPLE, pad_edge=False, collapse_padding=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("trained UTC", no_wrap=True)
+    table.add_column("events", justify="right")
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("models", justify="right")
+    for info in found:
+        trained = (
+            datetime.fromtimestamp(info.created_at, UTC).strftime("%m-%d %H:%M") if info.created_at else "?"
+        )
+        events = f"{info.events:,}" if info.events is not None else "?"
+        size = f"{info.size_bytes / 2**20:.1f} MiB"
+        table.add_row(info.version, info.status, trained, events, size, str(len(info.models)))
+    console.print(table)
+    for info in found:
+        if info.reason:
+            console.print(f"[yellow]{info.version}[/] is quarantined: {info.reason}")
+
+
+@versions_app.command("pin")
+def pin(ctx: typer.Context, version: Annotated[str, typer.Argument(help="The version to serve.")]) -> None:
+    """Serve VERSION everywhere until unpinned; pruning keeps it."""
+    control.pin(_models_dir(ctx), version)
+    console.print(f"pinned {version}: services serve it within their poll interval")
+
+
+@versions_app.command("unpin")
+def unpin(ctx: typer.Context) -> None:
+    """Serve the newest version again."""
+    was = control.unpin(_models_dir(ctx))
+    console.print(f"unpinned {was}: the newest version serves" if was else "nothing was pinned")
+
+
+@versions_app.command("rollback")
+def rollback(ctx: typer.Context) -> None:
+    """Pin the intact version before the one served now (`unpin` goes forward again)."""
+    version = control.rollback(_models_dir(ctx))
+    console.print(f"rolled back: pinned {version}; `homefeed versions unpin` serves the newest again")
+
+
+@versions_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="The version to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete VERSION's files (not the pinned one)."""
+    if not yes:
+        typer.confirm(f"delete model version {version}?", abort=True)
+    control.delete(_models_dir(ctx), version)
+    console.print(f"deleted {version}")
