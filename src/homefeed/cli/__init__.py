@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterable, Iterator
@@ -346,6 +347,11 @@ def _serve(settings: Settings) -> None:
         os.environ["HOMEFEED_DATABASE_URL"] = settings.effective_database_url
         os.environ["HOMEFEED_HOST"] = settings.host  # so a worker bound off loopback warns if open
         os.environ["HOMEFEED_PORT"] = str(settings.port)  # so it names the port it serves on
+        # the workers' metrics, gathered by whichever worker answers /metrics (emptied each start)
+        metrics_dir = settings.data_dir.resolve() / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         uvicorn.run(
             "homefeed.service.app:app_from_env",
             factory=True,

@@ -62,6 +62,9 @@ class Homepage:
     cursor: str | None = None  # for the next page
     experiment: str | None = None  # the A/B experiment running, and the user's arm in it
     arm: str | None = None
+    # seconds each stage took ("read", "retrieval", "diversify", ...) and each source
+    # ("source:als", ...): for the service's metrics
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def degrade(self, reason: str) -> None:
         """Record that a fallback was used, and why (said in the response)."""

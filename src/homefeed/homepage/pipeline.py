@@ -192,9 +192,11 @@ class HomepagePipeline:
         variant = self._variant(user_id)
         page = Homepage(request_id=request_id or uuid.uuid4().hex, user_id=user_id, model_version=None)
         declared = variant.settings.homepage
+        began = time.perf_counter()
         query, reasons = self.reader.read(
             page.request_id, user_id, n, self._served, declared, exclude, category, explain, context
         )
+        page.seconds["read"] = time.perf_counter() - began
         page.model_version = query.version.version if query.version is not None else None
         if experiment is not None:
             page.experiment, page.arm = experiment.name, variant.arm
@@ -202,7 +204,7 @@ class HomepagePipeline:
             page.degrade(reason)
         if query.version is None:
             page.degrade("no trained model yet: serving live popularity and text similarity")
-        draft = self._compose(query, self._stages[variant.arm], declared)
+        draft = self._compose(query, self._stages[variant.arm], declared, page.seconds)
         for reason in draft.degradations:
             page.degrade(reason)
         page.removed = dict(draft.removed)
@@ -214,12 +216,18 @@ class HomepagePipeline:
         self._log(page)
         return page
 
-    def _compose(self, query: PageQuery, stages: Stages, declared: HomepageSettings) -> Draft:
-        """The sources' candidates, then the composition steps in order."""
+    def _compose(
+        self, query: PageQuery, stages: Stages, declared: HomepageSettings, seconds: dict[str, float]
+    ) -> Draft:
+        """The sources' candidates, then the composition steps in order (each one's time in
+        ``seconds``)."""
         n = query.n
         extra = min(declared.diversity_depth, n) if declared.diversity > 0 else 0
         quotas = [(source, n + extra if source.name == LEADING else n) for source in stages.sources]
+        began = time.perf_counter()
         gathered = stages.retrieval.gather(query, quotas)
+        seconds["retrieval"] = time.perf_counter() - began
+        seconds.update({f"source:{name}": spent for name, spent in gathered.seconds.items()})
         extras = [c for name, found in gathered.by_source if name != LEADING for c in found]
         draft = Draft(
             leading=gathered.of(LEADING),
@@ -229,7 +237,9 @@ class HomepagePipeline:
             removed=gathered.removed,
         )
         for step in stages.steps:
+            began = time.perf_counter()
             draft = step.apply(query, draft)
+            seconds[type(step).__name__.lower()] = time.perf_counter() - began
         if gathered.cold and not extras and not _any_from("profile", gathered.candidates, draft.items):
             draft = replace(
                 draft,

@@ -6,6 +6,7 @@ checks what may be shown, cheapest filter first."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ class Gathered:
     degradations: tuple[str, ...] = ()
     removed: Mapping[str, int] = field(default_factory=dict)
     cold: bool = False
+    seconds: Mapping[str, float] = field(default_factory=dict)  # each source's proposal, timed
 
     @property
     def candidates(self) -> list[Candidate]:
@@ -56,8 +58,11 @@ class Retrieval:
         degradations: list[str] = []
         proposals: list[tuple[str, Proposal]] = []
         spare = len(taken)  # earlier sources take at most this many of a source's items
+        seconds: dict[str, float] = {}
         for source, quota in sources:
+            began = time.perf_counter()
             proposal = self._propose(source, query, Ask(quota, spare))
+            seconds[source.name] = time.perf_counter() - began
             spare += min(proposal.quota, len(proposal))
             degradations += proposal.degradations
             proposals.append((source.name, proposal))
@@ -75,7 +80,7 @@ class Retrieval:
             passed = {id(candidate) for candidate in kept}
             by_source = tuple((name, tuple(c for c in picks if id(c) in passed)) for name, picks in picked)
         cold = any(proposal.cold for _, proposal in proposals)
-        return Gathered(by_source, tuple(degradations), removed, cold)
+        return Gathered(by_source, tuple(degradations), removed, cold, seconds)
 
     def _propose(self, source: CandidateSource, query: PageQuery, ask: Ask) -> Proposal:
         """The source's proposal, scored and ordered; a source (or its scoring) that fails

@@ -26,6 +26,10 @@ class ImpressionLogger:
         self._thread = threading.Thread(target=self._run, name="impression-logger", daemon=True)
         self._thread.start()
 
+    def waiting(self) -> int:
+        """Pages queued and not yet written (the writer's lag, in pages)."""
+        return self._queue.qsize()
+
     def log(self, page: ShownPage) -> None:
         """Queue one response's page; returns at once."""
         self._queue.put(page)

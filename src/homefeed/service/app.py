@@ -15,6 +15,7 @@ from homefeed import __version__
 from homefeed.config import Settings
 from homefeed.service.errors import ERROR_RESPONSES, install_error_handlers
 from homefeed.service.limits import BodySizeLimit
+from homefeed.service.metrics import install_metrics
 from homefeed.service.routes import (
     events,
     experiments,
@@ -73,6 +74,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         )
 
     install_error_handlers(app)
+    install_metrics(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (items, users, events, recommendations, promotions, experiments, versions, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from homefeed.errors import InvalidInputError
 from homefeed.service.access import ClientAccess
 from homefeed.service.deps import RuntimeDep
+from homefeed.service.metrics import observe_events
 from homefeed.service.schemas import EventBatch, EventBatchResult
 
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=[ClientAccess])
@@ -51,4 +52,5 @@ def post_events(body: EventBatch, runtime: RuntimeDep) -> EventBatchResult:
             field="events.item_id",
         )
     result = runtime.store.add_events(body.events)
+    observe_events(result.accepted, result.duplicates)
     return EventBatchResult(accepted=result.accepted, duplicates=result.duplicates)

@@ -13,6 +13,7 @@ from homefeed.homepage.page import Homepage
 from homefeed.models.context import RequestContext
 from homefeed.service.access import ClientAccess
 from homefeed.service.deps import RuntimeDep
+from homefeed.service.metrics import observe_page
 from homefeed.service.runtime import Runtime
 from homefeed.service.schemas import HomepageResponse, ItemList, SectionBody, scored_items
 
@@ -83,6 +84,7 @@ async def homepage(
             page = runtime.homepages.build(
                 user_id, size, excluded, chosen_category, explain=explain, context=context
             )
+        observe_page(page)
         return _homepage_json(page, flat)
 
     # built in the page threads: its CPU work and store reads never hold the event loop that
