@@ -304,6 +304,18 @@ class Settings(BaseSettings):
         "negative weights mark negative feedback such as dislike.",
     )
     max_events_per_batch: int = Field(1000, ge=1, le=100_000, description="Largest POST /v1/events batch.")
+    click_types: list[str] = Field(
+        default_factory=lambda: ["click", "like", "add_to_cart", "purchase", "rating"],
+        description="Event types that count as a click on an impression in online metrics and "
+        "experiment reports (a view is not a click unless listed).",
+    )
+    conversion_types: list[str] = Field(
+        default_factory=lambda: ["purchase"],
+        description="Event types that count as a conversion in online metrics and experiment reports.",
+    )
+    attribution_hours: float = Field(
+        24.0, gt=0, description="An event counts for an impression it follows within this many hours."
+    )
     event_max_future_seconds: float = Field(
         600.0,
         ge=0.0,

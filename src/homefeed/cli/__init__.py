@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from homefeed.cli.online import online_metrics
 from homefeed.cli.versions import versions_app
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
@@ -55,6 +56,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(users_app, name="users")
 app.add_typer(versions_app, name="versions")
+app.command("online-metrics")(online_metrics)
 
 
 @app.callback()

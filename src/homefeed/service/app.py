@@ -21,6 +21,7 @@ from homefeed.service.routes import (
     experiments,
     health,
     items,
+    online,
     promotions,
     recommendations,
     users,
@@ -76,7 +77,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     install_metrics(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (items, users, events, recommendations, promotions, experiments, versions, health):
+    routers = (items, users, events, recommendations, promotions, experiments, online, versions, health)
+    for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -180,3 +180,23 @@ class PinBody(BaseModel):
 class VersionChange(BaseModel):
     pinned: str | None = Field(description="The version pinned now (None: the newest serves).")
     model_version: str | None = Field(description="What this worker serves after the change.")
+
+
+class OutcomeBody(BaseModel):
+    key: str = Field(description="The section, source, position, version, day or arm (all: the total).")
+    users: int
+    impressions: int
+    clicked: int = Field(description="Impressions followed by a click-type event on the item.")
+    converted: int = Field(description="Impressions followed by a conversion-type event on the item.")
+    ctr: float
+    cvr: float
+
+
+class OnlineMetrics(BaseModel):
+    by: str
+    since: float
+    window_hours: float
+    click_types: list[str]
+    conversion_types: list[str]
+    total: OutcomeBody
+    rows: list[OutcomeBody]

@@ -1,4 +1,5 @@
-"""The few statements SQLite and PostgreSQL spell differently: inserts with ``ON CONFLICT``."""
+"""The few statements SQLite and PostgreSQL spell differently: inserts with ``ON CONFLICT``, and
+the day of a timestamp."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ def upsert(
         index_elements=list(key), set_={name: statement.excluded[name] for name in update_columns}
     )
     connection.execute(statement, list(rows))
+
+
+def day_of(dialect: str, seconds: sa.ColumnElement[float]) -> sa.ColumnElement[int]:
+    """The UTC day number (``floor(seconds / 86400)``) of an epoch-seconds column: SQLite's CAST
+    truncates (the same for the times after 1970 an impression has), PostgreSQL's rounds."""
+    days = seconds / 86_400
+    if dialect == "postgresql":
+        return sa.cast(sa.func.floor(days), sa.Integer)
+    return sa.cast(days, sa.Integer)

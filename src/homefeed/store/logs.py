@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from homefeed.domain import Impression, ShownPage
 from homefeed.events import CONTEXT_KEYS
-from homefeed.store.dialect import insert
+from homefeed.store.dialect import day_of, insert
 from homefeed.store.schema import DAY, events, follows_impression, impressions, item_impressions
 
 # built once: constructing a statement on every request cost more than running it
@@ -238,6 +238,66 @@ class Logs:
                 (str(arm), int(users), int(shown), int(clicked or 0), int(converted or 0))
                 for arm, users, shown, clicked, converted in connection.execute(query)
             ]
+
+    def outcomes_by(
+        self,
+        dimension: str,
+        click_types: Collection[str],
+        conversion_types: Collection[str],
+        window_seconds: float,
+        since: float | None = None,
+    ) -> list[tuple[str, int, int, int, int]]:
+        """Per value of ``dimension`` (section, source, position, version, day or arm):
+        (value, users, impressions, clicked, converted) of the impressions since ``since``, with
+        the attribution rule of :meth:`arm_outcomes`; days are UTC day numbers."""
+        column = self._dimension(dimension)
+
+        def followed_by(types: Collection[str]) -> sa.ColumnElement[int]:
+            later = sa.select(events.c.seq).where(follows_impression(types, window_seconds)).exists()
+            return sa.func.sum(sa.case((later, 1), else_=0))
+
+        key = column.label("key")
+        query = sa.select(
+            key,
+            sa.func.count(sa.distinct(impressions.c.user_id)),
+            sa.func.count(),
+            followed_by(click_types),
+            followed_by(conversion_types),
+        ).group_by(key)
+        if since is not None:
+            query = query.where(impressions.c.ts >= since)
+        with self.engine.connect() as connection:
+            return [
+                (
+                    "" if value is None else str(value),
+                    int(users),
+                    int(shown),
+                    int(clicked or 0),
+                    int(converted or 0),
+                )
+                for value, users, shown, clicked, converted in connection.execute(query)
+            ]
+
+    def impression_users(self, since: float | None = None) -> int:
+        """How many users were shown anything since ``since``."""
+        query = sa.select(sa.func.count(sa.distinct(impressions.c.user_id)))
+        if since is not None:
+            query = query.where(impressions.c.ts >= since)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def _dimension(self, dimension: str) -> sa.ColumnElement[Any]:
+        columns: dict[str, sa.ColumnElement[Any]] = {
+            "section": impressions.c.section,
+            "source": impressions.c.source,
+            "position": impressions.c.position,
+            "version": impressions.c.model_version,
+            "arm": impressions.c.arm,
+            "day": day_of(self.engine.dialect.name, impressions.c.ts),
+        }
+        if dimension not in columns:
+            raise ValueError(f"unknown dimension {dimension!r}; expected one of {sorted(columns)}")
+        return columns[dimension]
 
     def log_impressions(self, batch: Sequence[Impression]) -> None:
         """Append impressions (grouped into their pages; see :meth:`log_pages`)."""

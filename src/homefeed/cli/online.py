@@ -1,0 +1,53 @@
+"""``homefeed online-metrics``: CTR and CVR from the logs, per section, source, position, model
+version, day or arm."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from homefeed.config import Settings
+from homefeed.feedback import online
+from homefeed.store import Store, migrate
+
+console = Console()
+
+
+def online_metrics(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help=f"One of {', '.join(online.DIMENSIONS)}.")] = "section",
+    days: Annotated[float, typer.Option(min=0.001, help="Impressions of the last this many days.")] = 7.0,
+    window_hours: Annotated[
+        float | None, typer.Option(help="Attribution window [default: HOMEFEED_ATTRIBUTION_HOURS].")
+    ] = None,
+) -> None:
+    """CTR and CVR of what homepages showed, from the impression and event logs: overall and per
+    section, source, position, model version, day or arm."""
+    settings: Settings = ctx.obj
+    if by not in online.DIMENSIONS:
+        raise typer.BadParameter(f"expected one of {', '.join(online.DIMENSIONS)}", param_hint="--by")
+    store = Store.from_url(settings.effective_database_url)
+    migrate(store.engine)
+    report = online.online_report(store, settings, by, time.time() - days * 86_400, window_hours)
+    table = Table(
+        title=f"online metrics by {by}, last {days:g} days, window {report.window_hours:g} h",
+        caption=f"clicks: {', '.join(report.click_types)}; conversions: {', '.join(report.conversion_types)}",
+    )
+    for column in (by, "users", "impressions", "clicked", "CTR", "converted", "CVR"):
+        table.add_column(column, justify="left" if column == by else "right")
+    for row in [*report.rows, report.total]:
+        table.add_row(
+            row.key,
+            f"{row.users:,}",
+            f"{row.impressions:,}",
+            f"{row.clicked:,}",
+            f"{row.ctr:.2%}",
+            f"{row.converted:,}",
+            f"{row.cvr:.2%}",
+            end_section=row is report.rows[-1] if report.rows else False,
+        )
+    console.print(table)

@@ -1,0 +1,61 @@
+"""Online metrics from the logs: CTR and CVR overall and per section, source, position, model
+version, day or arm, every impression counted (not only those of an experiment)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from homefeed.feedback import online
+from homefeed.service.access import AdminAccess
+from homefeed.service.deps import RuntimeDep
+from homefeed.service.schemas import OnlineMetrics, OutcomeBody
+
+router = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[AdminAccess])
+
+
+@router.get("/online-metrics", response_model=OnlineMetrics)
+def online_metrics(
+    runtime: RuntimeDep,
+    by: Annotated[
+        Literal["section", "source", "position", "version", "day", "arm"],
+        Query(description="What to break the impressions down by."),
+    ] = "section",
+    days: Annotated[float, Query(gt=0, le=3650, description="Impressions of the last this many days.")] = 7.0,
+    window_hours: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=24 * 90,
+            description="An event counts for an impression this long after it "
+            "(default HOMEFEED_ATTRIBUTION_HOURS).",
+        ),
+    ] = None,
+) -> OnlineMetrics:
+    """Impressions, users, clicks and conversions (HOMEFEED_CLICK_TYPES, _CONVERSION_TYPES)
+    attributed to the impression they followed; positions count from 0, days are UTC dates."""
+    since = time.time() - days * 86_400
+    report = online.online_report(runtime.store, runtime.settings, by, since, window_hours)
+    return OnlineMetrics(
+        by=report.by,
+        since=since,
+        window_hours=report.window_hours,
+        click_types=report.click_types,
+        conversion_types=report.conversion_types,
+        total=_body(report.total),
+        rows=[_body(row) for row in report.rows],
+    )
+
+
+def _body(row: online.Outcome) -> OutcomeBody:
+    return OutcomeBody(
+        key=row.key,
+        users=row.users,
+        impressions=row.impressions,
+        clicked=row.clicked,
+        converted=row.converted,
+        ctr=row.ctr,
+        cvr=row.cvr,
+    )
