@@ -262,6 +262,23 @@ class PopularitySettings(BaseModel):
 ApiKey = Annotated[SecretStr, Field(min_length=16)]
 
 
+class RetrainingSettings(BaseModel):
+    """Scheduled retraining inside the deployment: one run at a time across every worker and
+    process (a lock in the store), each recorded with its data window, duration and result."""
+
+    every_hours: float = Field(
+        0.0, ge=0.0, description="Train a new version when the last run started this long ago; 0: never."
+    )
+    models: list[str] = Field(
+        default_factory=lambda: ["popularity", "profile", "covisitation", "als"],
+        description="The models a scheduled run trains (as `homefeed train --models`).",
+    )
+    keep: int = Field(5, ge=1, description="Model versions kept on disk after a scheduled run.")
+    check_seconds: float = Field(
+        60.0, gt=0.0, description="How often each worker looks whether a run is due."
+    )
+
+
 class AccessSettings(BaseModel):
     """Who may call the HTTP API. With no key configured it is open to anyone who can reach
     it (the default, for a service on 127.0.0.1); with keys, every call but the health checks
@@ -402,6 +419,7 @@ class Settings(BaseSettings):
     sequential: SequentialSettings = Field(default_factory=SequentialSettings)
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
     homepage: HomepageSettings = Field(default_factory=HomepageSettings)
+    retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     experiment: ExperimentSettings | None = Field(
         None,

@@ -294,10 +294,18 @@ def train(
         ),
     ] = "popularity,profile,covisitation,als",
     keep: Annotated[int, typer.Option(min=1, help="Model versions to keep on disk.")] = 5,
+    scheduled: Annotated[
+        bool,
+        typer.Option(
+            "--scheduled",
+            help="Only when the schedule wants a run (HOMEFEED_RETRAINING__EVERY_HOURS) and no other "
+            "run holds the lock; otherwise exit quietly (the service's workers start it so).",
+        ),
+    ] = False,
 ) -> None:
-    """Train the models on every stored event and save them as a new version."""
-    from homefeed.training.trainer import train_bundle
-    from homefeed.training.versions import prune_versions
+    """Train the models on every stored event and save them as a new version (one run at a
+    time: another run holding the training lock is an error; each run is recorded)."""
+    from homefeed.training.schedule import run_training
 
     settings = _settings(ctx)
     limit_threads(settings.threads)
@@ -307,10 +315,17 @@ def train(
         err_console, SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()
     ) as progress:
         task = progress.add_task("training", total=None)
-        bundle = train_bundle(
-            store, settings, names, on_step=lambda step: progress.update(task, description=step)
+        bundle = run_training(
+            store,
+            settings,
+            names,
+            keep,
+            scheduled,
+            on_step=lambda step: progress.update(task, description=step),
         )
-    prune_versions(settings.effective_models_dir, keep)
+    if bundle is None:
+        console.print("no run: not due, or another run holds the training lock")
+        return
     table = Table(title=f"model version {bundle.version}")
     for column in ("model", "fit seconds"):
         table.add_column(column)

@@ -13,10 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from homefeed.config import Settings
+from homefeed.store import Store, migrate, runs
 from homefeed.training import control
 
 versions_app = typer.Typer(
-    help="Model versions: list, pin, unpin, roll back, delete (services follow within their poll interval).",
+    help="Model versions: list, pin, unpin, roll back, delete (services follow within their poll "
+    "interval), and the training runs that made them.",
     no_args_is_help=True,
 )
 console = Console()
@@ -87,3 +89,35 @@ def delete(
         typer.confirm(f"delete model version {version}?", abort=True)
     control.delete(_models_dir(ctx), version)
     console.print(f"deleted {version}")
+
+
+@versions_app.command("runs")
+def training_runs(
+    ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20
+) -> None:
+    """The latest training runs: start (UTC), trigger, result, seconds, events, version (the
+    data window of each: GET /v1/admin/training-runs)."""
+    settings: Settings = ctx.obj
+    store = Store.from_url(settings.effective_database_url)
+    migrate(store.engine)
+    table = Table(title="training runs", box=box.SIMPLE, pad_edge=False, collapse_padding=True)
+    for column in ("started", "trigger", "status", "s", "events", "version"):
+        table.add_column(column, no_wrap=True)
+    found = runs.recent(store.engine, limit)
+    for run in found:
+        table.add_row(
+            _when(run.started_at),
+            run.trigger,
+            run.status,
+            f"{run.seconds:,.0f}" if run.seconds is not None else "",
+            f"{run.events:,}" if run.events is not None else "",
+            run.version or "",
+        )
+    console.print(table if found else "no training run yet")
+    for run in found:
+        if run.error:
+            console.print(f"[red]{_when(run.started_at)} failed:[/] {run.error}")
+
+
+def _when(seconds: float | None) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%m-%d %H:%M") if seconds is not None else ""

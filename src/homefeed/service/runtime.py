@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +29,7 @@ from homefeed.live.catalog_sync import CatalogSync
 from homefeed.live.impressions import ImpressionLogger
 from homefeed.store import Store, migrate
 from homefeed.training.integrity import quarantine_reason
+from homefeed.training.schedule import is_due
 from homefeed.training.versions import (
     SEMANTIC_DIR,
     Loaded,
@@ -106,6 +110,7 @@ class Runtime:
         runtime._apply(loaded)
         runtime._start_polling()
         runtime._start_catalog_sync()
+        runtime._start_retraining()
         return runtime
 
     @staticmethod
@@ -132,6 +137,39 @@ class Runtime:
                     logger.exception("looking for a newer model version failed; looking again later")
 
         threading.Thread(target=poll, name="model-poller", daemon=True).start()
+
+    def _start_retraining(self) -> None:
+        """On the schedule, start ``homefeed train --scheduled`` in a process of its own (the
+        page keeps its cores and memory); the run takes the store's training lock, so of the
+        workers that find it due at once one trains and the others' runs skip."""
+        if self.settings.retraining.every_hours <= 0:
+            return
+
+        def schedule() -> None:
+            while not self._stop.wait(self.settings.retraining.check_seconds):
+                try:
+                    if is_due(self.store, self.settings):
+                        self._train_in_a_process()
+                        self.reload_model()
+                except Exception:
+                    logger.exception("the scheduled training run failed; trying again when due")
+
+        threading.Thread(target=schedule, name="retraining", daemon=True).start()
+
+    def _train_in_a_process(self) -> None:
+        plan = self.settings.retraining
+        env = {
+            **os.environ,
+            "HOMEFEED_DATA_DIR": str(self.settings.data_dir.resolve()),
+            "HOMEFEED_DATABASE_URL": self.settings.effective_database_url,
+            "HOMEFEED_RETRAINING__EVERY_HOURS": str(plan.every_hours),
+        }
+        command = [sys.executable, "-m", "homefeed.cli", "train", "--scheduled"]
+        command += ["--models", ",".join(plan.models), "--keep", str(plan.keep)]
+        logger.info("a training run is due: %s", " ".join(command[2:]))
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if finished.returncode != 0:
+            logger.error("the scheduled training run failed:\n%s", finished.stderr[-4000:])
 
     def _start_catalog_sync(self) -> None:
         """Apply items written or deleted by other processes (every worker on its own)."""

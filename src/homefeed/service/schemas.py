@@ -200,3 +200,17 @@ class OnlineMetrics(BaseModel):
     conversion_types: list[str]
     total: OutcomeBody
     rows: list[OutcomeBody]
+
+
+class TrainingRunBody(BaseModel):
+    id: str
+    trigger: str = Field(description="manual (homefeed train) or scheduled.")
+    status: str = Field(description="running, succeeded or failed.")
+    started_at: float
+    finished_at: float | None
+    seconds: float | None
+    version: str | None = Field(description="The version it wrote (when it succeeded).")
+    events: int | None
+    data_from: float | None = Field(description="The oldest event trained on.")
+    data_to: float | None = Field(description="The newest event trained on.")
+    error: str | None

@@ -156,3 +156,20 @@ imports = sa.Table(
     sa.Column("merged", sa.BigInteger, nullable=False),  # rows of that part already written
     sa.Column("started_at", sa.Double, nullable=False),
 )
+
+# every training run: who started it, over which events, how long it took and how it ended
+training_runs = sa.Table(
+    "training_runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("trigger", sa.String(16), nullable=False),  # manual or scheduled
+    sa.Column("status", sa.String(16), nullable=False),  # running, succeeded or failed
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("finished_at", sa.Double),
+    sa.Column("version", sa.String(64)),
+    sa.Column("events", sa.BigInteger),
+    sa.Column("data_from", sa.Double),  # the oldest and newest event trained on
+    sa.Column("data_to", sa.Double),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_training_runs_started_at", "started_at"),
+)

@@ -1,25 +1,27 @@
-"""Model versions an operator controls: list, pin, unpin, roll back, delete. The worker that
-takes the call follows at once; the others within HOMEFEED_MODEL_POLL_SECONDS."""
+"""Model versions an operator controls: list, pin, unpin, roll back, delete (the worker that
+takes the call follows at once; the others within HOMEFEED_MODEL_POLL_SECONDS), and the
+training runs that made them."""
 
 from __future__ import annotations
 
 from pathlib import Path as ModelsDir
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from homefeed.domain import Label
 from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.runtime import Runtime
-from homefeed.service.schemas import PinBody, VersionBody, VersionChange
+from homefeed.service.schemas import PinBody, TrainingRunBody, VersionBody, VersionChange
+from homefeed.store import runs
 from homefeed.training import control
 
-router = APIRouter(prefix="/v1/admin/versions", tags=["operations"], dependencies=[AdminAccess])
+router = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[AdminAccess])
 VersionName = Annotated[Label, Path(description="A version's name, e.g. 20261206T081500123456Z.")]
 
 
-@router.get("", response_model=list[VersionBody])
+@router.get("/versions", response_model=list[VersionBody])
 def list_versions(runtime: RuntimeDep) -> list[VersionBody]:
     """Every version, newest first: status (serving, pinned, kept, quarantined with the reason),
     what it was trained on and its size."""
@@ -29,34 +31,46 @@ def list_versions(runtime: RuntimeDep) -> list[VersionBody]:
     ]
 
 
-@router.put("/pin", response_model=VersionChange)
+@router.put("/versions/pin", response_model=VersionChange)
 def pin_version(body: PinBody, runtime: RuntimeDep) -> VersionChange:
     """Serve this version everywhere until unpinned; pruning keeps it."""
     control.pin(_dir(runtime), body.version)
     return _followed(runtime, body.version)
 
 
-@router.delete("/pin", response_model=VersionChange)
+@router.delete("/versions/pin", response_model=VersionChange)
 def unpin_version(runtime: RuntimeDep) -> VersionChange:
     """Serve the newest version again."""
     control.unpin(_dir(runtime))
     return _followed(runtime, None)
 
 
-@router.post("/rollback", response_model=VersionChange)
+@router.post("/versions/rollback", response_model=VersionChange)
 def roll_back(runtime: RuntimeDep) -> VersionChange:
     """Pin the intact version before the one served now (unpin to go forward again)."""
     version = control.rollback(_dir(runtime))
     return _followed(runtime, version)
 
 
-@router.delete("/{version}", status_code=204)
+@router.delete("/versions/{version}", status_code=204)
 def delete_version(version: VersionName, runtime: RuntimeDep) -> Response:
     """Delete a version's files (not the pinned one). Deleting the one served makes the workers
     serve the next one."""
     control.delete(_dir(runtime), version)
     runtime.reload_model()
     return Response(status_code=204)
+
+
+@router.get("/training-runs", response_model=list[TrainingRunBody])
+def training_runs(
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many, newest first.")] = 20,
+) -> list[TrainingRunBody]:
+    """The latest training runs (by hand or scheduled): data window, duration, result."""
+    return [
+        TrainingRunBody.model_validate({**vars(run), "seconds": run.seconds})
+        for run in runs.recent(runtime.store.engine, limit)
+    ]
 
 
 def _dir(runtime: Runtime) -> ModelsDir:
