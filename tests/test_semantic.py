@@ -30,6 +30,15 @@ from homefeed.vectors import VectorIndex
         ("machine learning, gardening but no football", ["machine learning", "gardening"], ["football"]),
         ("rock & roll, not jazz or blues", ["rock & roll"], ["jazz", "blues"]),
         ("hate horror", [], ["horror"]),
+        # issue #30's misreadings: a speaker before the negation, a negation after "but",
+        # "anything except", and polite words around a topic
+        ("I hate football. Jazz please", ["Jazz"], ["football"]),
+        ("Jazz and blues, but I do not like football", ["Jazz", "blues"], ["football"]),
+        ("anything except horror films", [], ["horror films"]),
+        ("I love jazz but really hate football", ["jazz"], ["football"]),
+        ("I can't stand reality TV", [], ["reality TV"]),
+        ("films except horror", ["films"], ["horror"]),
+        ("I am into cooking", ["cooking"], []),
         ("", [], []),
     ],
 )

@@ -10,21 +10,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# a clause that starts with one of these is a dislike ("no horror", "not into sport", ...)
-NEGATION = re.compile(
-    r"^(?:but\s+)?(?:no|not|never|nothing|without|except|avoid|hate|hates|dislike|dislikes|"
-    r"(?:i\s+)?(?:do\s*n[o']?t|don't|dont)\s+(?:like|want|enjoy|care\s+for)|"
-    r"not\s+(?:into|a\s+fan\s+of|interested\s+in)|no\s+more|please\s+no)\b[\s:,-]*",
-    re.IGNORECASE,
+# who speaks and how strongly, before a negation: "I", "I really", "but I truly", ...
+_SPEAKER = r"(?:but\s+|and\s+|though\s+)?(?:i\s+am\s+|i'm\s+|im\s+|i\s+|really\s+|truly\s+|just\s+|also\s+)*"
+_NEGATIONS = (
+    r"(?:no|not|never|nothing|without|except|avoid|hate|hates|dislike|dislikes|detest|"
+    r"(?:do\s*n[o']?t|don't|dont|do\s+not)\s+(?:like|want|enjoy|care\s+for|need)|"
+    r"(?:can't|cannot|can\s+not|cant)\s+(?:stand|bear)|"
+    r"not\s+(?:into|a\s+fan\s+of|interested\s+in)|no\s+more|please\s+no|"
+    r"(?:anything|everything|all)\s+(?:except|but|other\s+than|apart\s+from)|other\s+than)"
 )
+# a clause that starts with one of these is a dislike ("no horror", "I hate sport", ...)
+NEGATION = re.compile(rf"^{_SPEAKER}{_NEGATIONS}\b[\s:,-]*", re.IGNORECASE)
 # leading filler that carries no topic ("I enjoy", "I'm into", "love")
 FILLER = re.compile(
-    r"^(?:and\s+|also\s+|i\s+|i'm\s+|im\s+|i\s+am\s+|really\s+|mostly\s+|especially\s+)*"
+    r"^(?:and\s+|also\s+|i\s+am\s+|i'm\s+|im\s+|i\s+|really\s+|mostly\s+|especially\s+)*"
     r"(?:like|love|enjoy|into|interested\s+in|a\s+fan\s+of|fond\s+of|watch|read|follow)?\s*",
     re.IGNORECASE,
 )
-CLAUSES = re.compile(r"[;,.!?\n]+|\s+(?:and|or|but|&|plus)\s+(?=(?:no|not|never|without|except|avoid)\b)")
+# clauses: split at punctuation, and at a conjunction or "except" that starts a negation
+# ("jazz but I hate football", "films except horror")
+CLAUSES = re.compile(
+    rf"[;,.!?\n]+|\s+(?:and|or|but|&|plus|though|however)\s+(?={_SPEAKER}{_NEGATIONS}\b)"
+    r"|\s+(?=(?:except|other\s+than|apart\s+from)\b)",
+    re.IGNORECASE,
+)
 PHRASES = re.compile(r"\s+(?:and|or|plus)\s+|/", re.IGNORECASE)
+# words around a topic that are not the topic
+POLITE = re.compile(r"^(?:please\s+)|(?:\s+please|\s+thanks|\s+thank\s+you)$", re.IGNORECASE)
+NOTHING_IN_PARTICULAR = {"anything", "everything", "all", "whatever", "stuff", "things"}
 
 
 @dataclass(frozen=True)
@@ -56,5 +69,7 @@ def parse_interests(text: str | None) -> Interests:
 
 def _clean(phrase: str) -> str:
     phrase = FILLER.sub("", phrase.strip(), count=1)
+    phrase = POLITE.sub("", phrase.strip())
     phrase = re.sub(r"[()\[\]\"]", " ", phrase).strip(" '-:")
-    return re.sub(r"\s+", " ", phrase)
+    phrase = re.sub(r"\s+", " ", phrase)
+    return "" if phrase.lower() in NOTHING_IN_PARTICULAR else phrase
