@@ -60,6 +60,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "No API key, or one that is not valid."),
         (403, "The key's role may not make this call."),
         (404, "No such item, user or route."),
+        (409, "A conflict with the current state (a pinned version, a run holding the lock, ...)."),
         (413, "The request body or one of its fields is too large."),
         (422, "A field breaks a rule; `field` names it."),
         (500, "An unexpected fault (logged); `code` is internal_error."),

@@ -95,18 +95,21 @@ def observe_events(accepted: int, duplicates: int) -> None:
 
 def install_metrics(app: FastAPI) -> None:
     """Request metrics on every route, and ``GET /metrics`` (an admin key, when keys are set:
-    Prometheus sends it as a bearer token)."""
-    Instrumentator(excluded_handlers=["/metrics", "/static/.*"]).instrument(app)
+    Prometheus sends it as a bearer token). The request metrics live in the app's own registry,
+    so apps built in one process (tests, tools) count their own requests."""
+    requests = CollectorRegistry(auto_describe=True)
+    Instrumentator(excluded_handlers=["/metrics", "/static/.*"], registry=requests).instrument(app)
 
     @app.get("/metrics", include_in_schema=False, dependencies=[AdminAccess])
     def metrics() -> Response:
         _refresh(app)
-        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # every worker's values, from their files
+            gathered = CollectorRegistry()
+            multiprocess.MultiProcessCollector(gathered)  # type: ignore[no-untyped-call]
+            body = generate_latest(gathered)
         else:
-            registry = REGISTRY
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+            body = generate_latest(REGISTRY) + generate_latest(requests)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def _refresh(app: FastAPI) -> None:
