@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from homefeed.cli.common import open_store, settings_of
 from homefeed.cli.online import online_metrics
 from homefeed.cli.versions import versions_app
 from homefeed.config import Settings
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
     from homefeed.datasets.records import Record
     from homefeed.domain import Item
-    from homefeed.store import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -79,25 +79,12 @@ def configure(
     ctx.obj = Settings(**overrides)  # type: ignore[arg-type]
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    settings: Settings = ctx.obj
-    return settings
-
-
-def _open_store(settings: Settings) -> Store:
-    from homefeed.store import Store, migrate
-
-    store = Store.from_url(settings.effective_database_url)
-    migrate(store.engine)
-    return store
-
-
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create the data directory and bring the database schema up to date."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = _open_store(settings)
+    store = open_store(settings)
     console.print(f"[green]ready[/]: database {settings.effective_database_url} · {store.counts()}")
 
 
@@ -158,7 +145,7 @@ def _run_import(
 ) -> None:
     from homefeed.datasets.importer import Importer
 
-    store = _open_store(settings)
+    store = open_store(settings)
     with progress_display(
         err_console,
         SpinnerColumn(),
@@ -196,19 +183,19 @@ def _records(path: Path, mapping: list[str] | None) -> Iterator[Record]:
 @import_app.command("items")
 def import_items(ctx: typer.Context, path: Path, map_: MapOption = None) -> None:
     """Items (CSV/TSV/JSONL): id, title, text, category, tags, attributes, creator, published_at, active"""
-    _run_import(_settings(ctx), items=_records(path, map_))
+    _run_import(settings_of(ctx), items=_records(path, map_))
 
 
 @import_app.command("users")
 def import_users(ctx: typer.Context, path: Path, map_: MapOption = None) -> None:
     """Users from CSV/TSV/JSONL: id, age, gender, occupation, location, interests, attributes."""
-    _run_import(_settings(ctx), users=_records(path, map_))
+    _run_import(settings_of(ctx), users=_records(path, map_))
 
 
 @import_app.command("events")
 def import_events(ctx: typer.Context, path: Path, map_: MapOption = None) -> None:
     """Events from CSV/TSV/JSONL: event_id, user_id, item_id, type, value, timestamp, context."""
-    _run_import(_settings(ctx), events=_records(path, map_))
+    _run_import(settings_of(ctx), events=_records(path, map_))
 
 
 @import_app.command("dataset")
@@ -220,7 +207,7 @@ def import_dataset(ctx: typer.Context, folder: Path, map_: MapOption = None) -> 
 
     records = folder_records(folder, parse_mapping(map_))
     console.print(f"recognised layout: [bold]{records.layout}[/]")
-    _run_import(_settings(ctx), records.items, records.users, records.events)
+    _run_import(settings_of(ctx), records.items, records.users, records.events)
 
 
 # -- datasets -------------------------------------------------------------
@@ -307,9 +294,9 @@ def train(
     time: another run holding the training lock is an error; each run is recorded)."""
     from homefeed.training.schedule import run_training
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     limit_threads(settings.threads)
-    store = _open_store(settings)
+    store = open_store(settings)
     names = [name.strip() for name in models.split(",") if name.strip()]
     with progress_display(
         err_console, SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()
@@ -346,7 +333,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API and the web page. SIGHUP (one worker) or polling reloads the newest model."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     update = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
     _serve(settings.model_copy(update=update) if update else settings)
 
@@ -414,7 +401,7 @@ def recommend(
     from homefeed.service.runtime import Runtime
 
     quiet = {"log_impressions": False, "model_poll_seconds": 0.0, "catalog_poll_seconds": 0.0}
-    runtime = Runtime.start(_settings(ctx).model_copy(update=quiet))
+    runtime = Runtime.start(settings_of(ctx).model_copy(update=quiet))
     try:
         page = runtime.homepages.build(user, n)
     finally:
@@ -447,7 +434,7 @@ def export_user(
     ] = None,
 ) -> None:
     """Everything stored about a user, as JSON: profile, events and impressions."""
-    data = _open_store(_settings(ctx)).user_data(user)
+    data = open_store(settings_of(ctx)).user_data(user)
     if data is None:
         err_console.print(f"[red]error:[/] user {user!r} not found")
         raise typer.Exit(1)
@@ -468,7 +455,7 @@ def delete_user(
     """Delete a user with every event and impression of theirs (the right to be forgotten)."""
     if not yes:
         typer.confirm(f"delete user {user!r} and all their events and impressions?", abort=True)
-    if not _open_store(_settings(ctx)).delete_user(user):
+    if not open_store(settings_of(ctx)).delete_user(user):
         err_console.print(f"[red]error:[/] user {user!r} not found")
         raise typer.Exit(1)
     console.print(f"deleted user {user!r} with their events and impressions")
@@ -489,8 +476,8 @@ def experiment_report(
     against the first arm (two-proportion z-test)."""
     from homefeed.feedback.online import experiment_report as report
 
-    settings = _settings(ctx)
-    outcomes = report(_open_store(settings), settings, name, window_hours * 3600, conversion).arms
+    settings = settings_of(ctx)
+    outcomes = report(open_store(settings), settings, name, window_hours * 3600, conversion).arms
     if not outcomes:
         console.print(f"[yellow]no impressions recorded for experiment {name!r} yet[/]")
         raise typer.Exit(1)
@@ -520,7 +507,7 @@ def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:
     from homefeed.encoders.loading import shared_encoder
 
     encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
-    return embed_items(items, encoder, _open_store(settings), settings.item_text_template)
+    return embed_items(items, encoder, open_store(settings), settings.item_text_template)
 
 
 @app.command()
@@ -547,7 +534,7 @@ def evaluate(
     from homefeed.evaluation.runner import run_protocol
     from homefeed.evaluation.tuning import NEEDS_TEXT, resolve_models
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     limit_threads(settings.threads)
     names = resolve_models(models)
     try:
@@ -608,8 +595,8 @@ def demo(
     ] = True,
 ) -> None:
     """Load demo data (synthetic unless --data), train, and serve the homepage and its web page."""
-    settings = _settings(ctx)
-    store = _open_store(settings)
+    settings = settings_of(ctx)
+    store = open_store(settings)
     if store.counts()["events"] == 0:
         if data is None:
             data = settings.data_dir / "synth"

@@ -10,9 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from homefeed.config import Settings
+from homefeed.cli.common import open_store, settings_of
 from homefeed.feedback import online
-from homefeed.store import Store, migrate
 
 console = Console()
 
@@ -27,11 +26,10 @@ def online_metrics(
 ) -> None:
     """CTR and CVR of what homepages showed, from the impression and event logs: overall and per
     section, source, position, model version, day or arm."""
-    settings: Settings = ctx.obj
+    settings = settings_of(ctx)
     if by not in online.DIMENSIONS:
         raise typer.BadParameter(f"expected one of {', '.join(online.DIMENSIONS)}", param_hint="--by")
-    store = Store.from_url(settings.effective_database_url)
-    migrate(store.engine)
+    store = open_store(settings)
     report = online.online_report(store, settings, by, time.time() - days * 86_400, window_hours)
     table = Table(
         title=f"online metrics by {by}, last {days:g} days, window {report.window_hours:g} h",

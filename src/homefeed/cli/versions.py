@@ -12,8 +12,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from homefeed.config import Settings
-from homefeed.store import Store, migrate, runs
+from homefeed.cli.common import open_store, settings_of
+from homefeed.store import runs
 from homefeed.training import control
 
 versions_app = typer.Typer(
@@ -25,7 +25,7 @@ console = Console()
 
 
 def _models_dir(ctx: typer.Context) -> Path:
-    settings: Settings = ctx.obj
+    settings = settings_of(ctx)
     return settings.effective_models_dir
 
 
@@ -97,9 +97,8 @@ def training_runs(
 ) -> None:
     """The latest training runs: start (UTC), trigger, result, seconds, events, version (the
     data window of each: GET /v1/admin/training-runs)."""
-    settings: Settings = ctx.obj
-    store = Store.from_url(settings.effective_database_url)
-    migrate(store.engine)
+    settings = settings_of(ctx)
+    store = open_store(settings)
     table = Table(title="training runs", box=box.SIMPLE, pad_edge=False, collapse_padding=True)
     for column in ("started", "trigger", "status", "s", "events", "version"):
         table.add_column(column, no_wrap=True)

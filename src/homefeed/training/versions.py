@@ -174,9 +174,10 @@ def prune_versions(models_dir: Path, keep: int) -> list[Path]:
     for entry in version_folders(models_dir):
         if entry.name == pinned:
             continue
-        if quarantine_reason(entry) is None and len(kept) < keep:
+        intact = quarantine_reason(entry) is None
+        if intact and len(kept) < keep:
             kept.append(entry)
-        elif quarantine_reason(entry) is None or len(kept) >= keep:
+        elif intact or len(kept) >= keep:
             removed.append(entry)
     for entry in removed:
         shutil.rmtree(entry)

@@ -44,18 +44,6 @@ def online_metrics(
         window_hours=report.window_hours,
         click_types=report.click_types,
         conversion_types=report.conversion_types,
-        total=_body(report.total),
-        rows=[_body(row) for row in report.rows],
-    )
-
-
-def _body(row: online.Outcome) -> OutcomeBody:
-    return OutcomeBody(
-        key=row.key,
-        users=row.users,
-        impressions=row.impressions,
-        clicked=row.clicked,
-        converted=row.converted,
-        ctr=row.ctr,
-        cvr=row.cvr,
+        total=OutcomeBody.model_validate(report.total, from_attributes=True),
+        rows=[OutcomeBody.model_validate(row, from_attributes=True) for row in report.rows],
     )
