@@ -40,6 +40,7 @@ def _settings(root: Path, models: str, **homepage: Any) -> Settings:
         log_impressions=False,  # written in the background: pages would read them at random times
         model_poll_seconds=0,
         catalog_poll_seconds=0,
+        text_backend="torch",  # fp32: int8 kernels round differently on different CPUs
     )
     return base.model_copy(update={"homepage": base.homepage.model_copy(update=homepage)})
 
@@ -47,6 +48,7 @@ def _settings(root: Path, models: str, **homepage: Any) -> Settings:
 def _homefeed(root: Path, models: str, *args: str) -> None:
     """Run the command line as an operator would, on the golden data folder."""
     env = {"HOMEFEED_DATA_DIR": str(root), "HOMEFEED_MODELS_DIR": str(root / models), "HOMEFEED_THREADS": "1"}
+    env["HOMEFEED_TEXT_BACKEND"] = "torch"  # the same text vectors on any CPU (not int8 ONNX)
     env |= {f"HOMEFEED_SEQUENTIAL__{key}": value for key, value in TINY_TRANSFORMER.items()}
     result = CliRunner().invoke(homefeed_cli, list(args), env=env)
     assert result.exit_code == 0, result.output
