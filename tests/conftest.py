@@ -53,7 +53,9 @@ def store(database_url: str) -> Iterator[Store]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+    """Settings on a temporary store; training uses every event (the quality gate, which holds
+    the newest out, is tested on its own in test_quality_gate.py)."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, gate={"enabled": False})
 
 
 @pytest.fixture(scope="session")

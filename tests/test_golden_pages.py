@@ -89,8 +89,8 @@ def golden_root(tmp_path_factory: pytest.TempPathFactory, synth_folder: Path) ->
         _homefeed(root, "default", "import", "dataset", str(synth_folder))
         _homefeed(root, "default", "import", "users", str(extra / "users.jsonl"))
         _homefeed(root, "default", "import", "events", str(extra / "events.csv"))
-        _homefeed(root, "default", "train")
-        _homefeed(root, "ranked", "train", "--model", "popularity,profile,als,ranker")
+        _homefeed(root, "default", "train", "--no-gate")  # the pages of a fixed training set
+        _homefeed(root, "ranked", "train", "--no-gate", "--model", "popularity,profile,als,ranker")
         yield root
     finally:
         limit_threads(threads)

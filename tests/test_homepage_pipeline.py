@@ -59,7 +59,7 @@ def test_a_failing_source_degrades_the_page_and_is_named(
     user = _users(store, 3)[-1]
     with TestClient(create_app(settings)) as client:
         pipeline = client.app.state.runtime.homepages  # type: ignore[attr-defined]
-        personal = next(source for source in pipeline.variants[None].sources if source.name == "personal")
+        personal = next(source for source in pipeline.variants.base.sources if source.name == "personal")
 
         def broken(query: PageQuery, ask: Ask) -> Proposal:
             raise RuntimeError("index file vanished")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -238,6 +239,11 @@ class ExperimentArm(BaseModel):
     homepage: dict[str, Any] = Field(
         default_factory=dict, description="HomepageSettings fields this arm overrides (none: the control)."
     )
+    model_version: str | None = Field(
+        None,
+        pattern=r"^[0-9A-Za-z_-]{1,64}$",
+        description="The model version this arm serves (none: the one every other page serves).",
+    )
 
 
 class ExperimentSettings(BaseModel):
@@ -249,6 +255,27 @@ class ExperimentSettings(BaseModel):
     arms: dict[Name, ExperimentArm] = Field(
         min_length=2, description="Arm name -> arm, in report order: the first is the baseline."
     )
+
+    def changes(self) -> set[str]:
+        """What the arms change: homepage fields, and ``model_version`` when an arm serves
+        another version. Two experiments that change the same thing cannot run at once."""
+        changed = {field for arm in self.arms.values() for field in arm.homepage}
+        if any(arm.model_version for arm in self.arms.values()):
+            changed.add("model_version")
+        return changed
+
+    def conflict_with(self, running: Sequence[ExperimentSettings]) -> str | None:
+        """Why this experiment cannot run beside ``running`` (None: it can)."""
+        for other in running:
+            if other.name == self.name:
+                return f"an experiment named {self.name!r} is running"
+            shared = self.changes() & other.changes()
+            if shared:
+                return (
+                    f"experiment {other.name!r} already changes {sorted(shared)}: two experiments "
+                    "that change the same setting cannot run at once (stop it first, or test both in one)"
+                )
+        return None
 
 
 class PopularitySettings(BaseModel):
@@ -276,6 +303,34 @@ class RetrainingSettings(BaseModel):
     keep: int = Field(5, ge=1, description="Model versions kept on disk after a scheduled run.")
     check_seconds: float = Field(
         60.0, gt=0.0, description="How often each worker looks whether a run is due."
+    )
+
+
+class GateSettings(BaseModel):
+    """The quality gate every new version passes before it serves: it is trained without the most
+    recent events, ranks them, and is compared with the serving version on the same rows."""
+
+    enabled: bool = Field(
+        True, description="Hold out the newest events and judge each new version on them before it serves."
+    )
+    holdout_share: float = Field(
+        0.05, gt=0.0, lt=0.5, description="Share of the newest events held out of training, to judge on."
+    )
+    metric: str = Field(
+        "ndcg", pattern="^(hr|recall|ndcg|mrr|map)$", description="The metric a version is judged by."
+    )
+    k: int = Field(10, ge=1, le=200, description="The metric's cut-off (the first k items of a ranking).")
+    margin: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="A model may score this share below the serving version's same model and still pass.",
+    )
+    min_users: int = Field(
+        30, ge=1, description="With fewer test users than this the version passes, marked as not judged."
+    )
+    max_users: int = Field(
+        2000, ge=1, description="At most this many test users (a fixed sample) bound the gate's time."
     )
 
 
@@ -420,6 +475,7 @@ class Settings(BaseSettings):
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
     homepage: HomepageSettings = Field(default_factory=HomepageSettings)
     retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     experiment: ExperimentSettings | None = Field(
         None,
@@ -447,19 +503,32 @@ class Settings(BaseSettings):
         """These settings with the homepage overrides of ``arm`` of the experiment (None: as is)."""
         if arm is None or self.experiment is None:
             return self
-        overrides = self.experiment.arms[arm].homepage
-        where = f"experiment.arms.{arm}.homepage"
-        unknown = sorted(set(overrides) - set(HomepageSettings.model_fields))
-        if unknown:
-            raise ValueError(
-                f"{where}: unknown field(s) {unknown}; valid: {sorted(HomepageSettings.model_fields)}"
-            )
-        try:
-            homepage = HomepageSettings.model_validate({**self.homepage.model_dump(), **overrides})
-        except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-            raise ValueError(f"{where}: {problems}") from None
-        return self.model_copy(update={"homepage": homepage})
+        return self.for_arms([(self.experiment, arm)], prefix="experiment")
+
+    def for_arms(
+        self, chosen: Sequence[tuple[ExperimentSettings, str]], prefix: str | None = None
+    ) -> Settings:
+        """These settings with the homepage overrides of one arm of each experiment (experiments
+        that run together change different fields; see ``ExperimentSettings.changes``)."""
+        values = self.homepage.model_dump()
+        for experiment, arm in chosen:
+            overrides = experiment.arms[arm].homepage
+            named = prefix or f"experiment {experiment.name}:"
+            where = f"{named}{'.' if prefix else ' '}arms.{arm}.homepage"
+            unknown = sorted(set(overrides) - set(HomepageSettings.model_fields))
+            if unknown:
+                raise ValueError(
+                    f"{where}: unknown field(s) {unknown}; valid: {sorted(HomepageSettings.model_fields)}"
+                )
+            try:
+                HomepageSettings.model_validate({**values, **overrides})
+            except ValidationError as error:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+                raise ValueError(f"{where}: {problems}") from None
+            values.update(overrides)
+        if not chosen:
+            return self
+        return self.model_copy(update={"homepage": HomepageSettings.model_validate(values)})
 
     @property
     def events(self) -> EventPolicy:

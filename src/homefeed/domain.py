@@ -295,9 +295,10 @@ class ShownPage:
     user_id: str
     model_version: str | None
     timestamp: float
-    experiment: str | None
+    experiment: str | None  # the first experiment the page was built in, and its arm
     arm: str | None
     items: tuple[tuple[str, int, str, str], ...]  # (item id, position, section, source)
+    arms: tuple[tuple[str, str], ...] = ()  # (experiment, arm) of every experiment it was in
 
     @classmethod
     def group(cls, impressions: Iterable[Impression]) -> list[ShownPage]:
@@ -308,7 +309,16 @@ class ShownPage:
             key = (i.request_id, i.user_id, i.model_version, i.timestamp, i.experiment, i.arm)
             pages.setdefault(key, (i, []))[1].append((i.item_id, i.position, i.section, i.source))
         return [
-            cls(i.request_id, i.user_id, i.model_version, i.timestamp, i.experiment, i.arm, tuple(entries))
+            cls(
+                i.request_id,
+                i.user_id,
+                i.model_version,
+                i.timestamp,
+                i.experiment,
+                i.arm,
+                tuple(entries),
+                ((i.experiment, i.arm),) if i.experiment is not None and i.arm is not None else (),
+            )
             for i, entries in pages.values()
         ]
 

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from homefeed.cli.common import open_store, settings_of
 from homefeed.cli.online import online_metrics
-from homefeed.cli.versions import versions_app
+from homefeed.cli.versions import print_gate, versions_app
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
 from homefeed.progress import progress as progress_display
@@ -289,9 +289,18 @@ def train(
             "run holds the lock; otherwise exit quietly (the service's workers start it so).",
         ),
     ] = False,
+    gate: Annotated[
+        bool | None,
+        typer.Option(
+            "--gate/--no-gate",
+            help="Hold out the newest events and judge the version on them against the serving "
+            "one before it serves [default: HOMEFEED_GATE__ENABLED, on].",
+        ),
+    ] = None,
 ) -> None:
-    """Train the models on every stored event and save them as a new version (one run at a
-    time: another run holding the training lock is an error; each run is recorded)."""
+    """Train the models on the stored events and save them as a new version, judged by the
+    quality gate before it serves (one run at a time: another run holding the training lock is
+    an error; each run is recorded)."""
     from homefeed.training.schedule import run_training
 
     settings = settings_of(ctx)
@@ -309,6 +318,7 @@ def train(
             keep,
             scheduled,
             on_step=lambda step: progress.update(task, description=step),
+            gated=gate,
         )
     if bundle is None:
         console.print("no run: not due, or another run holds the training lock")
@@ -321,6 +331,7 @@ def train(
     console.print(table)
     m = bundle.manifest
     console.print(f"{m['users']:,} users · {m['items']:,} items · {m['events']:,} events → {bundle.path}")
+    print_gate(console, m.get("gate", {}))
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -17,8 +17,8 @@ from homefeed.store import runs
 from homefeed.training import control
 
 versions_app = typer.Typer(
-    help="Model versions: list, pin, unpin, roll back, delete (services follow within their poll "
-    "interval), and the training runs that made them.",
+    help="Model versions: list, pin, unpin, roll back, promote past the quality gate, delete "
+    "(services follow within their poll interval), and the training runs that made them.",
     no_args_is_help=True,
 )
 console = Console()
@@ -44,17 +44,55 @@ def list_versions(ctx: typer.Context) -> None:
     table.add_column("events", justify="right")
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("models", justify="right")
+    table.add_column("gate", no_wrap=True)
     for info in found:
         trained = (
             datetime.fromtimestamp(info.created_at, UTC).strftime("%m-%d %H:%M") if info.created_at else "?"
         )
         events = f"{info.events:,}" if info.events is not None else "?"
         size = f"{info.size_bytes / 2**20:.1f} MiB"
-        table.add_row(info.version, info.status, trained, events, size, str(len(info.models)))
+        gate = _gate_summary(info.gate or {})
+        table.add_row(info.version, info.status, trained, events, size, str(len(info.models)), gate)
     console.print(table)
     for info in found:
         if info.reason:
-            console.print(f"[yellow]{info.version}[/] is quarantined: {info.reason}")
+            console.print(f"[yellow]{info.version}[/] is {info.status}: {info.reason}")
+
+
+def _gate_summary(gate: dict[str, Any]) -> str:
+    """The gate's verdict and its first model's figure, e.g. ``passed als ndcg@10 0.061/0.058``."""
+    status = str(gate.get("status", "?"))
+    metric = str(gate.get("metric", ""))
+    name = metric.split("@")[0]
+    for model, sides in (gate.get("models") or {}).items():
+        if "candidate" in sides:
+            figure = f"{sides['candidate'][name]:.3f}"
+            if "serving" in sides:
+                figure += f"/{sides['serving'][name]:.3f}"
+            return f"{status} {model} {metric} {figure}"
+    return status
+
+
+def print_gate(out: Console, gate: dict[str, Any]) -> None:
+    """The quality gate's verdict on a new version and each model's figures against the serving
+    version's."""
+    if not gate or gate.get("status") == "off":
+        out.print("quality gate: off")
+        return
+    colour = "red" if gate["status"] == "rejected" else "green"
+    out.print(f"quality gate: [{colour}]{gate['status']}[/] ({gate['reason']})")
+    name = str(gate["metric"]).split("@")[0]
+    models = gate.get("models") or {}
+    if not any(models.values()):
+        return
+    table = Table(box=box.SIMPLE, pad_edge=False, collapse_padding=True)
+    for column in ("model", f"new {gate['metric']}", f"serving {gate['serving'] or ''}".strip()):
+        table.add_column(column, justify="right")
+    for model, sides in models.items():
+        if "candidate" in sides:
+            serving = f"{sides['serving'][name]:.4f}" if "serving" in sides else "—"
+            table.add_row(model, f"{sides['candidate'][name]:.4f}", serving)
+    out.print(table)
 
 
 @versions_app.command("pin")
@@ -76,6 +114,15 @@ def rollback(ctx: typer.Context) -> None:
     """Pin the intact version before the one served now (`unpin` goes forward again)."""
     version = control.rollback(_models_dir(ctx))
     console.print(f"rolled back: pinned {version}; `homefeed versions unpin` serves the newest again")
+
+
+@versions_app.command("promote")
+def promote(
+    ctx: typer.Context, version: Annotated[str, typer.Argument(help="A version the gate rejected.")]
+) -> None:
+    """Overrule the quality gate: VERSION may serve (it does when it is the newest servable)."""
+    control.promote(_models_dir(ctx), version)
+    console.print(f"promoted {version}: services serve the newest servable version within their poll")
 
 
 @versions_app.command("delete")
@@ -115,7 +162,7 @@ def training_runs(
     console.print(table if found else "no training run yet")
     for run in found:
         if run.error:
-            console.print(f"[red]{_when(run.started_at)} failed:[/] {run.error}")
+            console.print(f"[red]{_when(run.started_at)} {run.status}:[/] {run.error}")
 
 
 def _when(seconds: float | None) -> str:

@@ -60,8 +60,9 @@ class Homepage:
     reasons: list[str] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)  # filter name -> candidates it removed
     cursor: str | None = None  # for the next page
-    experiment: str | None = None  # the A/B experiment running, and the user's arm in it
+    experiment: str | None = None  # the first A/B experiment running, and the user's arm in it
     arm: str | None = None
+    arms: dict[str, str] = field(default_factory=dict)  # every running experiment -> the user's arm
     # seconds each stage took ("read", "retrieval", "diversify", ...) and each source
     # ("source:als", ...): for the service's metrics
     seconds: dict[str, float] = field(default_factory=dict)

@@ -25,7 +25,7 @@ from homefeed.config import HomepageSettings, Settings
 from homefeed.domain import Item, ShownPage
 from homefeed.homepage.composition import CapCategories, Diversify, Draft, Fill, Interleave, Step
 from homefeed.homepage.cursor import Cursor, ShownItems, encode_cursor
-from homefeed.homepage.experiments import Variant, assign_arm, build_variants
+from homefeed.homepage.experiments import Variant, Variants
 from homefeed.homepage.exploration import ROW as EXPLORE_ROW
 from homefeed.homepage.exploration import Explore
 from homefeed.homepage.filters import filter_factories
@@ -96,10 +96,10 @@ class HomepagePipeline:
             shared = live.setdefault(key, LiveStats(store, chosen, self.clock))
             return PageServices(chosen, catalog, shared, semantic, unknown)
 
-        self.variants = build_variants(settings, services, filter_factories(catalog))
-        self.services = self.variants[None].services
-        self._stages = {arm: self._declare(variant) for arm, variant in self.variants.items()}
+        self.variants = Variants(settings, services, filter_factories(catalog), self._declare)
+        self.services = self.variants.base.services
         self._served: ServedVersion | None = None
+        self._arm_versions: dict[str, ServedVersion] = {}  # versions experiment arms serve
         # parts of the service that are off or stale (a text index, a quarantined version): said
         # on every page; set by the service as they change (one assignment: atomic for readers)
         self.standing_reasons: tuple[str, ...] = ()
@@ -124,9 +124,16 @@ class HomepagePipeline:
     # -- the served version ------------------------------------------------
     def set_bundle(self, bundle: ModelBundle | None) -> None:
         """Serve a newly trained version (atomic for readers: one attribute assignment)."""
+        self._served = self._serve(bundle)
+
+    def set_arm_versions(self, bundles: Sequence[ModelBundle]) -> None:
+        """The versions experiment arms serve (``ExperimentArm.model_version``), loaded."""
+        served = {bundle.version: self._serve(bundle) for bundle in bundles}
+        self._arm_versions = {version: found for version, found in served.items() if found is not None}
+
+    def _serve(self, bundle: ModelBundle | None) -> ServedVersion | None:
         if bundle is None or not bundle.models:
-            self._served = None
-            return
+            return None
         vocabulary = next(iter(bundle.models.values()))
         config = IndexConfig(hnsw_above=self.settings.semantic.exact_below)
         indexes = {}
@@ -142,7 +149,7 @@ class HomepagePipeline:
             new_vectors = NewItemVectors.place(bundle, self.catalog, self.store, self.semantic.space)
         masks = VocabularyMasks(self.catalog, vocabulary.item_ids)
         events = bundle.events(default=self.settings.events)
-        self._served = ServedVersion(bundle, masks, events, indexes, new_vectors)
+        return ServedVersion(bundle, masks, events, indexes, new_vectors)
 
     @property
     def bundle(self) -> ModelBundle | None:
@@ -188,23 +195,24 @@ class HomepagePipeline:
         """The user's page; ``request_id`` (default: a new one) also seeds exploration, so
         a page can be rebuilt exactly; ``explain`` attaches scores, ranks and feature values;
         ``context`` carries the request's device and surface, and its time (default: the clock's now)."""
-        experiment = self.settings.experiment
-        variant = self._variant(user_id)
+        variant, stages = self.variants.for_user(user_id)
         page = Homepage(request_id=request_id or uuid.uuid4().hex, user_id=user_id, model_version=None)
         declared = variant.settings.homepage
+        served, missing = self._version_of(variant)
         began = time.perf_counter()
         query, reasons = self.reader.read(
-            page.request_id, user_id, n, self._served, declared, exclude, category, explain, context
+            page.request_id, user_id, n, served, declared, exclude, category, explain, context
         )
         page.seconds["read"] = time.perf_counter() - began
         page.model_version = query.version.version if query.version is not None else None
-        if experiment is not None:
-            page.experiment, page.arm = experiment.name, variant.arm
-        for reason in (*self.standing_reasons, *reasons):
+        if variant.arms:
+            page.experiment, page.arm = variant.arms[0]
+            page.arms = dict(variant.arms)
+        for reason in (*self.standing_reasons, *missing, *reasons):
             page.degrade(reason)
         if query.version is None:
             page.degrade("no trained model yet: serving live popularity and text similarity")
-        draft = self._compose(query, self._stages[variant.arm], declared, page.seconds)
+        draft = self._compose(query, stages, declared, page.seconds)
         for reason in draft.degradations:
             page.degrade(reason)
         page.removed = dict(draft.removed)
@@ -282,16 +290,22 @@ class HomepagePipeline:
     def read_query(self, user_id: str, n: int, exclude: Collection[str] = ()) -> PageQuery:
         """What a page for ``user_id`` would know, read now (for inspection; build reads it
         the same way)."""
-        variant = self._variant(user_id)
-        query, _reasons = self.reader.read(
-            uuid.uuid4().hex, user_id, n, self._served, variant.settings.homepage, exclude
-        )
+        variant, _stages = self.variants.for_user(user_id)
+        served, _missing = self._version_of(variant)
+        declared = variant.settings.homepage
+        query, _reasons = self.reader.read(uuid.uuid4().hex, user_id, n, served, declared, exclude)
         return query
 
-    def _variant(self, user_id: str) -> Variant:
-        """The user's arm's components (the configured page when no experiment runs)."""
-        experiment = self.settings.experiment
-        return self.variants[assign_arm(experiment, user_id) if experiment is not None else None]
+    def _version_of(self, variant: Variant) -> tuple[ServedVersion | None, tuple[str, ...]]:
+        """The version the variant's pages are built with, and why not the one it asks for."""
+        wanted = variant.model_version
+        if wanted is None or (self._served is not None and self._served.version == wanted):
+            return self._served, ()
+        found = self._arm_versions.get(wanted)
+        if found is None:
+            why = f"model version {wanted} of arm {variant.arm} is not loaded: serving the current one"
+            return self._served, (why,)
+        return found, ()
 
     def forget_user(self, user_id: str) -> None:
         """Drop what is cached about a user whose profile was just written or deleted."""
@@ -307,7 +321,9 @@ class HomepagePipeline:
         )
         now = time.time()
         version, experiment, arm = page.model_version, page.experiment, page.arm
-        self.impressions.log(ShownPage(page.request_id, page.user_id, version, now, experiment, arm, shown))
+        arms = tuple(page.arms.items())
+        logged = ShownPage(page.request_id, page.user_id, version, now, experiment, arm, shown, arms)
+        self.impressions.log(logged)
 
     # -- lists beside the page ------------------------------------------
     def popular(self, n: int, category: str | None = None) -> Homepage:

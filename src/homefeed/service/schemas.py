@@ -162,7 +162,7 @@ class ExperimentReport(BaseModel):
 
 class VersionBody(BaseModel):
     version: str
-    status: str = Field(description="serving, pinned (and serving), kept, or quarantined.")
+    status: str = Field(description="serving, pinned (and serving), kept, rejected (gate), quarantined.")
     created_at: float | None
     models: list[str]
     users: int | None
@@ -170,7 +170,12 @@ class VersionBody(BaseModel):
     events: int | None
     train_seconds: float | None
     size_bytes: int
-    reason: str | None = Field(None, description="Why a quarantined version was set aside.")
+    reason: str | None = Field(None, description="Why a quarantined or rejected version was set aside.")
+    gate: dict[str, Any] | None = Field(
+        None,
+        description="The quality gate's verdict: status, reason, metric, margin, test users, the "
+        "version compared with, and per model the new and the serving version's figures.",
+    )
 
 
 class PinBody(BaseModel):

@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from homefeed.domain import Impression, ShownPage
 from homefeed.events import CONTEXT_KEYS
 from homefeed.store.dialect import day_of, insert
-from homefeed.store.schema import DAY, events, follows_impression, impressions, item_impressions
+from homefeed.store.experiments import record_exposures
+from homefeed.store.schema import (
+    DAY,
+    count_followed,
+    events,
+    follows_impression,
+    impressions,
+    item_impressions,
+)
 
 # built once: constructing a statement on every request cost more than running it
 _USER_EVENTS = (
@@ -109,6 +117,19 @@ class Logs:
         with self.engine.connect() as connection:
             latest = connection.execute(sa.select(sa.func.max(events.c.ts))).scalar_one()
         return float(latest) if latest is not None else None
+
+    def newest_share_cut(self, share: float) -> float | None:
+        """The time at which the newest ``share`` of events begins (events at or after it are
+        that share, ties included); None when that would hold out nothing or everything."""
+        with self.engine.connect() as connection:
+            total = connection.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
+            offset = int(total * share)
+            if offset < 1:
+                return None
+            newest = sa.select(events.c.ts).order_by(events.c.ts.desc()).offset(offset - 1).limit(1)
+            cut = connection.execute(newest).scalar_one()
+            oldest = connection.execute(sa.select(sa.func.min(events.c.ts))).scalar_one()
+        return float(cut) if cut > oldest else None
 
     def recent_activity(
         self, event_types: Sequence[str], since: float, bucket_seconds: float, until: float | None = None
@@ -216,17 +237,13 @@ class Logs:
         ``click_types`` (``conversion_types``) on the same item within ``window_seconds``
         after it. One grouped query, the same on SQLite and PostgreSQL."""
 
-        def followed_by(types: Collection[str]) -> sa.ColumnElement[int]:
-            later = sa.select(events.c.seq).where(follows_impression(types, window_seconds)).exists()
-            return sa.func.sum(sa.case((later, 1), else_=0))
-
         query = (
             sa.select(
                 impressions.c.arm,
                 sa.func.count(sa.distinct(impressions.c.user_id)),
                 sa.func.count(),
-                followed_by(click_types),
-                followed_by(conversion_types),
+                count_followed(click_types, window_seconds),
+                count_followed(conversion_types, window_seconds),
             )
             .where(impressions.c.experiment == experiment)
             .group_by(impressions.c.arm)
@@ -252,17 +269,13 @@ class Logs:
         the attribution rule of :meth:`arm_outcomes`; days are UTC day numbers."""
         column = self._dimension(dimension)
 
-        def followed_by(types: Collection[str]) -> sa.ColumnElement[int]:
-            later = sa.select(events.c.seq).where(follows_impression(types, window_seconds)).exists()
-            return sa.func.sum(sa.case((later, 1), else_=0))
-
         key = column.label("key")
         query = sa.select(
             key,
             sa.func.count(sa.distinct(impressions.c.user_id)),
             sa.func.count(),
-            followed_by(click_types),
-            followed_by(conversion_types),
+            count_followed(click_types, window_seconds),
+            count_followed(conversion_types, window_seconds),
         ).group_by(key)
         if since is not None:
             query = query.where(impressions.c.ts >= since)
@@ -335,6 +348,8 @@ class Logs:
             # sorted: concurrent writers take the rows' locks in one order (no deadlock)
             counts = [{"item_id": i, "day": d, "shown": n} for (i, d), n in sorted(counted.items())]
             connection.execute(add_counts, counts)
+            seen = ((name, page.user_id, arm, page.timestamp) for page in pages for name, arm in page.arms)
+            record_exposures(connection, seen)
 
 
 _IMPRESSION_COLUMNS = (

@@ -144,6 +144,13 @@ def follows_impression(event_types: Collection[str], window_seconds: float) -> s
     )
 
 
+def count_followed(types: Collection[str], window_seconds: float) -> sa.ColumnElement[int]:
+    """In a query grouping impressions: how many were followed by an event of ``types`` by the
+    same user on the same item within ``window_seconds`` (the attribution rule)."""
+    later = sa.select(events.c.seq).where(follows_impression(types, window_seconds)).exists()
+    return sa.func.sum(sa.case((later, 1), else_=0))
+
+
 # imports being merged into the store: validated rows wait in a staging file of their own and
 # are written in short transactions; the progress commits with each chunk, so an import killed
 # midway is finished exactly once by the next start (see homefeed.datasets.importer)
@@ -172,4 +179,28 @@ training_runs = sa.Table(
     sa.Column("data_to", sa.Double),
     sa.Column("error", sa.Text),
     sa.Index("ix_training_runs_started_at", "started_at"),
+)
+
+# A/B experiments started and stopped at run time (or declared in the settings): the arms, as
+# JSON, fixed once started (a user's arm is a hash of the name and the user id)
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("arms", sa.JSON, nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),  # api (started at run time) or settings
+    sa.Column("status", sa.String(16), nullable=False),  # running or stopped
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("stopped_at", sa.Double),
+)
+
+# the first page each user was shown in each experiment, and their arm: a report counts a
+# user's impressions from then until the experiment stopped
+experiment_exposures = sa.Table(
+    "experiment_exposures",
+    metadata,
+    sa.Column("experiment", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(255), primary_key=True),
+    sa.Column("arm", sa.String(64), nullable=False),
+    sa.Column("first_seen", sa.Double, nullable=False),
 )

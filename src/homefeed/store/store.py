@@ -225,6 +225,17 @@ class Store:
             return None
         return _user(row)
 
+    def profiles_of(self, user_ids: Sequence[str]) -> dict[str, User]:
+        """The stored profiles of ``user_ids`` (users without one are left out)."""
+        found: dict[str, User] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(user_ids), 500):
+                chunk = list(user_ids[start : start + 500])
+                query = sa.select(users).where(users.c.id.in_(chunk))
+                for row in connection.execute(query).mappings():
+                    found[row["id"]] = _user(row)
+        return found
+
     def iter_users(self) -> Iterator[User]:
         with self.engine.connect() as connection:
             for row in connection.execute(sa.select(users).order_by(users.c.id)).mappings():

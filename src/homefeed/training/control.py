@@ -17,7 +17,9 @@ from homefeed.training.integrity import quarantine_reason
 from homefeed.training.versions import (
     MANIFEST,
     PIN,
+    REJECTED,
     pinned_version,
+    rejection_reason,
     served_version_path,
     version_folders,
 )
@@ -26,7 +28,8 @@ from homefeed.training.versions import (
 @dataclass(frozen=True)
 class VersionInfo:
     """One version as an operator sees it. ``status``: serving (what workers serve), pinned
-    (and serving), kept (can be rolled back to) or quarantined (with ``reason``)."""
+    (and serving), kept (can be rolled back to), rejected by the quality gate or quarantined
+    (both with ``reason``). ``gate``: the gate's verdict and figures, as in the manifest."""
 
     version: str
     status: str
@@ -38,6 +41,7 @@ class VersionInfo:
     train_seconds: float | None
     size_bytes: int
     reason: str | None = None
+    gate: dict[str, Any] | None = None
 
 
 def list_versions(models_dir: Path) -> list[VersionInfo]:
@@ -48,10 +52,13 @@ def list_versions(models_dir: Path) -> list[VersionInfo]:
     for path in version_folders(models_dir):
         manifest = _manifest(path)
         reason = quarantine_reason(path)
+        rejected = rejection_reason(path)
         if reason is not None:
             status = "quarantined"
         elif served is not None and path.name == served.name:
             status = "pinned" if path.name == pinned else "serving"
+        elif rejected is not None:
+            status, reason = "rejected", rejected
         else:
             status = "kept"
         found.append(
@@ -66,6 +73,7 @@ def list_versions(models_dir: Path) -> list[VersionInfo]:
                 train_seconds=manifest.get("total_seconds"),
                 size_bytes=sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file()),
                 reason=reason,
+                gate=manifest.get("gate"),
             )
         )
     return found
@@ -80,6 +88,14 @@ def pin(models_dir: Path, version: str) -> None:
     temporary = models_dir / f".{PIN}.{os.getpid()}"
     temporary.write_text(json.dumps({"version": version, "at": time.time()}), encoding="utf-8")
     os.replace(temporary, models_dir / PIN)
+
+
+def promote(models_dir: Path, version: str) -> None:
+    """Overrule the quality gate: ``version`` becomes servable (the newest servable serves)."""
+    path = _existing(models_dir, version)
+    if rejection_reason(path) is None:
+        raise HomefeedError(f"model version {version} was not rejected by the quality gate")
+    (path / REJECTED).unlink(missing_ok=True)
 
 
 def unpin(models_dir: Path) -> str | None:
@@ -97,7 +113,7 @@ def rollback(models_dir: Path) -> str:
     older = [
         path
         for path in version_folders(models_dir)
-        if path.name < served.name and quarantine_reason(path) is None
+        if path.name < served.name and quarantine_reason(path) is None and rejection_reason(path) is None
     ]
     if not older:
         raise HomefeedError(f"no intact version older than {served.name} to roll back to")

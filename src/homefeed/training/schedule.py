@@ -5,6 +5,7 @@ quiet skip), is recorded with its data window, duration and result, and prunes o
 
 from __future__ import annotations
 
+import logging
 import time
 
 from homefeed.config import Settings
@@ -14,6 +15,7 @@ from homefeed.training.trainer import StepCallback, train_bundle
 from homefeed.training.versions import ModelBundle, prune_versions
 
 LOCK = "training"
+log = logging.getLogger(__name__)
 
 
 class TrainingBusyError(HomefeedError):
@@ -38,6 +40,7 @@ def run_training(
     keep: int,
     scheduled: bool = False,
     on_step: StepCallback | None = None,
+    gated: bool | None = None,
 ) -> ModelBundle | None:
     """Train ``names`` into a new version under the training lock and record the run; a
     scheduled run is skipped (None) when the lock is taken or the run is not due."""
@@ -53,12 +56,20 @@ def run_training(
         run_id = runs.start(store.engine, "scheduled" if scheduled else "manual")
         window = runs.event_window(store.engine)
         try:
-            bundle = train_bundle(store, settings, names, on_step)
+            bundle = train_bundle(store, settings, names, on_step, gated)
         except BaseException as error:
             runs.finish(
                 store.engine, run_id, "failed", window=window, error=f"{type(error).__name__}: {error}"
             )
             raise
         prune_versions(settings.effective_models_dir, keep)
-        runs.finish(store.engine, run_id, "succeeded", bundle.version, int(bundle.manifest["events"]), window)
+        gate = bundle.manifest.get("gate", {})
+        n_events = int(bundle.manifest["events"])
+        if gate.get("status") == "rejected":
+            log.warning("the quality gate rejected model version %s: %s", bundle.version, gate["reason"])
+            runs.finish(store.engine, run_id, "rejected", bundle.version, n_events, window, gate["reason"])
+        else:
+            verdict = gate.get("reason", "off")
+            log.info("model version %s passed the quality gate: %s", bundle.version, verdict)
+            runs.finish(store.engine, run_id, "succeeded", bundle.version, n_events, window)
         return bundle

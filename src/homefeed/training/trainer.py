@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -15,12 +15,13 @@ from homefeed.config import Settings
 from homefeed.domain import Item, UserProfile
 from homefeed.errors import ModelNotTrainedError
 from homefeed.models.base import Recommender
-from homefeed.models.data import Interactions
+from homefeed.models.data import EventRow, Interactions
 from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, fit_new_item_map
 from homefeed.store import Store
+from homefeed.training.gate import Holdout, Verdict, review, serving_bundle
 from homefeed.training.integrity import ARTIFACT_FORMAT, file_checksums
 from homefeed.training.registry import build_model, model_class
-from homefeed.training.versions import INDEX_DIR, MANIFEST, SEMANTIC_DIR, ModelBundle, new_version
+from homefeed.training.versions import INDEX_DIR, MANIFEST, SEMANTIC_DIR, ModelBundle, new_version, reject
 from homefeed.understanding.semantic import embed_interests, open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
@@ -33,8 +34,12 @@ def train_bundle(
     settings: Settings,
     names: Sequence[str] = DEFAULT_MODELS,
     on_step: StepCallback | None = None,
+    gated: bool | None = None,
 ) -> ModelBundle:
-    """Read the behaviour log, fit each named model and save them as one new version."""
+    """Read the behaviour log, fit each named model and save them as one new version. With the
+    quality gate on (``gated``, default HOMEFEED_GATE__ENABLED) the newest events are held out
+    and the version is judged on them before it is published; one the gate rejects is saved
+    marked rejected, and no worker serves it."""
     for name in names:
         model_class(name)  # unknown names fail before any work is done
     step = on_step or (lambda _message: None)
@@ -42,7 +47,13 @@ def train_bundle(
     started = time.perf_counter()
     catalog = list(store.iter_items())
     events = settings.events
-    data = Interactions.from_rows(store.logs.iter_event_rows(), events, [item.id for item in catalog])
+    rows: Iterator[EventRow] = store.logs.iter_event_rows()
+    gated = settings.gate.enabled if gated is None else gated
+    cut = store.logs.newest_share_cut(settings.gate.holdout_share) if gated else None
+    holdout = Holdout(cut) if cut is not None else None
+    if holdout is not None:
+        rows = holdout.training_rows(rows)
+    data = Interactions.from_rows(rows, events, [item.id for item in catalog])
     by_id = {item.id: item for item in catalog}
     in_order = [by_id[item_id] for item_id in data.item_ids]  # the models' item order
     data.item_fields = in_order
@@ -78,6 +89,14 @@ def train_bundle(
             data.item_text = _embed(settings, store, in_order)
         step("mapping item text into the behaviour space")
         new_items = fit_new_item_map(models, data, settings.homepage.new_items_days)
+    verdict: Verdict | None = None
+    if holdout is not None:
+        step("judging the new version on the newest events (quality gate)")
+        serving = serving_bundle(settings.effective_models_dir)
+        verdict = review(settings.gate, data, models, holdout, serving, store.profiles_of, events)
+    elif gated:
+        unsplit = "not judged: the events cannot be split in time (too few, or all at one time)"
+        verdict = Verdict("passed", unsplit, 0, None)
     version = new_version()
     root = settings.effective_models_dir
     temporary = root / f".tmp-{version}"
@@ -104,6 +123,8 @@ def train_bundle(
         "users": data.n_users,
         "items": data.n_items,
         "events": len(data.users),
+        "trained_until": float(data.timestamps.max()),
+        "gate": verdict.manifest(settings.gate) if verdict is not None else {"status": "off"},
         "fit_seconds": timings,
         "total_seconds": round(time.perf_counter() - started, 3),
         "event_weights": dict(events.weights),
@@ -111,6 +132,8 @@ def train_bundle(
         "files": file_checksums(temporary),  # verified on every load (integrity.verify_files)
     }
     (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if verdict is not None and verdict.rejected:
+        reject(temporary, verdict.reason)  # after checksumming: promoting a version removes it
     final = root / version
     os.replace(temporary, final)
     return ModelBundle(version, final, manifest, models, new_items)

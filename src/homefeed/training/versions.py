@@ -8,7 +8,9 @@ One that does not (a corrupt, missing or incompatible file) is quarantined (see 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ SEMANTIC_DIR = "semantic"  # the item text index inside a version folder
 INDEX_DIR = "index"  # a model's saved HNSW index over its item vectors, inside the model's folder
 MANIFEST = "manifest.json"
 PIN = "pinned.json"  # in the models folder: the version an operator pinned
+REJECTED = "rejected.json"  # in a version folder: the quality gate turned it down, and why
 
 
 @dataclass
@@ -90,8 +93,31 @@ def version_folders(models_dir: Path) -> list[Path]:
 
 
 def latest_version_path(models_dir: Path) -> Path | None:
-    """The newest complete version folder not quarantined, or None when there is none."""
-    return next((entry for entry in version_folders(models_dir) if quarantine_reason(entry) is None), None)
+    """The newest complete version folder neither quarantined nor rejected, or None."""
+    return next((entry for entry in version_folders(models_dir) if _servable(entry)), None)
+
+
+def reject(folder: Path, reason: str) -> None:
+    """Mark ``folder`` as turned down by the quality gate (kept, not served unless pinned)."""
+    temporary = folder / f".{REJECTED}.{os.getpid()}"
+    temporary.write_text(json.dumps({"reason": reason, "at": time.time()}), encoding="utf-8")
+    os.replace(temporary, folder / REJECTED)
+
+
+def rejection_reason(folder: Path) -> str | None:
+    """Why the quality gate turned ``folder`` down, or None when it did not."""
+    marker = folder / REJECTED
+    if not marker.exists():
+        return None
+    try:
+        reason = json.loads(marker.read_text(encoding="utf-8")).get("reason")
+    except (OSError, ValueError, AttributeError):
+        reason = None
+    return str(reason) if reason else "rejected (no reason recorded)"
+
+
+def _servable(entry: Path) -> bool:
+    return quarantine_reason(entry) is None and rejection_reason(entry) is None
 
 
 def pinned_version(models_dir: Path) -> str | None:
@@ -110,11 +136,15 @@ def served_version_path(models_dir: Path) -> Path | None:
 
 
 def _candidates(models_dir: Path) -> list[Path]:
-    """Versions to serve, best first: the pinned one, then the others newest first (none
-    quarantined)."""
-    intact = [entry for entry in version_folders(models_dir) if quarantine_reason(entry) is None]
+    """Versions to serve, best first: the pinned one (even one the gate rejected: the
+    operator chose it), then the others newest first (none quarantined or rejected)."""
     pinned = pinned_version(models_dir)
-    return sorted(intact, key=lambda entry: entry.name != pinned)  # stable: newest first after it
+    usable = [
+        entry
+        for entry in version_folders(models_dir)
+        if _servable(entry) or (entry.name == pinned and quarantine_reason(entry) is None)
+    ]
+    return sorted(usable, key=lambda entry: entry.name != pinned)  # stable: newest first after it
 
 
 def load_bundle(path: Path) -> ModelBundle:
@@ -167,14 +197,14 @@ def load_latest(models_dir: Path) -> ModelBundle:
 
 def prune_versions(models_dir: Path, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` servable versions (and the pinned one), and quarantined
-    versions older than the oldest one kept; returns what was removed."""
+    or rejected versions older than the oldest one kept; returns what was removed."""
     kept: list[Path] = []
     removed: list[Path] = []
     pinned = pinned_version(models_dir)
     for entry in version_folders(models_dir):
         if entry.name == pinned:
             continue
-        intact = quarantine_reason(entry) is None
+        intact = _servable(entry)
         if intact and len(kept) < keep:
             kept.append(entry)
         elif intact or len(kept) >= keep:

@@ -1,6 +1,6 @@
-"""Model versions an operator controls: list, pin, unpin, roll back, delete (the worker that
-takes the call follows at once; the others within HOMEFEED_MODEL_POLL_SECONDS), and the
-training runs that made them."""
+"""Model versions an operator controls: list, pin, unpin, roll back, promote past the quality
+gate, delete (the worker that takes the call follows at once; the others within
+HOMEFEED_MODEL_POLL_SECONDS), and the training runs that made them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from homefeed.service.runtime import Runtime
 from homefeed.service.schemas import PinBody, TrainingRunBody, VersionBody, VersionChange
 from homefeed.store import runs
 from homefeed.training import control
+from homefeed.training.versions import pinned_version
 
 router = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[AdminAccess])
 VersionName = Annotated[Label, Path(description="A version's name, e.g. 20261206T081500123456Z.")]
@@ -50,6 +51,14 @@ def roll_back(runtime: RuntimeDep) -> VersionChange:
     """Pin the intact version before the one served now (unpin to go forward again)."""
     version = control.rollback(_dir(runtime))
     return _followed(runtime, version)
+
+
+@router.post("/versions/{version}/promote", response_model=VersionChange)
+def promote_version(version: VersionName, runtime: RuntimeDep) -> VersionChange:
+    """Overrule the quality gate: a rejected version may serve (it does when it is the newest
+    servable one and nothing is pinned)."""
+    control.promote(_dir(runtime), version)
+    return _followed(runtime, pinned_version(_dir(runtime)))
 
 
 @router.delete("/versions/{version}", status_code=204)

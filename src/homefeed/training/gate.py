@@ -1,0 +1,195 @@
+"""The quality gate: a new version serves only when it ranks the newest events, which it was not
+trained on, about as well as the version serving now ranks the same rows.
+
+Training holds out the newest ``holdout_share`` of events (a time cut: the temporal protocol).
+Each test user is known by their history before the cut and is asked for their next items: the
+positive events after the cut on items they had not had before. Both versions score every user
+from that history, as the page does, and each model the two versions share is compared on the
+configured metric. A version worse by more than the margin on any of them is kept, marked
+rejected (see ``versions.reject``), and not served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from homefeed.accuracy import ranking_metrics
+from homefeed.config import GateSettings
+from homefeed.domain import UserProfile
+from homefeed.events import EventPolicy
+from homefeed.models.base import Recommender, UserQuery, top_k
+from homefeed.models.data import EventRow, Interactions
+from homefeed.training.integrity import CorruptVersionError
+from homefeed.training.versions import ModelBundle, load_bundle, served_version_path
+
+REPORTED = ("hr", "recall", "ndcg", "mrr")
+
+
+class Holdout:
+    """Splits the event stream at ``cut``: rows before it pass on to training, the rest are
+    kept (the newest share of the log, so they fit in memory)."""
+
+    def __init__(self, cut: float) -> None:
+        self.cut = cut
+        self.rows: list[EventRow] = []
+
+    def training_rows(self, rows: Iterable[EventRow]) -> Iterator[EventRow]:
+        for row in rows:
+            if row[3] < self.cut:
+                yield row
+            else:
+                self.rows.append(row)
+
+
+@dataclass
+class GateCase:
+    user_id: str
+    history: list[str]  # item ids before the cut, oldest first
+    weights: list[float]
+    relevant: set[str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate decided and on what figures; recorded in the version's manifest."""
+
+    status: str  # passed | rejected
+    reason: str
+    users: int
+    cut: float | None
+    serving: str | None = None
+    metrics: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # model -> side -> metric
+
+    @property
+    def rejected(self) -> bool:
+        return self.status == "rejected"
+
+    def manifest(self, settings: GateSettings) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "metric": f"{settings.metric}@{settings.k}",
+            "margin": settings.margin,
+            "cut": self.cut,
+            "users": self.users,
+            "serving": self.serving,
+            "models": self.metrics,
+        }
+
+
+def test_cases(
+    data: Interactions, held: Iterable[EventRow], events: EventPolicy, seen: float, limit: int
+) -> list[GateCase]:
+    """Users with a history in ``data`` and positive held-out events after ``seen`` on catalog
+    items new to them; at most ``limit`` of them, a fixed sample."""
+    later: dict[str, set[str]] = {}
+    for user_id, item_id, kind, timestamp, *_ in held:
+        if timestamp > seen and events.weight(kind) > 0 and data.item_index(item_id) is not None:
+            later.setdefault(user_id, set()).add(item_id)
+    known = sorted(user for user in later if data.user_index(user) is not None)
+    if len(known) > limit:
+        chosen = np.random.default_rng(0).choice(len(known), size=limit, replace=False)
+        known = [known[i] for i in sorted(chosen)]
+    wanted = {index: user for user in known if (index := data.user_index(user)) is not None}
+    order = np.lexsort((data.timestamps, data.users))
+    cases: dict[str, GateCase] = {user: GateCase(user, [], [], set()) for user in known}
+    for row in order[np.isin(data.users[order], list(wanted))]:
+        case = cases[wanted[int(data.users[row])]]
+        case.history.append(data.item_ids[int(data.items[row])])
+        case.weights.append(float(data.weights[row]))
+    for case in cases.values():
+        case.relevant = later[case.user_id] - set(case.history)
+    return [case for case in cases.values() if case.relevant]
+
+
+def measure(
+    model: Recommender, cases: list[GateCase], profiles: Mapping[str, UserProfile], k: int
+) -> dict[str, float]:
+    """Mean ranking metrics of ``model`` over ``cases``, each user scored from their history
+    (items the model does not know are left out of it, and it cannot rank them)."""
+    ranked = np.full((len(cases), k), -1, dtype=np.int64)
+    relevant: list[set[int]] = []
+    for row, case in enumerate(cases):
+        pairs = [
+            (index, weight)
+            for item, weight in zip(case.history, case.weights, strict=True)
+            if (index := model.item_index(item)) is not None
+        ]
+        items = np.array([index for index, _ in pairs], dtype=np.int64)
+        weights = np.array([weight for _, weight in pairs], dtype=np.float32)
+        query = UserQuery(items, weights, profiles.get(case.user_id))
+        scores = np.array(model.score_user(query), dtype=np.float64)
+        scores[items] = -np.inf
+        ranked[row] = top_k(scores[None, :], k)[0][0]
+        unknown = iter(range(-2, -2 - len(case.relevant), -1))  # never ranked, still counted
+        indices = (model.item_index(item) for item in case.relevant)
+        relevant.append({index if index is not None else next(unknown) for index in indices})
+    values = ranking_metrics(ranked, relevant, k)
+    return {name: round(float(values[name].mean()), 5) for name in REPORTED}
+
+
+def serving_bundle(models_dir: Path) -> ModelBundle | None:
+    """The version served now, to compare with (None when none is, or it cannot be read)."""
+    path = served_version_path(models_dir)
+    if path is None:
+        return None
+    try:
+        return load_bundle(path)
+    except CorruptVersionError:
+        return None
+
+
+def seen_until(bundle: ModelBundle) -> float:
+    """The newest event time ``bundle`` may have trained on: as recorded, else the time it was
+    created (versions from before the gate)."""
+    manifest = bundle.manifest
+    return float(manifest.get("trained_until") or manifest.get("created_at") or 0.0)
+
+
+def review(
+    settings: GateSettings,
+    data: Interactions,
+    models: Mapping[str, Recommender],
+    holdout: Holdout,
+    serving: ModelBundle | None,
+    profiles_of: Callable[[Sequence[str]], Mapping[str, UserProfile]],
+    events: EventPolicy,
+) -> Verdict:
+    """Judge the freshly fitted ``models`` against ``serving`` on the held-out rows neither
+    trained on; ``profiles_of`` gives the test users' profiles (for models that read them)."""
+    seen = seen_until(serving) if serving is not None else -np.inf  # rows it may have trained on
+    cases = test_cases(data, holdout.rows, events, seen, settings.max_users)
+    profiles = profiles_of([case.user_id for case in cases])
+    name = serving.version if serving is not None else None
+    k, key = settings.k, settings.metric
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for model_name, model in models.items():
+        figures[model_name] = {"candidate": measure(model, cases, profiles, k)} if cases else {}
+        old = serving.get(model_name) if serving is not None else None
+        if old is not None and cases:
+            figures[model_name]["serving"] = measure(old, cases, profiles, k)
+    if serving is None:
+        return Verdict("passed", "no version serving to compare with", len(cases), holdout.cut, None, figures)
+    if len(cases) < settings.min_users:
+        reason = f"not judged: {len(cases)} test users, fewer than gate.min_users={settings.min_users}"
+        return Verdict("passed", reason, len(cases), holdout.cut, name, figures)
+    worse = []
+    for model_name, sides in figures.items():
+        if "serving" not in sides:
+            continue
+        new, old_value = sides["candidate"][key], sides["serving"][key]
+        if new < old_value * (1.0 - settings.margin) - 1e-12:
+            worse.append(
+                f"{model_name} {key}@{k} {new:.4f} < {old_value:.4f} of {name} minus {settings.margin:.0%}"
+            )
+    if worse:
+        return Verdict("rejected", "; ".join(worse), len(cases), holdout.cut, name, figures)
+    compared = sorted(model for model, sides in figures.items() if "serving" in sides)
+    shared = ", ".join(compared) or "no shared model"
+    reason = f"{shared} within {settings.margin:.0%} of {name} on {len(cases)} users"
+    return Verdict("passed", reason, len(cases), holdout.cut, name, figures)
