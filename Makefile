@@ -6,7 +6,7 @@ HOMEFEED_DATA_DIR ?= homefeed-data
 export HOMEFEED_DATA_DIR
 DATA ?=
 
-.PHONY: demo test install chromium lint typecheck bench clean
+.PHONY: demo test install chromium lint typecheck bench clean vendor
 
 ## Set up everything, load demo data (synthetic, or DATA=path/to/movielens), train, serve on :8000.
 demo: install
@@ -44,6 +44,16 @@ typecheck: install
 ## Benchmarks print tables; copy them into docs/benchmarks.md with date, machine and command.
 bench: install
 	$(BIN)/python benchmarks/serve.py
+
+## Fetch the dashboard's chart library again from the npm registry (it is committed, so no
+## set-up needs npm); the checksum must match the one in static/vendor/README.md.
+CHARTJS := 4.6.2
+CHARTJS_SHA256 := 3f288f4f26882c26b58931fb586a9b4f30370b5de38d69dc005b0bd05b08e113
+VENDOR := src/homefeed/service/static/vendor
+vendor:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent chart.js@$(CHARTJS) >/dev/null && tar xzf chart.js-$(CHARTJS).tgz && \
+	echo "$(CHARTJS_SHA256)  package/dist/chart.umd.min.js" | sha256sum -c - && \
+	cp package/dist/chart.umd.min.js $(CURDIR)/$(VENDOR)/ && cp package/LICENSE.md $(CURDIR)/$(VENDOR)/chart.js.LICENSE.md
 
 clean:
 	rm -rf $(VENV) $(HOMEFEED_DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

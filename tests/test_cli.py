@@ -31,6 +31,11 @@ def test_every_command_has_help() -> None:
         ["demo"],
         ["init"],
         ["experiment-report"],
+        ["experiments"],
+        ["experiments", "start"],
+        ["experiments", "report"],
+        ["experiments", "plan"],
+        ["versions", "promote"],
         ["users"],
         ["users", "export"],
         ["users", "delete"],
@@ -95,11 +100,14 @@ def test_experiment_report_prints_rates_per_arm(tmp_path: Path) -> None:
     from homefeed.config import Settings
     from homefeed.domain import Event, Impression
     from homefeed.store import Store, migrate
+    from homefeed.store import experiments as stored
 
     data = tmp_path / "data"
     data.mkdir()
     store = Store.from_url(Settings(data_dir=data).effective_database_url)
     migrate(store.engine)
+    stored.add(store.engine, "exp", {"a": {}, "b": {}}, "api")
+    stored.add(store.engine, "nothing", {"a": {}, "b": {}}, "api")
     shown = [
         Impression(f"r{n}", f"u{n}", "i1", 0, "main", "als", None, 1000.0, "exp", "ab"[n % 2])
         for n in range(8)

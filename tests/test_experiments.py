@@ -12,13 +12,15 @@ from pydantic import ValidationError
 
 from homefeed.config import ExperimentSettings, Settings
 from homefeed.domain import Event, Impression
-from homefeed.errors import ConfigurationError
-from homefeed.feedback.online import experiment_outcomes, two_proportion_p_value
+from homefeed.errors import ConfigurationError, NotFoundError
+from homefeed.feedback.experiments import report
+from homefeed.feedback.statistics import RatioSample, impression_level_p_value
 from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.experiments import assign_arm
 from homefeed.live.catalog import Catalog
 from homefeed.service import create_app
 from homefeed.store import Store
+from homefeed.store import experiments as stored
 from homefeed.training.versions import latest_version_path, load_bundle
 
 QUIET = {"sources": ["personal"], "exploration_slots": 0}  # no explore or trending rows
@@ -94,11 +96,14 @@ def test_each_arm_builds_its_pages_with_its_own_settings_and_impressions_record_
     assert page.experiment is None and page.arm is None
 
 
-def test_ctr_and_cvr_count_events_after_an_impression_within_the_window(store: Store) -> None:
-    """Arm a: 100 impressions, 30 clicked within the hour (6 of them bought); arm b: 100, 10
-    clicked. Events before the impression, after the window, on another item or by another
-    user do not count."""
+def test_ctr_and_cvr_count_events_after_an_impression_within_the_window(
+    store: Store, settings: Settings
+) -> None:
+    """Arm a: 25 users, 100 impressions, 30 clicked within the hour (6 of them bought); arm b:
+    25 users, 100 impressions, 10 clicked. Events before the impression, after the window, on
+    another item or by another user do not count, nor do users of another experiment."""
     now = time.time() - 86_400
+    stored.add(store.engine, "exp", {"a": {}, "b": {}}, "api")
     shown, done = [], []
     for arm, clicks, buys in (("a", 30, 6), ("b", 10, 0)):
         for n in range(100):
@@ -113,17 +118,40 @@ def test_ctr_and_cvr_count_events_after_an_impression_within_the_window(store: S
                 done.append(Event(user_id=user, item_id=item, type="click", timestamp=now + 7200))
                 done.append(Event(user_id=user, item_id=f"other-{n}", type="click", timestamp=now + 60))
                 done.append(Event(user_id=f"other-{n}", item_id=item, type="click", timestamp=now + 60))
-    shown.append(Impression("r-x", "a-user-0", "item-0", 0, "main", "als", "v1", now, "other-exp", "a"))
+    shown.append(Impression("r-x", "z-user", "item-0", 0, "main", "als", "v1", now, "other-exp", "a"))
     store.logs.log_impressions(shown)
     store.add_events(done)
-    a, b = experiment_outcomes(store, "exp", ["click", "purchase"], ["purchase"], 3600, arms=["a", "b"])
+    counting = settings.model_copy(update={"click_types": ["click", "purchase"]})
+    a, b = report(store, counting, "exp", window_hours=1, conversion_types=["purchase"]).arms
     assert (a.arm, a.users, a.impressions, a.clicked, a.converted) == ("a", 25, 100, 30, 6)
     assert (b.arm, b.users, b.impressions, b.clicked, b.converted) == ("b", 25, 100, 10, 0)
-    assert a.ctr == pytest.approx(0.30) and b.cvr == 0.0 and a.ctr_p_value is None
-    assert b.ctr_p_value == pytest.approx(two_proportion_p_value(10, 100, 30, 100)) and b.ctr_p_value < 0.001
-    wide = experiment_outcomes(store, "exp", ["click"], ["purchase"], 3 * 3600, arms=["b", "a"])
-    assert [o.arm for o in wide] == ["b", "a"] and wide[1].clicked == 100  # the late clicks count now
-    assert experiment_outcomes(store, "nothing-yet", ["click"], ["purchase"]) == []
+    assert a.ctr == pytest.approx(0.30) and b.cvr == 0.0 and a.ctr_test is None
+    assert b.ctr_test is not None and b.ctr_test.difference == pytest.approx(-0.20)
+    assert b.ctr_test.relative == pytest.approx(-2 / 3)
+    assert b.ctr_test.p_value is not None and b.ctr_test.p_value < 0.001
+    low, high = b.ctr_test.interval
+    assert low < -0.20 < high < 0
+    wide = report(store, counting, "exp", window_hours=3).arms
+    assert [o.arm for o in wide] == ["a", "b"] and wide[0].clicked == 100  # the late clicks count now
+    with pytest.raises(NotFoundError, match="no experiment named 'nothing-yet'"):
+        report(store, counting, "nothing-yet")
+
+
+def test_a_user_who_clicks_everything_is_one_unit_not_many_trials() -> None:
+    """The arms are alike but for one user with 200 impressions who clicked 100: counted per
+    impression the difference looks certain; per user it is one person, and the interval that
+    resamples users covers no difference."""
+    import numpy as np
+
+    from homefeed.feedback.statistics import compare
+
+    control = RatioSample(np.full(50, 4.0), np.array([1.0] * 10 + [0.0] * 40))
+    heavy = RatioSample(np.array([200.0] + [4.0] * 49), np.array([100.0] + [1.0] * 10 + [0.0] * 39))
+    impression_p = impression_level_p_value(control, heavy)
+    per_user = compare(control, heavy, bootstrap_rounds=1000)
+    assert impression_p is not None and impression_p < 1e-10
+    assert per_user.p_value is not None and per_user.p_value > 0.01
+    assert per_user.bootstrap is not None and per_user.bootstrap[0] < 0 < per_user.bootstrap[1]
 
 
 def test_the_report_endpoint_gives_rates_per_arm_in_configured_order(trained: tuple[Store, Settings]) -> None:

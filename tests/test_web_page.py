@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 
 from homefeed.config import AccessSettings, Settings
-from homefeed.service import create_app
 from homefeed.store import Store
 
-CHROMIUM = Path(os.environ.get("HOMEFEED_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .browser import ADMIN_KEY, CHROMIUM, CHROMIUM_ARGS, serving
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-ADMIN_KEY = "admin-key-0123456789"
 
 
 @pytest.fixture(params=["open", "with API keys"])
@@ -48,21 +22,8 @@ def server(request: pytest.FixtureRequest, trained: tuple[Store, Settings]) -> I
     if request.param == "with API keys":
         access = AccessSettings.model_validate({"admin_keys": [ADMIN_KEY]})
         settings = settings.model_copy(update={"access": access})
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", store
-    finally:
-        instance.should_exit = True
-        thread.join(10)
+    with serving(settings) as base_url:
+        yield base_url, store
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -24,6 +24,8 @@ from rich.progress import (
 from rich.table import Table
 
 from homefeed.cli.common import open_store, settings_of
+from homefeed.cli.experiments import experiments_app
+from homefeed.cli.experiments import report as experiment_report
 from homefeed.cli.online import online_metrics
 from homefeed.cli.versions import print_gate, versions_app
 from homefeed.config import Settings
@@ -56,6 +58,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(users_app, name="users")
 app.add_typer(versions_app, name="versions")
+app.add_typer(experiments_app, name="experiments")
+app.command("experiment-report", help="The same as `homefeed experiments report`.")(experiment_report)
 app.command("online-metrics")(online_metrics)
 
 
@@ -470,46 +474,6 @@ def delete_user(
         err_console.print(f"[red]error:[/] user {user!r} not found")
         raise typer.Exit(1)
     console.print(f"deleted user {user!r} with their events and impressions")
-
-
-@app.command("experiment-report")
-def experiment_report(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The experiment's name (HOMEFEED_EXPERIMENT's name).")],
-    window_hours: Annotated[
-        float, typer.Option(min=0.001, help="An event counts for an impression this long after it.")
-    ] = 24.0,
-    conversion: Annotated[
-        list[str] | None, typer.Option(help="Event type counted as a conversion (repeatable).")
-    ] = None,
-) -> None:
-    """CTR and CVR per arm of an A/B experiment, from the impression log, with p-values
-    against the first arm (two-proportion z-test)."""
-    from homefeed.feedback.online import experiment_report as report
-
-    settings = settings_of(ctx)
-    outcomes = report(open_store(settings), settings, name, window_hours * 3600, conversion).arms
-    if not outcomes:
-        console.print(f"[yellow]no impressions recorded for experiment {name!r} yet[/]")
-        raise typer.Exit(1)
-    table = Table(title=f"experiment {name} · events within {window_hours:g} h of an impression")
-    for column in ("arm", "users", "impressions", "CTR", "p (CTR)", "CVR", "p (CVR)"):
-        table.add_column(column, justify="left" if column == "arm" else "right")
-    for o in outcomes:
-        table.add_row(
-            o.arm,
-            str(o.users),
-            str(o.impressions),
-            f"{o.ctr:.2%}",
-            "baseline" if o is outcomes[0] else _p(o.ctr_p_value),
-            f"{o.cvr:.2%}",
-            "baseline" if o is outcomes[0] else _p(o.cvr_p_value),
-        )
-    console.print(table)
-
-
-def _p(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g}"
 
 
 def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:

@@ -52,7 +52,7 @@ class Comparison:
     difference: float  # treatment rate - control rate
     relative: float | None  # difference / control rate
     standard_error: float
-    p_value: float | None  # two-sided, the delta method's z-test
+    p_value: float | None  # two-sided, the delta method's z-test (None: an arm has < 2 users)
     interval: tuple[float, float]  # the difference's (1 - alpha) interval, delta method
     bootstrap: tuple[float, float] | None  # the same interval by resampling users
     mde: float | None  # the absolute difference this design detects with the planned power
@@ -72,7 +72,9 @@ def compare(
     variance = _variance_of_difference(control, treatment)
     error = math.sqrt(variance)
     z_alpha = float(norm.ppf(1 - alpha / 2))
-    p_value = float(2 * norm.sf(abs(difference) / error)) if error > 0 else None
+    p_value: float | None = None  # too few users to estimate a variance
+    if control.users >= 2 and treatment.users >= 2:
+        p_value = float(2 * norm.sf(abs(difference) / error)) if error > 0 else float(difference == 0)
     interval = (difference - z_alpha * error, difference + z_alpha * error)
     rounds = bootstrap_rounds if control.users >= 2 and treatment.users >= 2 else 0
     boot = bootstrap_interval(control, treatment, alpha, rounds, seed) if rounds else None

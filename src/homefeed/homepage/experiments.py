@@ -63,6 +63,28 @@ def _declared(where: str, names: Sequence[str], known: Collection[str]) -> None:
         raise ConfigurationError(f"{where}: unknown component(s) {unknown}; valid names are {sorted(known)}")
 
 
+def _components(prefix: str, settings: Settings, filters: Collection[str]) -> None:
+    declared = settings.homepage
+    _declared(f"{prefix}.sources", declared.sources, SOURCES)
+    _declared(f"{prefix}.fill", declared.fill, SOURCES)
+    _declared(f"{prefix}.filters", declared.filters, filters)
+
+
+def check_arms(
+    settings: Settings, experiment: ExperimentSettings, filters: Collection[str], prefix: str | None = None
+) -> None:
+    """Raise :class:`ConfigurationError` naming the arm and the field when an arm of
+    ``experiment`` would not build a page: unknown or invalid settings, unknown components
+    (``prefix``: how to name the experiment, as the setting "experiment" or by its name)."""
+    for arm in experiment.arms:
+        try:
+            chosen = settings.for_arms([(experiment, arm)], prefix)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+        named = f"{prefix}." if prefix else f"experiment {experiment.name}: "
+        _components(f"{named}arms.{arm}.homepage", chosen, filters)
+
+
 class Variants(Generic[Declared]):
     """The page's variants: one per combination of the running experiments' arms, built on
     first use and kept until the running experiments change; ``declare`` turns each into the
@@ -90,8 +112,7 @@ class Variants(Generic[Declared]):
     def check(self, experiment: ExperimentSettings) -> None:
         """Raise :class:`ConfigurationError` naming the arm and field when an arm of
         ``experiment`` cannot build a page (unknown settings or components)."""
-        for arm in experiment.arms:
-            self._build(((experiment.name, arm),), (experiment,))
+        check_arms(self._settings, experiment, self._filters, self._prefix(experiment.name))
 
     def set_running(self, experiments: Sequence[ExperimentSettings]) -> None:
         """Serve these experiments from the next page on (each checked first)."""
@@ -123,18 +144,11 @@ class Variants(Generic[Declared]):
         by_name = {experiment.name: experiment for experiment in experiments}
         chosen = [(by_name[name], arm) for name, arm in arms]
         try:
-            settings = self._settings.for_arms(chosen, self._prefix(arms[0][0]) if arms else None)
+            settings = self._settings.for_arms(chosen)
         except ValueError as error:
             raise ConfigurationError(str(error)) from None
+        _components("homepage", settings, self._filters)
         declared = settings.homepage
-        prefix = "homepage"
-        if arms:
-            name, arm = arms[0]
-            named = self._prefix(name)
-            prefix = f"{named}.arms.{arm}.homepage" if named else f"experiment {name}: arms.{arm}.homepage"
-        _declared(f"{prefix}.sources", declared.sources, SOURCES)
-        _declared(f"{prefix}.fill", declared.fill, SOURCES)
-        _declared(f"{prefix}.filters", declared.filters, self._filters)
         versions = [experiment.arms[arm].model_version for experiment, arm in chosen]
         shared = self._services(settings)
         return Variant(

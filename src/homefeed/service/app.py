@@ -17,6 +17,7 @@ from homefeed.service.errors import ERROR_RESPONSES, install_error_handlers
 from homefeed.service.limits import BodySizeLimit
 from homefeed.service.metrics import install_metrics
 from homefeed.service.routes import (
+    dashboard,
     events,
     experiments,
     health,
@@ -77,10 +78,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     install_metrics(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    routers = (items, users, events, recommendations, promotions, experiments, online, versions, health)
+    routers = [items, users, events, recommendations, promotions, experiments, online, versions, dashboard]
+    routers.append(health)
     for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(web.router)
+    app.include_router(dashboard.page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

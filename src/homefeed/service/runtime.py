@@ -27,6 +27,7 @@ from homefeed.homepage.semantic import SemanticSources
 from homefeed.live.catalog import Catalog
 from homefeed.live.catalog_sync import CatalogSync
 from homefeed.live.impressions import ImpressionLogger
+from homefeed.service.experiment_sync import ExperimentSync
 from homefeed.store import Store, migrate
 from homefeed.training.integrity import quarantine_reason
 from homefeed.training.schedule import is_due
@@ -64,6 +65,7 @@ class Runtime:
     impressions: ImpressionLogger
     semantic: SemanticSpace | None = None
     catalog_sync: CatalogSync | None = None
+    experiments: ExperimentSync | None = None
     degradations: dict[str, str] = field(default_factory=dict)  # part -> why it is off or stale
     _page_slots: anyio.CapacityLimiter | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -108,6 +110,9 @@ class Runtime:
         if text_off is not None:
             runtime._degrade("text", text_off)
         runtime._apply(loaded)
+        runtime.experiments = ExperimentSync(store, settings, builder, runtime._prepare)
+        runtime.experiments.declare()
+        runtime.experiments.sync()
         runtime._start_polling()
         runtime._start_catalog_sync()
         runtime._start_retraining()
@@ -129,6 +134,8 @@ class Runtime:
 
         def poll() -> None:
             while not self._stop.wait(self.settings.model_poll_seconds):
+                if self.experiments is not None:
+                    self.experiments.sync()
                 try:  # nothing a version folder holds may stop the polling
                     latest = served_version_path(self.settings.effective_models_dir)
                     if latest is not None and latest.name != self.homepages.model_version:
@@ -230,9 +237,12 @@ class Runtime:
             self._degrade("model", None)
         return ModelReload(served, loaded.quarantined, failed)
 
-    def _serve(self, bundle: ModelBundle) -> None:
+    def _prepare(self, bundle: ModelBundle) -> None:
         for model in bundle.models.values():  # the service's setting, not training's
             model.set_inference(self.settings.sequential.inference)
+
+    def _serve(self, bundle: ModelBundle) -> None:
+        self._prepare(bundle)
         self.homepages.set_bundle(bundle)
         self._freeze_heap()
         logger.info("serving model version %s", bundle.version)

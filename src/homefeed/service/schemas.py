@@ -90,8 +90,11 @@ class HomepageResponse(BaseModel):
     next_cursor: str | None = Field(
         None, description="Pass as ?cursor= for the next page: no item already shown comes again."
     )
-    experiment: str | None = Field(None, description="The A/B experiment running, if any.")
+    experiment: str | None = Field(None, description="The (first) A/B experiment running, if any.")
     arm: str | None = Field(None, description="The user's arm in it (stable per user).")
+    arms: dict[str, str] = Field(
+        default_factory=dict, description="Every running experiment -> the user's arm in it."
+    )
 
 
 class ItemList(BaseModel):
@@ -140,6 +143,18 @@ class ErrorBody(BaseModel):
     detail: Any = Field(None, description="More about the problem (validation: every failed rule).")
 
 
+class ComparisonBody(BaseModel):
+    """An arm's rate against the first arm's, with each user as one unit."""
+
+    difference: float = Field(description="This arm's rate minus the first arm's.")
+    relative: float | None = Field(description="The difference over the first arm's rate.")
+    standard_error: float = Field(description="Of the difference, by the delta method over users.")
+    p_value: float | None = Field(description="Two-sided, the delta method's z-test (None: too few users).")
+    interval: tuple[float, float] = Field(description="The difference's (1 - alpha) interval, delta method.")
+    bootstrap: tuple[float, float] | None = Field(description="The same interval by resampling users.")
+    mde: float | None = Field(description="The absolute difference these arms detect with the power asked.")
+
+
 class ArmReport(BaseModel):
     arm: str
     users: int
@@ -148,16 +163,40 @@ class ArmReport(BaseModel):
     converted: int = Field(description="Impressions followed by a conversion-type event on the item.")
     ctr: float
     cvr: float = Field(description="Conversions per impression.")
-    ctr_p_value: float | None = Field(description="Two-sided p-value of the CTR against the first arm.")
-    cvr_p_value: float | None
+    ctr_test: ComparisonBody | None = Field(description="CTR against the first arm (None for it).")
+    cvr_test: ComparisonBody | None
 
 
 class ExperimentReport(BaseModel):
-    experiment: str
+    name: str
+    status: str = Field(description="running or stopped.")
+    started_at: float
+    stopped_at: float | None
     window_hours: float
     click_types: list[str]
     conversion_types: list[str]
+    alpha: float
+    power: float
     arms: list[ArmReport]
+
+
+class ExperimentBody(BaseModel):
+    name: str
+    status: str
+    origin: str = Field(description="api (started at run time) or settings (HOMEFEED_EXPERIMENT).")
+    started_at: float
+    stopped_at: float | None
+    arms: dict[str, Any] = Field(description="Arm -> weight, homepage overrides, model version.")
+    users: int = Field(description="Users shown a page in the experiment so far.")
+
+
+class PlanBody(BaseModel):
+    baseline: float = Field(description="CTR of the recent impressions.")
+    unit_variance: float = Field(description="Per-user variance of CTR (delta method).")
+    users_seen: int
+    users_per_arm: int | None = Field(description="Users each of two arms needs to detect `effect`.")
+    effect: float | None = Field(description="The relative change to detect, as asked.")
+    detectable: float | None = Field(description="The relative change the users seen detect in two arms.")
 
 
 class VersionBody(BaseModel):
@@ -219,3 +258,26 @@ class TrainingRunBody(BaseModel):
     data_from: float | None = Field(description="The oldest event trained on.")
     data_to: float | None = Field(description="The newest event trained on.")
     error: str | None
+
+
+class ExposureBody(BaseModel):
+    catalog: int = Field(description="Active items in the catalog.")
+    shown: int = Field(description="Items shown at least once in the window.")
+    impressions: int
+    coverage: float = Field(description="Share of the active catalog shown at least once.")
+    gini: float = Field(description="Inequality of impressions over the catalog: 0 equal, 1 concentrated.")
+    top_share: float = Field(description="Share of impressions taken by the most shown 1 % of items.")
+
+
+class DashboardBody(BaseModel):
+    since: float
+    window_hours: float = Field(description="The attribution window of clicks and conversions.")
+    total: OutcomeBody
+    by_day: list[OutcomeBody]
+    by_section: list[OutcomeBody]
+    by_source: list[OutcomeBody]
+    by_arm: list[OutcomeBody]
+    exposure: ExposureBody
+    events_per_minute: list[tuple[float, int]] = Field(description="(minute start, events), oldest first.")
+    versions: list[VersionBody]
+    experiments: list[dict[str, Any]]

@@ -37,9 +37,14 @@ def upsert(
 
 
 def day_of(dialect: str, seconds: sa.ColumnElement[float]) -> sa.ColumnElement[int]:
-    """The UTC day number (``floor(seconds / 86400)``) of an epoch-seconds column: SQLite's CAST
-    truncates (the same for the times after 1970 an impression has), PostgreSQL's rounds."""
-    days = seconds / 86_400
+    """The UTC day number (``floor(seconds / 86400)``) of an epoch-seconds column."""
+    return bucket_of(dialect, seconds, 86_400)
+
+
+def bucket_of(dialect: str, seconds: sa.ColumnElement[float], width: float) -> sa.ColumnElement[int]:
+    """``floor(seconds / width)`` of an epoch-seconds column: SQLite's CAST truncates (the same
+    for the times after 1970 an event has), PostgreSQL's rounds."""
+    buckets = seconds / width
     if dialect == "postgresql":
-        return sa.cast(sa.func.floor(days), sa.Integer)
-    return sa.cast(days, sa.Integer)
+        return sa.cast(sa.func.floor(buckets), sa.BigInteger)
+    return sa.cast(buckets, sa.BigInteger)

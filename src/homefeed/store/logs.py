@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from homefeed.domain import Impression, ShownPage
 from homefeed.events import CONTEXT_KEYS
-from homefeed.store.dialect import day_of, insert
+from homefeed.store.dialect import bucket_of, day_of, insert
 from homefeed.store.experiments import record_exposures
 from homefeed.store.schema import (
     DAY,
@@ -168,6 +168,23 @@ class Logs:
                 for row in connection.execute(query)
             ]
 
+    def events_per_minute(self, since: float) -> dict[int, int]:
+        """Events stored per minute since ``since``, by minute number (epoch seconds // 60)."""
+        minute = bucket_of(self.engine.dialect.name, events.c.ts, 60).label("minute")
+        query = sa.select(minute, sa.func.count()).where(events.c.ts >= since).group_by(minute)
+        with self.engine.connect() as connection:
+            return {int(at): int(n) for at, n in connection.execute(query)}
+
+    def impressions_per_item(self, since: float) -> dict[str, int]:
+        """Homepage impressions per item from the UTC day of ``since`` on (the per-day counts)."""
+        query = (
+            sa.select(item_impressions.c.item_id, sa.func.sum(item_impressions.c.shown))
+            .where(item_impressions.c.day >= int(since // DAY))
+            .group_by(item_impressions.c.item_id)
+        )
+        with self.engine.connect() as connection:
+            return {str(item): int(n) for item, n in connection.execute(query)}
+
     def item_exposure(
         self, event_types: Sequence[str], since: float, window_seconds: float = 86_400.0
     ) -> dict[str, tuple[int, int]]:
@@ -224,37 +241,18 @@ class Logs:
         order = {request_id: rank for rank, request_id in enumerate(request_ids)}
         return [item_id for _, _, item_id in sorted(rows, key=lambda row: (order[row[0]], row[1]))]
 
-    def arm_outcomes(
-        self,
-        experiment: str,
-        click_types: Collection[str],
-        conversion_types: Collection[str],
-        window_seconds: float,
-        since: float | None = None,
-    ) -> list[tuple[str, int, int, int, int]]:
-        """Per arm of ``experiment``: (arm, users, impressions, clicked, converted), where an
-        impression counts as clicked (converted) when the same user had an event of
-        ``click_types`` (``conversion_types``) on the same item within ``window_seconds``
-        after it. One grouped query, the same on SQLite and PostgreSQL."""
-
+    def user_outcomes(
+        self, click_types: Collection[str], window_seconds: float, since: float
+    ) -> list[tuple[int, int]]:
+        """Per user shown anything since ``since``: (impressions, clicked) with the attribution
+        rule of :func:`schema.count_followed` (what planning an experiment reads)."""
         query = (
-            sa.select(
-                impressions.c.arm,
-                sa.func.count(sa.distinct(impressions.c.user_id)),
-                sa.func.count(),
-                count_followed(click_types, window_seconds),
-                count_followed(conversion_types, window_seconds),
-            )
-            .where(impressions.c.experiment == experiment)
-            .group_by(impressions.c.arm)
+            sa.select(sa.func.count(), count_followed(click_types, window_seconds))
+            .where(impressions.c.ts >= since)
+            .group_by(impressions.c.user_id)
         )
-        if since is not None:
-            query = query.where(impressions.c.ts >= since)
         with self.engine.connect() as connection:
-            return [
-                (str(arm), int(users), int(shown), int(clicked or 0), int(converted or 0))
-                for arm, users, shown, clicked, converted in connection.execute(query)
-            ]
+            return [(int(shown), int(clicked or 0)) for shown, clicked in connection.execute(query)]
 
     def outcomes_by(
         self,
@@ -266,7 +264,7 @@ class Logs:
     ) -> list[tuple[str, int, int, int, int]]:
         """Per value of ``dimension`` (section, source, position, version, day or arm):
         (value, users, impressions, clicked, converted) of the impressions since ``since``, with
-        the attribution rule of :meth:`arm_outcomes`; days are UTC day numbers."""
+        the attribution rule of :func:`schema.count_followed`; days are UTC day numbers."""
         column = self._dimension(dimension)
 
         key = column.label("key")

@@ -111,6 +111,7 @@ def _homepage_json(page: Homepage, flat: bool) -> bytes:
         next_cursor=page.cursor,
         experiment=page.experiment,
         arm=page.arm,
+        arms=page.arms,
     )
     return body.model_dump_json().encode()
 
