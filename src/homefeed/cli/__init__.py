@@ -27,6 +27,7 @@ from homefeed.cli.common import open_store, settings_of
 from homefeed.cli.experiments import experiments_app
 from homefeed.cli.experiments import report as experiment_report
 from homefeed.cli.online import online_metrics
+from homefeed.cli.simulate import simulate_command
 from homefeed.cli.versions import print_gate, versions_app
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
@@ -61,6 +62,7 @@ app.add_typer(versions_app, name="versions")
 app.add_typer(experiments_app, name="experiments")
 app.command("experiment-report", help="The same as `homefeed experiments report`.")(experiment_report)
 app.command("online-metrics")(online_metrics)
+app.command("simulate")(simulate_command)
 
 
 @app.callback()

@@ -467,8 +467,11 @@ def generate(
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     truth = {
         "config": {k: getattr(config, k) for k in config.__dataclass_fields__},
+        "start": start,  # the log's first day; it ends config.days later
         "topics": [{"key": t.key, "category": t.category} for t in topics],
         "item_topic": {items[i]["id"]: int(item_topic[i]) for i in range(config.items)},
+        "item_quality": {items[i]["id"]: round(float(quality[i]), 6) for i in range(config.items)},
+        "user_activity": {users[u]["id"]: round(float(activity[u]), 6) for u in range(config.users)},
         "user_preferences": {
             users[u]["id"]: [round(float(p), 6) for p in preferences[u]] for u in range(config.users)
         },

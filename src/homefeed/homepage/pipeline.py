@@ -42,7 +42,7 @@ from homefeed.homepage.sources import PERSONAL_MODELS, ROWS, CandidateSource, Pa
 from homefeed.live.aggregates import LiveStats
 from homefeed.live.catalog import Catalog, VocabularyMasks
 from homefeed.live.clock import Clock, make_clock
-from homefeed.live.impressions import ImpressionLogger
+from homefeed.live.impressions import PageLog
 from homefeed.live.new_items import NewItemVectors
 from homefeed.models.context import RequestContext
 from homefeed.store import Store
@@ -73,7 +73,7 @@ class HomepagePipeline:
         settings: Settings,
         catalog: Catalog,
         bundle: ModelBundle | None = None,
-        impressions: ImpressionLogger | None = None,
+        impressions: PageLog | None = None,
         semantic: SemanticSources | None = None,
         clock: Clock | None = None,
     ) -> None:

@@ -7,11 +7,18 @@ import logging
 import queue
 import threading
 import time
+from typing import Protocol
 
 from homefeed.domain import ShownPage
 from homefeed.store import Store
 
 logger = logging.getLogger(__name__)
+
+
+class PageLog(Protocol):
+    """Where the pages a pipeline builds are logged (the service's is :class:`ImpressionLogger`)."""
+
+    def log(self, page: ShownPage) -> None: ...
 
 
 class ImpressionLogger:
