@@ -326,6 +326,13 @@ class GateSettings(BaseModel):
         le=1.0,
         description="A model may score this share below the serving version's same model and still pass.",
     )
+    confidence: float = Field(
+        0.95,
+        gt=0.5,
+        lt=1.0,
+        description="A model is worse by more than the margin only when the paired one-sided bound "
+        "over test users at this confidence says so (noise alone rejects nothing).",
+    )
     min_users: int = Field(
         30, ge=1, description="With fewer test users than this the version passes, marked as not judged."
     )

@@ -168,6 +168,20 @@ class Logs:
                 for row in connection.execute(query)
             ]
 
+    def shown_pairs(self, user_ids: Sequence[str], since: float) -> set[tuple[str, str]]:
+        """(user, item) of every homepage impression since ``since`` to one of ``user_ids``."""
+        found: set[tuple[str, str]] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(user_ids), 500):
+                chunk = list(user_ids[start : start + 500])
+                query = (
+                    sa.select(impressions.c.user_id, impressions.c.item_id)
+                    .where(impressions.c.user_id.in_(chunk), impressions.c.ts >= since)
+                    .distinct()
+                )
+                found.update((str(user), str(item)) for user, item in connection.execute(query))
+        return found
+
     def events_per_minute(self, since: float) -> dict[int, int]:
         """Events stored per minute since ``since``, by minute number (epoch seconds // 60)."""
         minute = bucket_of(self.engine.dialect.name, events.c.ts, 60).label("minute")

@@ -5,8 +5,9 @@ Training holds out the newest ``holdout_share`` of events (a time cut: the tempo
 Each test user is known by their history before the cut and is asked for their next items: the
 positive events after the cut on items they had not had before. Both versions score every user
 from that history, as the page does, and each model the two versions share is compared on the
-configured metric. A version worse by more than the margin on any of them is kept, marked
-rejected (see ``versions.reject``), and not served.
+configured metric. A version worse by more than the margin on any of them, beyond chance (a
+paired one-sided bound over users), is kept, marked rejected (see ``versions.reject``), and not
+served.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm
 
 from homefeed.accuracy import ranking_metrics
 from homefeed.config import GateSettings
@@ -64,6 +66,7 @@ class Verdict:
     cut: float | None
     serving: str | None = None
     metrics: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # model -> side -> metric
+    confounded: int = 0  # held-out picks left out: the homepage had shown the item to the user
 
     @property
     def rejected(self) -> bool:
@@ -79,14 +82,26 @@ class Verdict:
             "users": self.users,
             "serving": self.serving,
             "models": self.metrics,
+            "left_out_shown": self.confounded,
         }
 
 
+Shown = Callable[[Sequence[str]], set[tuple[str, str]]]  # users -> (user, item) shown on homepages
+
+
 def test_cases(
-    data: Interactions, held: Iterable[EventRow], events: EventPolicy, seen: float, limit: int
-) -> list[GateCase]:
+    data: Interactions,
+    held: Iterable[EventRow],
+    events: EventPolicy,
+    seen: float,
+    limit: int,
+    shown: Shown | None = None,
+) -> tuple[list[GateCase], int]:
     """Users with a history in ``data`` and positive held-out events after ``seen`` on catalog
-    items new to them; at most ``limit`` of them, a fixed sample."""
+    items new to them; at most ``limit`` of them, a fixed sample. Items the homepage had shown
+    the user (``shown``) are left out of what they are asked to predict: those clicks follow the
+    serving version's own choices and would favour it. Returns the cases and how many such
+    (user, item) pairs were left out."""
     later: dict[str, set[str]] = {}
     for user_id, item_id, kind, timestamp, *_ in held:
         if timestamp > seen and events.weight(kind) > 0 and data.item_index(item_id) is not None:
@@ -102,15 +117,19 @@ def test_cases(
         case = cases[wanted[int(data.users[row])]]
         case.history.append(data.item_ids[int(data.items[row])])
         case.weights.append(float(data.weights[row]))
+    exposed = shown(known) if shown is not None and known else set()
+    confounded = 0
     for case in cases.values():
-        case.relevant = later[case.user_id] - set(case.history)
-    return [case for case in cases.values() if case.relevant]
+        relevant = later[case.user_id] - set(case.history)
+        case.relevant = {item for item in relevant if (case.user_id, item) not in exposed}
+        confounded += len(relevant) - len(case.relevant)
+    return [case for case in cases.values() if case.relevant], confounded
 
 
 def measure(
     model: Recommender, cases: list[GateCase], profiles: Mapping[str, UserProfile], k: int
-) -> dict[str, float]:
-    """Mean ranking metrics of ``model`` over ``cases``, each user scored from their history
+) -> dict[str, np.ndarray]:
+    """Per-user ranking metrics of ``model`` over ``cases``, each user scored from their history
     (items the model does not know are left out of it, and it cannot rank them)."""
     ranked = np.full((len(cases), k), -1, dtype=np.int64)
     relevant: list[set[int]] = []
@@ -130,7 +149,22 @@ def measure(
         indices = (model.item_index(item) for item in case.relevant)
         relevant.append({index if index is not None else next(unknown) for index in indices})
     values = ranking_metrics(ranked, relevant, k)
-    return {name: round(float(values[name].mean()), 5) for name in REPORTED}
+    return {name: values[name] for name in REPORTED}
+
+
+def _means(values: dict[str, np.ndarray]) -> dict[str, float]:
+    return {name: round(float(column.mean()), 5) for name, column in values.items()}
+
+
+def clearly_worse(new: np.ndarray, old: np.ndarray, margin: float, confidence: float) -> bool:
+    """Whether the new per-user figures fall below the old ones minus ``margin`` (relative)
+    beyond chance: the upper one-sided ``confidence`` bound of the mean of
+    ``new - (1 - margin) * old`` over users (paired) is below zero."""
+    gap = new - (1.0 - margin) * old
+    if len(gap) < 2:
+        return False
+    bound = float(gap.mean()) + float(norm.ppf(confidence)) * float(gap.std(ddof=1)) / np.sqrt(len(gap))
+    return bool(bound < 0)
 
 
 def serving_bundle(models_dir: Path) -> ModelBundle | None:
@@ -159,37 +193,47 @@ def review(
     serving: ModelBundle | None,
     profiles_of: Callable[[Sequence[str]], Mapping[str, UserProfile]],
     events: EventPolicy,
+    shown: Shown | None = None,
 ) -> Verdict:
     """Judge the freshly fitted ``models`` against ``serving`` on the held-out rows neither
-    trained on; ``profiles_of`` gives the test users' profiles (for models that read them)."""
+    trained on; ``profiles_of`` gives the test users' profiles (for models that read them),
+    ``shown`` what homepages showed them (left out of what they are asked to predict)."""
     seen = seen_until(serving) if serving is not None else -np.inf  # rows it may have trained on
-    cases = test_cases(data, holdout.rows, events, seen, settings.max_users)
+    cases, confounded = test_cases(data, holdout.rows, events, seen, settings.max_users, shown)
     profiles = profiles_of([case.user_id for case in cases])
     name = serving.version if serving is not None else None
     k, key = settings.k, settings.metric
     figures: dict[str, dict[str, dict[str, float]]] = {}
+    per_user: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # model -> (new, serving) of the key metric
     for model_name, model in models.items():
-        figures[model_name] = {"candidate": measure(model, cases, profiles, k)} if cases else {}
+        figures[model_name] = {}
+        if not cases:
+            continue
+        new = measure(model, cases, profiles, k)
+        figures[model_name]["candidate"] = _means(new)
         old = serving.get(model_name) if serving is not None else None
-        if old is not None and cases:
-            figures[model_name]["serving"] = measure(old, cases, profiles, k)
+        if old is not None:
+            served = measure(old, cases, profiles, k)
+            figures[model_name]["serving"] = _means(served)
+            per_user[model_name] = (new[key], served[key])
     if serving is None:
-        return Verdict("passed", "no version serving to compare with", len(cases), holdout.cut, None, figures)
+        first = "no version serving to compare with"
+        return Verdict("passed", first, len(cases), holdout.cut, None, figures, confounded)
     if len(cases) < settings.min_users:
         reason = f"not judged: {len(cases)} test users, fewer than gate.min_users={settings.min_users}"
-        return Verdict("passed", reason, len(cases), holdout.cut, name, figures)
+        if confounded:
+            reason += f" ({confounded} later picks were of items their homepage had shown: left out)"
+        return Verdict("passed", reason, len(cases), holdout.cut, name, figures, confounded)
     worse = []
-    for model_name, sides in figures.items():
-        if "serving" not in sides:
-            continue
-        new, old_value = sides["candidate"][key], sides["serving"][key]
-        if new < old_value * (1.0 - settings.margin) - 1e-12:
+    for model_name, (new_values, old_values) in per_user.items():
+        if clearly_worse(new_values, old_values, settings.margin, settings.confidence):
+            now, before = figures[model_name]["candidate"][key], figures[model_name]["serving"][key]
             worse.append(
-                f"{model_name} {key}@{k} {new:.4f} < {old_value:.4f} of {name} minus {settings.margin:.0%}"
+                f"{model_name} {key}@{k} {now:.4f} < {before:.4f} of {name} minus {settings.margin:.0%}"
             )
     if worse:
-        return Verdict("rejected", "; ".join(worse), len(cases), holdout.cut, name, figures)
+        return Verdict("rejected", "; ".join(worse), len(cases), holdout.cut, name, figures, confounded)
     compared = sorted(model for model, sides in figures.items() if "serving" in sides)
     shared = ", ".join(compared) or "no shared model"
-    reason = f"{shared} within {settings.margin:.0%} of {name} on {len(cases)} users"
-    return Verdict("passed", reason, len(cases), holdout.cut, name, figures)
+    reason = f"{shared} not worse than {name} by over {settings.margin:.0%} ({len(cases)} users)"
+    return Verdict("passed", reason, len(cases), holdout.cut, name, figures, confounded)

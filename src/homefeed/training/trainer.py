@@ -93,7 +93,12 @@ def train_bundle(
     if holdout is not None:
         step("judging the new version on the newest events (quality gate)")
         serving = serving_bundle(settings.effective_models_dir)
-        verdict = review(settings.gate, data, models, holdout, serving, store.profiles_of, events)
+        since = holdout.cut - settings.attribution_hours * 3600  # pages that could have led to them
+
+        def shown(users: Sequence[str]) -> set[tuple[str, str]]:
+            return store.logs.shown_pairs(users, since)
+
+        verdict = review(settings.gate, data, models, holdout, serving, store.profiles_of, events, shown)
     elif gated:
         unsplit = "not judged: the events cannot be split in time (too few, or all at one time)"
         verdict = Verdict("passed", unsplit, 0, None)
