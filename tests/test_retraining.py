@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from homefeed.config import Settings
+from homefeed.config import RetrainingSettings, Settings
 from homefeed.errors import ModelNotTrainedError
 from homefeed.service import create_app
 from homefeed.store import Store, runs
@@ -50,6 +50,21 @@ def test_one_run_at_a_time_and_every_run_recorded(
     oldest, newest = runs.event_window(store.engine)
     assert (latest.data_from, latest.data_to) == (oldest, newest)
     assert failed.status == "failed" and "no usable events" in str(failed.error)
+
+
+def test_a_cron_schedule_is_due_once_after_each_of_its_times(store: Store, settings: Settings) -> None:
+    nightly = _quick(settings, cron="0 3 * * *")  # 03:00 UTC
+    assert is_due(store, nightly)  # never ran: due
+    run_id = runs.start(store.engine, "scheduled")
+    runs.finish(store.engine, run_id, "succeeded")
+    started = runs.last_started(store.engine)
+    assert started is not None
+    assert not is_due(store, nightly, now=started + 60)  # ran since the latest 03:00
+    day_after = started - started % 86_400 + 86_400 + 3 * 3600  # the next 03:00 UTC
+    assert not is_due(store, nightly, now=day_after - 1)
+    assert is_due(store, nightly, now=day_after + 1)
+    with pytest.raises(ValueError, match="not a cron expression"):
+        RetrainingSettings.model_validate({"cron": "every night"})
 
 
 def test_the_schedule_says_when_a_run_is_due(store: Store, settings: Settings) -> None:

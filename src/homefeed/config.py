@@ -296,6 +296,11 @@ class RetrainingSettings(BaseModel):
     every_hours: float = Field(
         0.0, ge=0.0, description="Train a new version when the last run started this long ago; 0: never."
     )
+    cron: str | None = Field(
+        None,
+        description='Train at the times of this cron expression, UTC (e.g. "0 3 * * *": 03:00 every '
+        "day), when no run started since the latest of them; instead of every_hours.",
+    )
     models: list[str] = Field(
         default_factory=lambda: ["popularity", "profile", "covisitation", "als"],
         description="The models a scheduled run trains (as `homefeed train --models`).",
@@ -304,6 +309,20 @@ class RetrainingSettings(BaseModel):
     check_seconds: float = Field(
         60.0, gt=0.0, description="How often each worker looks whether a run is due."
     )
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_is_valid(cls, value: str | None) -> str | None:
+        from croniter import croniter
+
+        if value is not None and not croniter.is_valid(value):
+            example = "minute hour day month weekday, e.g. '0 3 * * *'"
+            raise ValueError(f"{value!r} is not a cron expression ({example})")
+        return value
+
+    @property
+    def scheduled(self) -> bool:
+        return self.every_hours > 0 or self.cron is not None
 
 
 class GateSettings(BaseModel):

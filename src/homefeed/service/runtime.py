@@ -149,7 +149,7 @@ class Runtime:
         """On the schedule, start ``homefeed train --scheduled`` in a process of its own (the
         page keeps its cores and memory); the run takes the store's training lock, so of the
         workers that find it due at once one trains and the others' runs skip."""
-        if self.settings.retraining.every_hours <= 0:
+        if not self.settings.retraining.scheduled:
             return
 
         def schedule() -> None:
@@ -171,6 +171,8 @@ class Runtime:
             "HOMEFEED_DATABASE_URL": self.settings.effective_database_url,
             "HOMEFEED_RETRAINING__EVERY_HOURS": str(plan.every_hours),
         }
+        if plan.cron is not None:
+            env["HOMEFEED_RETRAINING__CRON"] = plan.cron
         command = [sys.executable, "-m", "homefeed.cli", "train", "--scheduled"]
         command += ["--models", ",".join(plan.models), "--keep", str(plan.keep)]
         logger.info("a training run is due: %s", " ".join(command[2:]))

@@ -25,12 +25,19 @@ class TrainingBusyError(HomefeedError):
 
 
 def is_due(store: Store, settings: Settings, now: float | None = None) -> bool:
-    """Whether the schedule wants a run: one is set and the last run started long enough ago."""
-    every = settings.retraining.every_hours
-    if every <= 0:
+    """Whether the schedule wants a run: with a cron expression, when no run started since its
+    latest time; with an interval, when the last run started that long ago."""
+    plan = settings.retraining
+    if not plan.scheduled:
         return False
+    now = time.time() if now is None else now
     last = runs.last_started(store.engine)
-    return last is None or (now if now is not None else time.time()) - last >= every * 3600
+    if plan.cron is not None:
+        from croniter import croniter
+
+        latest = float(croniter(plan.cron, now).get_prev(float))
+        return last is None or last < latest
+    return last is None or now - last >= plan.every_hours * 3600
 
 
 def run_training(
