@@ -220,6 +220,14 @@ class HomepageSettings(BaseModel):
         description="An item trends only when this many different users had a positive event on "
         "it within trending_days (one user's burst moves nobody else's page); scores count users.",
     )
+    dislike_similarity: float | None = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="After a dislike, items whose text is at least this similar (cosine) to a "
+        "disliked one, by the same creator, or of a category disliked twice, move down the page "
+        "at once; null: only the disliked item goes.",
+    )
     diversity_depth: int = Field(
         20,
         ge=1,

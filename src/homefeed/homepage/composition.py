@@ -59,6 +59,54 @@ class Step(Protocol):
     def apply(self, query: PageQuery, draft: Draft) -> Draft: ...
 
 
+class HearDislikes:
+    """What the user just said "not for me" to moves down the page at once: in the leading and
+    the other sources' lists, items by the creator of a disliked item, items whose text is
+    nearly a disliked item's (``dislike_similarity``) and items of a category disliked twice or
+    more go after the rest, in their order. Only the latest events count (the query's)."""
+
+    def __init__(
+        self, declared: HomepageSettings, catalog: Catalog, semantic: SemanticSources | None
+    ) -> None:
+        self.threshold, self.catalog, self.semantic = declared.dislike_similarity, catalog, semantic
+
+    def apply(self, query: PageQuery, draft: Draft) -> Draft:
+        pairs = zip(query.events, query.weights, strict=True)
+        disliked = [event.item_id for event, weight in pairs if weight < 0]
+        if self.threshold is None or not disliked:
+            return draft
+        return draft.evolve(
+            leading=self._demoted(draft.leading, disliked, self.threshold),
+            extras=self._demoted(draft.extras, disliked, self.threshold),
+        )
+
+    def _demoted(
+        self, candidates: tuple[Candidate, ...], disliked: list[str], threshold: float
+    ) -> tuple[Candidate, ...]:
+        if not candidates:
+            return candidates
+        entries = [entry for item_id in disliked if (entry := self.catalog.get(item_id)) is not None]
+        creators = {entry.creator for entry in entries if entry.creator}
+        counted = Counter(entry.category for entry in entries if entry.category)
+        twice = {category for category, count in counted.items() if count >= 2}
+        down = np.zeros(len(candidates), dtype=bool)
+        if self.semantic is not None:
+            like = _unit(self.semantic.space.vectors(disliked))
+            vectors = _unit(self.semantic.space.vectors([candidate.item_id for candidate in candidates]))
+            down = (vectors @ like.T).max(axis=1) >= threshold
+        for position, candidate in enumerate(candidates):
+            entry = self.catalog.get(candidate.item_id)
+            if entry is not None and (entry.creator in creators or entry.category in twice):
+                down[position] = True
+        kept = [candidate for candidate, moved in zip(candidates, down, strict=True) if not moved]
+        return (*kept, *(candidate for candidate, moved in zip(candidates, down, strict=True) if moved))
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    unit: np.ndarray = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return unit
+
+
 class Diversify:
     """The first ``diversity_depth`` slots of the leading source in MMR order over the text
     vectors of twice as many of its best candidates, then the rest in the model's order, ``n``

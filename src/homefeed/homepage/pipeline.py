@@ -23,7 +23,15 @@ from dataclasses import dataclass, replace
 
 from homefeed.config import HomepageSettings, Settings
 from homefeed.domain import Item, ShownPage
-from homefeed.homepage.composition import CapCategories, Diversify, Draft, Fill, Interleave, Step
+from homefeed.homepage.composition import (
+    CapCategories,
+    Diversify,
+    Draft,
+    Fill,
+    HearDislikes,
+    Interleave,
+    Step,
+)
 from homefeed.homepage.cursor import Cursor, ShownItems, encode_cursor
 from homefeed.homepage.experiments import Variant, Variants
 from homefeed.homepage.exploration import ROW as EXPLORE_ROW
@@ -113,6 +121,7 @@ class HomepagePipeline:
         retrieval = Retrieval(variant.filters)
         steps: list[Step] = [
             Diversify(declared, self.semantic),
+            HearDislikes(declared, self.catalog, self.semantic),
             Interleave(),
             CapCategories(declared, self.catalog),
             Fill(variant.fill, retrieval, declared, self.catalog),

@@ -17,6 +17,7 @@ class CatalogEntry:
     category: str | None
     active: bool
     published_at: float | None
+    creator: str | None = None
 
 
 class Catalog:
@@ -95,7 +96,7 @@ class Catalog:
 
 
 def _entry(item: Item) -> CatalogEntry:
-    return CatalogEntry(item.title, item.category, item.active, item.published_at)
+    return CatalogEntry(item.title, item.category, item.active, item.published_at, item.creator)
 
 
 class VocabularyMasks:
