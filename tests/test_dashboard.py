@@ -112,10 +112,10 @@ def test_the_dashboard_page_draws_the_logged_values_and_rolls_back(
             assert statuses == ["serving", "kept"]
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             page.locator("#rollback").click()
-            page.wait_for_function("document.querySelector('#action-result').textContent.length > 0")
+            page.locator("#action-result", has_text="now serving").wait_for()  # no eval: the page's CSP
             assert page.locator("#action-result").inner_text() == f"now serving {older.version} (pinned)"
             rows = page.locator("#versions tbody tr")
-            page.wait_for_function("document.querySelector('#versions tbody td.status-pinned') !== null")
+            page.locator("#versions tbody td.status-pinned").wait_for()
             assert rows.nth(1).get_attribute("data-version") == older.version
             assert rows.nth(0).get_attribute("data-version") == newer.version
             page.screenshot(path=str(tmp_path / "dashboard-rolled-back.png"), full_page=True)

@@ -385,8 +385,31 @@ class AccessSettings(BaseModel):
         "recommendations, item reads and events.",
     )
 
+    token_max_seconds: float = Field(
+        86_400.0, gt=0.0, description="The longest a user token may live (POST /v1/tokens asks for less)."
+    )
+    rate_limit: str | None = Field(
+        None,
+        description="Requests each caller (key, user token, or address when open) may make, e.g. "
+        "'20/second;600/minute'; shared by every worker through redis_url when set. None: no limit.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Web origins whose pages may call the API from a browser, e.g. ["https://shop.example"].',
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from limits import parse_many
+
+            parse_many(value)  # ValueError naming what it could not read
+        return value
+
     @property
     def enabled(self) -> bool:
+        """Whether keys are set here (keys made with `homefeed keys` lock the API too)."""
         return bool(self.admin_keys or self.client_keys)
 
 
@@ -396,6 +419,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOMEFEED_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(Path("homefeed-data"), description="Where the database and models live.")
+    redis_url: str | None = Field(
+        None,
+        description="Redis for state every worker shares (rate limits), e.g. redis://127.0.0.1:6379; "
+        "None: each worker keeps its own.",
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL; default is a SQLite file inside data_dir. "

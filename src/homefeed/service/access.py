@@ -1,11 +1,11 @@
-"""API keys: who may call what. Admin keys may do everything; client keys (for a front end) may
-read homepages, recommendations and items and send events. With no key configured the API is
-open, as a service on 127.0.0.1 is by default; the health checks are always open."""
+"""Who may call what. Admin keys may do everything; client keys (for a front end's back end) may
+read homepages, recommendations and items, send events and mint user tokens; a user token may
+read its own user's homepage, send that user's events and read the catalog. With no key
+configured the API is open, as a service on 127.0.0.1 is by default; the health checks are
+always open. Every identified caller is rate limited when HOMEFEED_ACCESS__RATE_LIMIT is set."""
 
 from __future__ import annotations
 
-import hmac
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, params
@@ -17,16 +17,12 @@ from fastapi.security import (
     HTTPBearer,
 )
 
-from homefeed.config import AccessSettings
 from homefeed.errors import HomefeedError
+from homefeed.service.credentials import OPEN, Caller, Credentials, Role
+from homefeed.service.rate import RateLimiter
 
 # browsers answer a Basic challenge with a login prompt, so the web page works with a key too
 CHALLENGES = ('Basic realm="homefeed"', 'Bearer realm="homefeed"')
-
-
-class Role(StrEnum):
-    CLIENT = "client"
-    ADMIN = "admin"
 
 
 class NotAuthenticatedError(HomefeedError):
@@ -46,7 +42,7 @@ class _Basic(HTTPBasic):
     401 in the API's own error shape (FastAPI's raises its own 401 even when keys are off)."""
 
     async def __call__(self, request: Request) -> HTTPBasicCredentials | None:  # type: ignore[override]
-        if not request.app.state.access.enabled:
+        if not request.app.state.credentials.enabled:
             return None
         try:
             return await super().__call__(request)
@@ -58,23 +54,14 @@ class _Basic(HTTPBasic):
 
 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An admin or client API key.")
-_bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token.")
+_bearer = HTTPBearer(auto_error=False, description="An API key or a user token as a bearer token.")
 _basic = _Basic(auto_error=False, description="Any user name, an API key as the password.")
 
 
-def role_of(key: str, access: AccessSettings) -> Role | None:
-    """The role of ``key``; every configured key is compared in constant time."""
-    presented = key.encode()
-    found: Role | None = None
-    for role, keys in ((Role.CLIENT, access.client_keys), (Role.ADMIN, access.admin_keys)):
-        for secret in keys:
-            if hmac.compare_digest(secret.get_secret_value().encode(), presented):
-                found = role  # no early return: the time taken does not tell which key matched
-    return found
-
-
 def _requires(needed: Role) -> params.Depends:
-    """A dependency that lets the request through when its key's role is ``needed`` or admin."""
+    """A dependency that lets the request through when its caller's role is ``needed`` or
+    above (a user token counts for client routes; the routes check whose data it asks for),
+    and counts it against the rate limit."""
 
     async def check(  # async: a plain def would cost every request a thread-pool hop
         request: Request,
@@ -82,28 +69,54 @@ def _requires(needed: Role) -> params.Depends:
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
         basic: Annotated[HTTPBasicCredentials | None, Security(_basic)],
     ) -> None:
-        access: AccessSettings = request.app.state.access
-        if not access.enabled:
-            return
-        key = header or (bearer.credentials if bearer else None) or (basic.password if basic else None)
-        if not key:
-            raise NotAuthenticatedError(
-                "an API key is required: send it in the X-API-Key header, as "
-                "'Authorization: Bearer <key>', or as the password of HTTP Basic authentication"
-            )
-        role = role_of(key, access)
-        if role is None:
-            raise NotAuthenticatedError("the API key is not valid: check it against HOMEFEED_ACCESS__*_KEYS")
-        if needed is Role.ADMIN and role is not Role.ADMIN:
-            raise ForbiddenError(
-                f"a {role} key may not call {request.method} {request.url.path}: it needs an admin key"
-            )
+        credentials: Credentials = request.app.state.credentials
+        caller = OPEN
+        if credentials.enabled:
+            key = header or (bearer.credentials if bearer else None) or (basic.password if basic else None)
+            if not key:
+                raise NotAuthenticatedError(
+                    "an API key or user token is required: send it in the X-API-Key header, as "
+                    "'Authorization: Bearer <key>', or as the password of HTTP Basic authentication"
+                )
+            found = credentials.identify(key)
+            if found is None:
+                raise NotAuthenticatedError(
+                    "the API key or token is not valid (revoked, expired or unknown): check it "
+                    "against HOMEFEED_ACCESS__*_KEYS and `homefeed keys list`, or mint a new token"
+                )
+            caller = found
+        if RANKS[caller.role] < RANKS[needed]:
+            what = "token" if caller.role is Role.USER else "key"
+            wanted = "an admin" if needed is Role.ADMIN else "a client"
+            call = f"{request.method} {request.url.path}"
+            raise ForbiddenError(f"a {caller.role} {what} may not call {call}: it needs {wanted} key")
+        limiter: RateLimiter = request.app.state.rate_limiter
+        address = request.client.host if request.client else "?"
+        limiter.hit(caller.identity if caller is not OPEN else f"ip-{address}")
+        request.state.caller = caller
 
     dependency: params.Depends = Depends(check)
     return dependency
 
 
+RANKS = {Role.USER: 0, Role.CLIENT: 1, Role.ADMIN: 2}
+UserAccess = _requires(Role.USER)
+"""Homepages, recommendations, item reads and events: a client or admin key, or a user token
+for that user's own homepage and events."""
 ClientAccess = _requires(Role.CLIENT)
-"""Homepages, recommendations, item reads and events: a client or an admin key."""
+"""What a front end's back end does beyond one user: minting user tokens."""
 AdminAccess = _requires(Role.ADMIN)
 """Everything else: an admin key."""
+
+
+def caller_of(request: Request) -> Caller:
+    """The caller the access check identified (open: an admin)."""
+    caller: Caller = getattr(request.state, "caller", OPEN)
+    return caller
+
+
+def require_user(request: Request, user_id: str) -> None:
+    """Refuse a user token that asks for another user's data (403)."""
+    caller = caller_of(request)
+    if not caller.may_act_as(user_id):
+        raise ForbiddenError(f"this token is for user {caller.user_id!r}: it may not act as {user_id!r}")

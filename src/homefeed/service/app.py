@@ -8,14 +8,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from homefeed import __version__
 from homefeed.config import Settings
+from homefeed.service.credentials import Credentials
 from homefeed.service.errors import ERROR_RESPONSES, install_error_handlers
+from homefeed.service.headers import SecurityHeaders
 from homefeed.service.limits import BodySizeLimit
 from homefeed.service.metrics import install_metrics
+from homefeed.service.rate import RateLimiter
 from homefeed.service.routes import (
     dashboard,
     events,
@@ -25,6 +29,7 @@ from homefeed.service.routes import (
     online,
     promotions,
     recommendations,
+    tokens,
     users,
     versions,
     web,
@@ -43,6 +48,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         app.state.runtime = runtime or Runtime.start(settings)
+        app.state.credentials.store = app.state.runtime.store  # keys made with `homefeed keys`
         served = app.state.runtime.homepages.model_version or "none yet (live popularity)"
         logger.info(
             "homefeed is serving on http://%s:%s/ (API docs at /docs); model version: %s",
@@ -67,7 +73,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     if runtime is not None:
         app.state.runtime = runtime
-    app.state.access = settings.access
+    app.state.credentials = Credentials(settings.access, runtime.store if runtime is not None else None)
+    app.state.rate_limiter = RateLimiter(settings.access.rate_limit, settings.redis_url)
     if not settings.access.enabled and settings.host not in LOOPBACK:
         logger.warning(
             "no API key is configured and the service binds %s: anyone who can reach it may write, "
@@ -78,8 +85,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     install_metrics(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    if settings.access.cors_origins:  # outermost: a preflight is answered before anything else
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.access.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            max_age=600,
+        )
     routers = [items, users, events, recommendations, promotions, experiments, online, versions, dashboard]
-    routers.append(health)
+    routers += [tokens, health]
     for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(web.router)

@@ -23,6 +23,7 @@ from homefeed.errors import (
     UnavailableError,
 )
 from homefeed.service.access import CHALLENGES, ForbiddenError, NotAuthenticatedError
+from homefeed.service.rate import RateLimitedError
 from homefeed.service.schemas import ErrorBody
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ STATUS: dict[type[HomefeedError], int] = {  # the most specific class found in a
     NotAuthenticatedError: 401,
     ForbiddenError: 403,
     TooLargeError: 413,
+    RateLimitedError: 429,
     UnavailableError: 503,
     ModelNotTrainedError: 409,
     HomefeedError: 409,
@@ -63,6 +65,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "A conflict with the current state (a pinned version, a run holding the lock, ...)."),
         (413, "The request body or one of its fields is too large."),
         (422, "A field breaks a rule; `field` names it."),
+        (429, "Too many requests from this caller; Retry-After says when to try again."),
         (500, "An unexpected fault (logged); `code` is internal_error."),
         (503, "The store or a model is not available now; try again."),
     )
@@ -109,6 +112,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if status == 401:
             for challenge in CHALLENGES:  # one header each: browsers skip a list naming Bearer first
                 response.headers.append("WWW-Authenticate", challenge)
+        if isinstance(error, RateLimitedError):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.exception_handler(StarletteHTTPException)

@@ -204,3 +204,17 @@ experiment_exposures = sa.Table(
     sa.Column("arm", sa.String(64), nullable=False),
     sa.Column("first_seen", sa.Double, nullable=False),
 )
+
+# API keys and token-signing secrets created at run time (`homefeed keys`): every worker reads
+# the active ones within seconds, so keys are added, rotated and revoked without a restart.
+# Keys are kept as SHA-256 hashes; a signing secret is kept as is (the server must sign with it).
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # admin, client or signing
+    sa.Column("secret", sa.String(128), nullable=False),  # a key's hash, or a signing secret
+    sa.Column("label", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double),
+)

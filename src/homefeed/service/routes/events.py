@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from homefeed.errors import InvalidInputError
-from homefeed.service.access import ClientAccess
+from homefeed.service.access import UserAccess, require_user
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.metrics import observe_events
 from homefeed.service.schemas import EventBatch, EventBatchResult
 
-router = APIRouter(prefix="/v1", tags=["events"], dependencies=[ClientAccess])
+router = APIRouter(prefix="/v1", tags=["events"], dependencies=[UserAccess])
 
 
 @router.post("/events", response_model=EventBatchResult)
-def post_events(body: EventBatch, runtime: RuntimeDep) -> EventBatchResult:
+def post_events(request: Request, body: EventBatch, runtime: RuntimeDep) -> EventBatchResult:
     """Store up to 1,000 events. Replaying a batch with the same event ids stores nothing twice.
 
     Unknown users are created; unknown items are refused with the list of their ids. A timestamp
     must lie within HOMEFEED_EVENT_MAX_AGE_DAYS before and HOMEFEED_EVENT_MAX_FUTURE_SECONDS
-    after the server's clock (older history: `homefeed import`).
+    after the server's clock (older history: `homefeed import`). A user token posts only its own
+    user's events.
     """
+    for user_id in {event.user_id for event in body.events}:
+        require_user(request, user_id)
     settings = runtime.settings
     if len(body.events) > settings.max_events_per_batch:
         raise InvalidInputError(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from homefeed.domain import Identifier, Item, ItemFields
 from homefeed.errors import NotFoundError
-from homefeed.service.access import AdminAccess, ClientAccess
+from homefeed.service.access import AdminAccess, UserAccess
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.schemas import ItemBatch, ItemBatchResult, ItemList, scored_items
 
@@ -34,7 +34,7 @@ def put_items(body: ItemBatch, runtime: RuntimeDep) -> ItemBatchResult:
     return ItemBatchResult(upserted=len(unique))
 
 
-@router.get("/items/{item_id}", response_model=Item, dependencies=[ClientAccess])
+@router.get("/items/{item_id}", response_model=Item, dependencies=[UserAccess])
 def get_item(item_id: ItemId, runtime: RuntimeDep) -> Item:
     item = runtime.store.get_item(item_id)
     if item is None:
@@ -51,7 +51,7 @@ def delete_item(item_id: ItemId, runtime: RuntimeDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/items/{item_id}/similar", response_model=ItemList, dependencies=[ClientAccess])
+@router.get("/items/{item_id}/similar", response_model=ItemList, dependencies=[UserAccess])
 def similar_items(
     item_id: ItemId,
     runtime: RuntimeDep,

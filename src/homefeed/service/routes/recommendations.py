@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
 from homefeed.events import normalized
 from homefeed.homepage.page import Homepage
 from homefeed.models.context import RequestContext
-from homefeed.service.access import ClientAccess
+from homefeed.service.access import UserAccess, require_user
 from homefeed.service.deps import RuntimeDep
 from homefeed.service.metrics import observe_page
 from homefeed.service.runtime import Runtime
 from homefeed.service.schemas import HomepageResponse, ItemList, SectionBody, scored_items
 
-router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[ClientAccess])
+router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[UserAccess])
 
 
 def _check_n(n: int | None, runtime: Runtime) -> int:
@@ -46,6 +46,7 @@ def _check_category(category: str | None, runtime: Runtime) -> str | None:
     responses={200: {"model": HomepageResponse, "description": "The homepage."}},
 )
 async def homepage(
+    request: Request,
     user_id: Annotated[Identifier, Path(description="The user's id; unknown users get popular items.")],
     runtime: RuntimeDep,
     n: Annotated[int | None, Query(ge=1, description="How many items (default from settings).")] = None,
@@ -70,7 +71,8 @@ async def homepage(
     ] = None,
 ) -> Response:
     """The user's personalized homepage: items they have not interacted with, best first, in
-    titled sections, each item with its explanation."""
+    titled sections, each item with its explanation. A user token reads only its own user's."""
+    require_user(request, user_id)
     excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
     size, chosen_category = _check_n(n, runtime), _check_category(category, runtime)
     context = RequestContext(device=normalized(device), surface=normalized(surface))

@@ -19,6 +19,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 router = APIRouter(include_in_schema=False, dependencies=[AdminAccess])
 _SAMPLE_TTL = 60.0
 WEB_SURFACE = "web"  # the surface of this page's homepages and of the events it sends
+WEB_TOKEN_SECONDS = 3600.0  # the page's events go with a token for the user it shows
 _sample_cache: dict[int, tuple[float, list[str]]] = {}
 
 
@@ -47,6 +48,8 @@ def index(
     context = RequestContext(device=device, surface=WEB_SURFACE)
     n = runtime.settings.homepage_default_n
     page = runtime.homepages.build(user_id, n, context=context) if user_id else None
+    credentials = request.app.state.credentials
+    token = credentials.mint(user_id, WEB_TOKEN_SECONDS)[0] if user_id and credentials.enabled else None
     return TEMPLATES.TemplateResponse(
         request,
         "index.html",
@@ -56,5 +59,6 @@ def index(
             "page": page,
             "sample_users": _sample_users(runtime),
             "model_version": runtime.homepages.model_version,
+            "token": token,
         },
     )
