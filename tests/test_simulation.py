@@ -61,8 +61,8 @@ def test_without_exploration_the_page_narrows_day_after_day(tmp_path: Path) -> N
     arms = {"explore": {}, "no-explore": {"homepage": {"exploration_slots": 0}}}
     config = SimulationConfig(days=12, users=200, items=800, seed=0, new_items=False, arms=arms)
     figures = summary(simulate(config, tmp_path / "sim", _quick(tmp_path)), last_days=4)["no-explore"]
-    assert figures["coverage_last"] < figures["coverage_first"] - 0.03  # fewer items shown
-    assert figures["gini_last"] > figures["gini_first"]  # and more concentrated on a few
+    assert figures["gini_last"] > figures["gini_first"] + 0.01  # impressions concentrate on fewer items
+    assert figures["coverage_last"] < figures["coverage_first"]  # and fewer items are shown at all
 
 
 def test_the_command_prints_the_ctr_of_each_arm_per_day(tmp_path: Path) -> None:

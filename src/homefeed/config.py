@@ -182,6 +182,21 @@ class HomepageSettings(BaseModel):
         description="Exploration draws among this many newest servable items plus as many random "
         "catalog items (under-exposed ones are what it finds there).",
     )
+    exploration_relevance: float = Field(
+        1.0,
+        ge=0.0,
+        le=2.0,
+        description="How much the user's taste tilts exploration: each bandit draw is multiplied by "
+        "exp(this x z), z the candidate's text nearness to the user's liked items in standard "
+        "deviations over the candidates (clipped to ±2); 0: the draw alone.",
+    )
+    exploration_item_share: float = Field(
+        0.25,
+        gt=0.0,
+        le=1.0,
+        description="No item takes more than this share of a worker's latest exploration slots "
+        "(a new item would otherwise take them on every page).",
+    )
     exploration_policy: str = Field(
         "thompson",
         pattern="^(thompson|uniform)$",
