@@ -26,7 +26,7 @@ NEW = {
 def test_new_items_are_explored_by_taste_and_within_their_share(
     trained: tuple[Store, Settings], synth_folder: Path
 ) -> None:
-    store, settings = trained
+    _store, settings = trained
     truth = load_ground_truth(synth_folder)
     topics = [topic["key"] for topic in truth["topics"]]
     tastes = truth["user_preferences"].items()
