@@ -237,7 +237,11 @@ def test_exploration_shows_a_new_item_and_is_reproducible(client_and_store: tupl
     assert explored[0]["explanation"]["type"] == "exploration"
     pipeline = client.app.state.runtime.homepages  # type: ignore[attr-defined]
     again = [pipeline.build(user, 10, request_id=page["request_id"]) for _ in range(2)]
-    assert [i.item_id for i in again[0].items] == [i.item_id for i in again[1].items]
+    # the same request id draws the same way; each build counts its page as shown, so only the
+    # long-tail slot, whose draw reads those counts, may differ between the two
+    ranked = [[i.item_id for i in built.items if i.source != "explore"] for built in again]
+    first = [next(i.item_id for i in built.items if i.source == "explore") for built in again]
+    assert ranked[0] == ranked[1] and first == ["brand-new", "brand-new"]
 
 
 def test_a_cursor_pages_on_without_repeating_an_item(client_and_store: tuple[TestClient, Store]) -> None:
