@@ -14,7 +14,7 @@ from tests.conftest import POSTGRES_ADMIN_URL
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0013"
+    assert current_revision(store.engine) == "0014"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",
@@ -49,7 +49,7 @@ def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str
     failures = [worker.stderr.read() for worker in workers if worker.wait(60) != 0 and worker.stderr]
     assert failures == []
     engine = sa.create_engine(database_url)
-    assert current_revision(engine) == "0013"
+    assert current_revision(engine) == "0014"
     engine.dispose()
 
 

@@ -60,11 +60,24 @@ class ShownItems:
         self.sessions = sessions
         self.logged = logged  # (user, request ids) -> items those pages showed, from the log
         self._shown: OrderedDict[str, list[str]] = OrderedDict()
+        self._owners: dict[str, str] = {}  # session -> its user, to forget a user's sessions
 
-    def add(self, session: str, item_ids: list[str]) -> None:
+    def add(self, session: str, item_ids: list[str], user_id: str | None = None) -> None:
         self._shown[session] = self._shown.pop(session, []) + item_ids
+        if user_id is not None:
+            self._owners[session] = user_id
         while len(self._shown) > self.sessions:
-            self._shown.popitem(last=False)
+            gone, _ = self._shown.popitem(last=False)
+            self._owners.pop(gone, None)
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop every scroll session of ``user_id`` (a deleted user leaves nothing behind)."""
+        for session in [session for session, owner in self._owners.items() if owner == user_id]:
+            self._shown.pop(session, None)
+            self._owners.pop(session, None)
+
+    def holds(self, user_id: str) -> bool:
+        return user_id in self._owners.values()
 
     def of(self, encoded: str, user_id: str) -> tuple[Cursor, list[str]]:
         """The cursor and the items shown under it; a 422 for another user's cursor, or for one
@@ -76,7 +89,7 @@ class ShownItems:
         if shown is None and self.logged is not None:
             shown = self.logged(user_id, list(cursor.pages)) or None
             if shown is not None:
-                self.add(cursor.session, shown)
+                self.add(cursor.session, shown, user_id)
         if shown is None:
             raise InvalidInputError(
                 "cursor: unknown or expired (its pages are neither in this worker's memory nor in "

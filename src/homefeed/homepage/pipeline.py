@@ -227,7 +227,7 @@ class HomepagePipeline:
         page.removed = dict(draft.removed)
         page.items = [to_item(candidate, self.catalog) for candidate in draft.items[:n]]
         page.sections = sections(page.items, PAGE_ROWS, self.catalog)
-        self._shown.add(page.request_id, [item.item_id for item in page.items])
+        self._shown.add(page.request_id, [item.item_id for item in page.items], user_id)
         variant.services.live.note_shown(item.item_id for item in page.items)
         page.cursor = encode_cursor(Cursor(user_id, (page.request_id,)))
         self._log(page)
@@ -287,7 +287,7 @@ class HomepagePipeline:
             explain=explain,
             context=context,
         )
-        self._shown.add(position.session, [item.item_id for item in page.items])
+        self._shown.add(position.session, [item.item_id for item in page.items], user_id)
         page.cursor = encode_cursor(position.after(page.request_id))
         return page
 
@@ -317,8 +317,16 @@ class HomepagePipeline:
         return found, ()
 
     def forget_user(self, user_id: str) -> None:
-        """Drop what is cached about a user whose profile was just written or deleted."""
+        """Drop what is cached about a user whose profile was just written or deleted: their
+        profile, ignored items and scroll sessions, and the parsed interest texts."""
         self.reader.forget_user(user_id)
+        self._shown.forget_user(user_id)
+        if self.semantic is not None:  # interest texts are personal: parsed again when asked
+            self.semantic.space.forget_interests()
+
+    def holds_user(self, user_id: str) -> bool:
+        """Whether any cache of this pipeline holds something about ``user_id``."""
+        return self.reader.holds_user(user_id) or self._shown.holds(user_id)
 
     def _log(self, page: Homepage) -> None:
         if self.impressions is None or not page.items:

@@ -104,9 +104,13 @@ class QueryReader:
         )
         return query, reasons
 
+    def holds_user(self, user_id: str) -> bool:
+        return self._profiles.holds(user_id) or self._ignored.holds(user_id)
+
     def forget_user(self, user_id: str) -> None:
         """Drop what is cached about a user whose profile was just written or deleted."""
         self._profiles.forget(user_id)
+        self._ignored.forget(user_id)
 
     def _context(
         self, user_id: str, interests: str | None, given: RequestContext, reasons: list[str]

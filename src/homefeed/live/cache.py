@@ -37,6 +37,9 @@ class TimedCache(Generic[K, V]):
     def forget(self, key: K) -> None:
         self._entries.pop(key, None)
 
+    def holds(self, key: K) -> bool:
+        return key in self._entries
+
 
 class Refreshed(Generic[V]):
     """One value re-read every ``ttl`` seconds by a background thread. Readers get the last

@@ -27,6 +27,7 @@ from homefeed.homepage.semantic import SemanticSources
 from homefeed.live.catalog import Catalog
 from homefeed.live.catalog_sync import CatalogSync
 from homefeed.live.impressions import ImpressionLogger
+from homefeed.live.user_sync import UserSync
 from homefeed.service.experiment_sync import ExperimentSync
 from homefeed.store import Store, migrate
 from homefeed.training.integrity import quarantine_reason
@@ -66,6 +67,7 @@ class Runtime:
     semantic: SemanticSpace | None = None
     catalog_sync: CatalogSync | None = None
     experiments: ExperimentSync | None = None
+    user_sync: UserSync | None = None
     degradations: dict[str, str] = field(default_factory=dict)  # part -> why it is off or stale
     _page_slots: anyio.CapacityLimiter | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -107,6 +109,7 @@ class Runtime:
         runtime.catalog_sync = CatalogSync(
             store, runtime.items_written, runtime.item_deleted, loaded_at, versions
         )
+        runtime.user_sync = UserSync(store, builder.forget_user)
         if text_off is not None:
             runtime._degrade("text", text_off)
         runtime._apply(loaded)
@@ -195,10 +198,15 @@ class Runtime:
 
     def sync_catalog(self, full: bool = False) -> tuple[int, int]:
         """Apply the catalog's changes made elsewhere now: (items written, items deleted);
-        ``full`` compares every item's write time instead of reading the latest changes."""
+        ``full`` compares every item's write time instead of reading the latest changes. Users
+        written or deleted elsewhere leave this worker's caches at the same look."""
         if self.catalog_sync is None:
             return 0, 0
         try:
+            if self.user_sync is not None:
+                self.user_sync.poll()
+                if full:
+                    self.user_sync.prune()
             return self.catalog_sync.reconcile() if full else self.catalog_sync.poll()
         except Exception:  # the database may be away for a moment: the next look catches up
             logger.exception("reading the catalog's changes failed")

@@ -218,3 +218,15 @@ credentials = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("revoked_at", sa.Double),
 )
+
+# every write or deletion of a user, in order: each worker reads the new rows and drops what it
+# caches about those users (profiles, ignored items, scroll sessions, interest texts)
+user_changes = sa.Table(
+    "user_changes",
+    metadata,
+    sa.Column("seq", SequenceKey, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(255), nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Index("ix_user_changes_at", "at"),
+)

@@ -22,11 +22,13 @@ from homefeed.store.dialect import insert, upsert
 from homefeed.store.logs import Logs
 from homefeed.store.schema import (
     events,
+    experiment_exposures,
     impressions,
     item_deletions,
     items,
     promotions,
     text_embeddings,
+    user_changes,
     users,
 )
 
@@ -202,13 +204,17 @@ class Store:
 
     # -- users ------------------------------------------------------------
     def upsert_users(self, batch: Sequence[User], connection: sa.Connection | None = None) -> None:
+        """Write profiles (and note the change, so every worker drops its caches of them)."""
         now = time.time()
         rows = [{**user.model_dump(), "updated_at": now} for user in batch]
+        changes = [{"user_id": user.id, "deleted": False, "at": now} for user in batch]
         if connection is not None:
             upsert(connection, users, rows, (*_USER_FIELDS, "updated_at"))
+            connection.execute(sa.insert(user_changes), changes)
             return
         with self.engine.begin() as conn:
             upsert(conn, users, rows, (*_USER_FIELDS, "updated_at"))
+            conn.execute(sa.insert(user_changes), changes)
 
     def ensure_users(self, user_ids: Iterable[str], connection: sa.Connection) -> None:
         """Create bare users for ids not stored yet; existing profiles are left alone."""
@@ -242,13 +248,35 @@ class Store:
                 yield _user(row)
 
     def delete_user(self, user_id: str) -> bool:
-        """Delete a user with all their events and impressions (the right to be forgotten); the
+        """Delete a user with all their events, impressions and experiment exposures (the right
+        to be forgotten), and note it so every worker drops what it caches of them; the
         per-item daily impression counts carry no user id and stay."""
         with self.engine.begin() as connection:
             connection.execute(sa.delete(events).where(events.c.user_id == user_id))
             connection.execute(sa.delete(impressions).where(impressions.c.user_id == user_id))
+            exposed = experiment_exposures.c.user_id == user_id
+            connection.execute(sa.delete(experiment_exposures).where(exposed))
             result = connection.execute(sa.delete(users).where(users.c.id == user_id))
+            connection.execute(sa.insert(user_changes).values(user_id=user_id, deleted=True, at=time.time()))
         return bool(result.rowcount)
+
+    def user_changes_since(self, seq: int) -> list[tuple[int, str]]:
+        """(seq, user id) of every user written or deleted after change ``seq``, in order."""
+        query = sa.select(user_changes.c.seq, user_changes.c.user_id).where(user_changes.c.seq > seq)
+        with self.engine.connect() as connection:
+            return [
+                (int(at), str(user)) for at, user in connection.execute(query.order_by(user_changes.c.seq))
+            ]
+
+    def last_user_change(self) -> int:
+        with self.engine.connect() as connection:
+            found = connection.execute(sa.select(sa.func.max(user_changes.c.seq))).scalar()
+        return int(found) if found is not None else 0
+
+    def prune_user_changes(self, before: float) -> None:
+        """Forget change notes older than ``before`` (every worker has read them long since)."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(user_changes).where(user_changes.c.at < before))
 
     def user_data(self, user_id: str) -> UserData | None:
         """Everything stored about the user, read in one transaction (None: no such user)."""

@@ -145,6 +145,11 @@ class SemanticSpace:
                 self._queries.popitem(last=False)
         return query
 
+    def forget_interests(self) -> None:
+        """Drop every parsed interest text (a user's was deleted or changed)."""
+        with self._lock:
+            self._queries.clear()
+
     def interest_lists(self, text: str, k: int, accept: Accept, exclude: Collection[str]) -> list[list[Hit]]:
         """Per liked phrase of the stated interests, the items nearest it (twice ``k``, so the
         turns of several phrases still fill ``k``), without items clearly about a disliked one."""
