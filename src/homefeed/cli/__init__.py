@@ -27,7 +27,7 @@ from homefeed.cli.common import open_store, settings_of
 from homefeed.cli.experiments import experiments_app
 from homefeed.cli.experiments import report as experiment_report
 from homefeed.cli.keys import keys_app
-from homefeed.cli.online import online_metrics
+from homefeed.cli.online import fairness, online_metrics
 from homefeed.cli.simulate import simulate_command
 from homefeed.cli.versions import print_gate, versions_app
 from homefeed.config import Settings
@@ -64,6 +64,7 @@ app.add_typer(experiments_app, name="experiments")
 app.add_typer(keys_app, name="keys")
 app.command("experiment-report", help="The same as `homefeed experiments report`.")(experiment_report)
 app.command("online-metrics")(online_metrics)
+app.command("fairness")(fairness)
 app.command("simulate")(simulate_command)
 
 

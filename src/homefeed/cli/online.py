@@ -49,3 +49,36 @@ def online_metrics(
             end_section=row is report.rows[-1] if report.rows else False,
         )
     console.print(table)
+
+
+def fairness(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help="category or creator.")] = "category",
+    days: Annotated[float, typer.Option(min=0.001, help="Impressions of the last this many days.")] = 7.0,
+) -> None:
+    """Fair exposure: per category or creator, its share of the active catalog against its share
+    of what homepages showed (ratio 1: in proportion; far below 1: starved)."""
+    from homefeed.feedback.fairness import FIELDS, fairness_report
+
+    if by not in FIELDS:
+        raise typer.BadParameter(f"expected one of {', '.join(FIELDS)}", param_hint="--by")
+    settings = settings_of(ctx)
+    report = fairness_report(open_store(settings), by, time.time() - days * 86_400)
+    table = Table(
+        title=f"exposure by {by}, last {days:g} days: {report.impressions:,} impressions",
+        caption=f"Gini of impressions per item across groups: {report.gini:.3f} (0: each in proportion)",
+    )
+    for column in (by, "items", "shown", "catalog share", "impressions", "exposure share", "ratio"):
+        table.add_column(column, justify="left" if column == by else "right")
+    for group in report.groups:
+        ratio = f"{group.ratio:.2f}" if group.ratio is not None else "—"
+        table.add_row(
+            group.group or "(none)",
+            f"{group.items:,}",
+            f"{group.shown_items:,}",
+            f"{group.catalog_share:.1%}",
+            f"{group.impressions:,}",
+            f"{group.exposure_share:.1%}",
+            ratio,
+        )
+    console.print(table)

@@ -281,3 +281,23 @@ class DashboardBody(BaseModel):
     events_per_minute: list[tuple[float, int]] = Field(description="(minute start, events), oldest first.")
     versions: list[VersionBody]
     experiments: list[dict[str, Any]]
+
+
+class GroupExposureBody(BaseModel):
+    group: str = Field(description='The category or creator ("" for items without one).')
+    items: int = Field(description="Active items of the group in the catalog.")
+    shown_items: int = Field(description="Of them, shown at least once in the window.")
+    impressions: int
+    catalog_share: float
+    exposure_share: float
+    ratio: float | None = Field(description="Exposure share over catalog share: 1 is in proportion.")
+
+
+class FairnessBody(BaseModel):
+    by: str
+    since: float
+    impressions: int
+    gini: float = Field(
+        description="Of the groups' impressions per catalog item: 0 when each is shown as its size."
+    )
+    groups: list[GroupExposureBody]

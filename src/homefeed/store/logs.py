@@ -23,6 +23,7 @@ from homefeed.store.schema import (
     follows_impression,
     impressions,
     item_impressions,
+    items,
 )
 
 # built once: constructing a statement on every request cost more than running it
@@ -181,6 +182,23 @@ class Logs:
                 )
                 found.update((str(user), str(item)) for user, item in connection.execute(query))
         return found
+
+    def exposure_by(self, field: str, since: float) -> dict[str, tuple[int, int]]:
+        """Per value of the shown items' ``field`` (category or creator; "" for none): homepage
+        impressions since ``since`` and how many distinct items they showed."""
+        column = {"category": items.c.category, "creator": items.c.creator}[field]
+        key = sa.func.coalesce(column, "").label("key")
+        query = (
+            sa.select(key, sa.func.count(), sa.func.count(sa.distinct(impressions.c.item_id)))
+            .select_from(impressions.join(items, items.c.id == impressions.c.item_id))
+            .where(impressions.c.ts >= since)
+            .group_by(key)
+        )
+        with self.engine.connect() as connection:
+            return {
+                str(value): (int(shown), int(distinct))
+                for value, shown, distinct in connection.execute(query)
+            }
 
     def events_per_minute(self, since: float) -> dict[int, int]:
         """Events stored per minute since ``since``, by minute number (epoch seconds // 60)."""

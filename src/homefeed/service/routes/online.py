@@ -9,9 +9,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from homefeed.feedback import online
+from homefeed.feedback.fairness import fairness_report
 from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
-from homefeed.service.schemas import OnlineMetrics, OutcomeBody
+from homefeed.service.schemas import FairnessBody, GroupExposureBody, OnlineMetrics, OutcomeBody
 
 router = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[AdminAccess])
 
@@ -46,4 +47,22 @@ def online_metrics(
         conversion_types=report.conversion_types,
         total=OutcomeBody.model_validate(report.total, from_attributes=True),
         rows=[OutcomeBody.model_validate(row, from_attributes=True) for row in report.rows],
+    )
+
+
+@router.get("/fairness", response_model=FairnessBody)
+def fairness(
+    runtime: RuntimeDep,
+    by: Annotated[Literal["category", "creator"], Query(description="The groups to compare.")] = "category",
+    days: Annotated[float, Query(gt=0, le=3650, description="Impressions of the last this many days.")] = 7.0,
+) -> FairnessBody:
+    """Per category or creator: its share of the active catalog against its share of homepage
+    impressions (ratio 1: in proportion), and the Gini of impressions per item across groups."""
+    report = fairness_report(runtime.store, by, time.time() - days * 86_400)
+    return FairnessBody(
+        by=report.by,
+        since=report.since,
+        impressions=report.impressions,
+        gini=report.gini,
+        groups=[GroupExposureBody.model_validate(group, from_attributes=True) for group in report.groups],
     )
