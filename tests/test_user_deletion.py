@@ -31,9 +31,15 @@ def test_a_deleted_user_leaves_every_workers_caches(trained: tuple[Store, Settin
     live = settings.model_copy(update={"catalog_poll_seconds": 0.2, "model_poll_seconds": 0.2})
     user = store.logs.sample_user_ids(1)[0]
     with TestClient(create_app(live)) as one, TestClient(create_app(live)) as other:
-        one.post("/v1/admin/experiments", json={"name": "e", "arms": {"a": {}, "b": {}}})
+        # started through the worker that builds the pages: it serves the experiment at once
+        assert (
+            other.post("/v1/admin/experiments", json={"name": "e", "arms": {"a": {}, "b": {}}}).status_code
+            == 201
+        )
         assert one.put(f"/v1/users/{user}", json={"interests": INTERESTS}).status_code == 200
         pages = other.app.state.runtime.homepages  # type: ignore[attr-defined]
+        sync = other.app.state.runtime.user_sync  # type: ignore[attr-defined]
+        _until(lambda: sync.seen >= store.last_user_change())  # the profile write is read: caches fresh
         first = other.get(f"/v1/users/{user}/homepage?n=10").json()
         assert other.get(f"/v1/users/{user}/homepage?n=10&cursor={first['next_cursor']}").status_code == 200
         other.app.state.runtime.impressions.close()  # type: ignore[attr-defined]  # flush: exposures written

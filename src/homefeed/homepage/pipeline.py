@@ -316,11 +316,12 @@ class HomepagePipeline:
             return self._served, (why,)
         return found, ()
 
-    def forget_user(self, user_id: str) -> None:
-        """Drop what is cached about a user whose profile was just written or deleted: their
-        profile, ignored items and scroll sessions, and the parsed interest texts."""
+    def forget_user(self, user_id: str, deleted: bool = False) -> None:
+        """Drop what is cached about a user whose profile was just written (their profile and
+        ignored items, the parsed interest texts) or deleted (their scroll sessions too)."""
         self.reader.forget_user(user_id)
-        self._shown.forget_user(user_id)
+        if deleted:
+            self._shown.forget_user(user_id)
         if self.semantic is not None:  # interest texts are personal: parsed again when asked
             self.semantic.space.forget_interests()
 

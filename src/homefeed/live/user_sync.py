@@ -15,15 +15,15 @@ KEEP_SECONDS = 86_400.0  # change notes older than this are pruned: every worker
 
 
 class UserSync:
-    def __init__(self, store: Store, forget: Callable[[str], None]) -> None:
+    def __init__(self, store: Store, forget: Callable[[str, bool], None]) -> None:
         self.store, self.forget = store, forget
         self.seen = store.last_user_change()  # a worker that starts caches nothing older
 
     def poll(self) -> int:
         """Drop the caches of users changed since the last look; returns how many changes."""
         changes = self.store.user_changes_since(self.seen)
-        for seq, user_id in changes:
-            self.forget(user_id)
+        for seq, user_id, deleted in changes:
+            self.forget(user_id, deleted)
             self.seen = seq
         return len(changes)
 

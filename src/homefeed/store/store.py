@@ -260,13 +260,13 @@ class Store:
             connection.execute(sa.insert(user_changes).values(user_id=user_id, deleted=True, at=time.time()))
         return bool(result.rowcount)
 
-    def user_changes_since(self, seq: int) -> list[tuple[int, str]]:
-        """(seq, user id) of every user written or deleted after change ``seq``, in order."""
-        query = sa.select(user_changes.c.seq, user_changes.c.user_id).where(user_changes.c.seq > seq)
+    def user_changes_since(self, seq: int) -> list[tuple[int, str, bool]]:
+        """(seq, user id, deleted) of every user written or deleted after change ``seq``, in order."""
+        changes = user_changes.c
+        query = sa.select(changes.seq, changes.user_id, changes.deleted).where(changes.seq > seq)
         with self.engine.connect() as connection:
-            return [
-                (int(at), str(user)) for at, user in connection.execute(query.order_by(user_changes.c.seq))
-            ]
+            rows = connection.execute(query.order_by(changes.seq))
+            return [(int(at), str(user), bool(deleted)) for at, user, deleted in rows]
 
     def last_user_change(self) -> int:
         with self.engine.connect() as connection:

@@ -38,7 +38,7 @@ def delete_user(user_id: UserId, runtime: RuntimeDep) -> Response:
     """Delete the user with all their events and impressions."""
     if not runtime.store.delete_user(user_id):
         raise NotFoundError(f"user {user_id!r} not found")
-    runtime.homepages.forget_user(user_id)
+    runtime.homepages.forget_user(user_id, deleted=True)
     return Response(status_code=204)
 
 
