@@ -55,5 +55,5 @@ def test_a_dislike_moves_items_like_it_down_on_the_next_request(trained: tuple[S
         twice, deaf_twice = client.get(url).json(), unheard.get(url).json()
     alike = {item.id for item in items.values() if item.category == category}
     down, level = _positions(twice, alike), _positions(deaf_twice, alike)
-    assert level and _mean(level) < 10
-    assert not down or _mean(down) > _mean(level) + 2
+    assert level  # unheard, the category is on the page
+    assert not down or _mean(down) > _mean(level) + 2  # heard: further down the page, or off it
