@@ -58,24 +58,35 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
             raise CorruptVersionError(f"{relative} does not match its checksum")
 
 
-def quarantine(folder: Path, reason: str) -> None:
-    """Mark ``folder`` as not to be served, with the reason (atomic: a reader sees all or none)."""
-    marker = folder / QUARANTINE
-    temporary = folder / f".{QUARANTINE}.{os.getpid()}"
+def mark(folder: Path, name: str, reason: str) -> None:
+    """Write the marker file ``name`` with ``reason`` into ``folder`` (atomic: a reader sees all
+    or none); quarantine and the quality gate's rejection are such markers."""
+    temporary = folder / f".{name}.{os.getpid()}"
     temporary.write_text(json.dumps({"reason": reason, "at": time.time()}), encoding="utf-8")
-    os.replace(temporary, marker)
+    os.replace(temporary, folder / name)
 
 
-def quarantine_reason(folder: Path) -> str | None:
-    """Why ``folder`` is quarantined, or None when it is not."""
-    marker = folder / QUARANTINE
+def marker_reason(folder: Path, name: str, unrecorded: str) -> str | None:
+    """The reason in ``folder``'s marker ``name`` (``unrecorded`` when it holds none), or None
+    when there is no such marker."""
+    marker = folder / name
     if not marker.exists():
         return None
     try:
         reason = json.loads(marker.read_text(encoding="utf-8")).get("reason")
     except (OSError, ValueError, AttributeError):
         reason = None
-    return str(reason) if reason else "quarantined (no reason recorded)"
+    return str(reason) if reason else unrecorded
+
+
+def quarantine(folder: Path, reason: str) -> None:
+    """Mark ``folder`` as not to be served, with the reason."""
+    mark(folder, QUARANTINE, reason)
+
+
+def quarantine_reason(folder: Path) -> str | None:
+    """Why ``folder`` is quarantined, or None when it is not."""
+    return marker_reason(folder, QUARANTINE, "quarantined (no reason recorded)")
 
 
 def _sha256(path: Path) -> str:

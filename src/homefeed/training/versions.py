@@ -8,9 +8,7 @@ One that does not (a corrupt, missing or incompatible file) is quarantined (see 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +19,14 @@ from homefeed.errors import ModelNotTrainedError
 from homefeed.events import EventPolicy
 from homefeed.models.base import Recommender
 from homefeed.models.new_items import NEW_ITEMS_DIR, NewItemMap
-from homefeed.training.integrity import CorruptVersionError, quarantine, quarantine_reason, verify_files
+from homefeed.training.integrity import (
+    CorruptVersionError,
+    mark,
+    marker_reason,
+    quarantine,
+    quarantine_reason,
+    verify_files,
+)
 from homefeed.training.registry import model_class
 from homefeed.vectors import IndexConfig, VectorIndex
 
@@ -99,21 +104,12 @@ def latest_version_path(models_dir: Path) -> Path | None:
 
 def reject(folder: Path, reason: str) -> None:
     """Mark ``folder`` as turned down by the quality gate (kept, not served unless pinned)."""
-    temporary = folder / f".{REJECTED}.{os.getpid()}"
-    temporary.write_text(json.dumps({"reason": reason, "at": time.time()}), encoding="utf-8")
-    os.replace(temporary, folder / REJECTED)
+    mark(folder, REJECTED, reason)
 
 
 def rejection_reason(folder: Path) -> str | None:
     """Why the quality gate turned ``folder`` down, or None when it did not."""
-    marker = folder / REJECTED
-    if not marker.exists():
-        return None
-    try:
-        reason = json.loads(marker.read_text(encoding="utf-8")).get("reason")
-    except (OSError, ValueError, AttributeError):
-        reason = None
-    return str(reason) if reason else "rejected (no reason recorded)"
+    return marker_reason(folder, REJECTED, "rejected (no reason recorded)")
 
 
 def _servable(entry: Path) -> bool:
