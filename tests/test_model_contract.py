@@ -185,3 +185,59 @@ def test_save_and_load_give_the_same_scores_without_pickle(
     before = fitted.score_history(history, np.ones(len(history), dtype=np.float32))
     after = loaded.score_history(history, np.ones(len(history), dtype=np.float32))
     assert np.allclose(before, after, equal_nan=True)
+
+
+def _saved_arrays(folder: Path) -> dict[str, np.ndarray]:
+    """Every array a saved model holds (npz and safetensors), by file and key."""
+    from safetensors.numpy import load_file
+
+    found: dict[str, np.ndarray] = {}
+    for path in folder.rglob("*.npz"):
+        with np.load(path, allow_pickle=False) as stored:
+            found.update({f"{path.name}:{key}": stored[key] for key in stored.files})
+    for path in folder.rglob("*.safetensors"):
+        found.update({f"{path.name}:{key}": value for key, value in load_file(str(path)).items()})
+    return found
+
+
+def _mentions(folder: Path, text: str) -> list[str]:
+    """Files under ``folder`` whose bytes hold ``text`` (as UTF-8, or UTF-32 as numpy saves strings)."""
+    needles = (text.encode(), text.encode("utf-32-le"))
+    return [
+        str(path)
+        for path in folder.rglob("*")
+        if path.is_file() and any(n in path.read_bytes() for n in needles)
+    ]
+
+
+def test_forgetting_deleted_users_and_items_leaves_no_trace_in_the_saved_model(
+    fitted: Recommender, data: Interactions, tmp_path: Path
+) -> None:
+    fitted.save(tmp_path / "before")
+    model = type(fitted).load(tmp_path / "before")
+    gone, item, also = ["u005", "u066"], "i07", "i08"
+    if model.user_ids:
+        held = model.held_about("u005")
+        assert held is not None and json.dumps(held)
+    others = ["u050", "u061"]  # of the other block: their histories never held the item
+    kept = np.array([model.user_index(user) for user in others])
+    before = np.asarray(model.score_users(kept), dtype=np.float64) if model.name != "random" else None
+    assert model.forget(users=gone, items=[item, also]) is True or not model.user_ids
+    model.save(tmp_path / "after")
+    assert not _mentions(tmp_path / "after", "u005") and not _mentions(tmp_path / "after", "u066")
+    assert not _mentions(tmp_path / "after", item)
+    assert model.held_about("u005") is None and model.user_index("u005") is None
+    n_users = len(data.user_ids)  # 80: every array kept per user had n_users (or n_users + 1) rows
+    per_user = [
+        key
+        for key, array in _saved_arrays(tmp_path / "after").items()
+        if array.shape[:1] in ((n_users,), (n_users + 1,))
+    ]
+    assert not per_user, (model.name, per_user)
+    vectors = model.item_vectors()
+    if vectors is not None:  # blank rows: the two items' vectors hold nothing of their own
+        assert np.array_equal(vectors[data.item_index(item) or 0], vectors[data.item_index(also) or 0])
+    if before is not None:  # the others keep their own rows and scores
+        after = np.asarray(model.score_users(np.array([model.user_index(user) for user in others])))
+        columns = ~np.isin(np.arange(N_ITEMS), [data.item_index(item), data.item_index(also)])
+        assert np.allclose(before[:, columns], after[:, columns], atol=1e-5), model.name

@@ -331,3 +331,8 @@ class UserData(BaseModel):
     events: list[StoredEventRecord]
     impressions: list[Impression]
     exported_at: float
+    models: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per kept model version, per model: what it holds about the user (their factor "
+        "row, history or sequence, profile groups), learned at training.",
+    )

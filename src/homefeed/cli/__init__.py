@@ -453,11 +453,16 @@ def export_user(
         Path | None, typer.Option("--output", "-o", help="Write the JSON here instead of stdout.")
     ] = None,
 ) -> None:
-    """Everything stored about a user, as JSON: profile, events and impressions."""
-    data = open_store(settings_of(ctx)).user_data(user)
+    """Everything held about a user, as JSON: profile, events, impressions and what each kept
+    model version learned of them."""
+    from homefeed.training.forgetting import held_in_versions
+
+    settings = settings_of(ctx)
+    data = open_store(settings).user_data(user)
     if data is None:
         err_console.print(f"[red]error:[/] user {user!r} not found")
         raise typer.Exit(1)
+    data.models = held_in_versions(settings.effective_models_dir, user)
     text = data.model_dump_json(indent=2)
     if output is None:
         sys.stdout.write(text + "\n")
@@ -472,13 +477,19 @@ def delete_user(
     user: Annotated[str, typer.Argument(help="User id.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete a user with every event and impression of theirs (the right to be forgotten)."""
+    """Delete a user with every event and impression of theirs, and forget them in every kept
+    model version (the right to be forgotten); running services drop their caches of the user
+    at their next look at the store."""
     if not yes:
         typer.confirm(f"delete user {user!r} and all their events and impressions?", abort=True)
-    if not open_store(settings_of(ctx)).delete_user(user):
+    from homefeed.training.forgetting import delete_and_forget
+
+    settings = settings_of(ctx)
+    store = open_store(settings)
+    if not delete_and_forget(settings.effective_models_dir, lambda: store.delete_user(user), users=[user]):
         err_console.print(f"[red]error:[/] user {user!r} not found")
         raise typer.Exit(1)
-    console.print(f"deleted user {user!r} with their events and impressions")
+    console.print(f"deleted user {user!r} with their events and impressions, and from every model version")
 
 
 def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:

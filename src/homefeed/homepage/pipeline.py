@@ -186,9 +186,19 @@ class HomepagePipeline:
             logger.exception("mapping %d written items failed", len(items))
 
     def item_removed(self, item_id: str) -> None:
-        served = self._served
-        if served is not None and served.new_vectors is not None:
-            served.new_vectors.remove({item_id})
+        """Forget a deleted item in every version held: its place in the behaviour space, its
+        rows in the models and its vectors in their indexes."""
+        for served in self._held():
+            if served.new_vectors is not None:
+                served.new_vectors.remove({item_id})
+            served.bundle.forget(items=[item_id])
+            for index in served.indexes.values():
+                index.purge([item_id])
+
+    def _held(self) -> list[ServedVersion]:
+        """The versions this worker holds: the served one and those experiment arms serve."""
+        served = [self._served] if self._served is not None else []
+        return served + [found for found in self._arm_versions.values() if found is not self._served]
 
     # -- the page ---------------------------------------------------------
     def build(
@@ -318,16 +328,20 @@ class HomepagePipeline:
 
     def forget_user(self, user_id: str, deleted: bool = False) -> None:
         """Drop what is cached about a user whose profile was just written (their profile and
-        ignored items, the parsed interest texts) or deleted (their scroll sessions too)."""
+        ignored items, the parsed interest texts) or deleted (their scroll sessions and their
+        rows in the models held, too)."""
         self.reader.forget_user(user_id)
         if deleted:
             self._shown.forget_user(user_id)
+            for served in self._held():  # their rows in the models held in memory
+                served.bundle.forget(users=[user_id])
         if self.semantic is not None:  # interest texts are personal: parsed again when asked
             self.semantic.space.forget_interests()
 
     def holds_user(self, user_id: str) -> bool:
-        """Whether any cache of this pipeline holds something about ``user_id``."""
-        return self.reader.holds_user(user_id) or self._shown.holds(user_id)
+        """Whether any cache of this pipeline, or a model it holds, holds something about ``user_id``."""
+        in_models = any(served.bundle.holds_user(user_id) for served in self._held())
+        return in_models or self.reader.holds_user(user_id) or self._shown.holds(user_id)
 
     def _log(self, page: Homepage) -> None:
         if self.impressions is None or not page.items:

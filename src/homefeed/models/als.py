@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from homefeed.domain import ItemFields
 from homefeed.models.base import Recommender
-from homefeed.models.data import Interactions
+from homefeed.models.data import Interactions, blanked_rows
 from homefeed.threads import thread_limit
 from homefeed.understanding.item_features import ItemFeatureSpace
 from homefeed.understanding.item_map import ItemVectorMap
@@ -97,6 +97,16 @@ class AlsRecommender(Recommender):
 
     def item_vectors(self) -> np.ndarray:
         return self.item_factors
+
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.user_factors = self.user_factors[keep]
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        self.item_factors = blanked_rows(self.item_factors, indices)
+        self._gram = None
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        return {"factors": self.user_factors[index].tolist()}
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors, "item_factors": self.item_factors}

@@ -21,6 +21,9 @@ from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions
 
 ScoredItems = list[tuple[str, float]]
+# what a deleted item's place in a vocabulary becomes: no client id holds a control character,
+# so the placeholder never names a real item, and the indices of the others keep their meaning
+FORGOTTEN_ITEM = "\x7fforgotten:"
 
 
 @dataclass
@@ -225,11 +228,69 @@ class Recommender(ABC):
         for part in self.parts().values():
             part.set_inference(inference)
 
+    def _keep_users(self, keep: np.ndarray) -> None:
+        """Keep only the rows of users where ``keep`` is True in everything held per user
+        (factor rows, histories, sequences); a model holding nothing per user has nothing to do.
+        A test forgets a user from every registered model and finds no per-user array left
+        with the old count of users."""
+        return None
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        """Blank what the model holds per item for ``indices`` (factor and text rows,
+        neighbour rows and columns), keeping the item indices of the others."""
+        return None
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        """What the model holds about user ``index`` beyond their id, as JSON values (item ids,
+        not indices): their factor row, history or sequence."""
+        return {}
+
     def training_report(self) -> dict[str, Any]:
         """What fitting found worth keeping in the version's manifest (none by default)."""
         return {}
 
     # -- provided ---------------------------------------------------------
+    def forget(self, users: Collection[str] = (), items: Collection[str] = ()) -> bool:
+        """Scrub deleted ``users`` and ``items`` from the model and its parts: a user's id and
+        every row held per user go; an item's id becomes a placeholder and its rows are blanked.
+        What they left in aggregates (item factors, counts, network weights) goes with the next
+        training, which never sees them. Returns whether anything changed."""
+        changed = False
+        for part in self.parts().values():
+            changed = part.forget(users, items) or changed
+        gone = sorted(self._user_index[user] for user in set(users) if user in self._user_index)
+        if gone:
+            keep = np.ones(len(self.user_ids), dtype=bool)
+            keep[gone] = False
+            self._keep_users(keep)
+            kept = [user for user, kept in zip(self.user_ids, keep, strict=True) if kept]
+            self._set_vocabulary(kept, self.item_ids)
+        blanked = sorted(self._item_index[item] for item in set(items) if item in self._item_index)
+        if blanked:
+            self._blank_items(np.array(blanked, dtype=np.int64))
+            renamed = list(self.item_ids)
+            for index in blanked:
+                renamed[index] = f"{FORGOTTEN_ITEM}{index}"
+            self._set_vocabulary(self.user_ids, renamed)
+            self._unit_cache = None
+        return changed or bool(gone) or bool(blanked)
+
+    def held_about(self, user_id: str) -> dict[str, Any] | None:
+        """Everything this model (and its parts) holds about ``user_id``, for the user's export;
+        None when it holds nothing."""
+        record: dict[str, Any] = {}
+        index = self._user_index.get(user_id)
+        if index is not None:
+            record = {"known_as_training_user": True, **self._user_record(index)}
+        parts = {name: found for name, part in self.parts().items() if (found := part.held_about(user_id))}
+        if parts:
+            record["parts"] = parts
+        return record or None
+
+    def item_id_list(self, indices: np.ndarray) -> list[str]:
+        """Item ids of ``indices`` (for records a person reads)."""
+        return [self.item_ids[int(index)] for index in indices]
+
     def fit(self, data: Interactions, validation: Validation | None = None) -> Self:
         """Train on ``data``; models that early-stop use ``validation`` when given."""
         self._set_vocabulary(data.user_ids, data.item_ids)

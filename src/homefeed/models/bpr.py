@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
 from homefeed.models.base import Recommender
-from homefeed.models.data import Interactions
+from homefeed.models.data import Interactions, blanked_rows
 from homefeed.threads import thread_limit
 
 
@@ -76,6 +77,15 @@ class BprRecommender(Recommender):
 
     def item_vectors(self) -> np.ndarray:
         return self.item_factors[:, :-1]
+
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.user_factors = self.user_factors[keep]
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        self.item_factors = blanked_rows(self.item_factors, indices)
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        return {"factors": self.user_factors[index].tolist()}
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors, "item_factors": self.item_factors}

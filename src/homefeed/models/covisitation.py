@@ -11,12 +11,20 @@ weighing most.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from homefeed.models.base import Recommender, Retrieved, UserQuery, top_k
-from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
-from homefeed.models.sparse_rows import csr_arrays, csr_from_arrays, row_entries, rows_weighted_sum
+from homefeed.models.data import Interactions, kept_sequences, pack_sequences, unpack_sequences
+from homefeed.models.sparse_rows import (
+    blank_lines,
+    csr_arrays,
+    csr_from_arrays,
+    row_entries,
+    rows_weighted_sum,
+)
 
 
 class CovisitationRecommender(Recommender):
@@ -141,6 +149,15 @@ class CovisitationRecommender(Recommender):
         row = self.item_neighbours(index)
         indices, values = top_k(row[None, :], n)
         return [(self.item_ids[i], float(v)) for i, v in zip(indices[0], values[0], strict=True) if i >= 0]
+
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.sequences = kept_sequences(self.sequences, keep)
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        self.similarity = blank_lines(self.similarity, indices)
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        return {"sequence": self.item_id_list(self.sequences[index])}
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {**csr_arrays("similarity", self.similarity), **pack_sequences(self.sequences)}

@@ -196,3 +196,15 @@ def unpack_sequences(lengths: np.ndarray, items: np.ndarray) -> list[np.ndarray]
     """The inverse of :func:`pack_sequences`."""
     bounds = np.concatenate([[0], np.cumsum(lengths)])
     return [items[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+
+
+def kept_sequences(sequences: Sequence[np.ndarray], keep: np.ndarray) -> list[np.ndarray]:
+    """The per-user ``sequences`` of the users where ``keep`` is True (forgetting the others)."""
+    return [sequence for sequence, kept in zip(sequences, keep, strict=True) if kept]
+
+
+def blanked_rows(array: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """A copy of ``array`` with rows ``indices`` zeroed (a forgotten item's vectors)."""
+    blanked = np.array(array, copy=True)
+    blanked[indices] = 0
+    return blanked

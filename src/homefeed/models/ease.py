@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
 from homefeed.errors import TooLargeError
 from homefeed.models.base import Recommender
-from homefeed.models.data import Interactions
+from homefeed.models.data import Interactions, blanked_rows
 
 
 def memory_needed(n_items: int) -> int:
@@ -66,6 +68,18 @@ class EaseRecommender(Recommender):
 
     def item_vectors(self) -> np.ndarray:
         return self.weights
+
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.history = self.history.tocsr()[keep]
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        self.weights = blanked_rows(blanked_rows(self.weights, indices).T, indices).T
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        history = self.history.tocsr()
+        return {
+            "history": self.item_id_list(history.indices[history.indptr[index] : history.indptr[index + 1]])
+        }
 
     def _arrays(self) -> dict[str, np.ndarray]:
         history = self.history.tocsr()

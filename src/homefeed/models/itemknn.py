@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.data import Interactions
-from homefeed.models.sparse_rows import csr_arrays, csr_from_arrays
+from homefeed.models.sparse_rows import blank_lines, csr_arrays, csr_from_arrays
 
 BLOCK_ENTRIES = 1 << 24  # similarities computed at once: 128 MiB of float64, whatever the catalog
 
@@ -85,6 +87,18 @@ class ItemKnnRecommender(Recommender):
         row[index] = -np.inf
         indices, values = top_k(row[None, :], n)
         return [(self.item_ids[i], float(v)) for i, v in zip(indices[0], values[0], strict=True) if i >= 0]
+
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.history = self.history.tocsr()[keep]
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        self.similarity = blank_lines(self.similarity, indices)
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        history = self.history.tocsr()
+        return {
+            "history": self.item_id_list(history.indices[history.indptr[index] : history.indptr[index + 1]])
+        }
 
     def _arrays(self) -> dict[str, np.ndarray]:
         history = self.history.tocsr()

@@ -9,8 +9,8 @@ are scored by the user's vector like the items the model learned (the ``new-item
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,12 @@ class NewItemMap:
         self.item_map.save(directory, vectors=self.vectors, mean=self.mean, covariance=self.covariance)
         info = {"model": self.model, "item_ids": list(self.item_ids)}
         (directory / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
+
+    def without(self, item_ids: Collection[str]) -> NewItemMap:
+        """The same map without deleted ``item_ids``."""
+        kept = [row for row, item in enumerate(self.item_ids) if item not in item_ids]
+        ids = tuple(self.item_ids[row] for row in kept)
+        return replace(self, item_ids=ids, vectors=self.vectors[kept])
 
     @classmethod
     def load(cls, directory: Path) -> NewItemMap:

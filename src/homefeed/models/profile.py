@@ -11,6 +11,7 @@ evidence moves little.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +20,7 @@ from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender
 from homefeed.models.context import DAY, RequestContext
 from homefeed.models.data import Interactions
+from homefeed.models.sparse_rows import blank_lines
 
 PROFILE_FIELDS = ("gender", "age", "occupation", "location")
 
@@ -240,6 +242,22 @@ class ProfileRecommender(Recommender):
     def _group_row(self, group: str) -> int | None:
         position = int(np.searchsorted(self.groups, group))
         return position if position < len(self.groups) and self.groups[position] == group else None
+
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.user_groups = self.user_groups.tocsr()[keep]
+        self.history = self.history.tocsr()[keep]
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        self.item_lift = blank_lines(self.item_lift, indices)
+        kept = ~np.isin(self.pick_items, indices)
+        self.pick_times, self.pick_items = self.pick_times[kept], self.pick_items[kept]
+        self._trend_cache = None
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        groups, history = self.user_groups.tocsr(), self.history.tocsr()
+        in_groups = groups.indices[groups.indptr[index] : groups.indptr[index + 1]]
+        picked = history.indices[history.indptr[index] : history.indptr[index + 1]]
+        return {"groups": [self.groups[group] for group in in_groups], "history": self.item_id_list(picked)}
 
     def _arrays(self) -> dict[str, np.ndarray]:
         lift, groups, history = self.item_lift.tocsr(), self.user_groups.tocsr(), self.history.tocsr()

@@ -54,3 +54,21 @@ def csr_from_arrays(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix
         (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
         shape=tuple(int(size) for size in arrays[f"{prefix}_shape"]),
     )
+
+
+def blank_lines(
+    matrix: sp.csr_matrix, indices: np.ndarray, rows: bool = True, columns: bool = True
+) -> sp.csr_matrix:
+    """``matrix`` with the entries of rows and/or columns ``indices`` removed (shape kept)."""
+    matrix = matrix.tocsr()
+    if rows:
+        row_mask = np.ones(matrix.shape[0], dtype=matrix.dtype)
+        row_mask[indices] = 0
+        matrix = sp.diags(row_mask) @ matrix
+    if columns:
+        column_mask = np.ones(matrix.shape[1], dtype=matrix.dtype)
+        column_mask[indices] = 0
+        matrix = matrix @ sp.diags(column_mask)
+    found: sp.csr_matrix = sp.csr_matrix(matrix)
+    found.eliminate_zeros()
+    return found

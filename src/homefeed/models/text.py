@@ -4,10 +4,12 @@ behaviour, so it scores new items exactly like old ones (the cold-start floor fo
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from homefeed.models.base import Recommender
-from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pack_sequences, unpack_sequences
 
 
 class TextRecommender(Recommender):
@@ -54,6 +56,15 @@ class TextRecommender(Recommender):
 
     def item_vectors(self) -> np.ndarray:
         return self.text
+
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.sequences = kept_sequences(self.sequences, keep)
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        self.text = blanked_rows(self.text, indices)
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        return {"sequence": self.item_id_list(self.sequences[index])}
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"text": self.text, **pack_sequences(self.sequences)}

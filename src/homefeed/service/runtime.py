@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from homefeed.config import Settings
 from homefeed.datasets.importer import finish_interrupted_imports
-from homefeed.domain import Item
+from homefeed.domain import Item, UserData
 from homefeed.homepage import HomepagePipeline
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.live.catalog import Catalog
@@ -30,6 +30,7 @@ from homefeed.live.impressions import ImpressionLogger
 from homefeed.live.user_sync import UserSync
 from homefeed.service.experiment_sync import ExperimentSync
 from homefeed.store import Store, migrate
+from homefeed.training.forgetting import delete_and_forget, held_in_versions
 from homefeed.training.integrity import quarantine_reason
 from homefeed.training.schedule import is_due
 from homefeed.training.versions import (
@@ -292,6 +293,33 @@ class Runtime:
                 logger.exception("indexing the text of %d items failed", len(items))
                 return
         self.homepages.items_written(items)
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete a user from the store, from every model version on disk and from this worker's
+        caches and models (other workers at their next look at the store's change notes);
+        False when there is no such user."""
+        models_dir = self.settings.effective_models_dir
+        if not delete_and_forget(models_dir, lambda: self.store.delete_user(user_id), users=[user_id]):
+            return False
+        self.homepages.forget_user(user_id, deleted=True)
+        return True
+
+    def delete_item(self, item_id: str) -> bool:
+        """Delete an item from the catalog, from every model version on disk and from this
+        worker's catalog, indexes and models (other workers at their next catalog look)."""
+        models_dir = self.settings.effective_models_dir
+        if not delete_and_forget(models_dir, lambda: self.store.delete_item(item_id), items=[item_id]):
+            return False
+        self.item_deleted(item_id)
+        return True
+
+    def export_user(self, user_id: str) -> UserData | None:
+        """Everything held about a user: what the store holds and what every kept model version
+        learned of them."""
+        data = self.store.user_data(user_id)
+        if data is not None:
+            data.models = held_in_versions(self.settings.effective_models_dir, user_id)
+        return data
 
     def item_deleted(self, item_id: str) -> None:
         self.catalog.remove(item_id)

@@ -18,10 +18,19 @@ from homefeed.models.base import Recommender
 from homefeed.models.data import EventRow, Interactions
 from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, fit_new_item_map
 from homefeed.store import Store
+from homefeed.training.forgetting import forget_in_folder
 from homefeed.training.gate import Holdout, Verdict, review, serving_bundle
 from homefeed.training.integrity import ARTIFACT_FORMAT, file_checksums
 from homefeed.training.registry import build_model, model_class
-from homefeed.training.versions import INDEX_DIR, MANIFEST, SEMANTIC_DIR, ModelBundle, new_version, reject
+from homefeed.training.versions import (
+    INDEX_DIR,
+    MANIFEST,
+    SEMANTIC_DIR,
+    ModelBundle,
+    new_version,
+    reject,
+    versions_lock,
+)
 from homefeed.understanding.semantic import embed_interests, open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
@@ -45,6 +54,8 @@ def train_bundle(
     step = on_step or (lambda _message: None)
     step("reading events")
     started = time.perf_counter()
+    # deletions from here on reach this version before it is published (see _publish)
+    changes_seen, deletions_from = store.last_user_change(), time.time()
     catalog = list(store.iter_items())
     events = settings.events
     rows: Iterator[EventRow] = store.logs.iter_event_rows()
@@ -140,7 +151,17 @@ def train_bundle(
     if verdict is not None and verdict.rejected:
         reject(temporary, verdict.reason)  # after checksumming: promoting a version removes it
     final = root / version
-    os.replace(temporary, final)
+    with versions_lock(root, exclusive=True):
+        users = {user for _, user, deleted in store.user_changes_since(changes_seen) if deleted}
+        items = {item for item, _ in store.items_deleted_since(deletions_from)}
+        if users or items:  # deleted while this version was trained: it forgets them first
+            step(f"forgetting {len(users)} user(s) and {len(items)} item(s) deleted meanwhile")
+            forget_in_folder(temporary, users, items)
+            manifest = json.loads((temporary / MANIFEST).read_text(encoding="utf-8"))
+            for model in models.values():
+                model.forget(users, items)
+            new_items = new_items.without(items) if new_items is not None else None
+        os.replace(temporary, final)
     return ModelBundle(version, final, manifest, models, new_items)
 
 

@@ -7,9 +7,11 @@ One that does not (a corrupt, missing or incompatible file) is quarantined (see 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ INDEX_DIR = "index"  # a model's saved HNSW index over its item vectors, inside 
 MANIFEST = "manifest.json"
 PIN = "pinned.json"  # in the models folder: the version an operator pinned
 REJECTED = "rejected.json"  # in a version folder: the quality gate turned it down, and why
+LOCK = ".lock"  # in the models folder: readers share it, a rewrite of versions holds it alone
 
 
 @dataclass
@@ -59,6 +62,24 @@ class ModelBundle:
         yield from self.models.items()
         for model in self.models.values():
             yield from model.parts().items()
+
+    def forget(self, users: Collection[str] = (), items: Collection[str] = ()) -> bool:
+        """Forget deleted users and items in the models held in memory (see
+        :meth:`Recommender.forget`); returns whether anything changed."""
+        changed = False
+        for model in self.models.values():
+            changed = model.forget(users, items) or changed
+        if items and self.new_items is not None:
+            self.new_items = self.new_items.without(items)
+        return changed
+
+    def holds_user(self, user_id: str) -> bool:
+        """Whether any model of the version (or a part of one) knows ``user_id``."""
+        return any(model.user_index(user_id) is not None for _, model in self.every_model())
+
+    def held_about(self, user_id: str) -> dict[str, Any]:
+        """What each model of the version holds about ``user_id`` (for the user's export)."""
+        return {name: found for name, model in self.models.items() if (found := model.held_about(user_id))}
 
     def events(self, default: EventPolicy) -> EventPolicy:
         """The event weights the version was trained with (``default`` for a version that did
@@ -143,9 +164,29 @@ def _candidates(models_dir: Path) -> list[Path]:
     return sorted(usable, key=lambda entry: entry.name != pinned)  # stable: newest first after it
 
 
+@contextmanager
+def versions_lock(models_dir: Path, exclusive: bool) -> Iterator[None]:
+    """The models folder's lock (``flock``, so every process on the machine sees it): loading a
+    version shares it; rewriting versions (forgetting deleted data) holds it alone."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with open(models_dir / LOCK, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def load_bundle(path: Path) -> ModelBundle:
     """The version in ``path``, its files checked against the manifest's checksums first;
-    any failure is a :class:`CorruptVersionError` naming the version and what is wrong."""
+    any failure is a :class:`CorruptVersionError` naming the version and what is wrong. Waits
+    while versions are being rewritten."""
+    with versions_lock(path.parent, exclusive=False):
+        return read_bundle(path)
+
+
+def read_bundle(path: Path) -> ModelBundle:
+    """:func:`load_bundle` for a caller that holds the models folder's lock."""
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         verify_files(path, manifest)

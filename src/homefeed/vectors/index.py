@@ -106,6 +106,14 @@ class VectorIndex:
             self._kill([item for item in item_ids if item in self._slots])
             self._maybe_compact()
 
+    def purge(self, item_ids: Iterable[str]) -> None:
+        """Remove items for good: their ids and vectors leave the index and what it saves
+        (:meth:`remove` only hides them until the next compaction)."""
+        with self._lock:
+            self.revision += 1
+            self._kill([item for item in item_ids if item in self._slots])
+            self._rebuild()
+
     def _kill(self, item_ids: Sequence[str]) -> None:
         for item in item_ids:
             self._live[self._slots.pop(item)] = False

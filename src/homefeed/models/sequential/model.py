@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from threadpoolctl import threadpool_limits
 
 from homefeed.models.base import Recommender, Validation, top_k
-from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pack_sequences, unpack_sequences
 from homefeed.models.sequential.fast import OnnxSequenceEncoder
 from homefeed.models.sequential.network import SequenceEncoder
 
@@ -557,6 +557,26 @@ class SequentialRecommender(Recommender):
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         return self.score_histories([self.sequences[u] for u in users])
+
+    # -- deletion ---------------------------------------------------------
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.sequences = kept_sequences(self.sequences, keep)
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        """Zero the items' learned ID rows and text rows (row 0 of the network is padding)."""
+        if self.text is not None:
+            self.text = blanked_rows(self.text, indices)
+        if self.network is not None:
+            rows = torch.from_numpy(indices + 1)
+            with torch.no_grad():
+                if self.network.items.ids is not None:
+                    self.network.items.ids.weight[rows] = 0.0
+                if self.network.items.text is not None:
+                    self.network.items.text[rows] = 0.0
+        self._table = None
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        return {"sequence": self.item_id_list(self.sequences[index])}
 
     # -- persistence ------------------------------------------------------
     def _arrays(self) -> dict[str, np.ndarray]:  # pragma: no cover - save() is overridden

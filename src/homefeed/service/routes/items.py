@@ -44,10 +44,10 @@ def get_item(item_id: ItemId, runtime: RuntimeDep) -> Item:
 
 @router.delete("/items/{item_id}", status_code=204, dependencies=[AdminAccess])
 def delete_item(item_id: ItemId, runtime: RuntimeDep) -> Response:
-    """Remove the item from the catalog; it is no longer recommended."""
-    if not runtime.store.delete_item(item_id):
+    """Remove the item from the catalog and forget it in every kept model version; it is no
+    longer recommended."""
+    if not runtime.delete_item(item_id):
         raise NotFoundError(f"item {item_id!r} not found")
-    runtime.item_deleted(item_id)
     return Response(status_code=204)
 
 

@@ -35,18 +35,18 @@ def get_user(user_id: UserId, runtime: RuntimeDep) -> User:
 
 @router.delete("/users/{user_id}", status_code=204)
 def delete_user(user_id: UserId, runtime: RuntimeDep) -> Response:
-    """Delete the user with all their events and impressions."""
-    if not runtime.store.delete_user(user_id):
+    """Delete the user with all their events and impressions, and forget them in every kept
+    model version (their id, factor row, history and sequence) and in every worker's caches."""
+    if not runtime.delete_user(user_id):
         raise NotFoundError(f"user {user_id!r} not found")
-    runtime.homepages.forget_user(user_id, deleted=True)
     return Response(status_code=204)
 
 
 @router.get("/users/{user_id}/export", response_model=UserData)
 def export_user(user_id: UserId, runtime: RuntimeDep) -> UserData:
-    """Everything stored about the user (the right of access): the profile, every event in
-    time order and every item their homepages showed."""
-    data = runtime.store.user_data(user_id)
+    """Everything held about the user (the right of access): the profile, every event in time
+    order, every item their homepages showed, and what each kept model version learned of them."""
+    data = runtime.export_user(user_id)
     if data is None:
         raise NotFoundError(f"user {user_id!r} not found")
     return data
