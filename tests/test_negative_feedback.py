@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
+from homefeed.domain import Item
+from homefeed.models.base import UserQuery
+from homefeed.models.data import Interactions
+from homefeed.ranking.ltr import RankerRecommender
 from homefeed.service import create_app
 from homefeed.store import Store
 
@@ -57,3 +62,75 @@ def test_a_dislike_moves_items_like_it_down_on_the_next_request(trained: tuple[S
     down, level = _positions(twice, alike), _positions(deaf_twice, alike)
     assert level  # unheard, the category is on the page
     assert not down or _mean(down) > _mean(level) + 2  # heard: further down the page, or off it
+
+
+TOPICS, PER_TOPIC = 6, 20
+
+
+def _disliking_log(n_users: int = 240, seed: int = 0) -> Interactions:
+    """Each person picks among three topics; partway through, they dislike an item of one of
+    them, and from then on pick only from the other two (planted: a dislike says where the
+    next picks will not be). Item texts and categories say each item's topic."""
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[str, str, str, float]] = []
+    for user in range(n_users):
+        liked = rng.choice(TOPICS, 3, replace=False)
+        pools = {
+            topic: list(rng.permutation(range(topic * PER_TOPIC, (topic + 1) * PER_TOPIC))) for topic in liked
+        }
+        plan = [(int(rng.choice(liked)), "click") for _ in range(6)] + [(int(liked[2]), "dislike")]
+        plan += [(int(rng.choice(liked[:2])), "click") for _ in range(6)]
+        for moment, (topic, kind) in enumerate(plan):
+            rows.append((f"u{user:03d}", f"i{pools[topic].pop():03d}", kind, float(moment)))
+    data = Interactions.from_rows(
+        rows, {"click": 1.0, "dislike": -2.0}, [f"i{i:03d}" for i in range(TOPICS * PER_TOPIC)]
+    )
+    text = rng.normal(0.0, 0.3, size=(TOPICS * PER_TOPIC, 16)).astype(np.float32)
+    text[np.arange(TOPICS * PER_TOPIC), np.arange(TOPICS * PER_TOPIC) // PER_TOPIC] += 1.0
+    data.item_text = text
+    data.item_fields = [
+        Item(id=f"i{i:03d}", title=f"Item {i}", category=f"t{i // PER_TOPIC}")
+        for i in range(TOPICS * PER_TOPIC)
+    ]
+    return data
+
+
+def test_the_ranker_learns_from_dislikes_in_the_log_to_push_like_items_down() -> None:
+    """Trained on a log where a dislike says where the next picks will not be, the ranker
+    weighs its disliked-item features and ranks a disliked item's topic lower on the next
+    request, for people it never saw."""
+    ranker = RankerRecommender(
+        sources={"als": {"factors": 8, "iterations": 10}, "itemknn": {}, "popularity": {}},
+        per_source=30,
+        n_estimators=200,
+        early_stopping=30,
+    ).fit(_disliking_log())
+    importance = ranker.training_report()["importance"]
+    assert importance["text_to_disliked"] + importance["disliked_in_category"] > 0  # learned, not ignored
+    fresh = _disliking_log(60, seed=1)
+    moved = []
+    for items, weights in fresh.sequences(positive_only=False):
+        before_dislike = items[: int(np.flatnonzero(weights < 0)[0]) + 1]  # the dislike is the last event
+        disliked = int(before_dislike[-1])
+        liked = before_dislike[:-1]
+        allowed = np.ones(ranker.n_items, dtype=bool)
+        allowed[before_dislike] = False
+        ranks = []
+        for query in (
+            UserQuery(liked, np.ones(len(liked), dtype=np.float32)),
+            UserQuery(before_dislike, np.append(np.ones(len(liked)), -2.0).astype(np.float32)),
+        ):
+            found = ranker.retrieve(query, allowed, 100)
+            order = found.indices[np.argsort(-ranker.score_features(found.features), kind="stable")]
+            ranks.append(
+                [
+                    rank
+                    for rank, index in enumerate(order.tolist())
+                    if index // PER_TOPIC == disliked // PER_TOPIC
+                ]
+            )
+        if ranks[0] and ranks[1]:
+            moved.append(_mean(ranks[1][:5]) - _mean(ranks[0][:5]))
+    assert len(moved) >= 40, len(moved)
+    assert sum(shift > 0 for shift in moved) >= 0.8 * len(moved), moved
+    assert _mean(moved) > 3.0, moved

@@ -80,6 +80,10 @@ def feature_list(sources: Sequence[str]) -> list[Feature]:
         Feature("log_history", 0.0, "log(1 + the user's number of liked items)"),
         Feature("category_affinity", 0.0, "share of the recent history in the item's categories"),
         Feature("profile_category_lift", 0.0, "how much the user's profile groups favour its categories"),
+        Feature(
+            "text_to_disliked", 0.0, "the highest cosine of the item's text to an item the user disliked"
+        ),
+        Feature("disliked_in_category", 0.0, "log(1 + the user's disliked items in the item's categories)"),
         *(Feature(name, default, description) for name, default, description in CONTEXT_FEATURES),
     ]
 
@@ -107,8 +111,11 @@ def candidate_features(
     context_stats: ContextStats,
     profile: UserProfile | None = None,
     context: RequestContext | None = None,
+    disliked: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Features [len(candidates), n_features] in :func:`feature_list` order."""
+    """Features [len(candidates), n_features] in :func:`feature_list` order; ``disliked``: the
+    items the user gave negative feedback (a dislike, "see less"), which training reads from
+    the same log, so the ranker learns how far to push their likes down."""
     columns: list[np.ndarray] = []
     in_top = np.zeros(len(candidates))
     for values in scores.values():
@@ -129,8 +136,21 @@ def candidate_features(
         categories.affinity(recent, weights, candidates),
         categories.profile_lift(profile, candidates),
     ]
+    columns += _disliked_features(stats.text, categories, candidates, disliked)
     columns += context_stats.features(context, candidates, stats.text)
     return np.column_stack(columns).astype(np.float32)
+
+
+def _disliked_features(
+    text: np.ndarray | None, categories: CategoryStats, candidates: np.ndarray, disliked: np.ndarray | None
+) -> list[np.ndarray]:
+    if disliked is None or len(disliked) == 0:
+        return [np.zeros(len(candidates)), np.zeros(len(candidates))]
+    nearest = (
+        (text[candidates] @ text[disliked].T).max(axis=1) if text is not None else np.zeros(len(candidates))
+    )
+    count = categories.affinity(disliked, np.ones(len(disliked)), candidates) * len(disliked)
+    return [nearest, np.log1p(count)]
 
 
 def recent_weighted(history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender, Retrieved, UserQuery, Validation
 from homefeed.models.context import RequestContext
-from homefeed.models.data import Interactions, pack_sequences, unpack_sequences
+from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pack_sequences, unpack_sequences
 from homefeed.models.registry import base_model
 from homefeed.ranking.categories import CategoryStats, profiles_of
 from homefeed.ranking.context import ContextStats, contexts_of
@@ -132,9 +132,11 @@ class RankerRecommender(Recommender):
         earlier = data.subset(keep)
         self.models = self._fit_sources(earlier, validation)
         targets: dict[int, set[int]] = {}
-        for user, item in zip(data.users[held], data.items[held], strict=True):
+        first_target: dict[int, float] = {}
+        for user, item, moment in zip(data.users[held], data.items[held], data.timestamps[held], strict=True):
             targets.setdefault(int(user), set()).add(int(item))
-        features, labels, groups = self._labelled(earlier, targets)
+            first_target[int(user)] = min(first_target.get(int(user), np.inf), float(moment))
+        features, labels, groups = self._labelled(earlier, targets, first_target)
         self.booster = self._train(features, labels, groups)
         self.models = self._fit_sources(data, validation, adoptable=self._adopted_for(data))
         self._set_item_stats(data)
@@ -174,18 +176,25 @@ class RankerRecommender(Recommender):
         return models
 
     def _labelled(
-        self, earlier: Interactions, targets: dict[int, set[int]]
+        self, earlier: Interactions, targets: dict[int, set[int]], first_target: dict[int, float]
     ) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Candidates of every held-out user, labelled 1 for the items the user picked next;
-        users none of whose next items any source proposed teach nothing and are left out."""
+        users none of whose next items any source proposed teach nothing and are left out.
+        The user's dislikes before their next picks are read as the page reads them."""
         self._set_item_stats(earlier)
         sequences = earlier.sequences()
+        everything, moments = earlier.sequences(positive_only=False), earlier.sequence_timestamps(False)
         users = sorted(targets)
         rows, labels, groups = [], [], []
         for start in range(0, len(users), BATCH):
             chunk = users[start : start + BATCH]
             histories = [sequences[user][0] for user in chunk]
-            found = self._candidates(histories, profiles_of(earlier, chunk), contexts_of(earlier, chunk))
+            disliked = [
+                everything[user][0][(everything[user][1] < 0) & (moments[user] < first_target[user])]
+                for user in chunk
+            ]
+            profiles, contexts = profiles_of(earlier, chunk), contexts_of(earlier, chunk)
+            found = self._candidates(histories, profiles, contexts, disliked)
             for user, (candidates, features) in zip(chunk, found, strict=True):
                 hit = np.isin(candidates, list(targets[user]))
                 if hit.any():
@@ -246,9 +255,11 @@ class RankerRecommender(Recommender):
         histories: Sequence[np.ndarray],
         profiles: Sequence[UserProfile | None],
         contexts: Sequence[RequestContext | None],
+        disliked: Sequence[np.ndarray] | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per history, profile and request context: candidate item indices and their features
-        (sources that read profiles, such as ``profile``, score with them)."""
+        """Per history, profile, request context and disliked items: candidate item indices and
+        their features (sources that read profiles, such as ``profile``, score with them);
+        disliked items are never candidates."""
         batch = {
             name: np.asarray(model.score_new_users(histories, profiles))
             for name, model in self.models.items()
@@ -258,6 +269,9 @@ class RankerRecommender(Recommender):
             scores = {name: values[row].astype(np.float64) for name, values in batch.items()}
             blocked = np.zeros(self.n_items, dtype=bool)
             blocked[history] = True
+            negative = disliked[row] if disliked is not None else None
+            if negative is not None:
+                blocked[negative] = True
             candidates = candidates_from(scores, blocked, self.per_source)
             features = candidate_features(
                 scores,
@@ -270,6 +284,7 @@ class RankerRecommender(Recommender):
                 self.context,
                 profile,
                 context,
+                negative,
             )
             found.append((candidates, features))
         return found
@@ -301,7 +316,8 @@ class RankerRecommender(Recommender):
         """Every allowed candidate of the sources (their ``per_source`` best each), unscored,
         with its feature row: the page's scoring stage ranks them (``score_features``), and the
         rows stay on the candidates for ``explain``."""
-        ((candidates, features),) = self._candidates([user.liked], [user.profile], [user.context])
+        disliked = user.items[user.weights < 0]
+        ((candidates, features),) = self._candidates([user.liked], [user.profile], [user.context], [disliked])
         keep = allowed[candidates]
         return Retrieved(candidates[keep], None, features[keep])
 
@@ -345,6 +361,21 @@ class RankerRecommender(Recommender):
             if vectors is not None:
                 return vectors
         return None
+
+    # -- deletion (the sources forget through parts()) ---------------------------
+    def _keep_users(self, keep: np.ndarray) -> None:
+        self.sequences = kept_sequences(self.sequences, keep)
+
+    def _blank_items(self, indices: np.ndarray) -> None:
+        if self.stats.text is not None:
+            self.stats = ItemStats(
+                self.stats.log_popularity,
+                self.stats.recent_popularity,
+                blanked_rows(self.stats.text, indices),
+            )
+
+    def _user_record(self, index: int) -> dict[str, Any]:
+        return {"sequence": self.item_id_list(self.sequences[index])}
 
     # -- persistence ------------------------------------------------------
     def _arrays(self) -> dict[str, np.ndarray]:
