@@ -40,6 +40,19 @@ from homefeed.vectors import VectorIndex
         ("films except horror", ["films"], ["horror"]),
         ("I am into cooking", ["cooking"], []),
         ("", [], []),
+        ("thanks", [], []),
+        # French, read beside English: the same negations, exceptions and contrasts
+        ("Je déteste le football. Du jazz s'il vous plaît", ["jazz"], ["football"]),
+        ("J'aime le jazz mais pas le football", ["jazz"], ["football"]),
+        ("tout sauf les films d'horreur", [], ["films d'horreur"]),
+        ("pas de football s'il te plaît", [], ["football"]),
+        ("je n'aime pas le sport", [], ["sport"]),
+        ("Jazz, cuisine italienne, pas de politique", ["Jazz", "cuisine italienne"], ["politique"]),
+        ("j'adore la science-fiction mais je déteste l'horreur", ["science-fiction"], ["horreur"]),
+        ("les documentaires sauf la politique", ["documentaires"], ["politique"]),
+        ("Je ne supporte pas la téléréalité", [], ["téléréalité"]),
+        ("sans sport, merci", [], ["sport"]),
+        ("la cuisine et les voyages", ["cuisine", "voyages"], []),
     ],
 )
 def test_stated_interests_split_into_liked_and_disliked_phrases(

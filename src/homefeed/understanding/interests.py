@@ -10,34 +10,89 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# who speaks and how strongly, before a negation: "I", "I really", "but I truly", ...
-_SPEAKER = r"(?:but\s+|and\s+|though\s+)?(?:i\s+am\s+|i'm\s+|im\s+|i\s+|really\s+|truly\s+|just\s+|also\s+)*"
-_NEGATIONS = (
-    r"(?:no|not|never|nothing|without|except|avoid|hate|hates|dislike|dislikes|detest|"
-    r"(?:do\s*n[o']?t|don't|dont|do\s+not)\s+(?:like|want|enjoy|care\s+for|need)|"
-    r"(?:can't|cannot|can\s+not|cant)\s+(?:stand|bear)|"
-    r"not\s+(?:into|a\s+fan\s+of|interested\s+in)|no\s+more|please\s+no|"
-    r"(?:anything|everything|all)\s+(?:except|but|other\s+than|apart\s+from)|other\s+than)"
+APOSTROPHE = "['\u2019]"  # typed or typographic
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """How one language says "but", "I really", "no", "except", "and", "I enjoy", "the" and
+    "please" (regex alternations; a word that leads another holds its trailing space). The
+    parser reads every language at once, so a profile may mix them."""
+
+    leads: str  # a conjunction before the speaker: "but", "mais"
+    speaker: str  # who speaks and how strongly: "I", "really", "je", "j'"
+    negations: str  # a clause starting with one of these (after the speaker) is a dislike
+    contrasts: str  # conjunctions that start a new clause when a negation follows them
+    exceptions: str  # words that start a dislike inside a clause: "films except horror"
+    joiners: str  # words between two topics of one clause
+    likes: str  # "enjoy", "adore": a verb before the topic, not the topic
+    articles: str  # articles dropped in front of a topic
+    polite: str
+    nothing: frozenset[str]  # "anything": no topic
+
+
+ENGLISH = Phrasing(
+    leads=r"but\s+|and\s+|though\s+",
+    speaker=r"i\s+am\s+|i'm\s+|im\s+|i\s+|really\s+|truly\s+|just\s+|also\s+|mostly\s+|especially\s+",
+    negations=(
+        r"no|not|never|nothing|without|except|avoid|hate|hates|dislike|dislikes|detest|"
+        r"(?:do\s*n[o']?t|don't|dont|do\s+not)\s+(?:like|want|enjoy|care\s+for|need)|"
+        r"(?:can't|cannot|can\s+not|cant)\s+(?:stand|bear)|"
+        r"not\s+(?:into|a\s+fan\s+of|interested\s+in)|no\s+more|please\s+no|"
+        r"(?:anything|everything|all)\s+(?:except|but|other\s+than|apart\s+from)|other\s+than"
+    ),
+    contrasts=r"and|or|but|&|plus|though|however",
+    exceptions=r"except|other\s+than|apart\s+from",
+    joiners=r"and|or|plus",
+    likes=r"like|love|enjoy|into|interested\s+in|a\s+fan\s+of|fond\s+of|watch|read|follow",
+    articles=r"the",
+    polite=r"please|thanks|thank\s+you",
+    nothing=frozenset({"anything", "everything", "all", "whatever", "stuff", "things"}),
 )
-# a clause that starts with one of these is a dislike ("no horror", "I hate sport", ...)
-NEGATION = re.compile(rf"^{_SPEAKER}{_NEGATIONS}\b[\s:,-]*", re.IGNORECASE)
-# leading filler that carries no topic ("I enjoy", "I'm into", "love")
+FRENCH = Phrasing(
+    leads=r"mais\s+|et\s+",
+    speaker=rf"je\s+|j{APOSTROPHE}|moi\s+|vraiment\s+|franchement\s+|surtout\s+|aussi\s+|ne\s+|n{APOSTROPHE}",
+    negations=(
+        r"pas|jamais|sans|sauf|d[ée]teste|d[ée]testes|hais|(?:aime|supporte|veux|appr[ée]cie)\s+(?:pas|plus)|"
+        rf"(?:tout|n{APOSTROPHE}importe\s+quoi)\s+sauf|[àa]\s+part|hormis|plus\s+de|non\s+merci"
+    ),
+    contrasts=r"et|ou|mais|cependant|par\s+contre",
+    exceptions=r"sauf|[àa]\s+part|hormis",
+    joiners=r"et|ou",
+    likes=rf"aime\s+bien|aime|adore|pr[ée]f[èe]re|suis\s+fan\s+de|m{APOSTROPHE}int[ée]resse\s+[àa]|regarde|lis",
+    articles=rf"le|la|les|l{APOSTROPHE}|du|de\s+la|de\s+l{APOSTROPHE}|des|de|d{APOSTROPHE}|un|une",
+    polite=rf"s{APOSTROPHE}il\s+(?:te|vous)\s+pla[iî]t|svp|merci",
+    nothing=frozenset({"tout", "rien", "n'importe quoi"}),
+)
+LANGUAGES = (ENGLISH, FRENCH)
+
+
+def _any(part: str) -> str:
+    return "|".join(f"(?:{getattr(language, part)})" for language in LANGUAGES)
+
+
+# a word ends at \b, or right after an apostrophe ("l'", "j'")
+_END = r"(?:\b|(?<=['\u2019]))"
+_SPEAKER = rf"(?:{_any('leads')})?(?:{_any('speaker')})*"
+_NEGATIONS = rf"(?:{_any('negations')})"
+NEGATION = re.compile(rf"^{_SPEAKER}{_NEGATIONS}{_END}[\s:,-]*", re.IGNORECASE)
+# leading words that carry no topic ("I enjoy", "I'm into", "j'adore les")
 FILLER = re.compile(
-    r"^(?:and\s+|also\s+|i\s+am\s+|i'm\s+|im\s+|i\s+|really\s+|mostly\s+|especially\s+)*"
-    r"(?:like|love|enjoy|into|interested\s+in|a\s+fan\s+of|fond\s+of|watch|read|follow)?\s*",
-    re.IGNORECASE,
+    rf"^{_SPEAKER}(?:(?:{_any('likes')})(?:\s+|$))?(?:(?:{_any('articles')}){_END}\s*)?", re.IGNORECASE
 )
 # clauses: split at punctuation, and at a conjunction or "except" that starts a negation
-# ("jazz but I hate football", "films except horror")
+# ("jazz but I hate football", "films except horror", "jazz mais pas le football")
 CLAUSES = re.compile(
-    rf"[;,.!?\n]+|\s+(?:and|or|but|&|plus|though|however)\s+(?={_SPEAKER}{_NEGATIONS}\b)"
-    r"|\s+(?=(?:except|other\s+than|apart\s+from)\b)",
+    rf"[;,.!?\n]+|\s+(?:{_any('contrasts')})\s+(?={_SPEAKER}{_NEGATIONS}{_END})"
+    rf"|\s+(?=(?:{_any('exceptions')})\b)",
     re.IGNORECASE,
 )
-PHRASES = re.compile(r"\s+(?:and|or|plus)\s+|/", re.IGNORECASE)
+PHRASES = re.compile(rf"\s+(?:{_any('joiners')})\s+|/", re.IGNORECASE)
 # words around a topic that are not the topic
-POLITE = re.compile(r"^(?:please\s+)|(?:\s+please|\s+thanks|\s+thank\s+you)$", re.IGNORECASE)
-NOTHING_IN_PARTICULAR = {"anything", "everything", "all", "whatever", "stuff", "things"}
+POLITE_WORDS = rf"(?:{_any('polite')})"
+POLITE = re.compile(rf"^(?:{POLITE_WORDS}\s+)|(?:\s+{POLITE_WORDS})$", re.IGNORECASE)
+ONLY_POLITE = re.compile(rf"^{POLITE_WORDS}$", re.IGNORECASE)
+NOTHING_IN_PARTICULAR = frozenset().union(*(language.nothing for language in LANGUAGES))
 
 
 @dataclass(frozen=True)
@@ -70,6 +125,7 @@ def parse_interests(text: str | None) -> Interests:
 def _clean(phrase: str) -> str:
     phrase = FILLER.sub("", phrase.strip(), count=1)
     phrase = POLITE.sub("", phrase.strip())
-    phrase = re.sub(r"[()\[\]\"]", " ", phrase).strip(" '-:")
+    phrase = re.sub(r"[()\[\]\"]", " ", phrase).strip(" '\u2019-:")
     phrase = re.sub(r"\s+", " ", phrase)
-    return "" if phrase.lower() in NOTHING_IN_PARTICULAR else phrase
+    nothing = phrase.lower() in NOTHING_IN_PARTICULAR or ONLY_POLITE.match(phrase)
+    return "" if nothing else phrase
