@@ -167,7 +167,9 @@ def test_offline_and_online_features_agree_for_the_same_user_items_and_time(
         ranked = [item for item in page.items if item.source == "ranker"]
         assert ranked, "the ranker leads this page"
         items = np.array([data.item_index(item.item_id) for item in ranked])
-        offline = ranker.features_of(data.sequences()[user][0], items, profile, offline_context)
+        everything, weights = data.sequences(positive_only=False)[user]
+        disliked = everything[weights < 0]
+        offline = ranker.features_of(data.sequences()[user][0], items, profile, offline_context, disliked)
         for item, expected in zip(ranked, offline, strict=True):
             assert item.details is not None
             online = {name: item.details[name] for name in ranker.feature_names}

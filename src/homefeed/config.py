@@ -161,6 +161,19 @@ class HomepageSettings(BaseModel):
     max_per_category: int | None = Field(
         None, ge=1, description="At most this many items of one category on a page (none: no cap)."
     )
+    exposure_cap: float | None = Field(
+        None,
+        ge=1.0,
+        description="Amortized exposure control: while a category or creator has more than this "
+        "many times its share of the active catalog in homepage impressions (over ignore_days), "
+        "its items go after the others on every page (none: off). See the fairness report.",
+    )
+    exposure_groups: list[Literal["category", "creator"]] = Field(
+        ["category", "creator"], description="The groups exposure_cap applies to."
+    )
+    exposure_min_impressions: int = Field(
+        1000, ge=0, description="Impressions logged before exposure_cap starts to judge shares."
+    )
     exploration_slots: int = Field(
         2,
         ge=0,

@@ -36,6 +36,7 @@ from homefeed.homepage.cursor import Cursor, ShownItems, encode_cursor
 from homefeed.homepage.experiments import Variant, Variants
 from homefeed.homepage.exploration import ROW as EXPLORE_ROW
 from homefeed.homepage.exploration import Explore
+from homefeed.homepage.exposure import BalanceExposure
 from homefeed.homepage.filters import filter_factories
 from homefeed.homepage.page import Candidate, Homepage
 from homefeed.homepage.promotions import ROW as PROMOTED_ROW
@@ -120,6 +121,7 @@ class HomepagePipeline:
         declared, services = variant.settings.homepage, variant.services
         retrieval = Retrieval(variant.filters)
         steps: list[Step] = [
+            BalanceExposure(declared, self.catalog, services),  # on every candidate: before the cut
             Diversify(declared, self.semantic),
             HearDislikes(declared, self.catalog, self.semantic),
             Interleave(),
@@ -250,6 +252,7 @@ class HomepagePipeline:
         ``seconds``)."""
         n = query.n
         extra = min(declared.diversity_depth, n) if declared.diversity > 0 else 0
+        extra += 3 * n if declared.exposure_cap is not None else 0  # replacements for items held back
         quotas = [(source, n + extra if source.name == LEADING else n) for source in stages.sources]
         began = time.perf_counter()
         gathered = stages.retrieval.gather(query, quotas)

@@ -116,6 +116,11 @@ class LiveStats:
             counts.update(shown)
             _keep_larger(self._merged[1], ((item_id, counts[item_id]) for item_id in shown))
 
+    def shown_counts(self) -> dict[str, int]:
+        """Times shown by item (as :meth:`shown`): the merged table, a new object after each
+        re-read of the impression log (read, never change it)."""
+        return self._shown_counts()
+
     def _shown_counts(self) -> dict[str, int]:
         """The merged count table, rebuilt after each re-read of the impression log."""
         logged = self._exposure.get()

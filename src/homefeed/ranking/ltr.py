@@ -334,11 +334,13 @@ class RankerRecommender(Recommender):
         items: np.ndarray,
         profile: UserProfile | None = None,
         context: RequestContext | None = None,
+        disliked: np.ndarray | None = None,
     ) -> list[dict[str, float]]:
-        """Feature values of ``items`` for a user with ``history``, ``profile`` and request
-        ``context`` (defaults where an item is not among the candidates), by feature name:
-        what the ranker saw."""
-        ((candidates, features),) = self._candidates([history], [profile], [context])
+        """Feature values of ``items`` for a user with ``history``, ``profile``, request
+        ``context`` and ``disliked`` items (defaults where an item is not among the
+        candidates), by feature name: what the ranker saw."""
+        negative = [disliked] if disliked is not None else None
+        ((candidates, features),) = self._candidates([history], [profile], [context], negative)
         row_of = {int(item): row for row, item in enumerate(candidates.tolist())}
         defaults = [feature.default for feature in feature_list(list(self.sources))]
         names = self.feature_names
