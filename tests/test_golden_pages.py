@@ -182,4 +182,14 @@ def test_pages_are_the_golden_ones(
     assert set(pages) == set(expected)
     for variant, built in pages.items():
         for name, page in built.items():
-            assert page == expected[variant][name], f"{variant} / {name} differs from the golden page"
+            golden = expected[variant][name]
+            where = f"{variant} / {name} differs from the golden page"
+            # scores to 1e-4: the fifth decimal moves with the CPU's float rounding; the rest exactly
+            assert _without_scores(page) == _without_scores(golden), where
+            assert [item[2] for item in page["items"]] == pytest.approx(
+                [item[2] for item in golden["items"]], abs=1e-4
+            ), where
+
+
+def _without_scores(page: dict[str, Any]) -> dict[str, Any]:
+    return {**page, "items": [item[:2] + item[3:] for item in page["items"]]}

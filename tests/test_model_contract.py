@@ -241,3 +241,28 @@ def test_forgetting_deleted_users_and_items_leaves_no_trace_in_the_saved_model(
         after = np.asarray(model.score_users(np.array([model.user_index(user) for user in others])))
         columns = ~np.isin(np.arange(N_ITEMS), [data.item_index(item), data.item_index(also)])
         assert np.allclose(before[:, columns], after[:, columns], atol=1e-5), model.name
+
+
+def test_the_liked_item_an_explanation_names_is_one_whose_removal_lowers_the_score(
+    fitted: Recommender, data: Interactions
+) -> None:
+    if fitted.name in UNPERSONAL:
+        pytest.skip("scores every user alike")
+    lowered, named = 0, 0
+    for user in (3, 12, 47, 70):
+        liked = _history(data, user)
+        weights = np.ones(len(liked), dtype=np.float32)
+        scores = np.asarray(fitted.score_history(liked, weights), dtype=np.float64)
+        scores[liked] = -np.inf
+        chosen = np.argsort(-scores, kind="stable")[:5]
+        for item, anchor in zip(
+            chosen.tolist(), fitted.anchors(liked, chosen, weights).tolist(), strict=True
+        ):
+            if anchor < 0:
+                continue
+            assert anchor in liked.tolist()
+            without = liked[liked != anchor]
+            after = np.asarray(fitted.score_history(without, np.ones(len(without), dtype=np.float32)))[item]
+            named += 1
+            lowered += after < scores[item]
+    assert named >= 4 and lowered >= 0.9 * named, (fitted.name, lowered, named)

@@ -35,6 +35,21 @@ def over_exposed(
     )
 
 
+def kept_positions(groups: Sequence[Iterable[str]], over: frozenset[str], keep: int) -> list[int]:
+    """Positions of a ranked list (each entry's groups) to keep: every entry of no ``over``
+    group, and the first of the others while fewer than ``keep`` would be left."""
+    held = [any(group in over for group in entry) for entry in groups]
+    spare = max(0, keep - (len(held) - sum(held)))
+    kept = []
+    for position, over_cap in enumerate(held):
+        if over_cap:
+            if spare <= 0:
+                continue
+            spare -= 1
+        kept.append(position)
+    return kept
+
+
 def held_back(
     candidates: Sequence[Candidate], group_of: GroupOf, over: frozenset[str], keep: int
 ) -> tuple[Candidate, ...]:
@@ -42,16 +57,8 @@ def held_back(
     left: then the first of them make up the number (all in their order)."""
     if not over:
         return tuple(candidates)
-    held = [any(group in over for group in group_of(candidate.item_id)) for candidate in candidates]
-    spare = max(0, keep - (len(candidates) - sum(held)))  # held ones let in to make up ``keep``
-    kept = []
-    for candidate, over_cap in zip(candidates, held, strict=True):
-        if over_cap:
-            if spare <= 0:
-                continue
-            spare -= 1
-        kept.append(candidate)
-    return tuple(kept)
+    positions = kept_positions([list(group_of(candidate.item_id)) for candidate in candidates], over, keep)
+    return tuple(candidates[position] for position in positions)
 
 
 class BalanceExposure:

@@ -21,6 +21,7 @@ from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions
 
 ScoredItems = list[tuple[str, float]]
+ANCHOR_WINDOW = 20  # the latest liked items an explanation weighs (one rescoring each)
 # what a deleted item's place in a vocabulary becomes: no client id holds a control character,
 # so the placeholder never names a real item, and the indices of the others keep their meaning
 FORGOTTEN_ITEM = "\x7fforgotten:"
@@ -192,15 +193,53 @@ class Recommender(ABC):
         model that ranks by features has them."""
         raise NotImplementedError(f"{self.name} scores items directly, not from features")
 
-    def anchors(self, liked: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-        """For each of ``chosen``, the liked item that explains it best ("because you liked
-        X"), or -1: by default the liked item whose vector points most towards it."""
-        vectors = self.item_vectors()
-        if len(chosen) == 0 or len(liked) == 0 or vectors is None:
-            return np.full(len(chosen), -1, dtype=np.int64)
-        contributions = vectors[chosen] @ vectors[liked].T
-        found: np.ndarray = liked[np.argmax(contributions, axis=1)].astype(np.int64)
-        return found
+    def anchors(
+        self,
+        liked: np.ndarray,
+        chosen: np.ndarray,
+        weights: np.ndarray | None = None,
+        features: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """For each of ``chosen``, the liked item that drove its score most ("because you liked
+        X"), or -1 where none did: by default the one of the latest ``ANCHOR_WINDOW`` liked
+        items whose removal from the history lowers the item's score the most (ties: the
+        latest). ``weights`` are the liked items' event weights; ``features`` the chosen items'
+        feature rows, for a model that ranks by features."""
+        found = np.full(len(chosen), -1, dtype=np.int64)
+        if len(chosen) == 0 or len(liked) == 0:
+            return found
+        weights = np.ones(len(liked), dtype=np.float32) if weights is None else weights
+        start = max(0, len(liked) - ANCHOR_WINDOW)
+        histories = [(liked, weights)] + [
+            (np.delete(liked, position), np.delete(weights, position))
+            for position in range(start, len(liked))
+        ]
+        scores = self._scores_of(histories, chosen)
+        drops = scores[0][None, :] - scores[1:]  # [removed, chosen]
+        latest_first = drops[::-1]
+        strongest = np.argmax(latest_first, axis=0)
+        lowered = latest_first[strongest, np.arange(len(chosen))] > 1e-9 * (1 + np.abs(scores[0]))
+        positions = len(liked) - 1 - strongest
+        return np.where(lowered, liked[positions], -1).astype(np.int64)
+
+    def _scores_of(
+        self, histories: Sequence[tuple[np.ndarray, np.ndarray]], chosen: np.ndarray
+    ) -> np.ndarray:
+        """Scores [len(histories), len(chosen)] of ``chosen`` for users with these (items,
+        weights) histories: by user vectors when the model scores by them, else in full."""
+        vectors = self.item_vectors() if self.scores_by_vectors else None
+        if vectors is not None:
+            users = self.user_vectors(histories)
+            found: np.ndarray = users.astype(np.float64) @ vectors[chosen].T.astype(np.float64)
+            return found
+        return np.vstack(
+            [np.asarray(self.score_history(items, w), dtype=np.float64)[chosen] for items, w in histories]
+        )
+
+    def user_vectors(self, histories: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """:meth:`user_vector` of each (items, weights) history [len(histories), dimension]."""
+        vectors = [self.user_vector(items, weights) for items, weights in histories]
+        return np.vstack([vector for vector in vectors if vector is not None])
 
     def item_neighbours(self, index: int) -> np.ndarray | None:
         """[n_items]: how strongly each item goes with item ``index`` by the model's own item-to-

@@ -109,9 +109,16 @@ class CovisitationRecommender(Recommender):
         ages = np.arange(len(latest) - 1, -1, -1, dtype=np.float64)
         return latest, 0.5 ** (ages / self.half_life)
 
-    def anchors(self, liked: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    def anchors(
+        self,
+        liked: np.ndarray,
+        chosen: np.ndarray,
+        weights: np.ndarray | None = None,
+        features: np.ndarray | None = None,
+    ) -> np.ndarray:
         """For each of ``chosen``, the item of the user's latest ``recent`` liked items that gave
-        it the most score (what "because you liked X" names), or -1 where none did."""
+        it the most score (what "because you liked X" names: the score is the sum of these
+        gifts), or -1 where none did."""
         latest, weights = self._latest_weighted(liked)
         if len(latest) == 0 or len(chosen) == 0:
             return np.full(len(chosen), -1, dtype=np.int64)

@@ -28,7 +28,12 @@ from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pac
 from homefeed.models.registry import base_model
 from homefeed.ranking.categories import CategoryStats, profiles_of
 from homefeed.ranking.context import ContextStats, contexts_of
-from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
+from homefeed.ranking.features import (
+    ItemStats,
+    candidate_features,
+    candidates_from,
+    feature_list,
+)
 
 # the ranker's sources and the options it fixes for them, declared once: `homefeed train` adds
 # the settings' options of each source, the evaluation its tuned ones, and these win
@@ -355,6 +360,44 @@ class RankerRecommender(Recommender):
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         return self.score_histories([self.sequences[user] for user in users])
+
+    def _scores_of(
+        self, histories: Sequence[tuple[np.ndarray, np.ndarray]], chosen: np.ndarray
+    ) -> np.ndarray:
+        """The booster's scores of ``chosen`` for each (items, weights) history, their features
+        computed as a page computes them (without profile or context): what an explanation's
+        leave-one-out rescoring reads. One batch through the sources; features for ``chosen``
+        only, so it costs about one more page."""
+        assert self.booster is not None, "the ranker is not trained"
+        liked = [items[weights > 0] for items, weights in histories]
+        disliked = [items[weights < 0] for items, weights in histories]
+        batch = {
+            name: np.asarray(model.score_new_users(liked, [None] * len(liked)))
+            for name, model in self.models.items()
+        }
+        rows = []
+        for row, (history, negative) in enumerate(zip(liked, disliked, strict=True)):
+            scores = {name: values[row].astype(np.float64) for name, values in batch.items()}
+            blocked = np.zeros(self.n_items, dtype=bool)
+            blocked[history] = True
+            blocked[negative] = True
+            rows.append(
+                candidate_features(
+                    scores,
+                    chosen,
+                    history,
+                    blocked,
+                    self.stats,
+                    self.per_source,
+                    self.categories,
+                    self.context,
+                    None,
+                    None,
+                    negative,
+                )
+            )
+        predicted = self.booster.predict(np.vstack(rows), num_threads=1)
+        return np.asarray(predicted, dtype=np.float64).reshape(len(histories), len(chosen))
 
     def item_vectors(self) -> np.ndarray | None:
         """The first source's item vectors (for "because you liked X" and similar items)."""

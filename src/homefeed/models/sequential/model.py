@@ -555,6 +555,11 @@ class SequentialRecommender(Recommender):
         scores: np.ndarray = self.item_vectors() @ self.user_vector(items, weights)
         return scores
 
+    def user_vectors(self, histories: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Every history's user vector in one batch (an explanation's leave-one-out histories)."""
+        positive = [(items[weights > 0], weights[weights > 0]) for items, weights in histories]
+        return self.encode_histories([items for items, _ in positive], [self._kinds(w) for _, w in positive])
+
     def score_users(self, users: np.ndarray) -> np.ndarray:
         return self.score_histories([self.sequences[u] for u in users])
 
