@@ -54,6 +54,25 @@ def test_profile_groups_name_gender_and_age_decade() -> None:
     assert profile_groups(None, ("gender",)) == []
     with pytest.raises(ValueError, match="unknown profile fields"):
         ProfileRecommender(fields=("shoe_size",))
+    pro = UserProfile(attributes={"plan": "Pro", "score": 0.5, "tags": ["a"]})
+    fields = ("attributes.plan", "attributes.score", "attributes.tags", "attributes.none")
+    assert profile_groups(pro, fields) == ["attributes.plan=pro"]  # categories only
+
+
+def test_a_profile_attribute_tilts_the_page_when_the_model_reads_it() -> None:
+    """Planted: people on the "pro" plan pick among 20-29, the others among 10-19; gender
+    says nothing. The model reading attributes.plan finds it; the default one cannot."""
+    data = _planted()
+    data.profiles = {
+        user_id: UserProfile(gender="F", attributes={"plan": "pro" if int(user_id[1:]) % 2 else "free"})
+        for user_id in data.user_ids
+    }
+    reading = ProfileRecommender(fields=("attributes.plan",), profile_weight=1.0).fit(data)
+    default = ProfileRecommender(profile_weight=1.0).fit(data)
+    pro = UserProfile(gender="F", attributes={"plan": "pro"})
+    found, plain = _top(reading, [], pro, 10)[4:], _top(default, [], pro, 10)[4:]  # after the blockbusters
+    assert sum(20 <= item < 30 for item in found) >= 5
+    assert sum(20 <= item < 30 for item in plain) <= 3
 
 
 def test_a_new_users_profile_brings_what_people_like_them_pick() -> None:

@@ -23,10 +23,12 @@ from homefeed.models.data import Interactions
 from homefeed.models.sparse_rows import blank_lines
 
 PROFILE_FIELDS = ("gender", "age", "occupation", "location")
+ATTRIBUTE = "attributes."  # a field "attributes.plan" reads the profile's attributes["plan"]
 
 
 def profile_groups(profile: UserProfile | None, fields: Sequence[str]) -> list[str]:
-    """The groups a profile belongs to, e.g. ["gender=f", "age=20s"]; unknown fields add none."""
+    """The groups a profile belongs to, e.g. ["gender=f", "age=20s", "attributes.plan=pro"];
+    fields the profile lacks add none."""
     if profile is None:
         return []
     groups = []
@@ -35,9 +37,14 @@ def profile_groups(profile: UserProfile | None, fields: Sequence[str]) -> list[s
             if profile.age is not None:
                 groups.append(f"age={min(profile.age // 10, 6) * 10}s")
             continue
-        value = getattr(profile, name)
-        if isinstance(value, str) and value.strip():
-            groups.append(f"{name}={value.strip().lower()}")
+        if name.startswith(ATTRIBUTE):
+            value = profile.attributes.get(name[len(ATTRIBUTE) :])
+        else:
+            value = getattr(profile, name)
+        if isinstance(value, str | int | bool):  # a category; measures (floats) and lists are not
+            text = str(value).strip().lower()
+            if text:
+                groups.append(f"{name}={text}")
     return groups
 
 
@@ -94,9 +101,12 @@ class ProfileRecommender(Recommender):
         trend_smoothing: float = 1000.0,
     ) -> None:
         super().__init__()
-        unknown = sorted(set(fields) - set(PROFILE_FIELDS))
+        unknown = sorted(set(fields) - set(PROFILE_FIELDS) - {f for f in fields if f.startswith(ATTRIBUTE)})
         if unknown:
-            raise ValueError(f"unknown profile fields {unknown}; expected some of {list(PROFILE_FIELDS)}")
+            raise ValueError(
+                f"unknown profile fields {unknown}; expected some of {list(PROFILE_FIELDS)} "
+                f"or {ATTRIBUTE}<key> for a profile attribute"
+            )
         self.fields = tuple(fields)
         self.profile_weight = profile_weight
         self.history_weight = history_weight

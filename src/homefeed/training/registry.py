@@ -12,7 +12,13 @@ from homefeed.ranking.ltr import DEFAULT_SOURCES, RankerRecommender
 
 MODEL_CLASSES: dict[str, type[Recommender]] = {**BASE_MODELS, RankerRecommender.name: RankerRecommender}
 # models whose options come from a section of the settings (HOMEFEED_ALS__FACTORS, ...)
-SETTINGS_SECTIONS = {"als": "als", "als-text": "als", "sequential": "sequential", "popularity": "popularity"}
+SETTINGS_SECTIONS = {
+    "als": "als",
+    "als-text": "als",
+    "sequential": "sequential",
+    "popularity": "popularity",
+    "profile": "profile",
+}
 
 
 def model_class(name: str) -> type[Recommender]:
