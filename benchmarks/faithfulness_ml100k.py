@@ -2,7 +2,8 @@
 model's top 10 unseen items are explained by the liked item the model names (its anchors);
 removing that item from the history must lower the item's score or its rank.
 
-    python benchmarks/faithfulness_ml100k.py [--data ../shared/data/ml-100k] [--users 200] [--write]
+    python benchmarks/faithfulness_ml100k.py [--data ../shared/data/ml-100k] [--users 200]
+                                             [--models als,covisitation,sequential,ranker] [--write]
 
 Reports, per model, the share of explained items whose score or rank fell without the named
 item (faithful), the share of items that name one at all, the time to explain a page of 10,
@@ -64,6 +65,7 @@ def faithful(model: Recommender, liked: np.ndarray, chosen: np.ndarray, anchors:
 def main() -> int:
     options = parser(__doc__)
     options.add_argument("--users", type=int, default=200)
+    options.add_argument("--models", default=",".join(MODELS), help="comma-separated")
     args = options.parse_args()
     started = time.perf_counter()
     dataset = load(args.data)
@@ -77,7 +79,7 @@ def main() -> int:
     histories = [evaluation._indices(case.history) for case in split.cases]
     sample = np.random.default_rng(0).choice(len(histories), min(args.users, len(histories)), replace=False)
     rows = []
-    for name in MODELS:
+    for name in args.models.split(","):
         model = model_class(name)(**DEFAULT_PARAMS.get(name, {})).fit(data, evaluation.validation())
         results: dict[str, tuple[list[bool], int, int, float]] = {}
         for rule in ("named", "nearest"):

@@ -115,6 +115,7 @@ class Recommender(ABC):
     reads_interests: ClassVar[bool] = False  # trains on users' stated interests, embedded
     # scores are inner products of user_vector() with item_vectors(): a vector index retrieves
     scores_by_vectors: ClassVar[bool] = False
+    anchor_window: ClassVar[int] = ANCHOR_WINDOW  # the latest liked items an explanation weighs
 
     def __init__(self) -> None:
         self.user_ids: list[str] = []
@@ -198,18 +199,17 @@ class Recommender(ABC):
         liked: np.ndarray,
         chosen: np.ndarray,
         weights: np.ndarray | None = None,
-        features: np.ndarray | None = None,
     ) -> np.ndarray:
         """For each of ``chosen``, the liked item that drove its score most ("because you liked
-        X"), or -1 where none did: by default the one of the latest ``ANCHOR_WINDOW`` liked
+        X"), or -1 where none did: by default the one of the latest ``anchor_window`` liked
         items whose removal from the history lowers the item's score the most (ties: the
-        latest). ``weights`` are the liked items' event weights; ``features`` the chosen items'
-        feature rows, for a model that ranks by features."""
+        latest), found by one batch of rescorings; ``weights`` are the liked items' event
+        weights."""
         found = np.full(len(chosen), -1, dtype=np.int64)
         if len(chosen) == 0 or len(liked) == 0:
             return found
         weights = np.ones(len(liked), dtype=np.float32) if weights is None else weights
-        start = max(0, len(liked) - ANCHOR_WINDOW)
+        start = max(0, len(liked) - self.anchor_window)
         histories = [(liked, weights)] + [
             (np.delete(liked, position), np.delete(weights, position))
             for position in range(start, len(liked))

@@ -114,7 +114,6 @@ class CovisitationRecommender(Recommender):
         liked: np.ndarray,
         chosen: np.ndarray,
         weights: np.ndarray | None = None,
-        features: np.ndarray | None = None,
     ) -> np.ndarray:
         """For each of ``chosen``, the item of the user's latest ``recent`` liked items that gave
         it the most score (what "because you liked X" names: the score is the sum of these

@@ -91,32 +91,20 @@ class PersonalSource:
             return Ranked(name, [model.item_ids[i] for i in chosen.tolist()], values, explain, chosen)
         found = model.retrieve(query.user, allowed, size)
         features = None if found.features is None else Features(name, model.feature_names, found.features)
-        explain = self._explainer(model, history.items, history.weights, found.indices, found.features)
+        explain = self._explainer(model, history.items, history.weights)
         return Ranked(
             name, ItemIds(model.item_ids, found.indices), found.scores, explain, found.indices, features
         )
 
-    def _explainer(
-        self,
-        model: Recommender,
-        items: np.ndarray,
-        weights: np.ndarray,
-        retrieved: np.ndarray | None = None,
-        features: np.ndarray | None = None,
-    ) -> Explainer:
-        """Each pick credited to the liked item that drove its score most (the model's anchors,
-        from the feature rows it ranked by when it ranks by features)."""
+    def _explainer(self, model: Recommender, items: np.ndarray, weights: np.ndarray) -> Explainer:
+        """Each pick credited to the liked item that drove its score most (the model's anchors)."""
         item_ids = model.item_ids
         positive = weights > 0
         liked, liked_weights = items[positive], weights[positive]
 
         def explain(_chosen: Sequence[str], keys: np.ndarray | None) -> list[Explanation]:
             assert keys is not None
-            rows = None
-            if features is not None and retrieved is not None:
-                row_of = {int(index): row for row, index in enumerate(retrieved.tolist())}
-                rows = features[[row_of[int(key)] for key in keys.tolist()]]
-            found = model.anchors(liked, keys, liked_weights, rows).tolist()
+            found = model.anchors(liked, keys, liked_weights).tolist()
             anchors = [item_ids[a] if a >= 0 else None for a in found]
             reasons = {anchor: self.services.because_you_liked(anchor) for anchor in set(anchors)}
             return [reasons[anchor] for anchor in anchors]
