@@ -111,8 +111,9 @@ def main() -> int:
         f"({time.perf_counter() - started:.0f} s)",
         f"- {len(sample)} sampled test users, each model's top {TOP} unseen items; an explanation is "
         "faithful when removing the named liked item lowers the item's score or rank. *named*: the "
-        "models' anchors (leave-one-out over the latest 20 liked items; co-visitation's own largest "
-        "term); *nearest*: the rule before, the liked item nearest in the model's item vectors.",
+        "models' anchors (leave-one-out over the latest 20 liked items, the ranker's latest 10; "
+        "co-visitation's own largest term); *nearest*: the rule before, the liked item nearest "
+        "in the model's item vectors.",
         "",
         "| model | faithful (named) | items named | ms per page of 10 | faithful (nearest) |",
         "|---|---|---|---|---|",

@@ -102,6 +102,8 @@ def forget_locked(models_dir: Path, users: Collection[str], items: Collection[st
 def forget_in_folder(folder: Path, users: Collection[str], items: Collection[str]) -> bool:
     """Rewrite one version folder (the caller holds the lock) when it holds any of ``users`` or
     ``items``; returns whether it did."""
+    if not _named(folder, [*users, *items]):  # most deletions: a text search, no model loaded
+        return False
     bundle = read_bundle(folder)
     changed = [name for name, model in bundle.models.items() if model.forget(users, items)]
     extras = _held_items(folder, items)
@@ -124,6 +126,17 @@ def forget_in_folder(folder: Path, users: Collection[str], items: Collection[str
     staging.rename(folder)
     shutil.rmtree(retired, ignore_errors=True)
     return True
+
+
+def _named(folder: Path, ids: Collection[str]) -> bool:
+    """Whether any model's vocabulary file in ``folder`` may name one of ``ids`` (as JSON
+    strings: a false alarm only costs a load)."""
+    wanted = [json.dumps(found) for found in ids]
+    for meta in folder.rglob("model.json"):
+        text = meta.read_text(encoding="utf-8")
+        if any(found in text for found in wanted):
+            return True
+    return False
 
 
 def _rewrite_model(bundle: ModelBundle, name: str, target: Path, items: Collection[str]) -> None:
