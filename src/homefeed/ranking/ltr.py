@@ -73,7 +73,7 @@ class RankerRecommender(Recommender):
     prefers_history = True
     reads_request = True
     reads_interests = True
-    anchor_window = 10  # an explanation rescores the sources and the booster once per liked item
+    anchor_window = 5  # an explanation rescores the sources and the booster once per liked item
 
     def __init__(
         self,
