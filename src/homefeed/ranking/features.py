@@ -41,6 +41,7 @@ class ItemStats:
     log_popularity: np.ndarray  # log(1 + users who picked it)
     recent_popularity: np.ndarray  # log(1 + time-decayed picks), half-life 30 days
     text: np.ndarray | None  # unit text vectors, or None
+    creators: np.ndarray | None = None  # each item's creator as a code (-1: none), or None
 
     @classmethod
     def from_data(cls, data: Interactions) -> ItemStats:
@@ -57,7 +58,7 @@ class ItemStats:
         if data.item_text is not None:
             norms = np.linalg.norm(data.item_text, axis=1, keepdims=True)
             text = (data.item_text / np.maximum(norms, 1e-12)).astype(np.float32)
-        return cls(np.log1p(counts), np.log1p(recent), text)
+        return cls(np.log1p(counts), np.log1p(recent), text, creator_codes(data))
 
 
 def feature_list(sources: Sequence[str]) -> list[Feature]:
@@ -84,6 +85,7 @@ def feature_list(sources: Sequence[str]) -> list[Feature]:
             "text_to_disliked", 0.0, "the highest cosine of the item's text to an item the user disliked"
         ),
         Feature("disliked_in_category", 0.0, "log(1 + the user's disliked items in the item's categories)"),
+        Feature("disliked_creator", 0.0, "1 when the user disliked an item by the item's creator"),
         *(Feature(name, default, description) for name, default, description in CONTEXT_FEATURES),
     ]
 
@@ -136,21 +138,35 @@ def candidate_features(
         categories.affinity(recent, weights, candidates),
         categories.profile_lift(profile, candidates),
     ]
-    columns += _disliked_features(stats.text, categories, candidates, disliked)
+    columns += _disliked_features(stats, categories, candidates, disliked)
     columns += context_stats.features(context, candidates, stats.text)
     return np.column_stack(columns).astype(np.float32)
 
 
+def creator_codes(data: Interactions) -> np.ndarray | None:
+    """Each item's creator as an integer code (-1: none), or None without item fields."""
+    if data.item_fields is None:
+        return None
+    codes: dict[str, int] = {}
+    names = [(fields.creator or "").strip().lower() for fields in data.item_fields]
+    return np.array([codes.setdefault(name, len(codes)) if name else -1 for name in names], dtype=np.int64)
+
+
 def _disliked_features(
-    text: np.ndarray | None, categories: CategoryStats, candidates: np.ndarray, disliked: np.ndarray | None
+    stats: ItemStats, categories: CategoryStats, candidates: np.ndarray, disliked: np.ndarray | None
 ) -> list[np.ndarray]:
     if disliked is None or len(disliked) == 0:
-        return [np.zeros(len(candidates)), np.zeros(len(candidates))]
-    nearest = (
-        (text[candidates] @ text[disliked].T).max(axis=1) if text is not None else np.zeros(len(candidates))
-    )
+        return [np.zeros(len(candidates)) for _ in range(3)]
+    text, creators = stats.text, stats.creators
+    nearest = np.zeros(len(candidates))
+    if text is not None:
+        nearest = (text[candidates] @ text[disliked].T).max(axis=1)
     count = categories.affinity(disliked, np.ones(len(disliked)), candidates) * len(disliked)
-    return [nearest, np.log1p(count)]
+    same = np.zeros(len(candidates))
+    if creators is not None:
+        theirs = creators[disliked]
+        same = np.isin(creators[candidates], theirs[theirs >= 0]).astype(np.float64)
+    return [nearest, np.log1p(count), same]
 
 
 def recent_weighted(history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

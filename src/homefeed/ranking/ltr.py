@@ -413,12 +413,13 @@ class RankerRecommender(Recommender):
         self.sequences = kept_sequences(self.sequences, keep)
 
     def _blank_items(self, indices: np.ndarray) -> None:
-        if self.stats.text is not None:
-            self.stats = ItemStats(
-                self.stats.log_popularity,
-                self.stats.recent_popularity,
-                blanked_rows(self.stats.text, indices),
-            )
+        stats = self.stats
+        text = blanked_rows(stats.text, indices) if stats.text is not None else None
+        creators = None
+        if stats.creators is not None:
+            creators = stats.creators.copy()
+            creators[indices] = -1
+        self.stats = ItemStats(stats.log_popularity, stats.recent_popularity, text, creators)
 
     def _user_record(self, index: int) -> dict[str, Any]:
         return {"sequence": self.item_id_list(self.sequences[index])}
@@ -432,6 +433,8 @@ class RankerRecommender(Recommender):
         }
         if self.stats.text is not None:
             arrays["text"] = self.stats.text
+        if self.stats.creators is not None:
+            arrays["creators"] = self.stats.creators
         items = self.categories.items
         arrays.update(
             category_data=items.data,
@@ -445,7 +448,9 @@ class RankerRecommender(Recommender):
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         text = arrays.get("text")
-        self.stats = ItemStats(arrays["log_popularity"], arrays["recent_popularity"], text)
+        self.stats = ItemStats(
+            arrays["log_popularity"], arrays["recent_popularity"], text, arrays.get("creators")
+        )
         self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
         if "category_shape" not in arrays or "context_born" not in arrays:  # older: load says retrain
             self.categories = CategoryStats.empty(self.n_items)
