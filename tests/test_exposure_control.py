@@ -24,7 +24,6 @@ def test_a_group_is_over_when_its_impression_share_passes_the_cap_times_its_cata
     assert over_exposed(shown, shares, 1.5, 10_000) == frozenset()  # too few impressions to judge
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_category_over_its_exposure_cap_leaves_the_next_pages(trained: tuple[Store, Settings]) -> None:
     store, settings = trained
     items = list(store.iter_items())
