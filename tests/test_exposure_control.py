@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings

@@ -123,7 +123,8 @@ def test_a_trained_ranker_leads_the_homepage(store: Store, tmp_path: Path, synth
     named = [item for item in ranked if item["explanation"]["evidence"]]
     assert len(named) >= 0.6 * len(ranked)
     for item in named:
-        assert set(item["explanation"]["evidence"]) <= history and item["reason"].startswith("Because you liked")
+        assert set(item["explanation"]["evidence"]) <= history
+        assert item["reason"].startswith("Because you liked")
 
 
 def test_the_ranker_seeds_every_source_that_takes_a_seed_unless_the_source_names_its_own() -> None:
