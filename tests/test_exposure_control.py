@@ -45,4 +45,4 @@ def test_a_category_over_its_exposure_cap_leaves_the_next_pages(trained: tuple[S
         after = balanced.get(url).json()
     assert len(after["items"]) == 10 and not after["degraded"]
     kept = sum(category[item["item_id"]] == favourite for item in after["items"])
-    assert kept < sum(category[item["item_id"]] == favourite for item in before) and kept <= 1, (kept, after)
+    assert kept < sum(category[item["item_id"]] == favourite for item in before) and kept <= 2, (kept, after)

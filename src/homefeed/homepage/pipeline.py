@@ -193,9 +193,12 @@ class HomepagePipeline:
         for served in self._held():
             if served.new_vectors is not None:
                 served.new_vectors.remove({item_id})
-            served.bundle.forget(items=[item_id])
-            for index in served.indexes.values():
-                index.purge([item_id])
+            try:
+                served.bundle.forget(items=[item_id])
+                for index in served.indexes.values():
+                    index.purge([item_id])
+            except Exception:  # the version on disk no longer holds it: the next load is clean
+                logger.exception("forgetting item %s in model version %s failed", item_id, served.version)
 
     def _held(self) -> list[ServedVersion]:
         """The versions this worker holds: the served one and those experiment arms serve."""
@@ -337,7 +340,10 @@ class HomepagePipeline:
         if deleted:
             self._shown.forget_user(user_id)
             for served in self._held():  # their rows in the models held in memory
-                served.bundle.forget(users=[user_id])
+                try:
+                    served.bundle.forget(users=[user_id])
+                except Exception:  # the version on disk no longer holds them: the next load is clean
+                    logger.exception("forgetting user %s in model version %s failed", user_id, served.version)
         if self.semantic is not None:  # interest texts are personal: parsed again when asked
             self.semantic.space.forget_interests()
 

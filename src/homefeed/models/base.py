@@ -8,6 +8,7 @@ which :func:`natural_order` makes the same as ascending item id.
 from __future__ import annotations
 
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ class Recommender(ABC):
         self._user_index: dict[str, int] = {}
         self._item_index: dict[str, int] = {}
         self._unit_cache: tuple[object, np.ndarray] | None = None
+        self._forgetting = threading.Lock()  # a worker may hear of one deletion twice at once
         self.on_progress: Callable[[str], None] | None = None  # told what training is doing
 
     # -- to implement -----------------------------------------------------
@@ -294,6 +296,10 @@ class Recommender(ABC):
         every row held per user go; an item's id becomes a placeholder and its rows are blanked.
         What they left in aggregates (item factors, counts, network weights) goes with the next
         training, which never sees them. Returns whether anything changed."""
+        with self._forgetting:
+            return self._forget(users, items)
+
+    def _forget(self, users: Collection[str], items: Collection[str]) -> bool:
         changed = False
         for part in self.parts().values():
             changed = part.forget(users, items) or changed
