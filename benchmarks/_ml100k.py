@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,9 @@ from homefeed.encoders.cache import embed_items
 from homefeed.encoders.loading import shared_encoder
 from homefeed.encoders.sentence import SentenceTransformerEncoder
 from homefeed.evaluation.dataset import EvalDataset
+from homefeed.evaluation.evaluator import Evaluation
+from homefeed.evaluation.protocols import Split, loo
+from homefeed.models.data import Interactions
 from homefeed.store import Store, migrate
 from homefeed.threads import limit_threads
 
@@ -54,6 +58,28 @@ def item_text(dataset: EvalDataset, settings: Settings | None = None) -> np.ndar
         return embed_items(items, SentenceTransformerEncoder(), cache)
     encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
     return embed_items(items, encoder, cache, settings.item_text_template)
+
+
+@dataclass
+class Loo:
+    """The `loo` protocol ready for a model: the split, its evaluation at ``ks``, the training
+    data with item text, and each test user's history as item indices."""
+
+    dataset: EvalDataset
+    split: Split
+    evaluation: Evaluation
+    data: Interactions
+    histories: list[np.ndarray]
+
+
+def loo_setup(dataset: EvalDataset, ks: list[int]) -> Loo:
+    text = item_text(dataset)
+    split = loo(dataset)
+    evaluation = Evaluation(dataset, split, ks, text)
+    data = split.fit_data()
+    data.item_text = text
+    histories = [evaluation._indices(case.history) for case in split.cases]
+    return Loo(dataset, split, evaluation, data, histories)
 
 
 def finish(section: str, lines: list[str], write: bool) -> int:

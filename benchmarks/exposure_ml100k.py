@@ -23,11 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import machine
-from _ml100k import finish, item_text, load, parser
+from _ml100k import finish, load, loo_setup, parser
 
-from homefeed.evaluation.evaluator import Evaluation
 from homefeed.evaluation.metrics import gini
-from homefeed.evaluation.protocols import loo
 from homefeed.evaluation.tuning import DEFAULT_PARAMS
 from homefeed.homepage.exposure import kept_positions, over_exposed
 from homefeed.training.registry import model_class
@@ -64,13 +62,9 @@ def main() -> int:
     dataset = load(args.data)
     if dataset is None:
         return 0
-    text = item_text(dataset)
-    split = loo(dataset)
-    evaluation = Evaluation(dataset, split, [10], text)
-    data = split.fit_data()
-    data.item_text = text
-    model = model_class(args.model)(**DEFAULT_PARAMS[args.model]).fit(data, evaluation.validation())
-    histories = [evaluation._indices(case.history) for case in split.cases]
+    setup = loo_setup(dataset, [10])
+    evaluation, histories = setup.evaluation, setup.histories
+    model = model_class(args.model)(**DEFAULT_PARAMS[args.model]).fit(setup.data, evaluation.validation())
     scores = np.asarray(model.score_histories(histories), dtype=np.float64)
     groups = [dataset.items[item_id].category or "none" for item_id in evaluation.catalog]
     shares = {group: count / len(groups) for group, count in Counter(groups).items()}

@@ -22,10 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import machine
-from _ml100k import finish, item_text, load, parser
+from _ml100k import finish, load, loo_setup, parser
 
-from homefeed.evaluation.evaluator import Evaluation
-from homefeed.evaluation.protocols import loo
 from homefeed.evaluation.tuning import DEFAULT_PARAMS
 from homefeed.models.base import Recommender
 from homefeed.training.registry import model_class
@@ -71,12 +69,8 @@ def main() -> int:
     dataset = load(args.data)
     if dataset is None:
         return 0
-    text = item_text(dataset)
-    split = loo(dataset)
-    evaluation = Evaluation(dataset, split, [10], text)
-    data = split.fit_data()
-    data.item_text = text
-    histories = [evaluation._indices(case.history) for case in split.cases]
+    setup = loo_setup(dataset, [10])
+    evaluation, data, histories = setup.evaluation, setup.data, setup.histories
     sample = np.random.default_rng(0).choice(len(histories), min(args.users, len(histories)), replace=False)
     rows = []
     for name in args.models.split(","):

@@ -262,10 +262,12 @@ class RankerRecommender(Recommender):
         profiles: Sequence[UserProfile | None],
         contexts: Sequence[RequestContext | None],
         disliked: Sequence[np.ndarray] | None = None,
+        chosen: np.ndarray | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per history, profile, request context and disliked items: candidate item indices and
         their features (sources that read profiles, such as ``profile``, score with them);
-        disliked items are never candidates."""
+        disliked items are never candidates. With ``chosen``, those items are every history's
+        candidates (an explanation rescoring a page's items)."""
         batch = {
             name: np.asarray(model.score_new_users(histories, profiles))
             for name, model in self.models.items()
@@ -278,7 +280,7 @@ class RankerRecommender(Recommender):
             negative = disliked[row] if disliked is not None else None
             if negative is not None:
                 blocked[negative] = True
-            candidates = candidates_from(scores, blocked, self.per_source)
+            candidates = candidates_from(scores, blocked, self.per_source) if chosen is None else chosen
             features = candidate_features(
                 scores,
                 candidates,
@@ -372,32 +374,9 @@ class RankerRecommender(Recommender):
         assert self.booster is not None, "the ranker is not trained"
         liked = [items[weights > 0] for items, weights in histories]
         disliked = [items[weights < 0] for items, weights in histories]
-        batch = {
-            name: np.asarray(model.score_new_users(liked, [None] * len(liked)))
-            for name, model in self.models.items()
-        }
-        rows = []
-        for row, (history, negative) in enumerate(zip(liked, disliked, strict=True)):
-            scores = {name: values[row].astype(np.float64) for name, values in batch.items()}
-            blocked = np.zeros(self.n_items, dtype=bool)
-            blocked[history] = True
-            blocked[negative] = True
-            rows.append(
-                candidate_features(
-                    scores,
-                    chosen,
-                    history,
-                    blocked,
-                    self.stats,
-                    self.per_source,
-                    self.categories,
-                    self.context,
-                    None,
-                    None,
-                    negative,
-                )
-            )
-        predicted = self.booster.predict(np.vstack(rows), num_threads=1)
+        none = [None] * len(histories)
+        found = self._candidates(liked, none, none, disliked, chosen)
+        predicted = self.booster.predict(np.vstack([features for _, features in found]), num_threads=1)
         return np.asarray(predicted, dtype=np.float64).reshape(len(histories), len(chosen))
 
     def item_vectors(self) -> np.ndarray | None:

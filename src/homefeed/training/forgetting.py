@@ -60,18 +60,9 @@ def delete_and_forget(
     return True
 
 
-def forget_in_versions(
-    models_dir: Path, users: Collection[str] = (), items: Collection[str] = ()
-) -> Forgotten:
-    """Rewrite every version folder in ``models_dir`` without ``users`` and ``items``."""
-    if not users and not items:
-        return Forgotten()
-    with versions_lock(models_dir, exclusive=True):
-        return forget_locked(models_dir, users, items)
-
-
 def forget_locked(models_dir: Path, users: Collection[str], items: Collection[str]) -> Forgotten:
-    """:func:`forget_in_versions` for a caller that holds the lock."""
+    """Rewrite every version folder in ``models_dir`` without ``users`` and ``items`` (the
+    caller holds the lock)."""
     done = Forgotten()
     for leftover in models_dir.glob(f"{SCRUBBING}*"):  # a rewrite a crash stopped: it goes
         shutil.rmtree(leftover, ignore_errors=True)
