@@ -10,7 +10,6 @@ import pytest
 from homefeed.config import Settings
 from homefeed.datasets.synth import load_ground_truth
 from homefeed.homepage import HomepagePipeline
-from homefeed.homepage.sources import PERSONAL_MODELS
 from homefeed.live.catalog import Catalog
 from homefeed.store import Store
 from homefeed.training.versions import load_latest
@@ -33,7 +32,9 @@ def test_homepages_agree_with_planted_preferences(
     engine_scores, popular_scores, chance = [], [], []
     for user_id, prefs in truth["user_preferences"].items():
         page = builder.build(user_id, 10)
-        if not page.items or page.items[0].source not in PERSONAL_MODELS:
+        if not page.items or page.items[0].source not in bundle.personal_order(
+            settings.homepage.personal_models
+        ):
             continue
         seen = {e.item_id for e in store.logs.user_events(user_id, 10_000)}
         popular = [item for item, _ in popularity.recommend([user_id], 10, [seen])[0]]

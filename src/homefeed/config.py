@@ -128,6 +128,12 @@ class HomepageSettings(BaseModel):
         "page, the others are interleaved into it. Names: personal, item-to-item, new-items, "
         "semantic-history, interests, trending, profile, popular, fresh.",
     )
+    personal_models: list[str] = Field(
+        ["ranker", "sequential", "covisitation", "als"],
+        description="The models that back the personal row, in the order tried (JSON list), when the "
+        "served version records no order chosen on validation (homefeed train --tune); any other "
+        "model the version holds that scores a user's taste (ease, bpr, itemknn, ...) comes after.",
+    )
     fill: list[str] = Field(
         ["profile", "popular", "fresh"],
         description="Sources that complete a short page, in order (JSON list).",

@@ -19,6 +19,7 @@ from homefeed.config import ExperimentSettings, Settings
 from homefeed.errors import ConfigurationError
 from homefeed.homepage.filters import CandidateFilter
 from homefeed.homepage.sources import SOURCES, CandidateSource, PageServices
+from homefeed.training.registry import MODEL_CLASSES
 
 Arms = tuple[tuple[str, str], ...]  # (experiment, arm) of each running experiment
 Declared = TypeVar("Declared")
@@ -68,6 +69,7 @@ def _components(prefix: str, settings: Settings, filters: Collection[str]) -> No
     _declared(f"{prefix}.sources", declared.sources, SOURCES)
     _declared(f"{prefix}.fill", declared.fill, SOURCES)
     _declared(f"{prefix}.filters", declared.filters, filters)
+    _declared(f"{prefix}.personal_models", declared.personal_models, MODEL_CLASSES)
 
 
 def check_arms(

@@ -47,7 +47,7 @@ from homefeed.homepage.related import popular_list, similar_list
 from homefeed.homepage.retrieval import Retrieval
 from homefeed.homepage.sections import Row, sections, to_item
 from homefeed.homepage.semantic import SemanticSources
-from homefeed.homepage.sources import PERSONAL_MODELS, ROWS, CandidateSource, PageServices
+from homefeed.homepage.sources import ROWS, CandidateSource, PageServices
 from homefeed.live.aggregates import LiveStats
 from homefeed.live.catalog import Catalog, VocabularyMasks
 from homefeed.live.clock import Clock, make_clock
@@ -148,7 +148,8 @@ class HomepagePipeline:
         vocabulary = next(iter(bundle.models.values()))
         config = IndexConfig(hnsw_above=self.settings.semantic.exact_below)
         indexes = {}
-        for name in PERSONAL_MODELS:
+        personal = bundle.personal_order(self.settings.homepage.personal_models)
+        for name in personal:
             model = bundle.get(name)
             index = (
                 bundle.vector_index(name, config) if model is not None and model.scores_by_vectors else None
@@ -160,7 +161,7 @@ class HomepagePipeline:
             new_vectors = NewItemVectors.place(bundle, self.catalog, self.store, self.semantic.space)
         masks = VocabularyMasks(self.catalog, vocabulary.item_ids)
         events = bundle.events(default=self.settings.events)
-        return ServedVersion(bundle, masks, events, indexes, new_vectors)
+        return ServedVersion(bundle, masks, events, indexes, new_vectors, personal)
 
     @property
     def bundle(self) -> ModelBundle | None:

@@ -72,6 +72,7 @@ class ServedVersion:
     events: EventPolicy
     indexes: Mapping[str, VectorIndex] = field(default_factory=dict)  # slots = the model's item indices
     new_vectors: NewItemVectors | None = None
+    personal: tuple[str, ...] = ()  # the models backing the personal row, in the order tried
 
     @property
     def version(self) -> str:

@@ -116,6 +116,8 @@ class Recommender(ABC):
     reads_interests: ClassVar[bool] = False  # trains on users' stated interests, embedded
     # scores are inner products of user_vector() with item_vectors(): a vector index retrieves
     scores_by_vectors: ClassVar[bool] = False
+    # scores a user's own taste, so it may back the page's personal row (not popularity, chance)
+    personal: ClassVar[bool] = True
     anchor_window: ClassVar[int] = ANCHOR_WINDOW  # the latest liked items an explanation weighs
 
     def __init__(self) -> None:

@@ -19,6 +19,7 @@ class PopularityRecommender(Recommender):
     """
 
     name = "popularity"
+    personal = False
     config_keys = ("half_life_days",)
 
     def __init__(self, half_life_days: float | None = 30.0) -> None:

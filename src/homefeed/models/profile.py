@@ -76,6 +76,7 @@ class ProfileRecommender(Recommender):
     pseudo-new users drawn from the training users, never on the test users."""
 
     name = "profile"
+    personal = False  # its picks have their own row (the profile source)
     config_keys = (
         "fields",
         "profile_weight",

@@ -12,6 +12,7 @@ class RandomRecommender(Recommender):
     """Independent random scores per call, reproducible from the seed."""
 
     name = "random"
+    personal = False
     config_keys = ("seed",)
 
     def __init__(self, seed: int = 0) -> None:

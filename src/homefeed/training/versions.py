@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,6 +62,15 @@ class ModelBundle:
         yield from self.models.items()
         for model in self.models.values():
             yield from model.parts().items()
+
+    def personal_order(self, configured: Sequence[str]) -> tuple[str, ...]:
+        """The models that back the personal row, in the order tried: the order training chose
+        on validation (``homefeed train --tune``, the manifest's selection), else ``configured``;
+        then every other model of the version that scores a user's own taste."""
+        chosen = self.manifest.get("selection", {}).get("personal") or configured
+        order = [name for name in chosen if name in self.models]
+        order += [name for name, model in self.models.items() if model.personal and name not in order]
+        return tuple(order)
 
     def forget(self, users: Collection[str] = (), items: Collection[str] = ()) -> bool:
         """Forget deleted users and items in the models held in memory (see

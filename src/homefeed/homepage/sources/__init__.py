@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from homefeed.homepage.sections import Row
-from homefeed.homepage.sources.base import PERSONAL_MODELS, CandidateSource, PageServices
+from homefeed.homepage.sources.base import CandidateSource, PageServices
 from homefeed.homepage.sources.behaviour import ItemToItemSource, PersonalSource, ProfileSource
 from homefeed.homepage.sources.catalog import FreshSource, PopularSource, TrendingSource
 from homefeed.homepage.sources.text import InterestsSource, NewItemsSource, SemanticHistorySource
@@ -27,7 +27,6 @@ SOURCES: dict[str, Callable[[PageServices], CandidateSource]] = {source.name: so
 ROWS: dict[str, Row] = {source.name: source.row for source in DECLARED}
 
 __all__ = [
-    "PERSONAL_MODELS",
     "ROWS",
     "SOURCES",
     "CandidateSource",

@@ -27,7 +27,6 @@ from homefeed.live.aggregates import LiveStats
 from homefeed.live.catalog import Catalog
 from homefeed.models.base import Recommender, best
 
-PERSONAL_MODELS = ("ranker", "sequential", "covisitation", "als")  # tried in this order
 NEW_ITEMS = "new-items"  # the source that ranks items no model has interactions for
 
 

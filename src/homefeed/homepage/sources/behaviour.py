@@ -21,18 +21,19 @@ from homefeed.homepage.candidates import (
 from homefeed.homepage.page import Explanation
 from homefeed.homepage.query import PageQuery
 from homefeed.homepage.sections import PERSONAL, Row
-from homefeed.homepage.sources.base import PERSONAL_MODELS, PageServices, nothing, top
+from homefeed.homepage.sources.base import PageServices, nothing, top
 from homefeed.models.base import Recommender
 
 logger = logging.getLogger(__name__)
 
 
 class PersonalSource:
-    """The user's own taste: the first of ``PERSONAL_MODELS`` the version has (the learning-to-
-    rank model, then the Transformer reading the fresh sequence, co-visitation from the latest
-    likes, ALS folded in from the fresh history), each next one filling what the ones before
-    left open. A user with fewer than ``homepage.short_history`` liked items gets the profile
-    model's picks instead, when it has any. A failing model is skipped and named."""
+    """The user's own taste: the version's personal models in order (chosen on validation by
+    ``homefeed train --tune``, else ``homepage.personal_models``: the learning-to-rank model,
+    the Transformer reading the fresh sequence, co-visitation from the latest likes, ALS folded
+    in from the fresh history), each next one filling what the ones before left open. A user
+    with fewer than ``homepage.short_history`` liked items gets the profile model's picks
+    instead, when it has any. A failing model is skipped and named."""
 
     name = "personal"
     row = PERSONAL
@@ -46,7 +47,7 @@ class PersonalSource:
         if version is None or history is None or allowed is None or nothing(ask):
             return Proposal()
         models = [
-            (name, model) for name in PERSONAL_MODELS if (model := version.bundle.get(name)) is not None
+            (name, model) for name in version.personal if (model := version.bundle.get(name)) is not None
         ]
         if not models:
             return Proposal()
@@ -138,7 +139,7 @@ class ItemToItemSource:
                 if len(picks):
                     return proposing(picks, ask)
                 break
-        for name in PERSONAL_MODELS:
+        for name in version.personal:
             personal, index = version.bundle.get(name), version.indexes.get(name)
             vectors = personal.item_vectors() if personal is not None else None
             if personal is None or index is None or vectors is None:

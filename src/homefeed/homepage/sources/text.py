@@ -13,7 +13,7 @@ from homefeed.homepage.candidates import Ask, Proposal, Ranked, proposing
 from homefeed.homepage.page import Explanation
 from homefeed.homepage.query import PageQuery
 from homefeed.homepage.sections import Row
-from homefeed.homepage.sources.base import NEW_ITEMS, PERSONAL_MODELS, PageServices, nothing
+from homefeed.homepage.sources.base import NEW_ITEMS, PageServices, nothing
 
 
 class SemanticHistorySource:
@@ -35,7 +35,7 @@ class SemanticHistorySource:
         bundle = query.bundle
         item_ids = [event.item_id for event in query.events]
         accept, withheld = self._accept(query), query.withheld
-        if bundle is None or not any(bundle.get(name) for name in PERSONAL_MODELS):
+        if bundle is None or query.version is None or not query.version.personal:
             return proposing(semantic.from_history(item_ids, query.weights, ask.size, accept, withheld), ask)
         if self.services.maps_new_items(query):
             return Proposal()  # the new-items source ranks them better (docs/benchmarks.md, cold items)
