@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -24,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from homefeed.cli.common import open_store, settings_of
+from homefeed.cli.evaluate import evaluate_command
 from homefeed.cli.experiments import experiments_app
 from homefeed.cli.experiments import report as experiment_report
 from homefeed.cli.keys import keys_app
@@ -36,10 +36,7 @@ from homefeed.progress import progress as progress_display
 from homefeed.threads import limit_threads
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from homefeed.datasets.records import Record
-    from homefeed.domain import Item
 
 console = Console()
 err_console = Console(stderr=True)
@@ -66,6 +63,7 @@ app.command("experiment-report", help="The same as `homefeed experiments report`
 app.command("online-metrics")(online_metrics)
 app.command("fairness")(fairness)
 app.command("simulate")(simulate_command)
+app.command("evaluate")(evaluate_command)
 
 
 @app.callback()
@@ -490,87 +488,6 @@ def delete_user(
         err_console.print(f"[red]error:[/] user {user!r} not found")
         raise typer.Exit(1)
     console.print(f"deleted user {user!r} with their events and impressions, and from every model version")
-
-
-def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:
-    """Text embeddings of ``items`` with the configured encoder, cached in the store."""
-    from homefeed.encoders.cache import embed_items
-    from homefeed.encoders.loading import shared_encoder
-
-    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
-    return embed_items(items, encoder, open_store(settings), settings.item_text_template)
-
-
-@app.command()
-def evaluate(
-    ctx: typer.Context,
-    data: Annotated[
-        Path, typer.Option(help="A data folder in any supported format (MovieLens, homefeed files).")
-    ],
-    protocol: Annotated[str, typer.Option(help="loo, cold-items, cold-users or temporal.")] = "loo",
-    models: Annotated[
-        str, typer.Option(help="Comma-separated: pop,itemknn,ease,als,bpr,random.")
-    ] = "pop,itemknn,ease,als,bpr",
-    k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,20",
-    out: Annotated[Path | None, typer.Option(help="Folder for report.md, metrics.json and plots.")] = None,
-    tune: Annotated[bool, typer.Option(help="Grid-search each model on the validation rows first.")] = False,
-    seeds: Annotated[int, typer.Option(min=1, help="Seeds to average for stochastic models.")] = 1,
-    fold_in: Annotated[
-        bool, typer.Option(help="Score every user from their known history, as the service does.")
-    ] = False,
-) -> None:
-    """Evaluate models offline on a protocol; fitting only ever sees the protocol's training rows."""
-    from homefeed.evaluation.dataset import EvalDataset
-    from homefeed.evaluation.report import rich_table, write_report
-    from homefeed.evaluation.runner import run_protocol
-    from homefeed.evaluation.tuning import NEEDS_TEXT, resolve_models
-
-    settings = settings_of(ctx)
-    limit_threads(settings.threads)
-    names = resolve_models(models)
-    try:
-        cutoffs = sorted({int(part) for part in k.split(",") if part.strip()})
-    except ValueError:
-        raise HomefeedError(f"--k must be whole numbers separated by commas, got {k!r}") from None
-    if not cutoffs or cutoffs[0] < 1:
-        raise HomefeedError("--k needs at least one cut-off of 1 or more")
-    if not data.is_dir():
-        raise HomefeedError(f"{data}: no such folder")
-    bar = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with progress_display(err_console, *bar) as progress:
-        task = progress.add_task(f"loading {data}", total=None)
-        dataset = EvalDataset.load(data, settings.event_weights)
-        item_text = None
-        if NEEDS_TEXT & set(names):
-            progress.update(task, description="embedding item texts")
-            item_text = _embed_catalog(settings, list(dataset.items.values()))
-        report = run_protocol(
-            dataset,
-            protocol,
-            names,
-            cutoffs,
-            seeds=seeds,
-            tune_models=tune,
-            from_history=fold_in,
-            item_text=item_text,
-            on_step=lambda step, done, total: progress.update(
-                task, description=step, completed=done, total=total
-            ),
-        )
-        progress.update(task, description="done", completed=progress.tasks[0].total)
-    for split in report.splits:
-        console.print(rich_table(split, report.ks))
-    for name, tuning in report.tuning.items():
-        console.print(f"tuned {name}: {tuning.best} (valid NDCG@10 {tuning.best_score:.4f})")
-    if out is not None:
-        write_report(report, out)
-        console.print(f"[green]wrote[/] {out / 'report.md'}, {out / 'metrics.json'} and plots")
 
 
 @app.command()

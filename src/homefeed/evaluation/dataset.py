@@ -23,6 +23,7 @@ class Interaction:
     item_id: str
     timestamp: float
     weight: float
+    type: str = "click"  # the event type it was read from (a page evaluation stores it again)
 
 
 @dataclass
@@ -59,7 +60,7 @@ class EvalDataset:
                     record.source, record.line, record.column_of("item_id"), f"unknown item {event.item_id!r}"
                 )
             seen.add((event.user_id, event.item_id))
-            rows.append(Interaction(event.user_id, event.item_id, event.timestamp, weight))
+            rows.append(Interaction(event.user_id, event.item_id, event.timestamp, weight, event.type))
         order = np.argsort(np.array([row.timestamp for row in rows], dtype=np.float64), kind="stable")
         return cls(folder.name, folder, items, users, [rows[i] for i in order])
 

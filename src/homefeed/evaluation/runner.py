@@ -3,7 +3,7 @@ stochastic models, and results collected for the report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,8 @@ from homefeed.evaluation.tuning import DEFAULT_PARAMS, STOCHASTIC, TuningResult,
 from homefeed.models.base import Recommender
 
 Step = Callable[[str, int, int], None]
+Measure = Callable[[Evaluation], ModelResult]
+"""Something other than one model measured on a split (the homepage, built by the page stages)."""
 """Progress: (what runs now, units done, units in all); a unit is one fit + scoring."""
 
 
@@ -67,13 +69,17 @@ def run_protocol(
     params: dict[str, dict[str, Any]] | None = None,
     on_step: Step | None = None,
     item_text: np.ndarray | None = None,
+    extra: Mapping[str, Measure] | None = None,
 ) -> EvaluationReport:
-    """Evaluate ``models`` on every split of ``protocol``; fitting sees training rows only."""
+    """Evaluate ``models`` (and each of ``extra`` by its name) on every split of ``protocol``;
+    fitting sees training rows only."""
     splits = build_splits(dataset, protocol)
     chosen = {name: dict((params or {}).get(name, DEFAULT_PARAMS[name])) for name in models}
     report = EvaluationReport(protocol, dataset.name, sorted(set(ks)), seeds, from_history, [])
     runs = {name: seeds if name in STOCHASTIC else 1 for name in models}
-    total = len(splits) * sum(runs.values()) + (sum(len(grid(name)) for name in models) if tune_models else 0)
+    total = len(splits) * (sum(runs.values()) + len(extra or {})) + (
+        sum(len(grid(name)) for name in models) if tune_models else 0
+    )
     done = 0
 
     def step(message: str) -> None:
@@ -98,6 +104,9 @@ def run_protocol(
             entry.results[name], spread = _average(results)
             if spread:
                 entry.spread[name] = spread
+        for name, measure in (extra or {}).items():
+            step(f"{split.name}: {name}")
+            entry.results[name] = measure(evaluation)
         report.splits.append(entry)
     return report
 
