@@ -29,7 +29,7 @@ from homefeed.cli.experiments import report as experiment_report
 from homefeed.cli.keys import keys_app
 from homefeed.cli.online import fairness, online_metrics
 from homefeed.cli.simulate import simulate_command
-from homefeed.cli.versions import print_gate, versions_app
+from homefeed.cli.versions import print_gate, print_selection, versions_app
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
 from homefeed.progress import progress as progress_display
@@ -304,10 +304,20 @@ def train(
             "one before it serves [default: HOMEFEED_GATE__ENABLED, on].",
         ),
     ] = None,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            "--tune",
+            help="First choose and tune the models on a validation split of the events (each user's "
+            "latest liked item held out): the best lead the personal row and feed the ranker. The "
+            "choices are kept for later runs without --tune.",
+        ),
+    ] = False,
+    budget: Annotated[float, typer.Option(min=0.1, help="Minutes the tuning may take (with --tune).")] = 10.0,
 ) -> None:
     """Train the models on the stored events and save them as a new version, judged by the
     quality gate before it serves (one run at a time: another run holding the training lock is
-    an error; each run is recorded)."""
+    an error; each run is recorded). The last choices of --tune apply when there are any."""
     from homefeed.training.schedule import run_training
 
     settings = settings_of(ctx)
@@ -326,6 +336,7 @@ def train(
             scheduled,
             on_step=lambda step: progress.update(task, description=step),
             gated=gate,
+            tune_seconds=budget * 60 if tune else None,
         )
     if bundle is None:
         console.print("no run: not due, or another run holds the training lock")
@@ -339,6 +350,7 @@ def train(
     m = bundle.manifest
     console.print(f"{m['users']:,} users · {m['items']:,} items · {m['events']:,} events → {bundle.path}")
     print_gate(console, m.get("gate", {}))
+    print_selection(console, m.get("selection"))
 
 
 @app.command()

@@ -75,6 +75,13 @@ def evaluate_command(
     diversity: Annotated[
         bool, typer.Option(help="The page's diversity re-ranking of its leading picks.")
     ] = True,
+    page_tune: Annotated[
+        float | None,
+        typer.Option(
+            help="Minutes to choose and tune the page's models on the split's training rows first, "
+            "as homefeed train --tune does."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate models, and the homepage itself, offline on a protocol."""
     from homefeed.evaluation.dataset import EvalDataset
@@ -102,7 +109,8 @@ def evaluate_command(
         task = progress.add_task(f"loading {data}", total=None)
         extra: dict[str, Measure] = {}
         if len(names) < len(asked):
-            options = PageOptions(resolve_models(page_models), exploration, diversity)
+            tune_seconds = page_tune * 60 if page_tune is not None else None
+            options = PageOptions(resolve_models(page_models), exploration, diversity, tune_seconds)
 
             def page(evaluation: Evaluation) -> ModelResult:
                 return evaluate_page(

@@ -95,6 +95,31 @@ def print_gate(out: Console, gate: dict[str, Any]) -> None:
     out.print(table)
 
 
+def print_selection(out: Console, selection: dict[str, Any] | None) -> None:
+    """The models tuning chose for the personal row, each candidate's validation figure and
+    its tuned options."""
+    if not selection:
+        return
+    out.print(
+        f"personal row: [bold]{', '.join(selection['personal'])}[/] (chosen on {selection['split']}, "
+        f"{selection['users']:,} users, {selection['metric']})"
+    )
+    table = Table(box=box.SIMPLE, pad_edge=False, collapse_padding=True)
+    for column in ("model", f"valid {selection['metric']}", "trials", "options"):
+        table.add_column(column, justify="right" if column != "options" else "left")
+    ranked = sorted(selection["validation"].items(), key=lambda pair: -pair[1])
+    for model, value in ranked:
+        options = ", ".join(
+            f"{key}={_short(option)}" for key, option in selection["params"].get(model, {}).items()
+        )
+        table.add_row(model, f"{value:.4f}", str(selection["trials"].get(model, 1)), options or "defaults")
+    out.print(table)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 @versions_app.command("pin")
 def pin(ctx: typer.Context, version: Annotated[str, typer.Argument(help="The version to serve.")]) -> None:
     """Serve VERSION everywhere until unpinned; pruning keeps it."""

@@ -43,6 +43,7 @@ class PageOptions:
     models: Sequence[str] = DEFAULT_MODELS
     exploration: bool = True  # off: the page's exploration slots go to the leading source
     diversity: bool = True  # off: the leading picks keep the models' order
+    tune_seconds: float | None = None  # choose and tune the models on the training rows first
 
 
 def evaluate_page(
@@ -80,7 +81,7 @@ def evaluate_page(
             _store_split(store, evaluation)
             started = time.perf_counter()
             step(f"{split.name}: page: training {', '.join(options.models)}")
-            bundle = train_bundle(store, page_settings, options.models)
+            bundle = train_bundle(store, page_settings, options.models, tune_seconds=options.tune_seconds)
             fit_seconds = time.perf_counter() - started
             _store_events(store, _known_after_training(evaluation))  # read live, as events sent since
             catalog = Catalog(items := list(store.iter_items()))
@@ -105,6 +106,8 @@ def evaluate_page(
         notes.append("no exploration")
     if not options.diversity:
         notes.append("no diversity")
+    if options.tune_seconds is not None:
+        notes.append(f"models tuned on the training rows for {options.tune_seconds / 60:g} min")
     return ModelResult(
         model=PAGE,
         params={

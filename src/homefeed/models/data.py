@@ -125,19 +125,20 @@ class Interactions:
 
     def sequences(self, positive_only: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per user (by index): item indices and weights ordered by time (stable on row order)."""
-        return [(self.items[rows], self.weights[rows]) for rows in self._user_rows(positive_only)]
+        return [(self.items[rows], self.weights[rows]) for rows in self.user_rows(positive_only)]
 
     def sequence_timestamps(self, positive_only: bool = True) -> list[np.ndarray]:
         """Per user: the timestamps of :meth:`sequences`, in the same order."""
-        return [self.timestamps[rows] for rows in self._user_rows(positive_only)]
+        return [self.timestamps[rows] for rows in self.user_rows(positive_only)]
 
     def latest_rows(self) -> np.ndarray:
         """Per user (by index): the row of their latest event of any weight (time, then row
         order), or -1 for a user without events."""
-        rows = self._user_rows(positive_only=False)
+        rows = self.user_rows(positive_only=False)
         return np.array([found[-1] if len(found) else -1 for found in rows], dtype=np.int64)
 
-    def _user_rows(self, positive_only: bool) -> list[np.ndarray]:
+    def user_rows(self, positive_only: bool = True) -> list[np.ndarray]:
+        """Per user (by index): their row indices ordered by time (stable on row order)."""
         keep = self.weights > 0 if positive_only else np.ones(len(self.weights), dtype=bool)
         rows = np.flatnonzero(keep)
         order = rows[np.lexsort((rows, self.timestamps[rows], self.users[rows]))]

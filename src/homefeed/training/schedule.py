@@ -48,9 +48,11 @@ def run_training(
     scheduled: bool = False,
     on_step: StepCallback | None = None,
     gated: bool | None = None,
+    tune_seconds: float | None = None,
 ) -> ModelBundle | None:
     """Train ``names`` into a new version under the training lock and record the run; a
-    scheduled run is skipped (None) when the lock is taken or the run is not due."""
+    scheduled run is skipped (None) when the lock is taken or the run is not due. With
+    ``tune_seconds`` the models are chosen and tuned first (``homefeed train --tune``)."""
     with runs.exclusive(store.engine, LOCK, settings.data_dir) as taken:
         if not taken:
             if scheduled:
@@ -63,7 +65,7 @@ def run_training(
         run_id = runs.start(store.engine, "scheduled" if scheduled else "manual")
         window = runs.event_window(store.engine)
         try:
-            bundle = train_bundle(store, settings, names, on_step, gated)
+            bundle = train_bundle(store, settings, names, on_step, gated, tune_seconds)
         except BaseException as error:
             runs.finish(
                 store.engine, run_id, "failed", window=window, error=f"{type(error).__name__}: {error}"

@@ -21,7 +21,8 @@ from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
 from homefeed.training.gate import Holdout, Verdict, review, serving_bundle
 from homefeed.training.integrity import ARTIFACT_FORMAT, file_checksums
-from homefeed.training.registry import build_model, model_class
+from homefeed.training.registry import build_model, configured_options, model_class
+from homefeed.training.selection import Selection, candidates_for, tune
 from homefeed.training.versions import (
     INDEX_DIR,
     MANIFEST,
@@ -44,11 +45,14 @@ def train_bundle(
     names: Sequence[str] = DEFAULT_MODELS,
     on_step: StepCallback | None = None,
     gated: bool | None = None,
+    tune_seconds: float | None = None,
 ) -> ModelBundle:
     """Read the behaviour log, fit each named model and save them as one new version. With the
     quality gate on (``gated``, default HOMEFEED_GATE__ENABLED) the newest events are held out
     and the version is judged on them before it is published; one the gate rejects is saved
-    marked rejected, and no worker serves it."""
+    marked rejected, and no worker serves it. With ``tune_seconds`` the models are first chosen
+    and tuned on a validation split of the events (``selection``); without it the last tuned
+    choices apply, when there are any."""
     for name in names:
         model_class(name)  # unknown names fail before any work is done
     step = on_step or (lambda _message: None)
@@ -77,10 +81,13 @@ def train_bundle(
         step("reading user profiles")
         known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
         data.profiles = {user.id: user for user in known}
+    selection = _selection(store, settings, data, in_order, names, tune_seconds, step)
+    if selection is not None:  # the chosen personal models are trained too
+        names = list(dict.fromkeys([*names, *selection.personal]))
     models: dict[str, Recommender] = {}
     timings: dict[str, float] = {}
     for name in names:
-        model = build_model(name, settings)
+        model = build_model(name, settings, **(selection.options(name) if selection is not None else {}))
         if model.reads_item_text and data.item_text is None:
             step("embedding item texts")
             data.item_text = _embed(settings, store, in_order)
@@ -145,6 +152,7 @@ def train_bundle(
         "total_seconds": round(time.perf_counter() - started, 3),
         "event_weights": dict(events.weights),
         "reports": {name: report for name, model in models.items() if (report := model.training_report())},
+        **({"selection": selection.manifest()} if selection is not None else {}),
         "files": file_checksums(temporary),  # verified on every load (integrity.verify_files)
     }
     (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -163,6 +171,33 @@ def train_bundle(
             new_items = new_items.without(items) if new_items is not None else None
         os.replace(temporary, final)
     return ModelBundle(version, final, manifest, models, new_items)
+
+
+def _selection(
+    store: Store,
+    settings: Settings,
+    data: Interactions,
+    items: list[Item],
+    names: Sequence[str],
+    tune_seconds: float | None,
+    step: StepCallback,
+) -> Selection | None:
+    """Models chosen and tuned now on the events (saved for later trainings), else the last
+    tuned choices, else None (the configured models as they are)."""
+    root = settings.effective_models_dir
+    if tune_seconds is None:
+        return Selection.load(root)
+    candidates = candidates_for(names)
+    if any(build_model(name, settings).reads_item_text for name in candidates) and data.item_text is None:
+        step("embedding item texts")
+        data.item_text = _embed(settings, store, items)
+    if not data.profiles and any(model_class(name).reads_request for name in candidates):
+        known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
+        data.profiles = {user.id: user for user in known}
+    defaults = {name: configured_options(name, settings) for name in candidates}
+    selection = tune(data, candidates, tune_seconds, data.profiles, settings.gate.max_users, defaults, step)
+    selection.save(root)
+    return selection
 
 
 def _prefixed(step: StepCallback, prefix: str) -> StepCallback:

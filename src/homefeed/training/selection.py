@@ -1,0 +1,233 @@
+"""Models chosen and tuned on the operator's own events (``homefeed train --tune``).
+
+One user's interaction per user is held out: their latest liked item when the log orders
+events in time, else one drawn at random (a log of play counts or a bulk export has no order
+to trust, and a "latest" item would be an accident of file order). Every candidate model is
+fitted on the rest and asked for the held-out item from the user's history, as the page asks
+(:func:`homefeed.training.gate.measure`, the quality gate's measure). Optuna's TPE sampler
+then tunes each candidate's key settings within the time budget, defaults first. The
+candidates in order of validation NDCG@10 lead the personal row, and the best of them feed
+the ranker. The choices are written beside the versions (``selection.json``) and in each
+version's manifest; training without ``--tune`` reuses the last ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from homefeed.domain import UserProfile
+from homefeed.models.base import Recommender
+from homefeed.models.data import Interactions
+from homefeed.models.ease import memory_needed
+from homefeed.ranking.ltr import DEFAULT_SOURCES
+from homefeed.training.gate import GateCase, measure
+from homefeed.training.registry import model_class
+
+logger = logging.getLogger(__name__)
+SELECTION_FILE = "selection.json"
+METRIC, K = "ndcg", 10
+LEADING = 3  # personal models trained and tried on the page, best first
+EASE_MEMORY = 4 * 2**30  # EASE is a candidate while its dense matrices fit in this
+
+Space = Callable[[optuna.trial.BaseTrial], dict[str, Any]]
+SPACES: dict[str, Space] = {
+    "covisitation": lambda trial: {
+        "window": trial.suggest_int("window", 2, 60, log=True),
+        "recent": trial.suggest_int("recent", 1, 50, log=True),
+        "half_life": trial.suggest_float("half_life", 0.5, 50.0, log=True),
+        "popularity_exponent": trial.suggest_float("popularity_exponent", 0.0, 1.0),
+    },
+    "als": lambda trial: {
+        "factors": trial.suggest_categorical("factors", [16, 32, 64, 128]),
+        "regularization": trial.suggest_float("regularization", 1e-3, 10.0, log=True),
+        "alpha": trial.suggest_float("alpha", 0.1, 20.0, log=True),
+    },
+    "ease": lambda trial: {"regularization": trial.suggest_float("regularization", 5.0, 5000.0, log=True)},
+    "itemknn": lambda trial: {
+        "neighbours": trial.suggest_int("neighbours", 10, 500, log=True),
+        "shrink": trial.suggest_float("shrink", 0.0, 100.0),
+    },
+    "bpr": lambda trial: {
+        "factors": trial.suggest_categorical("factors", [32, 64, 128]),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-3, 0.1, log=True),
+        "regularization": trial.suggest_float("regularization", 1e-4, 0.1, log=True),
+    },
+}
+CANDIDATES = tuple(SPACES)  # cheap enough to tune: the default field of candidates
+
+
+@dataclass
+class ValidationSplit:
+    """Training rows, and per test user their history and the held-out item."""
+
+    training: Interactions
+    cases: list[GateCase]
+    how: str
+
+
+@dataclass
+class Selection:
+    """What tuning chose, on which validation, with each candidate's figures."""
+
+    personal: list[str]  # the personal row's models, best first
+    params: dict[str, dict[str, Any]]  # tuned options of each candidate
+    ranker_sources: dict[str, dict[str, Any]]
+    validation: dict[str, float]  # model -> best validation NDCG@10
+    split: str
+    users: int
+    trials: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    tuned_at: float = field(default_factory=time.time)
+
+    def manifest(self) -> dict[str, Any]:
+        return {"metric": f"{METRIC}@{K}", **asdict(self)}
+
+    def save(self, models_dir: Path) -> None:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        temporary = models_dir / f".{SELECTION_FILE}.tmp"
+        temporary.write_text(json.dumps(self.manifest(), indent=2), encoding="utf-8")
+        temporary.replace(models_dir / SELECTION_FILE)
+
+    @classmethod
+    def load(cls, models_dir: Path) -> Selection | None:
+        """The last tuned choices, or None when there are none (or they cannot be read)."""
+        path = models_dir / SELECTION_FILE
+        if not path.exists():
+            return None
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            saved.pop("metric", None)
+            return cls(**saved)
+        except (ValueError, TypeError):
+            logger.exception("%s cannot be read: training with the configured models", path)
+            return None
+
+    def options(self, name: str) -> dict[str, Any]:
+        """The options tuning chose for model ``name`` (the ranker: its sources)."""
+        if name == "ranker":
+            return {"sources": self.ranker_sources}
+        return dict(self.params.get(name, {}))
+
+
+def has_order(data: Interactions) -> bool:
+    """Whether the log orders each user's events in time: most of a user's consecutive events
+    lie at different moments (a bulk export stamps them all alike)."""
+    order = np.lexsort((data.timestamps, data.users))
+    same_user = data.users[order][1:] == data.users[order][:-1]
+    if not same_user.any():
+        return False
+    tied = (np.diff(data.timestamps[order]) == 0)[same_user]
+    return bool(tied.mean() < 0.5)
+
+
+def validation_split(data: Interactions, max_users: int, seed: int = 0) -> ValidationSplit:
+    """Each user's latest liked item held out (one at random when the log has no order), for
+    users with at least two other liked items; at most ``max_users`` of them, a fixed sample."""
+    rng = np.random.default_rng(seed)
+    ordered = has_order(data)
+    sequences = data.sequences()
+    users = [user for user, (items, _) in enumerate(sequences) if len(np.unique(items)) >= 3]
+    if len(users) > max_users:
+        users = sorted(rng.choice(users, size=max_users, replace=False).tolist())
+    rows = data.user_rows()
+    held = np.array(
+        [row[-1] if ordered else rng.choice(row) for row in (rows[u] for u in users)], dtype=np.int64
+    )
+    keep = np.ones(len(data.users), dtype=bool)
+    keep[held] = False
+    training = data.subset(keep)
+    cases = []
+    for user, row in zip(users, held.tolist(), strict=True):
+        user_rows = [r for r in rows[user].tolist() if r != row]
+        item = data.item_ids[int(data.items[row])]
+        history = [data.item_ids[int(data.items[r])] for r in user_rows]
+        weights = [float(data.weights[r]) for r in user_rows]
+        if item not in history:
+            cases.append(GateCase(data.user_ids[user], history, weights, {item}))
+    how = (
+        "latest liked item per user" if ordered else "one liked item at random per user (no order in the log)"
+    )
+    return ValidationSplit(training, cases, how)
+
+
+def candidates_for(names: Sequence[str]) -> list[str]:
+    """The tunable models, then the personal models asked for that have no search space (the
+    Transformer, scored with its settings), then the ranker last (it reads the tuned ones)."""
+    asked = [name for name in names if model_class(name).personal and name not in SPACES]
+    return [*CANDIDATES, *sorted(set(asked) - {"ranker"}), *(["ranker"] if "ranker" in asked else [])]
+
+
+def tune(
+    data: Interactions,
+    candidates: Sequence[str],
+    budget_seconds: float,
+    profiles: Mapping[str, UserProfile],
+    max_users: int = 2000,
+    defaults: Mapping[str, Mapping[str, Any]] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Selection:
+    """Tune each candidate with a search space within an equal share of the budget (models
+    without one are scored once: their time comes first), then choose the personal row."""
+    step = on_step or (lambda _message: None)
+    started = time.perf_counter()
+    split = validation_split(data, max_users)
+    fitted = [c for c in candidates if c != "ease" or memory_needed(data.n_items) <= EASE_MEMORY]
+    sources = {name: dict(fixed) for name, fixed in DEFAULT_SOURCES.items() if name not in SPACES}
+
+    def score(name: str, options: Mapping[str, Any]) -> float:
+        configured = {**(defaults or {}).get(name, {}), **options}
+        if name == "ranker":
+            configured["sources"] = sources
+        model: Recommender = model_class(name)(**configured)
+        model.fit(split.training)
+        return float(measure(model, split.cases, profiles, K)[METRIC].mean())
+
+    floor = score("popularity", {})  # a candidate below plain popularity adds nothing personal
+    results: dict[str, tuple[dict[str, Any], float, int]] = {}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    tunable = [name for name in fitted if name in SPACES]
+    for name in [name for name in fitted if name not in SPACES and name != "ranker"]:
+        step(f"validating {name}")
+        results[name] = ({}, score(name, {}), 1)
+    for position, name in enumerate(tunable):
+        share = (budget_seconds - (time.perf_counter() - started)) / (len(tunable) - position)
+        step(f"tuning {name} ({max(share, 0):.0f} s)")
+        space = SPACES[name]
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
+        study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=score(name, {})))
+        if share > 0:
+
+            def objective(trial: optuna.Trial, name: str = name, space: Space = space) -> float:
+                return score(name, space(trial))
+
+            study.optimize(objective, timeout=share, catch=(ValueError,))
+        best = max(study.trials, key=lambda trial: trial.value if trial.value is not None else -np.inf)
+        chosen = space(optuna.trial.FixedTrial(best.params)) if best.params else {}
+        results[name] = (chosen, float(best.value or 0.0), len(study.trials))
+    ranked = sorted(results, key=lambda name: -results[name][1])
+    best_personal = [name for name in ranked if results[name][1] > floor]
+    sources.update({name: results[name][0] for name in best_personal[:LEADING] if name in SPACES})
+    if "ranker" in fitted:
+        step("validating ranker")
+        results["ranker"] = ({}, score("ranker", {}), 1)
+        ranked = sorted(results, key=lambda name: -results[name][1])
+        best_personal = [name for name in ranked if results[name][1] > floor]
+    return Selection(
+        personal=best_personal[:LEADING] or ranked[:1],
+        params={name: chosen for name, (chosen, _, _) in results.items() if name != "ranker"},
+        ranker_sources=sources,
+        validation={"popularity": round(floor, 5)} | {n: round(v, 5) for n, (_, v, _) in results.items()},
+        split=split.how,
+        users=len(split.cases),
+        trials={name: trials for name, (_, _, trials) in results.items()},
+        seconds=round(time.perf_counter() - started, 1),
+    )
