@@ -228,6 +228,25 @@ def synth(
     days: Annotated[int, typer.Option(min=1, help="Days of behaviour.")] = 30,
     topics: Annotated[int, typer.Option(min=2, max=12, help="Number of topics.")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    ordered: Annotated[
+        bool,
+        typer.Option(help="Events in time order; --no-ordered: an export, all at one moment, rows shuffled."),
+    ] = True,
+    popularity_skew: Annotated[
+        float, typer.Option(min=0.0, help="Spread of item appeal (lognormal sigma): higher, a heavier head.")
+    ] = 0.6,
+    activity_spread: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Spread of user activity (lognormal sigma): longer and shorter histories."
+        ),
+    ] = 0.5,
+    taste_drift: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Share of taste following a focus topic of the moment (order matters)."
+        ),
+    ] = 0.0,
 ) -> None:
     """Generate a readable synthetic catalog, users with hidden tastes, and their events."""
     from homefeed.datasets.synth import SynthConfig, generate
@@ -240,7 +259,17 @@ def synth(
     ) as progress:
         task = progress.add_task("simulating", total=days)
         summary = generate(
-            SynthConfig(users=users, items=items, days=days, topics=topics, seed=seed),
+            SynthConfig(
+                users=users,
+                items=items,
+                days=days,
+                topics=topics,
+                seed=seed,
+                ordered=ordered,
+                popularity_skew=popularity_skew,
+                activity_spread=activity_spread,
+                taste_drift=taste_drift,
+            ),
             out,
             on_progress=lambda done, _total: progress.update(task, completed=done),
         )

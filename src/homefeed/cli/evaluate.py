@@ -96,6 +96,8 @@ def evaluate_command(
     asked = [name.strip() for name in models.split(",") if name.strip()]
     names = resolve_models([name for name in asked if name.lower() != PAGE])
     cutoffs = _cutoffs(k)
+    tune_seconds = page_tune * 60 if page_tune is not None else None
+    page_options = PageOptions(resolve_models(page_models), exploration, diversity, tune_seconds)
     if not data.is_dir():
         raise HomefeedError(f"{data}: no such folder")
     bar = (
@@ -109,12 +111,10 @@ def evaluate_command(
         task = progress.add_task(f"loading {data}", total=None)
         extra: dict[str, Measure] = {}
         if len(names) < len(asked):
-            tune_seconds = page_tune * 60 if page_tune is not None else None
-            options = PageOptions(resolve_models(page_models), exploration, diversity, tune_seconds)
 
             def page(evaluation: Evaluation) -> ModelResult:
                 return evaluate_page(
-                    evaluation, settings, options, lambda step: progress.update(task, description=step)
+                    evaluation, settings, page_options, lambda step: progress.update(task, description=step)
                 )
 
             extra[PAGE] = page

@@ -318,6 +318,14 @@ class SynthConfig:
     seed: int = 0
     events_per_user_day: float = 0.6
     slate_size: int = 20
+    # regimes a log may be in (docs/evaluation.md): each user's events in time order, or (False)
+    # a bulk export with every event stamped at the log's end and users' rows in no order
+    ordered: bool = True
+    popularity_skew: float = 0.6  # lognormal sigma of item quality: higher, a heavier head
+    activity_spread: float = 0.5  # lognormal sigma of user activity: higher, longer and shorter histories
+    # share of a user's taste that follows a focus topic of the moment (switching now and then):
+    # the latest picks then tell the next ones best, which only order-aware models can read
+    taste_drift: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -361,7 +369,7 @@ def generate(
     day = 86_400.0
 
     item_topic = rng.integers(n_topics, size=config.items)
-    quality = rng.lognormal(0.0, 0.6, size=config.items)
+    quality = rng.lognormal(0.0, config.popularity_skew, size=config.items)
     published = start + rng.uniform(-30, config.days, size=config.items) * day
     items: list[dict[str, Any]] = []
     titles: set[str] = set()
@@ -389,7 +397,7 @@ def generate(
         )
 
     preferences = rng.dirichlet(np.full(n_topics, 0.3), size=config.users)
-    activity = rng.lognormal(0.0, 0.5, size=config.users)
+    activity = rng.lognormal(0.0, config.activity_spread, size=config.users)
     users: list[dict[str, Any]] = []
     occupations = sorted({occ for topic in topics for occ in topic.occupations})
     for index in range(config.users):
@@ -415,12 +423,21 @@ def generate(
 
     events: list[dict[str, Any]] = []
     seen: list[set[int]] = [set() for _ in range(config.users)]
+    drifting = config.taste_drift > 0  # draws nothing otherwise: the default data stay as they were
+    focus = rng.integers(n_topics, size=config.users) if drifting else np.zeros(config.users, dtype=np.int64)
     platform_popularity = quality.copy()
     examine = 1.0 / np.log2(np.arange(config.slate_size) + 2.0)
     for day_index in range(config.days):
         for user in range(config.users):
             count = rng.poisson(config.events_per_user_day * activity[user])
             for _ in range(count):
+                taste = preferences[user]
+                if drifting:
+                    if rng.random() < 0.15:  # a new focus now and then
+                        focus[user] = rng.integers(n_topics)
+                    taste = (1.0 - config.taste_drift) * taste + config.taste_drift * (
+                        np.arange(n_topics) == focus[user]
+                    )
                 now = start + (day_index + rng.random()) * day
                 available = np.flatnonzero(published <= now)
                 if available.size < config.slate_size:
@@ -429,7 +446,7 @@ def generate(
                 slate = slate[np.argsort(-platform_popularity[slate], kind="stable")]
                 age_days = (now - published[slate]) / day
                 utility = (
-                    2.5 * np.log(preferences[user, item_topic[slate]] + 0.02)
+                    2.5 * np.log(taste[item_topic[slate]] + 0.02)
                     + 0.7 * np.log(quality[slate])
                     - age_days / 45.0
                     + np.log(examine)
@@ -459,6 +476,9 @@ def generate(
         if on_progress is not None:
             on_progress(day_index + 1, config.days)
     events.sort(key=lambda event: (event["timestamp"], event["event_id"]))
+    if not config.ordered:  # an export: one moment for all, rows shuffled
+        exported = round(start + config.days * day, 3)
+        events = [{**events[i], "timestamp": exported} for i in rng.permutation(len(events))]
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in (("items", items), ("users", users), ("events", events)):

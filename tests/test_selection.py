@@ -1,0 +1,122 @@
+"""Choosing and tuning models on the operator's own events: the validation split follows the
+log's order (or its absence), planted regimes lead the choice to the model that can read
+them, and training records the choices and reuses them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from homefeed.config import Settings
+from homefeed.datasets.synth import SynthConfig, generate
+from homefeed.models.data import Interactions
+from homefeed.store import Store, migrate
+from homefeed.training.selection import (
+    CANDIDATES,
+    SELECTION_FILE,
+    Selection,
+    has_order,
+    tune,
+    validation_split,
+)
+from homefeed.training.trainer import train_bundle
+
+from .conftest import load_folder
+
+ORDER_AWARE = {"covisitation", "sequential"}  # the models that read which item came last
+
+
+def _regime(tmp_path: Path, ordered: bool, drift: float = 0.9) -> tuple[Store, Settings, Interactions]:
+    """A store with synthetic events whose tastes drift (the latest picks tell the next ones),
+    in time order or exported without order."""
+    folder = tmp_path / f"synth-{ordered}-{drift}"
+    generate(SynthConfig(users=400, items=240, topics=6, seed=7, ordered=ordered, taste_drift=drift), folder)
+    settings = Settings(data_dir=tmp_path / f"data-{ordered}", gate={"enabled": False})
+    store = Store.from_url(settings.effective_database_url)
+    migrate(store.engine)
+    load_folder(store, settings, folder)
+    data = Interactions.from_rows(store.logs.iter_event_rows(), settings.events, store.item_ids())
+    return store, settings, data
+
+
+def test_the_split_holds_out_the_latest_liked_item_when_the_log_has_order(tmp_path: Path) -> None:
+    _, _, data = _regime(tmp_path, ordered=True)
+    assert has_order(data)
+    split = validation_split(data, max_users=10_000)
+    assert split.how == "latest liked item per user"
+    assert len(split.training.users) == len(data.users) - len(split.cases) > 0
+    latest = {}
+    for user, (items, _) in enumerate(data.sequences()):
+        latest[data.user_ids[user]] = data.item_ids[int(items[-1])]
+    for case in split.cases:
+        assert case.relevant == {latest[case.user_id]}
+        assert latest[case.user_id] not in case.history
+
+
+def test_without_order_the_split_draws_the_held_out_item(tmp_path: Path) -> None:
+    _, _, data = _regime(tmp_path, ordered=False)
+    assert not has_order(data)
+    split = validation_split(data, max_users=10_000)
+    assert "at random" in split.how
+    last_in_file = {}
+    for user, (items, _) in enumerate(data.sequences()):
+        last_in_file[data.user_ids[user]] = data.item_ids[int(items[-1])]
+    # drawn, not the last row: most held-out items are some other of the user's items
+    drawn_elsewhere = np.mean([case.relevant != {last_in_file[case.user_id]} for case in split.cases])
+    assert drawn_elsewhere > 0.7
+    assert validation_split(data, max_users=10_000).cases == split.cases  # seeded
+
+
+@pytest.mark.slow
+def test_planted_regimes_lead_the_choice_to_the_model_that_reads_them(tmp_path: Path) -> None:
+    """Drifting tastes in time order: co-visitation of the latest picks leads. The same tastes
+    exported without order: a model of the whole history leads, and co-visitation does not."""
+    _, _, ordered = _regime(tmp_path, ordered=True)
+    chosen = tune(ordered, CANDIDATES, budget_seconds=0, profiles={})
+    assert chosen.personal[0] == "covisitation", chosen.validation
+    assert chosen.validation["covisitation"] > 1.2 * max(
+        value for name, value in chosen.validation.items() if name != "covisitation"
+    )
+    _, _, unordered = _regime(tmp_path, ordered=False)
+    chosen = tune(unordered, CANDIDATES, budget_seconds=0, profiles={})
+    assert chosen.personal[0] not in ORDER_AWARE, chosen.validation
+    assert "at random" in chosen.split
+    assert all(chosen.validation[name] > chosen.validation["popularity"] for name in chosen.personal)
+
+
+def test_tuning_spends_its_budget_on_trials(tmp_path: Path) -> None:
+    _, _, data = _regime(tmp_path, ordered=True)
+    chosen = tune(data, ["covisitation", "ease"], budget_seconds=4, profiles={})
+    assert chosen.seconds < 4 + 10  # a trial started before the deadline may finish after it
+    assert sum(chosen.trials.values()) > 2
+    assert set(chosen.params) == {"covisitation", "ease"}
+
+
+@pytest.mark.slow
+def test_training_records_the_choices_and_later_runs_reuse_them(tmp_path: Path) -> None:
+    store, settings, _ = _regime(tmp_path, ordered=True)
+    tuned = train_bundle(store, settings, ["popularity", "als"], tune_seconds=3)
+    selection = tuned.manifest["selection"]
+    assert selection["personal"][0] == "covisitation"
+    assert set(selection["personal"]) <= set(tuned.manifest["models"])
+    assert tuned.personal_order(settings.homepage.personal_models)[: len(selection["personal"])] == tuple(
+        selection["personal"]
+    )
+    saved = json.loads((settings.effective_models_dir / SELECTION_FILE).read_text(encoding="utf-8"))
+    assert saved["personal"] == selection["personal"]
+    covisitation = tuned.models["covisitation"].config()
+    assert all(covisitation[key] == value for key, value in selection["params"]["covisitation"].items())
+    later = train_bundle(store, settings, ["popularity", "als"])  # no --tune: the last choices apply
+    assert later.manifest["selection"]["personal"] == selection["personal"]
+    assert later.models["covisitation"].config() == covisitation
+    loaded = Selection.load(settings.effective_models_dir)
+    assert loaded is not None and loaded.personal == selection["personal"]
+
+
+def test_unreadable_choices_fall_back_to_the_configured_models(tmp_path: Path) -> None:
+    (tmp_path / SELECTION_FILE).write_text("{not json", encoding="utf-8")
+    assert Selection.load(tmp_path) is None
+    assert Selection.load(tmp_path / "absent") is None
