@@ -16,7 +16,12 @@ from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.evaluator import Evaluation
 from homefeed.evaluation.protocols import loo
 from homefeed.evaluation.tuning import factory
-from homefeed.homepage.evaluation import PageOptions, evaluate_page
+from homefeed.homepage import HomepagePipeline
+from homefeed.homepage.evaluation import PageOptions, evaluate_page, tune_page
+from homefeed.live.catalog import Catalog
+from homefeed.store import Store
+from homefeed.training.selection import Selection
+from homefeed.training.trainer import train_bundle
 
 runner = CliRunner()
 
@@ -82,3 +87,52 @@ def test_an_unknown_page_model_is_refused(synth_folder: Path) -> None:
     )
     assert result.exit_code != 0
     assert "unknown model 'deepfm'" in str(result.exception)
+
+
+def _selection(page: dict[str, float]) -> Selection:
+    return Selection(
+        personal=["covisitation", "als"],
+        params={},
+        ranker_sources={},
+        validation={},
+        split="latest liked item per user",
+        users=0,
+        page=page,
+    )
+
+
+@pytest.mark.slow
+def test_the_page_keeps_trending_only_where_validation_pages_gain_by_it(
+    trained: tuple[Store, Settings],
+) -> None:
+    """On planted tastes a generic trending item at slot 3 costs the personal ranking: the
+    validation pages with it rank the held-out items worse, and the share goes to zero."""
+    store, settings = trained
+    selection = _selection({})
+    chosen = tune_page(store, settings, selection)
+    figures = selection.page_validation
+    assert set(figures) == {"trending_share=0.1", "trending_share=0"}
+    assert figures["trending_share=0"] > figures["trending_share=0.1"]
+    assert chosen == {"trending_share": 0.0}
+
+
+def test_the_served_page_follows_the_share_tuned_with_its_version(trained: tuple[Store, Settings]) -> None:
+    store, settings = trained
+    bundle = train_bundle(
+        store, settings, ["popularity", "covisitation", "als"], selection=_selection({"trending_share": 0.0})
+    )
+    assert bundle.manifest["selection"]["page"] == {"trending_share": 0.0}
+    users = [user.id for user in store.iter_users()][:20]
+
+    def trending(chosen: Settings) -> int:
+        pipeline = HomepagePipeline(store, chosen, Catalog(store.iter_items()), bundle)
+        return sum(
+            item.source == "trending" for user_id in users for item in pipeline.build(user_id, 10).items
+        )
+
+    assert trending(settings) == 0  # the version's tuned share
+    explicit = settings.model_copy(
+        update={"homepage": settings.homepage.model_copy(update={"trending_share": 0.2})}
+    )
+    explicit.homepage.model_fields_set.add("trending_share")
+    assert trending(explicit) > 0  # a share the operator set wins

@@ -8,6 +8,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -347,6 +348,7 @@ def train(
     """Train the models on the stored events and save them as a new version, judged by the
     quality gate before it serves (one run at a time: another run holding the training lock is
     an error; each run is recorded). The last choices of --tune apply when there are any."""
+    from homefeed.homepage.evaluation import tune_page
     from homefeed.training.schedule import run_training
 
     settings = settings_of(ctx)
@@ -366,6 +368,7 @@ def train(
             on_step=lambda step: progress.update(task, description=step),
             gated=gate,
             tune_seconds=budget * 60 if tune else None,
+            page_tuner=partial(tune_page, store, settings) if tune else None,
         )
     if bundle is None:
         console.print("no run: not due, or another run holds the training lock")

@@ -19,15 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from homefeed.config import Settings
+from homefeed.config import HomepageSettings, Settings
 from homefeed.domain import Event
-from homefeed.evaluation.dataset import Interaction
+from homefeed.evaluation.dataset import EvalDataset, Interaction
 from homefeed.evaluation.evaluator import Evaluation, ModelResult
+from homefeed.evaluation.protocols import Split, TestCase
 from homefeed.homepage.pipeline import HomepagePipeline
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.live.catalog import Catalog
 from homefeed.models.context import RequestContext
+from homefeed.models.data import Interactions
 from homefeed.store import Store, migrate
+from homefeed.training.selection import K, Selection, validation_split
 from homefeed.training.trainer import DEFAULT_MODELS, train_bundle
 from homefeed.training.versions import SEMANTIC_DIR
 from homefeed.understanding.semantic import open_semantic_space
@@ -46,6 +49,77 @@ class PageOptions:
     tune_seconds: float | None = None  # choose and tune the models on the training rows first
 
 
+class PageBench:
+    """A scratch store holding a split's rows, a version trained on them (tuned first, or with
+    given choices), the test users' later known rows read live, and their pages built under
+    any homepage settings. A context manager: the scratch folder goes on exit."""
+
+    def __init__(
+        self,
+        evaluation: Evaluation,
+        settings: Settings,
+        models: Sequence[str] = DEFAULT_MODELS,
+        tune_seconds: float | None = None,
+        selection: Selection | None = None,
+        on_step: Callable[[str], None] | None = None,
+    ) -> None:
+        self.evaluation, self.settings, self.models = evaluation, settings, models
+        self.tune_seconds, self.selection = tune_seconds, selection
+        self.step = on_step or (lambda _message: None)
+        self._scratch = tempfile.TemporaryDirectory(prefix="homefeed-page-evaluation-")
+        self.fit_seconds = 0.0
+
+    def __enter__(self) -> PageBench:
+        split, settings = self.evaluation.split, self.settings
+        self.page_settings = settings.model_copy(
+            update={
+                "data_dir": Path(self._scratch.name),
+                "database_url": None,
+                "models_dir": None,
+                "log_impressions": False,
+                "model_poll_seconds": 0,
+                "gate": settings.gate.model_copy(update={"enabled": False}),
+            }
+        )
+        self.store = store = Store.from_url(self.page_settings.effective_database_url)
+        migrate(store.engine)
+        self.step(f"{split.name}: page: storing the split's rows")
+        _store_split(store, self.evaluation)
+        started = time.perf_counter()
+        self.step(f"{split.name}: page: training {', '.join(self.models)}")
+        self.bundle = train_bundle(
+            store,
+            self.page_settings,
+            self.models,
+            tune_seconds=self.tune_seconds,
+            selection=self.selection,
+            page_tuner=(lambda chosen: tune_page(store, self.page_settings, chosen))
+            if self.tune_seconds
+            else None,
+        )
+        self.fit_seconds = time.perf_counter() - started
+        _store_events(store, _known_after_training(self.evaluation))  # read live, as events sent since
+        self.catalog = Catalog(items := list(store.iter_items()))
+        self.semantic = None
+        if self.page_settings.semantic.enabled:  # the text index saved with the version
+            space = open_semantic_space(self.page_settings, store, items, self.bundle.path / SEMANTIC_DIR)
+            self.semantic = SemanticSources(space, self.catalog)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.store.close()
+        self._scratch.cleanup()
+
+    def pages(self, homepage: HomepageSettings) -> tuple[np.ndarray, Counter[str]]:
+        """Every test user's page under ``homepage``, as catalog indices, and items per source."""
+        chosen = self.page_settings.model_copy(update={"homepage": homepage})
+        pipeline = HomepagePipeline(self.store, chosen, self.catalog, self.bundle, None, self.semantic)
+        self.step(
+            f"{self.evaluation.split.name}: page: building {len(self.evaluation.split.cases)} homepages"
+        )
+        return _pages(pipeline, self.evaluation)
+
+
 def evaluate_page(
     evaluation: Evaluation,
     settings: Settings,
@@ -53,7 +127,6 @@ def evaluate_page(
     on_step: Callable[[str], None] | None = None,
 ) -> ModelResult:
     """Train on the split's rows in a scratch store, build every test user's page, measure."""
-    step = on_step or (lambda _message: None)
     split = evaluation.split
     homepage = settings.homepage.model_copy(
         update={
@@ -62,46 +135,18 @@ def evaluate_page(
         }
     )
     tracemalloc.start()
-    with tempfile.TemporaryDirectory(prefix="homefeed-page-evaluation-") as scratch:
-        page_settings = settings.model_copy(
-            update={
-                "data_dir": Path(scratch),
-                "database_url": None,
-                "models_dir": None,
-                "log_impressions": False,
-                "model_poll_seconds": 0,
-                "gate": settings.gate.model_copy(update={"enabled": False}),
-                "homepage": homepage,
-            }
-        )
-        store = Store.from_url(page_settings.effective_database_url)
-        try:
-            migrate(store.engine)
-            step(f"{split.name}: page: storing the split's rows")
-            _store_split(store, evaluation)
-            started = time.perf_counter()
-            step(f"{split.name}: page: training {', '.join(options.models)}")
-            bundle = train_bundle(store, page_settings, options.models, tune_seconds=options.tune_seconds)
-            fit_seconds = time.perf_counter() - started
-            _store_events(store, _known_after_training(evaluation))  # read live, as events sent since
-            catalog = Catalog(items := list(store.iter_items()))
-            semantic = None
-            if page_settings.semantic.enabled:  # the text index saved with the version
-                space = open_semantic_space(page_settings, store, items, bundle.path / SEMANTIC_DIR)
-                semantic = SemanticSources(space, catalog)
-            pipeline = HomepagePipeline(store, page_settings, catalog, bundle, None, semantic)
-            step(f"{split.name}: page: building {len(split.cases)} homepages")
-            started = time.perf_counter()
-            ranked, sources = _pages(pipeline, evaluation)
-            score_seconds = time.perf_counter() - started
-        finally:
-            store.close()
+    with PageBench(evaluation, settings, options.models, options.tune_seconds, None, on_step) as bench:
+        started = time.perf_counter()
+        ranked, sources = bench.pages(homepage)
+        score_seconds = time.perf_counter() - started
+        fit_seconds, bundle = bench.fit_seconds, bench.bundle
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     values, curves, groups = evaluation.measure(ranked)
     total = max(sum(sources.values()), 1)
     mix = ", ".join(f"{name} {count / total:.0%}" for name, count in sources.most_common())
-    notes = [f"homepages of {ranked.shape[1]} built from {', '.join(options.models)}; items by source: {mix}"]
+    trained = ", ".join(bundle.manifest["models"])
+    notes = [f"homepages of {ranked.shape[1]} built from {trained}; items by source: {mix}"]
     if not options.exploration:
         notes.append("no exploration")
     if not options.diversity:
@@ -111,8 +156,9 @@ def evaluate_page(
     return ModelResult(
         model=PAGE,
         params={
-            "models": list(options.models),
+            "models": list(bundle.manifest["models"]),
             "personal": list(bundle.personal_order(homepage.personal_models)),
+            "page": dict(bundle.manifest.get("selection", {}).get("page", {})),
         },
         n_users=len(split.cases),
         fit_seconds=fit_seconds,
@@ -180,3 +226,60 @@ def _pages(pipeline: HomepagePipeline, evaluation: Evaluation) -> tuple[np.ndarr
         ranked[row, : len(shown)] = shown[:k]
         sources.update(item.source for item in page.items)
     return ranked, sources
+
+
+def validation_pages_split(store: Store, settings: Settings, max_users: int) -> tuple[EvalDataset, Split]:
+    """The operator's events split as model tuning splits them (:func:`validation_split`: each
+    user's latest liked item held out, or one at random in a log without order), as a data set
+    and split the page bench reads: liked rows, each (user, item) pair once."""
+    events = settings.events
+    data = Interactions.from_rows(store.logs.iter_event_rows(), events, store.item_ids())
+    validation = validation_split(data, max_users)
+    held = {(case.user_id, item) for case in validation.cases for item in case.relevant}
+    rows: list[Interaction] = []
+    seen: set[tuple[str, str]] = set()
+    for user_id, item_id, kind, timestamp, *_ in store.logs.iter_event_rows():
+        weight = events.weight(kind)
+        if weight > 0 and (user_id, item_id) not in seen:
+            seen.add((user_id, item_id))
+            rows.append(Interaction(user_id, item_id, timestamp, weight, kind))
+    rows.sort(key=lambda row: row.timestamp)
+    fit = [row for row in rows if (row.user_id, row.item_id) not in held]
+    when = {(row.user_id, row.item_id): row.timestamp for row in fit}
+    cases = [
+        TestCase(
+            case.user_id,
+            case.history,
+            case.relevant,
+            max(when.get((case.user_id, i), 0.0) for i in case.history),
+        )
+        for case in validation.cases
+        if case.history
+    ]
+    items = {item.id: item for item in store.iter_items()}
+    users = {user.id: user for user in store.iter_users()}
+    dataset = EvalDataset("validation", Path("."), items, users, rows)
+    return dataset, Split("validation", fit, list(items), cases, notes=[validation.how])
+
+
+def tune_page(
+    store: Store, settings: Settings, selection: Selection, on_step: Callable[[str], None] | None = None
+) -> dict[str, float]:
+    """The page's shares chosen on validation pages built from the chosen models: each extra
+    source with a fixed share of the page (trending) keeps it only when pages with it rank the
+    held-out items at least as well as pages without. Returns the settings chosen and records
+    the figures in ``selection.page_validation``."""
+    declared = settings.homepage
+    if "trending" not in declared.sources or declared.trending_share <= 0:
+        return {}
+    dataset, split = validation_pages_split(store, settings, settings.gate.max_users)
+    evaluation = Evaluation(dataset, split, [K])
+    models = list(dict.fromkeys(["popularity", "profile", *selection.personal]))
+    figures: dict[str, float] = {}
+    with PageBench(evaluation, settings, models, selection=selection, on_step=on_step) as bench:
+        for share in (declared.trending_share, 0.0):
+            ranked, _ = bench.pages(declared.model_copy(update={"trending_share": share}))
+            figures[f"trending_share={share:g}"] = round(evaluation.measure(ranked)[0][f"ndcg@{K}"], 5)
+    selection.page_validation = figures
+    configured, without = figures[f"trending_share={declared.trending_share:g}"], figures["trending_share=0"]
+    return {"trending_share": 0.0} if without > configured else {}

@@ -161,7 +161,8 @@ class HomepagePipeline:
             new_vectors = NewItemVectors.place(bundle, self.catalog, self.store, self.semantic.space)
         masks = VocabularyMasks(self.catalog, vocabulary.item_ids)
         events = bundle.events(default=self.settings.events)
-        return ServedVersion(bundle, masks, events, indexes, new_vectors, personal)
+        page = bundle.manifest.get("selection", {}).get("page", {})
+        return ServedVersion(bundle, masks, events, indexes, new_vectors, personal, page)
 
     @property
     def bundle(self) -> ModelBundle | None:

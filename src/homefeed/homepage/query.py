@@ -73,6 +73,7 @@ class ServedVersion:
     indexes: Mapping[str, VectorIndex] = field(default_factory=dict)  # slots = the model's item indices
     new_vectors: NewItemVectors | None = None
     personal: tuple[str, ...] = ()  # the models backing the personal row, in the order tried
+    page: Mapping[str, float] = field(default_factory=dict)  # homepage settings tuned with the version
 
     @property
     def version(self) -> str:

@@ -11,7 +11,7 @@ import time
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
 from homefeed.store import Store, runs
-from homefeed.training.trainer import StepCallback, train_bundle
+from homefeed.training.trainer import PageTuner, StepCallback, train_bundle
 from homefeed.training.versions import ModelBundle, prune_versions
 
 LOCK = "training"
@@ -49,6 +49,7 @@ def run_training(
     on_step: StepCallback | None = None,
     gated: bool | None = None,
     tune_seconds: float | None = None,
+    page_tuner: PageTuner | None = None,
 ) -> ModelBundle | None:
     """Train ``names`` into a new version under the training lock and record the run; a
     scheduled run is skipped (None) when the lock is taken or the run is not due. With
@@ -65,7 +66,7 @@ def run_training(
         run_id = runs.start(store.engine, "scheduled" if scheduled else "manual")
         window = runs.event_window(store.engine)
         try:
-            bundle = train_bundle(store, settings, names, on_step, gated, tune_seconds)
+            bundle = train_bundle(store, settings, names, on_step, gated, tune_seconds, page_tuner=page_tuner)
         except BaseException as error:
             runs.finish(
                 store.engine, run_id, "failed", window=window, error=f"{type(error).__name__}: {error}"

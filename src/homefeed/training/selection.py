@@ -86,6 +86,8 @@ class Selection:
     users: int
     trials: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    page: dict[str, float] = field(default_factory=dict)  # homepage settings chosen on validation pages
+    page_validation: dict[str, float] = field(default_factory=dict)  # variant -> validation NDCG@10
     tuned_at: float = field(default_factory=time.time)
 
     def manifest(self) -> dict[str, Any]:

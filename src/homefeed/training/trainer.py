@@ -36,6 +36,7 @@ from homefeed.understanding.semantic import embed_interests, open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
 DEFAULT_MODELS = ("popularity", "profile", "covisitation", "als")
+PageTuner = Callable[[Selection], dict[str, float]]  # the page's settings chosen for a selection
 StepCallback = Callable[[str], None]
 
 
@@ -46,13 +47,16 @@ def train_bundle(
     on_step: StepCallback | None = None,
     gated: bool | None = None,
     tune_seconds: float | None = None,
+    selection: Selection | None = None,
+    page_tuner: PageTuner | None = None,
 ) -> ModelBundle:
     """Read the behaviour log, fit each named model and save them as one new version. With the
     quality gate on (``gated``, default HOMEFEED_GATE__ENABLED) the newest events are held out
     and the version is judged on them before it is published; one the gate rejects is saved
     marked rejected, and no worker serves it. With ``tune_seconds`` the models are first chosen
-    and tuned on a validation split of the events (``selection``); without it the last tuned
-    choices apply, when there are any."""
+    and tuned on a validation split of the events (``selection``), then the page's shares
+    (``page_tuner``, from the page's layer); without it the given ``selection`` applies, else
+    the last tuned choices, when there are any."""
     for name in names:
         model_class(name)  # unknown names fail before any work is done
     step = on_step or (lambda _message: None)
@@ -81,7 +85,8 @@ def train_bundle(
         step("reading user profiles")
         known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
         data.profiles = {user.id: user for user in known}
-    selection = _selection(store, settings, data, in_order, names, tune_seconds, step)
+    if selection is None:
+        selection = _selection(store, settings, data, in_order, names, tune_seconds, step, page_tuner)
     if selection is not None:  # the chosen personal models are trained too
         names = list(dict.fromkeys([*names, *selection.personal]))
     models: dict[str, Recommender] = {}
@@ -181,6 +186,7 @@ def _selection(
     names: Sequence[str],
     tune_seconds: float | None,
     step: StepCallback,
+    page_tuner: PageTuner | None,
 ) -> Selection | None:
     """Models chosen and tuned now on the events (saved for later trainings), else the last
     tuned choices, else None (the configured models as they are)."""
@@ -196,6 +202,9 @@ def _selection(
         data.profiles = {user.id: user for user in known}
     defaults = {name: configured_options(name, settings) for name in candidates}
     selection = tune(data, candidates, tune_seconds, data.profiles, settings.gate.max_users, defaults, step)
+    if page_tuner is not None:
+        step("choosing the page's shares on validation pages")
+        selection.page = page_tuner(selection)
     selection.save(root)
     return selection
 

@@ -38,7 +38,8 @@ class PopularSource:
 
 class TrendingSource:
     """What many people acted on in the last days, newest activity counting most (the live
-    log, time-decayed): ``homepage.trending_share`` of the page."""
+    log, time-decayed): ``homepage.trending_share`` of the page, or the share ``homefeed train
+    --tune`` chose with the served version when the settings do not name one."""
 
     name = "trending"
     row = Row("titled", "Trending now")
@@ -48,7 +49,11 @@ class TrendingSource:
         self.services = services
 
     def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
-        ask = ask.within(round(query.n * self.services.settings.homepage.trending_share))
+        declared = self.services.settings.homepage
+        share = declared.trending_share
+        if query.version is not None and "trending_share" not in declared.model_fields_set:
+            share = query.version.page.get("trending_share", share)
+        ask = ask.within(round(query.n * share))
         if nothing(ask):
             return Proposal()
         ranked = self.services.live.trending()
