@@ -20,7 +20,7 @@ import numpy as np
 from homefeed.config import HomepageSettings
 from homefeed.homepage.diversity import mmr_order
 from homefeed.homepage.page import Candidate
-from homefeed.homepage.query import PageQuery
+from homefeed.homepage.query import PageQuery, tuned
 from homefeed.homepage.retrieval import Retrieval
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import CandidateSource
@@ -118,14 +118,15 @@ class Diversify:
     def apply(self, query: PageQuery, draft: Draft) -> Draft:
         found, n = list(draft.leading), query.n
         depth = min(self.declared.diversity_depth, n)
-        if self.declared.diversity <= 0 or self.semantic is None or len(found) <= 1:
+        diversity = tuned(query.version, self.declared, "diversity")
+        if diversity <= 0 or self.semantic is None or len(found) <= 1:
             kept = found[:n]
         else:
             pool = found[: 2 * depth]
             vectors = self.semantic.space.vectors([candidate.item_id for candidate in pool])
             unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
             scores = np.array([candidate.score for candidate in pool], dtype=np.float64)
-            picked = mmr_order(scores, unit, depth, self.declared.diversity).tolist()
+            picked = mmr_order(scores, unit, depth, diversity).tolist()
             chosen = set(picked)
             rest = [candidate for position, candidate in enumerate(found) if position not in chosen]
             kept = [pool[position] for position in picked] + rest[: n - len(picked)]

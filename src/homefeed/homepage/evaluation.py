@@ -13,13 +13,13 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from homefeed.config import HomepageSettings, Settings
+from homefeed.config import HomepageSettings, SemanticSettings, Settings
 from homefeed.domain import Event
 from homefeed.evaluation.dataset import EvalDataset, Interaction
 from homefeed.evaluation.evaluator import Evaluation, ModelResult
@@ -110,9 +110,14 @@ class PageBench:
         self.store.close()
         self._scratch.cleanup()
 
-    def pages(self, homepage: HomepageSettings) -> tuple[np.ndarray, Counter[str]]:
-        """Every test user's page under ``homepage``, as catalog indices, and items per source."""
-        chosen = self.page_settings.model_copy(update={"homepage": homepage})
+    def pages(
+        self, homepage: HomepageSettings, semantic: SemanticSettings | None = None
+    ) -> tuple[np.ndarray, Counter[str]]:
+        """Every test user's page under ``homepage`` (and ``semantic``), as catalog indices, and
+        items per source."""
+        chosen = self.page_settings.model_copy(
+            update={"homepage": homepage, "semantic": semantic or self.page_settings.semantic}
+        )
         pipeline = HomepagePipeline(self.store, chosen, self.catalog, self.bundle, None, self.semantic)
         self.step(
             f"{self.evaluation.split.name}: page: building {len(self.evaluation.split.cases)} homepages"
@@ -262,24 +267,55 @@ def validation_pages_split(store: Store, settings: Settings, max_users: int) -> 
     return dataset, Split("validation", fit, list(items), cases, notes=[validation.how])
 
 
+# the page's stages that give up ranking accuracy for something else, each with the source it
+# needs declared (None: any page): (settings section, setting, source)
+TRADES = (
+    ("homepage", "trending_share", "trending"),
+    ("semantic", "interests_share", "interests"),
+    ("semantic", "history_share", "semantic-history"),
+    ("homepage", "new_items_share", "new-items"),
+    ("homepage", "diversity", None),
+)
+
+
 def tune_page(
     store: Store, settings: Settings, selection: Selection, on_step: Callable[[str], None] | None = None
 ) -> dict[str, float]:
-    """The page's shares chosen on validation pages built from the chosen models: each extra
-    source with a fixed share of the page (trending) keeps it only when pages with it rank the
-    held-out items at least as well as pages without. Returns the settings chosen and records
-    the figures in ``selection.page_validation``."""
-    declared = settings.homepage
-    if "trending" not in declared.sources or declared.trending_share <= 0:
+    """The page's trades chosen on validation pages built from the chosen models: in turn, each
+    stage that gives up ranking accuracy for something else (a trending share, the text
+    sources' shares, diversity) is switched off when pages without it rank the held-out items
+    better; a setting the operator named is left as set. Returns the settings switched off
+    (served with the version) and records every variant's figure in ``selection.page_validation``."""
+    trades = [
+        (section, key)
+        for section, key, source in TRADES
+        if float(getattr(getattr(settings, section), key)) > 0
+        and key not in getattr(settings, section).model_fields_set
+        and (source is None or source in settings.homepage.sources)
+    ]
+    if not trades:
         return {}
     dataset, split = validation_pages_split(store, settings, settings.gate.max_users)
     evaluation = Evaluation(dataset, split, [K])
     models = list(dict.fromkeys(["popularity", "profile", *selection.personal]))
-    figures: dict[str, float] = {}
+    chosen: dict[str, float] = {}
+
+    def ndcg(bench: PageBench, off: Mapping[str, float]) -> float:
+        homepage = settings.homepage.model_copy(
+            update={k: v for k, v in off.items() if k in HomepageSettings.model_fields}
+        )
+        semantic = settings.semantic.model_copy(
+            update={k: v for k, v in off.items() if k in SemanticSettings.model_fields}
+        )
+        ranked, _ = bench.pages(homepage, semantic)
+        return round(float(evaluation.measure(ranked)[0][f"ndcg@{K}"]), 5)
+
     with PageBench(evaluation, settings, models, selection=selection, on_step=on_step) as bench:
-        for share in (declared.trending_share, 0.0):
-            ranked, _ = bench.pages(declared.model_copy(update={"trending_share": share}))
-            figures[f"trending_share={share:g}"] = round(evaluation.measure(ranked)[0][f"ndcg@{K}"], 5)
-    selection.page_validation = figures
-    configured, without = figures[f"trending_share={declared.trending_share:g}"], figures["trending_share=0"]
-    return {"trending_share": 0.0} if without > configured else {}
+        best = ndcg(bench, {})
+        selection.page_validation = {"as configured": best}
+        for _section, key in trades:
+            trial = ndcg(bench, {**chosen, key: 0.0})
+            selection.page_validation[f"{key}=0"] = trial
+            if trial > best:
+                chosen[key], best = 0.0, trial
+    return chosen

@@ -41,7 +41,7 @@ from homefeed.homepage.filters import filter_factories
 from homefeed.homepage.page import Candidate, Homepage
 from homefeed.homepage.promotions import ROW as PROMOTED_ROW
 from homefeed.homepage.promotions import Promote, Promotions
-from homefeed.homepage.query import PageQuery, ServedVersion, UnknownItems
+from homefeed.homepage.query import PageQuery, ServedVersion, UnknownItems, tuned
 from homefeed.homepage.reader import QueryReader
 from homefeed.homepage.related import popular_list, similar_list
 from homefeed.homepage.retrieval import Retrieval
@@ -256,7 +256,7 @@ class HomepagePipeline:
         """The sources' candidates, then the composition steps in order (each one's time in
         ``seconds``)."""
         n = query.n
-        extra = min(declared.diversity_depth, n) if declared.diversity > 0 else 0
+        extra = min(declared.diversity_depth, n) if tuned(query.version, declared, "diversity") > 0 else 0
         extra += 3 * n if declared.exposure_cap is not None else 0  # replacements for items held back
         quotas = [(source, n + extra if source.name == LEADING else n) for source in stages.sources]
         began = time.perf_counter()

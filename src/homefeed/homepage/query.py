@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from pydantic import BaseModel
 
 from homefeed.domain import UserProfile
 from homefeed.events import EventPolicy
@@ -139,3 +140,13 @@ class PageQuery:
         """The user as models are told about them."""
         assert self.history is not None, "no served version: models have nothing to score"
         return UserQuery(self.history.items, self.history.weights, self.profile, self.context)
+
+
+def tuned(version: ServedVersion | None, declared: BaseModel, key: str) -> float:
+    """A page setting as served: the operator's value when the settings name it, else the one
+    chosen on validation pages with the served version (``homefeed train --tune``), else the
+    default."""
+    value = float(getattr(declared, key))
+    if version is None or key in declared.model_fields_set:
+        return value
+    return float(version.page.get(key, value))

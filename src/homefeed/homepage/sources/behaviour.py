@@ -19,7 +19,7 @@ from homefeed.homepage.candidates import (
     proposing,
 )
 from homefeed.homepage.page import Explanation
-from homefeed.homepage.query import PageQuery
+from homefeed.homepage.query import PageQuery, tuned
 from homefeed.homepage.sections import PERSONAL, Row
 from homefeed.homepage.sources.base import PageServices, nothing, top
 from homefeed.models.base import Recommender
@@ -127,7 +127,9 @@ class ItemToItemSource:
 
     def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
         version, history, allowed = query.version, query.history, query.allowed
-        ask = ask.within(round(query.n * self.services.settings.semantic.history_share))
+        ask = ask.within(
+            round(query.n * tuned(query.version, self.services.settings.semantic, "history_share"))
+        )
         if version is None or history is None or allowed is None or not len(history.liked) or nothing(ask):
             return Proposal()
         anchor = int(history.liked[-1])

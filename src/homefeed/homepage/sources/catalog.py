@@ -6,7 +6,7 @@ import numpy as np
 
 from homefeed.homepage.candidates import Ask, Proposal, proposing
 from homefeed.homepage.page import Explanation
-from homefeed.homepage.query import PageQuery
+from homefeed.homepage.query import PageQuery, tuned
 from homefeed.homepage.sections import Row
 from homefeed.homepage.sources.base import PageServices, first_servable, nothing, top
 
@@ -49,10 +49,7 @@ class TrendingSource:
         self.services = services
 
     def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
-        declared = self.services.settings.homepage
-        share = declared.trending_share
-        if query.version is not None and "trending_share" not in declared.model_fields_set:
-            share = query.version.page.get("trending_share", share)
+        share = tuned(query.version, self.services.settings.homepage, "trending_share")
         ask = ask.within(round(query.n * share))
         if nothing(ask):
             return Proposal()

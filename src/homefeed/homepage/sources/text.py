@@ -11,7 +11,7 @@ import numpy as np
 
 from homefeed.homepage.candidates import Ask, Proposal, Ranked, proposing
 from homefeed.homepage.page import Explanation
-from homefeed.homepage.query import PageQuery
+from homefeed.homepage.query import PageQuery, tuned
 from homefeed.homepage.sections import Row
 from homefeed.homepage.sources.base import NEW_ITEMS, PageServices, nothing
 
@@ -29,7 +29,9 @@ class SemanticHistorySource:
 
     def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
         semantic = self.services.semantic
-        ask = ask.within(round(query.n * self.services.settings.semantic.history_share))
+        ask = ask.within(
+            round(query.n * tuned(query.version, self.services.settings.semantic, "history_share"))
+        )
         if semantic is None or not query.has_history or nothing(ask):
             return Proposal()
         bundle = query.bundle
@@ -61,7 +63,8 @@ class InterestsSource(SemanticHistorySource):
     def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
         semantic = self.services.semantic
         if query.has_history:  # the whole page for a user without history, else a share
-            ask = ask.within(round(query.n * self.services.settings.semantic.interests_share))
+            share = tuned(query.version, self.services.settings.semantic, "interests_share")
+            ask = ask.within(round(query.n * share))
         if semantic is None or not query.interests or nothing(ask):
             return Proposal()
         lists = semantic.from_interests(query.interests, ask.size, self._accept(query), query.withheld)
@@ -85,7 +88,9 @@ class NewItemsSource:
     def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
         version, history = query.version, query.history
         vectors = version.new_vectors if version is not None else None
-        ask = ask.within(round(query.n * self.services.settings.homepage.new_items_share))
+        ask = ask.within(
+            round(query.n * tuned(query.version, self.services.settings.homepage, "new_items_share"))
+        )
         if version is None or history is None or vectors is None or nothing(ask) or not len(history.liked):
             return Proposal()
         model = version.bundle.get(vectors.model)
