@@ -12,7 +12,11 @@ import pytest
 
 from homefeed.config import Settings
 from homefeed.datasets.synth import SynthConfig, generate
+from homefeed.homepage import HomepagePipeline
+from homefeed.live.catalog import Catalog
+from homefeed.models.base import Recommender, UserQuery
 from homefeed.models.data import Interactions
+from homefeed.models.fusion import fuse
 from homefeed.store import Store, migrate
 from homefeed.training.selection import (
     CANDIDATES,
@@ -120,3 +124,44 @@ def test_unreadable_choices_fall_back_to_the_configured_models(tmp_path: Path) -
     (tmp_path / SELECTION_FILE).write_text("{not json", encoding="utf-8")
     assert Selection.load(tmp_path) is None
     assert Selection.load(tmp_path / "absent") is None
+
+
+def test_reciprocal_rank_fusion_on_a_known_answer() -> None:
+    # 3 leads one list and is second in the other: it beats each list's own leader
+    items, scores = fuse([np.array([3, 1, 2, -1]), np.array([4, 3, 1])], n=3, k=1)
+    assert items.tolist() == [3, 1, 4]
+    assert scores.tolist() == pytest.approx([1 / 2 + 1 / 3, 1 / 3 + 1 / 4, 1 / 2])
+
+
+@pytest.mark.slow
+def test_near_tied_models_are_fused_on_the_page(tmp_path: Path) -> None:
+    """A version whose choice says fuse two models leads each page with their fused list,
+    every item explained by the model that ranked it highest."""
+    store, settings, _ = _regime(tmp_path, ordered=False)
+    chosen = Selection(["ease", "itemknn"], {}, {}, {}, "fixed", 0, blend=2)
+    bundle = train_bundle(store, settings, ["popularity"], selection=chosen)
+    user_id = next(user.id for user in store.iter_users() if len(store.logs.user_events(user.id, 100)) > 20)
+    settings = settings.model_copy(
+        update={
+            "homepage": settings.homepage.model_copy(
+                update={"sources": ["personal"], "diversity": 0.0, "exploration_slots": 0}
+            )
+        }
+    )
+    page = HomepagePipeline(store, settings, Catalog(store.iter_items()), bundle).build(user_id, 10)
+    assert {item.source for item in page.items} == {"ease+itemknn"}
+    history = [event for event in store.logs.user_events(user_id, 1000)]
+    ease, knn = bundle.models["ease"], bundle.models["itemknn"]
+    items = np.array([ease.item_index(event.item_id) for event in history], dtype=np.int64)
+    weights = bundle.events(settings.events).weights_of(event.type for event in history)
+    query = UserQuery(items, np.array(weights, dtype=np.float32))
+    seen = {event.item_id for event in history if bundle.events(settings.events).weight(event.type) != 0}
+
+    def ranked(model: Recommender) -> np.ndarray:
+        scores = np.asarray(model.score_user(query), dtype=np.float64)
+        scores[[model.item_index(item) for item in seen]] = -np.inf
+        return np.argsort(-scores, kind="stable")[:100]
+
+    expected, _ = fuse([ranked(ease), ranked(knn)], 10)
+    assert [item.item_id for item in page.items] == [ease.item_ids[i] for i in expected.tolist()]
+    assert all(item.explanation.text for item in page.items)

@@ -161,8 +161,9 @@ class HomepagePipeline:
             new_vectors = NewItemVectors.place(bundle, self.catalog, self.store, self.semantic.space)
         masks = VocabularyMasks(self.catalog, vocabulary.item_ids)
         events = bundle.events(default=self.settings.events)
-        page = bundle.manifest.get("selection", {}).get("page", {})
-        return ServedVersion(bundle, masks, events, indexes, new_vectors, personal, page)
+        selection = bundle.manifest.get("selection", {})
+        page, blend = selection.get("page", {}), int(selection.get("blend", 1))
+        return ServedVersion(bundle, masks, events, indexes, new_vectors, personal, page, blend)
 
     @property
     def bundle(self) -> ModelBundle | None:

@@ -75,6 +75,7 @@ class ServedVersion:
     new_vectors: NewItemVectors | None = None
     personal: tuple[str, ...] = ()  # the models backing the personal row, in the order tried
     page: Mapping[str, float] = field(default_factory=dict)  # homepage settings tuned with the version
+    blend: int = 1  # the personal row fuses its first this-many models (chosen on validation)
 
     @property
     def version(self) -> str:

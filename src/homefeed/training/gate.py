@@ -131,6 +131,16 @@ def measure(
 ) -> dict[str, np.ndarray]:
     """Per-user ranking metrics of ``model`` over ``cases``, each user scored from their history
     (items the model does not know are left out of it, and it cannot rank them)."""
+    ranked, relevant = rank_cases(model, cases, profiles, k)
+    values = ranking_metrics(ranked, relevant, k)
+    return {name: values[name] for name in REPORTED}
+
+
+def rank_cases(
+    model: Recommender, cases: list[GateCase], profiles: Mapping[str, UserProfile], k: int
+) -> tuple[np.ndarray, list[set[int]]]:
+    """Each case's top ``k`` unseen items by ``model`` (its item indices) and the relevant ones
+    (an item the model does not know gets a negative index: never ranked, still counted)."""
     ranked = np.full((len(cases), k), -1, dtype=np.int64)
     relevant: list[set[int]] = []
     for row, case in enumerate(cases):
@@ -148,8 +158,7 @@ def measure(
         unknown = iter(range(-2, -2 - len(case.relevant), -1))  # never ranked, still counted
         indices = (model.item_index(item) for item in case.relevant)
         relevant.append({index if index is not None else next(unknown) for index in indices})
-    values = ranking_metrics(ranked, relevant, k)
-    return {name: values[name] for name in REPORTED}
+    return ranked, relevant
 
 
 def _means(values: dict[str, np.ndarray]) -> dict[str, float]:

@@ -24,18 +24,22 @@ from typing import Any
 import numpy as np
 import optuna
 
+from homefeed.accuracy import ranking_metrics
 from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
 from homefeed.models.ease import memory_needed
+from homefeed.models.fusion import fuse
 from homefeed.ranking.ltr import DEFAULT_SOURCES
-from homefeed.training.gate import GateCase, measure
+from homefeed.training.gate import GateCase, measure, rank_cases
 from homefeed.training.registry import model_class
 
 logger = logging.getLogger(__name__)
 SELECTION_FILE = "selection.json"
 METRIC, K = "ndcg", 10
 LEADING = 3  # personal models trained and tried on the page, best first
+FUSED_DEPTH = 100  # each fused model's list is this long
+FUSION_TOLERANCE = 0.02  # fuse more models while validation NDCG stays within this of the best
 EASE_MEMORY = 4 * 2**30  # EASE is a candidate while its dense matrices fit in this
 
 Space = Callable[[optuna.trial.BaseTrial], dict[str, Any]]
@@ -86,6 +90,8 @@ class Selection:
     users: int
     trials: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    blend: int = 1  # the personal row fuses its first this-many models (1: the first alone)
+    blend_validation: dict[str, float] = field(default_factory=dict)  # models fused -> NDCG@10
     page: dict[str, float] = field(default_factory=dict)  # homepage settings chosen on validation pages
     page_validation: dict[str, float] = field(default_factory=dict)  # variant -> validation NDCG@10
     tuned_at: float = field(default_factory=time.time)
@@ -177,29 +183,32 @@ def tune(
     defaults: Mapping[str, Mapping[str, Any]] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> Selection:
-    """Tune each candidate with a search space within an equal share of the budget (models
-    without one are scored once: their time comes first), then choose the personal row."""
+    """Tune each candidate with a search space on one half of the validation users, within an
+    equal share of the budget; then score every candidate as tuned on the other half, which no
+    trial has seen (the best of many trials on one half flatters it), and choose the personal
+    row and its fusion there."""
     step = on_step or (lambda _message: None)
     started = time.perf_counter()
     split = validation_split(data, max_users)
+    order = np.random.default_rng(1).permutation(len(split.cases))
+    tuning = [split.cases[i] for i in sorted(order[: len(order) // 2])]
+    choosing = [split.cases[i] for i in sorted(order[len(order) // 2 :])]
     fitted = [c for c in candidates if c != "ease" or memory_needed(data.n_items) <= EASE_MEMORY]
     sources = {name: dict(fixed) for name, fixed in DEFAULT_SOURCES.items() if name not in SPACES}
 
-    def score(name: str, options: Mapping[str, Any]) -> float:
+    def fit(name: str, options: Mapping[str, Any]) -> Recommender:
         configured = {**(defaults or {}).get(name, {}), **options}
         if name == "ranker":
             configured["sources"] = sources
         model: Recommender = model_class(name)(**configured)
-        model.fit(split.training)
-        return float(measure(model, split.cases, profiles, K)[METRIC].mean())
+        return model.fit(split.training)
 
-    floor = score("popularity", {})  # a candidate below plain popularity adds nothing personal
-    results: dict[str, tuple[dict[str, Any], float, int]] = {}
+    def score(name: str, options: Mapping[str, Any]) -> float:
+        return float(measure(fit(name, options), tuning, profiles, K)[METRIC].mean())
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    tuned: dict[str, tuple[dict[str, Any], int]] = {}  # name -> (options, trials)
     tunable = [name for name in fitted if name in SPACES]
-    for name in [name for name in fitted if name not in SPACES and name != "ranker"]:
-        step(f"validating {name}")
-        results[name] = ({}, score(name, {}), 1)
     for position, name in enumerate(tunable):
         share = (budget_seconds - (time.perf_counter() - started)) / (len(tunable) - position)
         step(f"tuning {name} ({max(share, 0):.0f} s)")
@@ -213,23 +222,64 @@ def tune(
 
             study.optimize(objective, timeout=share, catch=(ValueError,))
         best = max(study.trials, key=lambda trial: trial.value if trial.value is not None else -np.inf)
-        chosen = space(optuna.trial.FixedTrial(best.params)) if best.params else {}
-        results[name] = (chosen, float(best.value or 0.0), len(study.trials))
-    ranked = sorted(results, key=lambda name: -results[name][1])
-    best_personal = [name for name in ranked if results[name][1] > floor]
-    sources.update({name: results[name][0] for name in best_personal[:LEADING] if name in SPACES})
-    if "ranker" in fitted:
+        tuned[name] = (space(optuna.trial.FixedTrial(best.params)) if best.params else {}, len(study.trials))
+    for name in [name for name in fitted if name not in SPACES]:
+        tuned[name] = ({}, 1)
+    step("scoring the tuned models on the other half of the validation users")
+    lists: dict[str, np.ndarray] = {}
+    relevant: list[set[int]] = []
+    for name in [name for name in tuned if name != "ranker"]:
+        lists[name], relevant = rank_cases(fit(name, tuned[name][0]), choosing, profiles, FUSED_DEPTH)
+    figures = {name: _ndcg(ranked, relevant) for name, ranked in lists.items()}
+    floor = _ndcg(rank_cases(fit("popularity", {}), choosing, profiles, K)[0], relevant)
+    ahead = [name for name in sorted(figures, key=lambda name: -figures[name]) if figures[name] > floor]
+    sources.update({name: tuned[name][0] for name in ahead[:LEADING] if name in SPACES})
+    if "ranker" in tuned:  # last: it reads the tuned sources
         step("validating ranker")
-        results["ranker"] = ({}, score("ranker", {}), 1)
-        ranked = sorted(results, key=lambda name: -results[name][1])
-        best_personal = [name for name in ranked if results[name][1] > floor]
+        figures["ranker"] = _ndcg(rank_cases(fit("ranker", {}), choosing, profiles, K)[0], relevant)
+    ranked_names = sorted(figures, key=lambda name: -figures[name])
+    personal = [name for name in ranked_names if figures[name] > floor][:LEADING] or ranked_names[:1]
+    blend, blended = _blend(personal, figures, lists, relevant)
     return Selection(
-        personal=best_personal[:LEADING] or ranked[:1],
-        params={name: chosen for name, (chosen, _, _) in results.items() if name != "ranker"},
+        personal=personal,
+        blend=blend,
+        blend_validation=blended,
+        params={name: options for name, (options, _) in tuned.items() if name != "ranker"},
         ranker_sources=sources,
-        validation={"popularity": round(floor, 5)} | {n: round(v, 5) for n, (_, v, _) in results.items()},
+        validation={"popularity": round(floor, 5)}
+        | {name: round(value, 5) for name, value in figures.items()},
         split=split.how,
         users=len(split.cases),
-        trials={name: trials for name, (_, _, trials) in results.items()},
+        trials={name: trials for name, (_, trials) in tuned.items()},
         seconds=round(time.perf_counter() - started, 1),
     )
+
+
+def _ndcg(ranked: np.ndarray, relevant: list[set[int]]) -> float:
+    return float(ranking_metrics(ranked[:, :K], relevant, K)[METRIC].mean())
+
+
+def _blend(
+    personal: Sequence[str],
+    figures: Mapping[str, float],
+    lists: Mapping[str, np.ndarray],
+    relevant: list[set[int]],
+) -> tuple[int, dict[str, float]]:
+    """How many of the personal models the row fuses: the first alone, or its first two or
+    three by reciprocal rank fusion. The most models whose fusion ranks the held-out items
+    within ``FUSION_TOLERANCE`` of the best choice: where models are near-tied on validation,
+    which one is best on the next events is chance, and their fusion is about as good as the
+    best of them (a ranker leading, whose candidates are ordered later, is not fused)."""
+    fusable = [name for name in personal if name in lists]
+    if len(fusable) < 2 or personal[0] not in lists:
+        return 1, {}
+    values = {1: figures[fusable[0]]}
+    for size in range(2, len(fusable) + 1):
+        fused = np.full((len(relevant), K), -1, dtype=np.int64)
+        for row in range(len(relevant)):
+            items, _ = fuse([lists[name][row] for name in fusable[:size]], K)
+            fused[row, : len(items)] = items
+        values[size] = _ndcg(fused, relevant)
+    best = max(values.values())
+    chosen = max(size for size, value in values.items() if value >= (1 - FUSION_TOLERANCE) * best)
+    return chosen, {" + ".join(fusable[:size]): round(value, 5) for size, value in values.items()}

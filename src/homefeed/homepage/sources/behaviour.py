@@ -23,8 +23,10 @@ from homefeed.homepage.query import PageQuery, tuned
 from homefeed.homepage.sections import PERSONAL, Row
 from homefeed.homepage.sources.base import PageServices, nothing, top
 from homefeed.models.base import Recommender
+from homefeed.models.fusion import fuse
 
 logger = logging.getLogger(__name__)
+FUSED_DEPTH = 100  # each fused model's list (as tuning fused them)
 
 
 class PersonalSource:
@@ -60,7 +62,21 @@ class PersonalSource:
         lists: list[Ranked] = []
         failures: list[str] = []
         wanted, found, left = ask.size, 0, allowed
+        fused = (
+            models[: version.blend]
+            if all(not model.feature_names for _, model in models[: version.blend])
+            else []
+        )
+        blended = self._fused(fused, query, allowed, wanted, failures) if len(fused) > 1 else None
+        if blended is not None:  # near-tied models on validation: their fused list leads
+            assert blended.keys is not None
+            lists.append(blended)
+            found, models = len(blended), models[len(fused) :]
+            left = left.copy()
+            left[blended.keys] = False
         for name, model in models:  # each model in turn fills what the ones before left open
+            if found >= wanted:
+                break
             try:
                 ranked = self._retrieve(name, model, query, left, wanted - found)
             except Exception as error:  # the next personal model takes over
@@ -75,6 +91,51 @@ class PersonalSource:
             left = left.copy()
             left[ranked.keys] = False
         return Proposal(tuple(lists), ask.quota, degradations=tuple(failures))
+
+    def _fused(
+        self,
+        models: Sequence[tuple[str, Recommender]],
+        query: PageQuery,
+        allowed: np.ndarray,
+        size: int,
+        failures: list[str],
+    ) -> Ranked | None:
+        """The models' lists fused by reciprocal rank (each ``FUSED_DEPTH`` long, or longer for
+        a long page), each item explained by the model that ranked it highest; a failing model
+        is left out and named."""
+        found: list[Ranked] = []
+        for name, model in models:
+            try:
+                found.append(self._retrieve(name, model, query, allowed, max(size, FUSED_DEPTH)))
+            except Exception as error:
+                logger.exception("personal source %s failed for user %s", name, query.user_id)
+                failures.append(f"{name} recommendations failed ({type(error).__name__})")
+        if not found:
+            return None
+        keys, scores = fuse([ranked.keys for ranked in found if ranked.keys is not None], size)
+        positions = [
+            {key: position for position, key in enumerate(ranked.keys.tolist())}
+            for ranked in found
+            if ranked.keys is not None
+        ]
+        item_ids = models[0][1].item_ids  # a version's models share one item vocabulary
+
+        def explain(chosen: Sequence[str], chosen_keys: np.ndarray | None) -> list[Explanation]:
+            assert chosen_keys is not None
+            owners = [
+                int(np.argmin([place.get(key, len(place)) for place in positions]))
+                for key in chosen_keys.tolist()
+            ]
+            reasons: list[Explanation | None] = [None] * len(owners)
+            for owner in set(owners):
+                rows = [row for row, found_by in enumerate(owners) if found_by == owner]
+                given = found[owner].explain([chosen[row] for row in rows], chosen_keys[rows])
+                for row, reason in zip(rows, given, strict=True):
+                    reasons[row] = reason
+            return [reason for reason in reasons if reason is not None]
+
+        name = "+".join(ranked.source for ranked in found)
+        return Ranked(name, [item_ids[key] for key in keys.tolist()], scores, explain, keys)
 
     def _retrieve(
         self, name: str, model: Recommender, query: PageQuery, allowed: np.ndarray, size: int
