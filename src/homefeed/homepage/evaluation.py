@@ -93,7 +93,7 @@ class PageBench:
             self.models,
             tune_seconds=self.tune_seconds,
             selection=self.selection,
-            page_tuner=(lambda chosen: tune_page(store, self.page_settings, chosen))
+            page_tuner=(lambda chosen, models: tune_page(store, self.page_settings, chosen, models))
             if self.tune_seconds
             else None,
         )
@@ -279,9 +279,14 @@ TRADES = (
 
 
 def tune_page(
-    store: Store, settings: Settings, selection: Selection, on_step: Callable[[str], None] | None = None
+    store: Store,
+    settings: Settings,
+    selection: Selection,
+    models: Sequence[str] = DEFAULT_MODELS,
+    on_step: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
-    """The page's trades chosen on validation pages built from the chosen models: in turn, each
+    """The page's trades chosen on validation pages built from a version of ``models`` made
+    with ``selection`` (as the version to serve will be): in turn, each
     stage that gives up ranking accuracy for something else (a trending share, the text
     sources' shares, diversity) is switched off when pages without it rank the held-out items
     better; a setting the operator named is left as set. Returns the settings switched off
@@ -297,7 +302,6 @@ def tune_page(
         return {}
     dataset, split = validation_pages_split(store, settings, settings.gate.max_users)
     evaluation = Evaluation(dataset, split, [K])
-    models = list(dict.fromkeys(["popularity", "profile", *selection.personal]))
     chosen: dict[str, float] = {}
 
     def ndcg(bench: PageBench, off: Mapping[str, float]) -> float:

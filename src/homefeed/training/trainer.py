@@ -36,7 +36,8 @@ from homefeed.understanding.semantic import embed_interests, open_semantic_space
 from homefeed.vectors import IndexConfig, VectorIndex
 
 DEFAULT_MODELS = ("popularity", "profile", "covisitation", "als")
-PageTuner = Callable[[Selection], dict[str, float]]  # the page's settings chosen for a selection
+# the page's settings chosen for a selection and the models the version will hold
+PageTuner = Callable[[Selection, Sequence[str]], dict[str, float]]
 StepCallback = Callable[[str], None]
 
 
@@ -204,7 +205,7 @@ def _selection(
     selection = tune(data, candidates, tune_seconds, data.profiles, settings.gate.max_users, defaults, step)
     if page_tuner is not None:
         step("choosing the page's shares on validation pages")
-        selection.page = page_tuner(selection)
+        selection.page = page_tuner(selection, list(dict.fromkeys([*names, *selection.personal])))
     selection.save(root)
     return selection
 
