@@ -63,6 +63,11 @@ def measure(
             values = evaluation.measure(ranked)[0]
             pages[label] = (values["hr@10"], values["ndcg@10"])
         selection = bench.bundle.manifest.get("selection", {})
+    print(
+        f"{name}: validation {selection.get('validation')}; fused {selection.get('blend_validation')}; "
+        f"page trades {selection.get('page_validation')}",
+        flush=True,
+    )
     seconds = time.perf_counter() - started
     best = max((m for m in figures if m != "popularity"), key=lambda m: figures[m][1])
     page_hr, page_ndcg = pages["page"]
@@ -73,7 +78,8 @@ def measure(
         f"| {figures['als'][0]:.4f} / {figures['als'][1]:.4f} "
         f"| **{page_hr:.4f} / {page_ndcg:.4f}** ({page_ndcg / best_ndcg - 1:+.1%}) "
         f"| {pages['page, exploring'][0]:.4f} / {pages['page, exploring'][1]:.4f} "
-        f"| {', '.join(selection.get('personal', []))}; {selection.get('page') or 'shares as set'} "
+        f"| {', '.join(selection.get('personal', []))} (fusing {selection.get('blend', 1)}); "
+        f"off: {', '.join(selection.get('page') or {}) or 'none'} "
         f"| {'yes' if met else 'no'} | {seconds:.0f} |"
     )
 

@@ -228,9 +228,15 @@ def tune(
     step("scoring the tuned models on the other half of the validation users")
     lists: dict[str, np.ndarray] = {}
     relevant: list[set[int]] = []
+    figures: dict[str, float] = {}
     for name in [name for name in tuned if name != "ranker"]:
-        lists[name], relevant = rank_cases(fit(name, tuned[name][0]), choosing, profiles, FUSED_DEPTH)
-    figures = {name: _ndcg(ranked, relevant) for name, ranked in lists.items()}
+        options, trials = tuned[name]
+        lists[name], relevant = rank_cases(fit(name, options), choosing, profiles, FUSED_DEPTH)
+        figures[name] = _ndcg(lists[name], relevant)
+        if options:  # the tuned options stay only where they beat the defaults on unseen users
+            plain, _ = rank_cases(fit(name, {}), choosing, profiles, FUSED_DEPTH)
+            if _ndcg(plain, relevant) >= figures[name]:
+                lists[name], figures[name], tuned[name] = plain, _ndcg(plain, relevant), ({}, trials)
     floor = _ndcg(rank_cases(fit("popularity", {}), choosing, profiles, K)[0], relevant)
     ahead = [name for name in sorted(figures, key=lambda name: -figures[name]) if figures[name] > floor]
     sources.update({name: tuned[name][0] for name in ahead[:LEADING] if name in SPACES})
