@@ -227,17 +227,25 @@ class Runtime:
             return self._apply(loaded)
 
     def _apply(self, loaded: Loaded) -> ModelReload:
-        """Serve ``loaded``'s bundle (when there is one) and record what was quarantined."""
+        """Serve ``loaded``'s bundle (when there is one) and record what was quarantined. The
+        reasons are set before the version is swapped in, so a reader that sees the new version
+        sees its reasons too."""
         for _version, reason in loaded.quarantined:
             logger.error("quarantined %s", reason)
         failed = None
         if loaded.bundle is not None:
+            self._report_model(loaded.bundle.version, None)
             try:
                 self._serve(loaded.bundle)
             except Exception as error:  # the version loaded but the page cannot use it
                 logger.exception("serving model version %s failed", loaded.bundle.version)
                 failed = f"model version {loaded.bundle.version} could not be served: {error}"
         served = self.homepages.model_version
+        self._report_model(served, failed)
+        return ModelReload(served, loaded.quarantined, failed)
+
+    def _report_model(self, served: str | None, failed: str | None) -> None:
+        """Versions quarantined after the one ``served`` (and a failure to serve), or none."""
         stale = [f"quarantined {reason}" for reason in _quarantined_after(self.settings, served)]
         if failed is not None:
             stale.append(failed)
@@ -246,7 +254,6 @@ class Runtime:
             self._degrade("model", f"{'; '.join(stale)}; {fallback}")
         else:
             self._degrade("model", None)
-        return ModelReload(served, loaded.quarantined, failed)
 
     def _prepare(self, bundle: ModelBundle) -> None:
         for model in bundle.models.values():  # the service's setting, not training's
