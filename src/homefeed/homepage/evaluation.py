@@ -238,12 +238,13 @@ def validation_pages_split(store: Store, settings: Settings, max_users: int) -> 
     user's latest liked item held out, or one at random in a log without order), as a data set
     and split the page bench reads: liked rows, each (user, item) pair once."""
     events = settings.events
-    data = Interactions.from_rows(store.logs.iter_event_rows(), events, store.item_ids())
+    logged = list(store.logs.iter_event_rows())  # one read of the log for both
+    data = Interactions.from_rows(logged, events, store.item_ids())
     validation = validation_split(data, max_users)
     held = {(case.user_id, item) for case in validation.cases for item in case.relevant}
     rows: list[Interaction] = []
     seen: set[tuple[str, str]] = set()
-    for user_id, item_id, kind, timestamp, *_ in store.logs.iter_event_rows():
+    for user_id, item_id, kind, timestamp, *_ in logged:
         weight = events.weight(kind)
         if weight > 0 and (user_id, item_id) not in seen:
             seen.add((user_id, item_id))

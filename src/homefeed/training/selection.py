@@ -142,11 +142,10 @@ def validation_split(data: Interactions, max_users: int, seed: int = 0) -> Valid
     users with at least two other liked items; at most ``max_users`` of them, a fixed sample."""
     rng = np.random.default_rng(seed)
     ordered = has_order(data)
-    sequences = data.sequences()
-    users = [user for user, (items, _) in enumerate(sequences) if len(np.unique(items)) >= 3]
+    rows = data.user_rows()
+    users = [user for user, found in enumerate(rows) if len(np.unique(data.items[found])) >= 3]
     if len(users) > max_users:
         users = sorted(rng.choice(users, size=max_users, replace=False).tolist())
-    rows = data.user_rows()
     held = np.array(
         [row[-1] if ordered else rng.choice(row) for row in (rows[u] for u in users)], dtype=np.int64
     )

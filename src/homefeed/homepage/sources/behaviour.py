@@ -85,11 +85,10 @@ class PersonalSource:
                 continue
             lists.append(ranked)
             found += len(ranked)
-            if found >= wanted:
-                break
-            assert ranked.keys is not None
-            left = left.copy()
-            left[ranked.keys] = False
+            if found < wanted:  # the next model fills the rest, without these
+                assert ranked.keys is not None
+                left = left.copy()
+                left[ranked.keys] = False
         return Proposal(tuple(lists), ask.quota, degradations=tuple(failures))
 
     def _fused(
