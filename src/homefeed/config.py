@@ -484,6 +484,13 @@ class Settings(BaseSettings):
         description="Known event types and the implicit-feedback weight of each; "
         "negative weights mark negative feedback such as dislike.",
     )
+    event_values: Literal["auto", "ignored", "log", "linear"] = Field(
+        "auto",
+        description="How an event's value (a play count, watch time, rating) scales its type's "
+        "weight: 'log' multiplies a liking event's weight by 1 + ln(1 + value), 'linear' by the "
+        "value; 'ignored' uses the type's weight alone; 'auto': `homefeed train --tune` chooses "
+        "on validation (ignored until it has).",
+    )
     max_events_per_batch: int = Field(1000, ge=1, le=100_000, description="Largest POST /v1/events batch.")
     click_types: list[str] = Field(
         default_factory=lambda: ["click", "like", "add_to_cart", "purchase", "rating"],
@@ -644,7 +651,8 @@ class Settings(BaseSettings):
     def events(self) -> EventPolicy:
         """What the configured event types mean (training reads events with it; a trained
         version records it, and its pages read the history with the recorded one)."""
-        return EventPolicy(self.event_weights)
+        rule = "ignored" if self.event_values == "auto" else self.event_values
+        return EventPolicy(self.event_weights, rule)
 
     def event_window(self, imported: bool = False) -> EventWindow:
         """When an event may have happened: over HTTP within the age limit, imported at any age;

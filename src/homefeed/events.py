@@ -9,10 +9,14 @@ the history with those, not with whatever the settings say today.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
 from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "impression": 0.0,
@@ -25,6 +29,12 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "dislike": -2.0,
 }
 CONTEXT_KEYS = ("device", "surface")  # read from an event's ``context`` and from a page request
+# how an event's value (play count, watch time, rating) scales its type's weight: "ignored";
+# "log": a liking event's weight times 1 + ln(1 + value) (the 50th play adds little more than
+# the 10th); "linear": times the value itself (where values are small and each one counts). The
+# two confidences of Hu, Koren and Volinsky's implicit-feedback ALS.
+ValueRule = Literal["ignored", "log", "linear"]
+VALUE_RULES: tuple[ValueRule, ...] = ("ignored", "log", "linear")
 
 
 @dataclass(frozen=True)
@@ -33,12 +43,17 @@ class EventPolicy:
     one negative feedback, zero (or a type the policy does not know) says nothing."""
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
+    values: ValueRule = "ignored"
     _lookup: dict[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lookup = dict(self.weights)
         object.__setattr__(self, "_lookup", lookup)
         object.__setattr__(self, "weights", MappingProxyType(lookup))
+
+    def with_values(self, rule: ValueRule) -> EventPolicy:
+        """The same weights with event values read by ``rule``."""
+        return self if rule == self.values else EventPolicy(dict(self.weights), rule)
 
     @classmethod
     def of(cls, weights: EventPolicy | Mapping[str, float]) -> EventPolicy:
@@ -61,6 +76,24 @@ class EventPolicy:
         """The weight of each of ``kinds``, in order (a page weighs hundreds of events)."""
         return tuple(map(self._lookup.get, kinds, repeat(0.0)))
 
+    def strength(self, kind: str, value: float | None) -> float:
+        """The weight of one event of type ``kind`` with ``value`` (see :data:`ValueRule`)."""
+        weight = self._lookup.get(kind, 0.0)
+        if self.values == "ignored" or weight <= 0 or value is None or not value > 0:
+            return weight
+        return weight * (value if self.values == "linear" else 1.0 + math.log1p(value))
+
+    def strengths_of(self, events: Iterable[tuple[str, float | None]]) -> tuple[float, ...]:
+        """:meth:`strength` of each (type, value), in order."""
+        if self.values == "ignored":
+            return self.weights_of(kind for kind, _ in events)
+        return tuple(self.strength(kind, value) for kind, value in events)
+
+    def scaled(self, weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Type weights of many events as strengths under this rule (``values``: NaN where an
+        event has none)."""
+        return scaled_weights(weights, values, self.values)
+
     def counts(self, kind: str) -> bool:
         """Whether an event of this type says anything about the user (liking or not)."""
         return self.weight(kind) != 0.0
@@ -74,6 +107,16 @@ class EventPolicy:
     def negative_types(self) -> list[str]:
         """Types with a negative weight, sorted: negative feedback such as a dislike."""
         return sorted(kind for kind, weight in self.weights.items() if weight < 0)
+
+
+def scaled_weights(weights: np.ndarray, values: np.ndarray, rule: ValueRule) -> np.ndarray:
+    """:meth:`EventPolicy.strength` of many events from their type weights and values."""
+    if rule == "ignored":
+        return weights
+    counted = (weights > 0) & (values > 0)  # NaN compares false
+    factor = np.ones(len(weights), dtype=np.float64)
+    factor[counted] = values[counted] if rule == "linear" else 1.0 + np.log1p(values[counted])
+    return (weights * factor).astype(weights.dtype)
 
 
 def normalized(value: object) -> str | None:

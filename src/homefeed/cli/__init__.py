@@ -248,6 +248,10 @@ def synth(
             min=0.0, max=1.0, help="Share of taste following a focus topic of the moment (order matters)."
         ),
     ] = 0.0,
+    play_counts: Annotated[
+        bool,
+        typer.Option(help="Give liking events a play count (value) that grows with the user's taste."),
+    ] = False,
 ) -> None:
     """Generate a readable synthetic catalog, users with hidden tastes, and their events."""
     from homefeed.datasets.synth import SynthConfig, generate
@@ -270,6 +274,7 @@ def synth(
                 popularity_skew=popularity_skew,
                 activity_spread=activity_spread,
                 taste_drift=taste_drift,
+                play_counts=play_counts,
             ),
             out,
             on_progress=lambda done, _total: progress.update(task, completed=done),

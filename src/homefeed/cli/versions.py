@@ -114,6 +114,11 @@ def print_selection(out: Console, selection: dict[str, Any] | None) -> None:
         )
         table.add_row(model, f"{value:.4f}", str(selection["trials"].get(model, 1)), options or "defaults")
     out.print(table)
+    if compared := selection.get("values_validation"):
+        figures = ", ".join(f"{rule} {value:.4f}" for rule, value in compared.items())
+        out.print(
+            f"event values: [bold]{selection['event_values']}[/] (mean of the models' defaults: {figures})"
+        )
 
 
 def _short(value: Any) -> str:

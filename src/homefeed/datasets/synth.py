@@ -326,6 +326,11 @@ class SynthConfig:
     # share of a user's taste that follows a focus topic of the moment (switching now and then):
     # the latest picks then tell the next ones best, which only order-aware models can read
     taste_drift: float = 0.0
+    # a music service's log: half the picks are tries of what the slate shows (taste aside),
+    # and each liking event carries a play count as its value that grows with the user's taste
+    # for the item's topic (a try of something they care little for gets one or two plays), so
+    # the counts tell the tastes apart where the choices alone are half noise
+    play_counts: bool = False
 
 
 @dataclass(frozen=True)
@@ -425,6 +430,7 @@ def generate(
     seen: list[set[int]] = [set() for _ in range(config.users)]
     drifting = config.taste_drift > 0  # draws nothing otherwise: the default data stay as they were
     focus = rng.integers(n_topics, size=config.users) if drifting else np.zeros(config.users, dtype=np.int64)
+    plays = np.random.default_rng([config.seed, 1])  # its own draws: the events stay the same
     platform_popularity = quality.copy()
     examine = 1.0 / np.log2(np.arange(config.slate_size) + 2.0)
     for day_index in range(config.days):
@@ -445,8 +451,9 @@ def generate(
                 slate = rng.choice(available, size=config.slate_size, replace=False)
                 slate = slate[np.argsort(-platform_popularity[slate], kind="stable")]
                 age_days = (now - published[slate]) / day
+                trying = config.play_counts and plays.random() < 0.5
                 utility = (
-                    2.5 * np.log(taste[item_topic[slate]] + 0.02)
+                    (0.0 if trying else 2.5) * np.log(taste[item_topic[slate]] + 0.02)
                     + 0.7 * np.log(quality[slate])
                     - age_days / 45.0
                     + np.log(examine)
@@ -464,15 +471,16 @@ def generate(
                     kind = "dislike"
                 elif rng.random() < 0.3 * pref + 0.05:
                     kind = "like" if rng.random() < 0.7 else "purchase"
-                events.append(
-                    {
-                        "event_id": f"s{len(events):07d}",
-                        "user_id": users[user]["id"],
-                        "item_id": items[item]["id"],
-                        "type": kind,
-                        "timestamp": round(now, 3),
-                    }
-                )
+                event: dict[str, Any] = {
+                    "event_id": f"s{len(events):07d}",
+                    "user_id": users[user]["id"],
+                    "item_id": items[item]["id"],
+                    "type": kind,
+                    "timestamp": round(now, 3),
+                }
+                if config.play_counts and kind != "dislike":
+                    event["value"] = 1 + int(plays.poisson(40.0 * pref**2))
+                events.append(event)
         if on_progress is not None:
             on_progress(day_index + 1, config.days)
     events.sort(key=lambda event: (event["timestamp"], event["event_id"]))

@@ -24,6 +24,7 @@ class Interaction:
     timestamp: float
     weight: float
     type: str = "click"  # the event type it was read from (a page evaluation stores it again)
+    value: float | None = None  # the event's value (play count, watch time, rating), if any
 
 
 @dataclass
@@ -52,7 +53,7 @@ class EvalDataset:
                 raise RowError(
                     record.source, record.line, record.column_of("type"), f"unknown event type {event.type!r}"
                 )
-            weight = policy.weight(event.type)
+            weight = policy.strength(event.type, event.value)
             if weight <= 0 or (event.user_id, event.item_id) in seen:
                 continue
             if event.item_id not in items:
@@ -60,7 +61,9 @@ class EvalDataset:
                     record.source, record.line, record.column_of("item_id"), f"unknown item {event.item_id!r}"
                 )
             seen.add((event.user_id, event.item_id))
-            rows.append(Interaction(event.user_id, event.item_id, event.timestamp, weight, event.type))
+            rows.append(
+                Interaction(event.user_id, event.item_id, event.timestamp, weight, event.type, event.value)
+            )
         order = np.argsort(np.array([row.timestamp for row in rows], dtype=np.float64), kind="stable")
         return cls(folder.name, folder, items, users, [rows[i] for i in order])
 

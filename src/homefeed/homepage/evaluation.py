@@ -203,7 +203,13 @@ def _store_events(store: Store, rows: Sequence[Interaction]) -> None:
     for start in range(0, len(rows), CHUNK):
         store.add_events(
             [
-                Event(user_id=row.user_id, item_id=row.item_id, type=row.type, timestamp=row.timestamp)
+                Event(
+                    user_id=row.user_id,
+                    item_id=row.item_id,
+                    type=row.type,
+                    value=row.value,
+                    timestamp=row.timestamp,
+                )
                 for row in rows[start : start + CHUNK]
             ]
         )
@@ -244,11 +250,11 @@ def validation_pages_split(store: Store, settings: Settings, max_users: int) -> 
     held = {(case.user_id, item) for case in validation.cases for item in case.relevant}
     rows: list[Interaction] = []
     seen: set[tuple[str, str]] = set()
-    for user_id, item_id, kind, timestamp, *_ in logged:
-        weight = events.weight(kind)
+    for user_id, item_id, kind, timestamp, _device, _surface, value in logged:
+        weight = events.strength(kind, value)
         if weight > 0 and (user_id, item_id) not in seen:
             seen.add((user_id, item_id))
-            rows.append(Interaction(user_id, item_id, timestamp, weight, kind))
+            rows.append(Interaction(user_id, item_id, timestamp, weight, kind, value))
     rows.sort(key=lambda row: row.timestamp)
     fit = [row for row in rows if (row.user_id, row.item_id) not in held]
     when = {(row.user_id, row.item_id): row.timestamp for row in fit}
@@ -301,6 +307,8 @@ def tune_page(
     ]
     if not trades:
         return {}
+    if settings.event_values == "auto":  # the pages read events as the tuned models do
+        settings = settings.model_copy(update={"event_values": selection.event_values})
     dataset, split = validation_pages_split(store, settings, settings.gate.max_users)
     evaluation = Evaluation(dataset, split, [K])
     chosen: dict[str, float] = {}

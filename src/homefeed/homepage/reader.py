@@ -64,7 +64,7 @@ class QueryReader:
         longer = len(events) > limit
         events = events[-limit:]
         policy = served.events if served is not None else self.settings.events
-        weights = policy.weights_of(event.type for event in events)
+        weights = policy.strengths_of((event.type, event.value) for event in events)
         profile = self._profile(user_id, served)
         interests = profile.interests if profile is not None and self.semantic is not None else None
         seen = self._seen(user_id, events, weights, policy, declared, longer, reasons)

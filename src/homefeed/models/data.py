@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -9,10 +10,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from homefeed.domain import ItemFields, UserProfile
-from homefeed.events import CONTEXT_KEYS, EventPolicy, normalized
+from homefeed.events import CONTEXT_KEYS, EventPolicy, ValueRule, normalized, scaled_weights
 
-# (user, item, type, timestamp), optionally followed by the event's device and surface
-EventRow = tuple[str, str, str, float] | tuple[str, str, str, float, str | None, str | None]
+# (user, item, type, timestamp), optionally followed by the event's device and surface, and
+# then by its value (a play count, watch time or rating; None: none)
+EventRow = (
+    tuple[str, str, str, float]
+    | tuple[str, str, str, float, str | None, str | None]
+    | tuple[str, str, str, float, str | None, str | None, float | None]
+)
 
 
 def natural_order(ids: Iterable[str]) -> list[str]:
@@ -33,6 +39,9 @@ class Interactions:
     items: np.ndarray
     weights: np.ndarray
     timestamps: np.ndarray
+    # per event, its value (play count, watch time, rating; NaN: none), kept so that a choice of
+    # value rule can weigh the same events again (``EventPolicy.scaled``); None: none read
+    values: np.ndarray | None = field(default=None, repr=False)
     item_text: np.ndarray | None = field(default=None, repr=False)  # text embeddings, item order
     item_fields: Sequence[ItemFields] | None = field(default=None, repr=False)  # metadata, item order
     profiles: dict[str, UserProfile] = field(default_factory=dict, repr=False)  # by user id, if known
@@ -54,9 +63,9 @@ class Interactions:
         events: EventPolicy | Mapping[str, float],
         catalog: Sequence[str] | None = None,
     ) -> Interactions:
-        """Build from (user, item, type, timestamp[, device, surface]) rows, weighted by the
-        event policy (or a type → weight mapping); types that say nothing (unknown, weight 0)
-        are dropped.
+        """Build from (user, item, type, timestamp[, device, surface[, value]]) rows, weighted by
+        the event policy (or a type → weight mapping) and its value rule; types that say nothing
+        (unknown, weight 0) are dropped.
 
         With a ``catalog`` the item vocabulary is exactly the catalog (events on items outside
         it are dropped), so items nobody touched yet can still be recommended.
@@ -65,6 +74,7 @@ class Interactions:
         item_col: list[str] = []
         weight_col: list[float] = []
         time_col: list[float] = []
+        value_col: list[float] = []
         context_cols: list[list[str]] = [[] for _ in CONTEXT_KEYS]
         allowed = set(catalog) if catalog is not None else None
         policy = EventPolicy.of(events)
@@ -73,12 +83,14 @@ class Interactions:
             weight = policy.weight(kind)
             if weight == 0.0 or (allowed is not None and item_id not in allowed):
                 continue
+            value = row[6] if len(row) > 6 else None
             user_col.append(user_id)
             item_col.append(item_id)
             weight_col.append(weight)
             time_col.append(timestamp)
-            for column, value in zip(context_cols, row[4:], strict=False):
-                column.append(normalized(value) or "")
+            value_col.append(math.nan if value is None else float(value))
+            for column, context in zip(context_cols, row[4:6], strict=False):
+                column.append(normalized(context) or "")
         user_ids = natural_order(user_col)
         item_ids = natural_order(catalog if catalog is not None else item_col)
         user_index = {uid: i for i, uid in enumerate(user_ids)}
@@ -88,15 +100,32 @@ class Interactions:
             for key, column in zip(CONTEXT_KEYS, context_cols, strict=True)
             if len(column) == len(user_col) and any(column)
         }
+        values = np.asarray(value_col, dtype=np.float64)
         return cls(
             user_ids=user_ids,
             item_ids=item_ids,
             users=np.fromiter((user_index[u] for u in user_col), dtype=np.int64, count=len(user_col)),
             items=np.fromiter((item_index[i] for i in item_col), dtype=np.int64, count=len(item_col)),
-            weights=np.asarray(weight_col, dtype=np.float32),
+            weights=policy.scaled(np.asarray(weight_col, dtype=np.float32), values),
             timestamps=np.asarray(time_col, dtype=np.float64),
+            values=values if not np.isnan(values).all() else None,
             contexts=contexts,
         )
+
+    def valued(self) -> bool:
+        """Whether the events' values could tell strengths apart: some liking events carry
+        values, and not all the same one."""
+        if self.values is None:
+            return False
+        known = self.values[(self.weights > 0) & ~np.isnan(self.values)]
+        return len(known) > 0 and bool(known.min() < known.max())
+
+    def reweighed(self, rule: ValueRule) -> Interactions:
+        """These events (read with values ignored) with their weights scaled by value ``rule``."""
+        values = self.values if self.values is not None else np.full(len(self.weights), np.nan)
+        copy = self.subset(np.arange(len(self.weights)))
+        copy.weights = scaled_weights(self.weights, values, rule)
+        return copy
 
     @property
     def n_users(self) -> int:
@@ -154,6 +183,7 @@ class Interactions:
             items=self.items[rows],
             weights=self.weights[rows],
             timestamps=self.timestamps[rows],
+            values=self.values[rows] if self.values is not None else None,
             item_text=self.item_text,
             item_fields=self.item_fields,
             profiles=self.profiles,

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from homefeed.errors import TooLargeError
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions, blanked_rows
+from homefeed.models.sparse_rows import history_row
 
 
 def memory_needed(n_items: int) -> int:
@@ -21,18 +22,24 @@ def memory_needed(n_items: int) -> int:
 class EaseRecommender(Recommender):
     """Learns item weights B = argmin ||X - XB||² + λ||B||² with diag(B) = 0, in closed form.
 
-    Scores any history (known or new users) as x·B. B is dense, items by items, and so is
-    the matrix inverted to find it: memory grows with items² and time with items³, so a
-    catalog above ``max_items`` is refused before any work (use itemknn or als there).
+    B is learnt from which items each user chose (binary X); a user is scored as x·B with x
+    their row, each item counted once or (``strengths``) weighted by its events' strength, so
+    an often-played item counts more. Scores any history (known or new users) this way.
+    B is dense, items by items, and so is the matrix inverted to find it: memory grows with
+    items² and time with items³, so a catalog above ``max_items`` is refused before any work
+    (use itemknn or als there).
     """
 
     name = "ease"
-    config_keys = ("regularization", "max_items")
+    config_keys = ("regularization", "max_items", "strengths")
 
-    def __init__(self, regularization: float = 500.0, max_items: int = 25_000) -> None:
+    def __init__(
+        self, regularization: float = 500.0, max_items: int = 25_000, strengths: bool = False
+    ) -> None:
         super().__init__()
         self.regularization = regularization
         self.max_items = max_items
+        self.strengths = strengths
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self.history = sp.csr_matrix((0, 0), dtype=np.float32)
 
@@ -54,15 +61,14 @@ class EaseRecommender(Recommender):
         precision /= -np.diag(precision).copy()[None, :]
         precision[np.diag_indices_from(precision)] = 0.0
         self.weights = precision.astype(np.float32)
-        self.history = matrix.astype(np.float32)
+        self.history = (data.matrix() if self.strengths else matrix).astype(np.float32)
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         scores: np.ndarray = np.asarray(self.history[users] @ self.weights)
         return scores
 
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        vector = np.zeros(self.weights.shape[0], dtype=np.float32)
-        vector[items[weights > 0]] = 1.0
+        vector = history_row(self.weights.shape[0], items, weights, self.strengths)
         scores: np.ndarray = vector @ self.weights
         return scores
 
@@ -88,12 +94,17 @@ class EaseRecommender(Recommender):
             "history_indptr": history.indptr,
             "history_indices": history.indices,
             "history_shape": np.array(history.shape),
+            "history_data": history.data,
         }
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.weights = arrays["weights"]
         indices = arrays["history_indices"]
         self.history = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), indices, arrays["history_indptr"]),
+            (
+                arrays.get("history_data", np.ones(len(indices), dtype=np.float32)),
+                indices,
+                arrays["history_indptr"],
+            ),
             shape=tuple(arrays["history_shape"]),
         )

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.data import Interactions
-from homefeed.models.sparse_rows import blank_lines, csr_arrays, csr_from_arrays
+from homefeed.models.sparse_rows import blank_lines, csr_arrays, csr_from_arrays, history_row
 
 BLOCK_ENTRIES = 1 << 24  # similarities computed at once: 128 MiB of float64, whatever the catalog
 
@@ -50,17 +50,18 @@ def neighbour_similarity(matrix: sp.csc_matrix, neighbours: int, shrink: float) 
 
 
 class ItemKnnRecommender(Recommender):
-    """Scores an item by the summed cosine similarity to the user's items, keeping each
-    item's ``neighbours`` most similar items; ``shrink`` damps similarities built on few
-    co-occurrences."""
+    """Scores an item by the summed cosine similarity to the user's items (each counted once or,
+    with ``strengths``, weighted by its events' strength), keeping each item's ``neighbours``
+    most similar items; ``shrink`` damps similarities built on few co-occurrences."""
 
     name = "itemknn"
-    config_keys = ("neighbours", "shrink")
+    config_keys = ("neighbours", "shrink", "strengths")
 
-    def __init__(self, neighbours: int = 100, shrink: float = 0.0) -> None:
+    def __init__(self, neighbours: int = 100, shrink: float = 0.0, strengths: bool = False) -> None:
         super().__init__()
         self.neighbours = neighbours
         self.shrink = shrink
+        self.strengths = strengths
         self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
         self.history = sp.csr_matrix((0, 0), dtype=np.float32)
 
@@ -68,14 +69,13 @@ class ItemKnnRecommender(Recommender):
         matrix = data.matrix()
         matrix.data[:] = 1.0
         self.similarity = neighbour_similarity(matrix.tocsc(), self.neighbours, self.shrink)
-        self.history = matrix.astype(np.float32)
+        self.history = (data.matrix() if self.strengths else matrix).astype(np.float32)
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         return np.asarray((self.history[users] @ self.similarity).todense())
 
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        vector = np.zeros(self.similarity.shape[0], dtype=np.float32)
-        vector[items[weights > 0]] = 1.0
+        vector = history_row(self.similarity.shape[0], items, weights, self.strengths)
         return np.asarray(self.similarity.T @ vector).ravel()
 
     def similar_items(self, item_id: str, n: int) -> list[tuple[str, float]]:
@@ -107,12 +107,17 @@ class ItemKnnRecommender(Recommender):
             "history_indices": history.indices,
             "history_indptr": history.indptr,
             "history_shape": np.array(history.shape),
+            "history_data": history.data,
         }
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.similarity = csr_from_arrays("similarity", arrays)
         indices = arrays["history_indices"]
         self.history = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), indices, arrays["history_indptr"]),
+            (
+                arrays.get("history_data", np.ones(len(indices), dtype=np.float32)),
+                indices,
+                arrays["history_indptr"],
+            ),
             shape=tuple(arrays["history_shape"]),
         )

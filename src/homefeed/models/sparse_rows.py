@@ -37,6 +37,17 @@ def rows_weighted_sum(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarr
     return np.bincount(matrix.indices[at], values, minlength=matrix.shape[1])
 
 
+def history_row(n_items: int, items: np.ndarray, weights: np.ndarray, strengths: bool) -> np.ndarray:
+    """A user's row from a history, float32 [n_items]: 1 for each liked item, or (``strengths``)
+    its events' summed strength; negative feedback left out."""
+    liked = weights > 0
+    if strengths:
+        return np.bincount(items[liked], weights[liked], minlength=n_items).astype(np.float32)
+    row = np.zeros(n_items, dtype=np.float32)
+    row[items[liked]] = 1.0
+    return row
+
+
 def csr_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
     """``matrix`` as ``{prefix}_data``, ``_indices``, ``_indptr`` and ``_shape`` arrays."""
     matrix = matrix.tocsr()

@@ -89,17 +89,17 @@ class Logs:
 
     def iter_event_rows(
         self, chunk_size: int = 50_000
-    ) -> Iterator[tuple[str, str, str, float, str | None, str | None]]:
-        """Every stored event as (user_id, item_id, type, timestamp, device, surface), in
+    ) -> Iterator[tuple[str, str, str, float, str | None, str | None, float | None]]:
+        """Every stored event as (user_id, item_id, type, timestamp, device, surface, value), in
         arrival order; device and surface are read from the event's context (None if absent)."""
         device, surface = (events.c.context[key].as_string() for key in CONTEXT_KEYS)
         query = sa.select(
-            events.c.user_id, events.c.item_id, events.c.type, events.c.ts, device, surface
+            events.c.user_id, events.c.item_id, events.c.type, events.c.ts, device, surface, events.c.value
         ).order_by(events.c.seq)
         with self.engine.connect() as connection:
             result = connection.execution_options(yield_per=chunk_size).execute(query)
             for row in result:
-                yield row.user_id, row.item_id, row.type, row.ts, row[4], row[5]
+                yield row.user_id, row.item_id, row.type, row.ts, row[4], row[5], row.value
 
     def item_popularity(self, event_types: Sequence[str], limit: int) -> list[tuple[str, int]]:
         """Items with the most events of the given types, most first, ties by id."""

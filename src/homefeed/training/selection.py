@@ -26,6 +26,7 @@ import optuna
 
 from homefeed.accuracy import ranking_metrics
 from homefeed.domain import UserProfile
+from homefeed.events import VALUE_RULES, ValueRule
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
 from homefeed.models.ease import memory_needed
@@ -40,6 +41,7 @@ METRIC, K = "ndcg", 10
 LEADING = 3  # personal models trained and tried on the page, best first
 FUSED_DEPTH = 100  # each fused model's list is this long
 FUSION_TOLERANCE = 0.02  # fuse more models while validation NDCG stays within this of the best
+VALUES_Z = 2.0  # events' values are read where the paired gain is this many standard errors
 EASE_MEMORY = 4 * 2**30  # EASE is a candidate while its dense matrices fit in this
 
 Space = Callable[[optuna.trial.BaseTrial], dict[str, Any]]
@@ -94,6 +96,8 @@ class Selection:
     blend_validation: dict[str, float] = field(default_factory=dict)  # models fused -> NDCG@10
     page: dict[str, float] = field(default_factory=dict)  # homepage settings chosen on validation pages
     page_validation: dict[str, float] = field(default_factory=dict)  # variant -> validation NDCG@10
+    event_values: ValueRule = "ignored"  # how events' values weigh (EventPolicy.values)
+    values_validation: dict[str, float] = field(default_factory=dict)  # rule -> mean default NDCG@10
     tuned_at: float = field(default_factory=time.time)
 
     def manifest(self) -> dict[str, Any]:
@@ -181,29 +185,59 @@ def tune(
     max_users: int = 2000,
     defaults: Mapping[str, Mapping[str, Any]] | None = None,
     on_step: Callable[[str], None] | None = None,
+    value_rule: ValueRule | None = "ignored",
 ) -> Selection:
     """Tune each candidate with a search space on one half of the validation users, within an
     equal share of the budget; then score every candidate as tuned on the other half, which no
     trial has seen (the best of many trials on one half flatters it), and choose the personal
-    row and its fusion there."""
+    row and its fusion there. ``value_rule`` says how ``data`` weighs events' values (it is
+    recorded); with None (``data`` read with values ignored) the rule is chosen first, on all
+    validation users: the one under which the candidates with their defaults score highest on
+    average (models that read no strengths score alike under every rule, so the ones that do
+    decide), if its gain over ignoring values is clear."""
     step = on_step or (lambda _message: None)
     started = time.perf_counter()
     split = validation_split(data, max_users)
     order = np.random.default_rng(1).permutation(len(split.cases))
-    tuning = [split.cases[i] for i in sorted(order[: len(order) // 2])]
-    choosing = [split.cases[i] for i in sorted(order[len(order) // 2 :])]
+    halves = sorted(order[: len(order) // 2]), sorted(order[len(order) // 2 :])
+    tuning = [split.cases[i] for i in halves[0]]
+    choosing = [split.cases[i] for i in halves[1]]
     fitted = [c for c in candidates if c != "ease" or memory_needed(data.n_items) <= EASE_MEMORY]
     sources = {name: dict(fixed) for name, fixed in DEFAULT_SOURCES.items() if name not in SPACES}
 
-    def fit(name: str, options: Mapping[str, Any]) -> Recommender:
-        configured = {**(defaults or {}).get(name, {}), **options}
+    reading: dict[str, dict[str, Any]] = {}  # the options that make a model read strengths
+
+    def fit(name: str, options: Mapping[str, Any], training: Interactions | None = None) -> Recommender:
+        configured = {**(defaults or {}).get(name, {}), **reading.get(name, {}), **options}
         if name == "ranker":
             configured["sources"] = sources
         model: Recommender = model_class(name)(**configured)
-        return model.fit(split.training)
+        return model.fit(training or split.training)
 
     def score(name: str, options: Mapping[str, Any]) -> float:
         return float(measure(fit(name, options), tuning, profiles, K)[METRIC].mean())
+
+    rule: ValueRule = value_rule or "ignored"
+    by_rule: dict[str, float] = {}
+    if value_rule is None and data.valued():
+        step("choosing how event values weigh (play counts, durations, ratings)")
+        tunable = [name for name in fitted if name in SPACES]
+        splits = {trying: validation_split(data.reweighed(trying), max_users) for trying in VALUE_RULES}
+        per_case = {  # the same users and held-out rows, weighed by each rule
+            trying: np.mean(
+                [
+                    measure(fit(name, options, found.training), found.cases, profiles, K)[METRIC]
+                    for name, options in _strengths_read(trying, tunable).items()
+                ],
+                axis=0,
+            )
+            for trying, found in splits.items()
+        }
+        by_rule = {trying: float(figures.mean()) for trying, figures in per_case.items()}
+        rule = _value_rule(per_case)
+        split = splits[rule]
+        tuning, choosing = ([split.cases[i] for i in half] for half in halves)
+    reading = {name: options for name, options in _strengths_read(rule, fitted).items() if options}
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tuned: dict[str, tuple[dict[str, Any], int]] = {}  # name -> (options, trials)
@@ -238,7 +272,9 @@ def tune(
                 lists[name], figures[name], tuned[name] = plain, _ndcg(plain, relevant), ({}, trials)
     floor = _ndcg(rank_cases(fit("popularity", {}), choosing, profiles, K)[0], relevant)
     ahead = [name for name in sorted(figures, key=lambda name: -figures[name]) if figures[name] > floor]
-    sources.update({name: tuned[name][0] for name in ahead[:LEADING] if name in SPACES})
+    sources.update(
+        {name: {**reading.get(name, {}), **tuned[name][0]} for name in ahead[:LEADING] if name in SPACES}
+    )
     if "ranker" in tuned:  # last: it reads the tuned sources
         step("validating ranker")
         figures["ranker"] = _ndcg(rank_cases(fit("ranker", {}), choosing, profiles, K)[0], relevant)
@@ -249,7 +285,11 @@ def tune(
         personal=personal,
         blend=blend,
         blend_validation=blended,
-        params={name: options for name, (options, _) in tuned.items() if name != "ranker"},
+        params={
+            name: {**reading.get(name, {}), **options}
+            for name, (options, _) in tuned.items()
+            if name != "ranker"
+        },
         ranker_sources=sources,
         validation={"popularity": round(floor, 5)}
         | {name: round(value, 5) for name, value in figures.items()},
@@ -257,7 +297,31 @@ def tune(
         users=len(split.cases),
         trials={name: trials for name, (_, trials) in tuned.items()},
         seconds=round(time.perf_counter() - started, 1),
+        event_values=rule,
+        values_validation={name: round(value, 5) for name, value in by_rule.items()},
     )
+
+
+def _strengths_read(rule: ValueRule, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each model's options under ``rule``: where the rule reads events' values, the models that
+    can weigh a user's items by strength do."""
+    reads = rule != "ignored"
+    return {
+        name: {"strengths": True} if reads and model_class(name).accepts("strengths") else {}
+        for name in names
+    }
+
+
+def _value_rule(per_case: Mapping[ValueRule, np.ndarray]) -> ValueRule:
+    """The rule whose per-user gain over ignoring values is largest, if it is clear: a paired
+    mean gain above ``VALUES_Z`` standard errors (random values gain by chance otherwise)."""
+    plain, clear = per_case["ignored"], {}
+    for rule, figures in per_case.items():
+        gain = figures - plain
+        error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
+        if gain.mean() > VALUES_Z * error:
+            clear[rule] = float(gain.mean())
+    return max(clear, key=lambda rule: clear[rule]) if clear else "ignored"
 
 
 def _ndcg(ranked: np.ndarray, relevant: list[set[int]]) -> float:

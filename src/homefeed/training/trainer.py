@@ -14,6 +14,7 @@ from homefeed import __version__
 from homefeed.config import Settings
 from homefeed.domain import Item, UserProfile
 from homefeed.errors import ModelNotTrainedError
+from homefeed.events import ValueRule
 from homefeed.models.base import Recommender
 from homefeed.models.data import EventRow, Interactions
 from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, fit_new_item_map
@@ -66,7 +67,13 @@ def train_bundle(
     # deletions from here on reach this version before it is published (see _publish)
     changes_seen, deletions_from = store.last_user_change(), time.time()
     catalog = list(store.iter_items())
-    events = settings.events
+    root = settings.effective_models_dir
+    if selection is None and tune_seconds is None:
+        selection = Selection.load(root)
+    events = settings.events  # with values ignored while --tune is still to choose how they weigh
+    if settings.event_values == "auto" and selection is not None:
+        events = events.with_values(selection.event_values)
+    chosen_rule = None if settings.event_values == "auto" else events.values  # None: --tune chooses
     rows: Iterator[EventRow] = store.logs.iter_event_rows()
     gated = settings.gate.enabled if gated is None else gated
     cut = store.logs.newest_share_cut(settings.gate.holdout_share) if gated else None
@@ -86,8 +93,13 @@ def train_bundle(
         step("reading user profiles")
         known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
         data.profiles = {user.id: user for user in known}
-    if selection is None:
-        selection = _selection(store, settings, data, in_order, names, tune_seconds, step, page_tuner)
+    if selection is None and tune_seconds is not None:
+        selection = _tuned(
+            store, settings, data, in_order, names, tune_seconds, step, page_tuner, chosen_rule
+        )
+        if selection.event_values != events.values:
+            events = events.with_values(selection.event_values)
+            data = data.reweighed(events.values)
     if selection is not None:  # the chosen personal models are trained too
         names = list(dict.fromkeys([*names, *selection.personal]))
     models: dict[str, Recommender] = {}
@@ -127,7 +139,6 @@ def train_bundle(
         unsplit = "not judged: the events cannot be split in time (too few, or all at one time)"
         verdict = Verdict("passed", unsplit, 0, None)
     version = new_version()
-    root = settings.effective_models_dir
     temporary = root / f".tmp-{version}"
     step("saving")
     config = IndexConfig(hnsw_above=settings.semantic.exact_below)
@@ -157,6 +168,7 @@ def train_bundle(
         "fit_seconds": timings,
         "total_seconds": round(time.perf_counter() - started, 3),
         "event_weights": dict(events.weights),
+        "event_values": events.values,
         "reports": {name: report for name, model in models.items() if (report := model.training_report())},
         **({"selection": selection.manifest()} if selection is not None else {}),
         "files": file_checksums(temporary),  # verified on every load (integrity.verify_files)
@@ -179,21 +191,20 @@ def train_bundle(
     return ModelBundle(version, final, manifest, models, new_items)
 
 
-def _selection(
+def _tuned(
     store: Store,
     settings: Settings,
     data: Interactions,
     items: list[Item],
     names: Sequence[str],
-    tune_seconds: float | None,
+    tune_seconds: float,
     step: StepCallback,
     page_tuner: PageTuner | None,
-) -> Selection | None:
-    """Models chosen and tuned now on the events (saved for later trainings), else the last
-    tuned choices, else None (the configured models as they are)."""
+    value_rule: ValueRule | None,
+) -> Selection:
+    """Models chosen and tuned now on the events, and the page's trades (saved for later
+    trainings); with ``value_rule`` None, how events' values weigh too."""
     root = settings.effective_models_dir
-    if tune_seconds is None:
-        return Selection.load(root)
     candidates = candidates_for(names)
     if any(build_model(name, settings).reads_item_text for name in candidates) and data.item_text is None:
         step("embedding item texts")
@@ -202,7 +213,9 @@ def _selection(
         known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
         data.profiles = {user.id: user for user in known}
     defaults = {name: configured_options(name, settings) for name in candidates}
-    selection = tune(data, candidates, tune_seconds, data.profiles, settings.gate.max_users, defaults, step)
+    selection = tune(
+        data, candidates, tune_seconds, data.profiles, settings.gate.max_users, defaults, step, value_rule
+    )
     if page_tuner is not None:
         step("choosing the page's shares on validation pages")
         selection.page = page_tuner(selection, list(dict.fromkeys([*names, *selection.personal])))

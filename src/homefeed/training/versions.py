@@ -91,10 +91,12 @@ class ModelBundle:
         return {name: found for name, model in self.models.items() if (found := model.held_about(user_id))}
 
     def events(self, default: EventPolicy) -> EventPolicy:
-        """The event weights the version was trained with (``default`` for a version that did
-        not record them): the page reads a user's history with these."""
+        """The event weights and value rule the version was trained with (``default`` for a
+        version that did not record them): the page reads a user's history with these."""
         weights = self.manifest.get("event_weights")
-        return EventPolicy(weights) if weights is not None else default
+        if weights is None:
+            return default
+        return EventPolicy(weights, self.manifest.get("event_values", "ignored"))
 
     def vector_index(self, name: str, config: IndexConfig) -> VectorIndex | None:
         """A search index over model ``name``'s item vectors (slots = its item indices): the
