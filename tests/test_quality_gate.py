@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
+from homefeed.datasets.synth import SynthConfig, generate
 from homefeed.domain import Event, Impression, Item
 from homefeed.service import create_app
 from homefeed.store import Store, runs
@@ -101,6 +102,32 @@ def test_events_that_cannot_be_split_in_time_are_not_judged(store: Store, settin
     assert bundle.manifest["gate"]["status"] == "passed"
     assert "cannot be split in time" in bundle.manifest["gate"]["reason"]
     assert bundle.manifest["events"] == 9
+
+
+def test_a_log_without_order_is_judged_on_items_drawn_per_user(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """A bulk export stamps every event alike: no newest share exists. One liked item per user
+    is drawn and held out, as `--tune` validates, and each personal model must not rank them
+    clearly worse than popularity fitted on the same rows."""
+    folder = tmp_path / "export"
+    generate(SynthConfig(users=300, items=240, days=30, topics=6, seed=7, ordered=False), folder)
+    quick = _quick(settings)
+    load_folder(store, quick, folder)
+    total = store.counts()["events"]
+    good = train_bundle(store, quick, MODELS)
+    gate = good.manifest["gate"]
+    assert gate["status"] == "passed" and "at random" in gate["reason"], gate["reason"]
+    assert gate["cut"] is None and gate["users"] >= quick.gate.min_users
+    assert good.manifest["events"] <= total - gate["users"]  # the drawn items were not trained on
+    assert set(gate["models"]) == {"als"}  # popularity is the floor, not judged against itself
+    als = gate["models"]["als"]
+    assert als["candidate"]["ndcg"] > als["popularity"]["ndcg"]
+    bad = train_bundle(store, _crippled(quick), MODELS)
+    verdict = bad.manifest["gate"]
+    assert verdict["status"] == "rejected" and verdict["reason"].startswith("als ndcg@10 "), verdict
+    assert "of popularity minus" in verdict["reason"]
+    assert served_version_path(quick.effective_models_dir) == good.path
 
 
 def test_picks_of_items_the_homepage_showed_are_not_used_to_judge(

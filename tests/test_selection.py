@@ -18,15 +18,9 @@ from homefeed.models.base import Recommender, UserQuery
 from homefeed.models.data import Interactions
 from homefeed.models.fusion import fuse
 from homefeed.store import Store, migrate
-from homefeed.training.selection import (
-    CANDIDATES,
-    SELECTION_FILE,
-    Selection,
-    has_order,
-    tune,
-    validation_split,
-)
+from homefeed.training.selection import CANDIDATES, SELECTION_FILE, Selection, tune
 from homefeed.training.trainer import train_bundle
+from homefeed.training.validation import has_order, validation_split
 
 from .conftest import load_folder
 

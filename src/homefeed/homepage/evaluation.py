@@ -30,8 +30,9 @@ from homefeed.live.catalog import Catalog
 from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions
 from homefeed.store import Store, migrate
-from homefeed.training.selection import K, Selection, validation_split
+from homefeed.training.selection import K, Selection
 from homefeed.training.trainer import DEFAULT_MODELS, train_bundle
+from homefeed.training.validation import validation_split
 from homefeed.training.versions import SEMANTIC_DIR
 from homefeed.understanding.semantic import open_semantic_space
 

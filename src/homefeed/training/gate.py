@@ -1,7 +1,9 @@
 """The quality gate: a new version serves only when it ranks the newest events, which it was not
 trained on, about as well as the version serving now ranks the same rows.
 
-Training holds out the newest ``holdout_share`` of events (a time cut: the temporal protocol).
+Training holds out the newest ``holdout_share`` of events (a time cut: the temporal protocol);
+a log without order (a bulk export at one moment) has no newest events, and one liked item per
+user is drawn and held out instead (:func:`review_drawn`, the validation of ``--tune``).
 Each test user is known by their history before the cut and is asked for their next items: the
 positive events after the cut on items they had not had before. Both versions score every user
 from that history, as the page does, and each model the two versions share is compared on the
@@ -20,16 +22,15 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from homefeed.accuracy import ranking_metrics
 from homefeed.config import GateSettings
 from homefeed.domain import UserProfile
 from homefeed.events import EventPolicy
-from homefeed.models.base import Recommender, UserQuery, top_k
+from homefeed.models.base import Recommender
 from homefeed.models.data import EventRow, Interactions
+from homefeed.models.popularity import PopularityRecommender
 from homefeed.training.integrity import CorruptVersionError
+from homefeed.training.validation import ValidationCase, ValidationSplit, measure
 from homefeed.training.versions import ModelBundle, load_bundle, served_version_path
-
-REPORTED = ("hr", "recall", "ndcg", "mrr")
 
 
 class Holdout:
@@ -46,14 +47,6 @@ class Holdout:
                 yield row
             else:
                 self.rows.append(row)
-
-
-@dataclass
-class GateCase:
-    user_id: str
-    history: list[str]  # item ids before the cut, oldest first
-    weights: list[float]
-    relevant: set[str]
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,7 @@ def test_cases(
     seen: float,
     limit: int,
     shown: Shown | None = None,
-) -> tuple[list[GateCase], int]:
+) -> tuple[list[ValidationCase], int]:
     """Users with a history in ``data`` and positive held-out events after ``seen`` on catalog
     items new to them; at most ``limit`` of them, a fixed sample. Items the homepage had shown
     the user (``shown``) are left out of what they are asked to predict: those clicks follow the
@@ -112,7 +105,7 @@ def test_cases(
         known = [known[i] for i in sorted(chosen)]
     wanted = {index: user for user in known if (index := data.user_index(user)) is not None}
     order = np.lexsort((data.timestamps, data.users))
-    cases: dict[str, GateCase] = {user: GateCase(user, [], [], set()) for user in known}
+    cases: dict[str, ValidationCase] = {user: ValidationCase(user, [], [], set()) for user in known}
     for row in order[np.isin(data.users[order], list(wanted))]:
         case = cases[wanted[int(data.users[row])]]
         case.history.append(data.item_ids[int(data.items[row])])
@@ -126,43 +119,42 @@ def test_cases(
     return [case for case in cases.values() if case.relevant], confounded
 
 
-def measure(
-    model: Recommender, cases: list[GateCase], profiles: Mapping[str, UserProfile], k: int
-) -> dict[str, np.ndarray]:
-    """Per-user ranking metrics of ``model`` over ``cases``, each user scored from their history
-    (items the model does not know are left out of it, and it cannot rank them)."""
-    ranked, relevant = rank_cases(model, cases, profiles, k)
-    values = ranking_metrics(ranked, relevant, k)
-    return {name: values[name] for name in REPORTED}
-
-
-def rank_cases(
-    model: Recommender, cases: list[GateCase], profiles: Mapping[str, UserProfile], k: int
-) -> tuple[np.ndarray, list[set[int]]]:
-    """Each case's top ``k`` unseen items by ``model`` (its item indices) and the relevant ones
-    (an item the model does not know gets a negative index: never ranked, still counted)."""
-    ranked = np.full((len(cases), k), -1, dtype=np.int64)
-    relevant: list[set[int]] = []
-    for row, case in enumerate(cases):
-        pairs = [
-            (index, weight)
-            for item, weight in zip(case.history, case.weights, strict=True)
-            if (index := model.item_index(item)) is not None
-        ]
-        items = np.array([index for index, _ in pairs], dtype=np.int64)
-        weights = np.array([weight for _, weight in pairs], dtype=np.float32)
-        query = UserQuery(items, weights, profiles.get(case.user_id))
-        scores = np.array(model.score_user(query), dtype=np.float64)
-        scores[items] = -np.inf
-        ranked[row] = top_k(scores[None, :], k)[0][0]
-        unknown = iter(range(-2, -2 - len(case.relevant), -1))  # never ranked, still counted
-        indices = (model.item_index(item) for item in case.relevant)
-        relevant.append({index if index is not None else next(unknown) for index in indices})
-    return ranked, relevant
-
-
 def _means(values: dict[str, np.ndarray]) -> dict[str, float]:
     return {name: round(float(column.mean()), 5) for name, column in values.items()}
+
+
+def review_drawn(
+    settings: GateSettings,
+    models: Mapping[str, Recommender],
+    split: ValidationSplit,
+    profiles_of: Callable[[Sequence[str]], Mapping[str, UserProfile]],
+) -> Verdict:
+    """Judge ``models`` fitted on ``split.training`` of a log without order: each model that
+    scores a user's taste is asked for the item drawn from each test user, and must not rank
+    them clearly worse than popularity fitted on the same rows. The serving version is not
+    compared: it may have trained on the drawn rows, which would flatter it."""
+    cases, k, key = split.cases, settings.k, settings.metric
+    profiles = profiles_of([case.user_id for case in cases])
+    reference = models.get("popularity") or PopularityRecommender().fit(split.training)
+    floor = measure(reference, cases, profiles, k)
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    worse = []
+    for name, model in models.items():
+        if not model.personal:
+            continue
+        found = measure(model, cases, profiles, k)
+        figures[name] = {"candidate": _means(found), "popularity": _means(floor)}
+        if clearly_worse(found[key], floor[key], settings.margin, settings.confidence):
+            now, base = figures[name]["candidate"][key], figures[name]["popularity"][key]
+            worse.append(f"{name} {key}@{k} {now:.4f} < {base:.4f} of popularity minus {settings.margin:.0%}")
+    if worse:
+        return Verdict("rejected", "; ".join(worse), len(cases), None, None, figures)
+    judged = ", ".join(sorted(figures)) or "no personal model"
+    reason = (
+        f"{judged} not worse than popularity by over {settings.margin:.0%} on {split.how} "
+        f"({len(cases)} users; the serving version is not compared: it may have trained on them)"
+    )
+    return Verdict("passed", reason, len(cases), None, None, figures)
 
 
 def clearly_worse(new: np.ndarray, old: np.ndarray, margin: float, confidence: float) -> bool:

@@ -1,10 +1,9 @@
 """Models chosen and tuned on the operator's own events (``homefeed train --tune``).
 
-One user's interaction per user is held out: their latest liked item when the log orders
-events in time, else one drawn at random (a log of play counts or a bulk export has no order
-to trust, and a "latest" item would be an accident of file order). Every candidate model is
-fitted on the rest and asked for the held-out item from the user's history, as the page asks
-(:func:`homefeed.training.gate.measure`, the quality gate's measure). Optuna's TPE sampler
+One interaction per user is held out (:func:`homefeed.training.validation.validation_split`).
+Every candidate model is fitted on the rest and asked for the held-out item from the user's
+history, as the page asks (:func:`homefeed.training.validation.measure`, the quality gate's
+measure). Optuna's TPE sampler
 then tunes each candidate's key settings within the time budget, defaults first. The
 candidates in order of validation NDCG@10 lead the personal row, and the best of them feed
 the ranker. The choices are written beside the versions (``selection.json``) and in each
@@ -32,8 +31,8 @@ from homefeed.models.data import Interactions
 from homefeed.models.ease import memory_needed
 from homefeed.models.fusion import fuse
 from homefeed.ranking.ltr import DEFAULT_SOURCES
-from homefeed.training.gate import GateCase, measure, rank_cases
 from homefeed.training.registry import model_class
+from homefeed.training.validation import measure, rank_cases, validation_split
 
 logger = logging.getLogger(__name__)
 SELECTION_FILE = "selection.json"
@@ -69,15 +68,6 @@ SPACES: dict[str, Space] = {
     },
 }
 CANDIDATES = tuple(SPACES)  # cheap enough to tune: the default field of candidates
-
-
-@dataclass
-class ValidationSplit:
-    """Training rows, and per test user their history and the held-out item."""
-
-    training: Interactions
-    cases: list[GateCase]
-    how: str
 
 
 @dataclass
@@ -128,46 +118,6 @@ class Selection:
         if name == "ranker":
             return {"sources": self.ranker_sources}
         return dict(self.params.get(name, {}))
-
-
-def has_order(data: Interactions) -> bool:
-    """Whether the log orders each user's events in time: most of a user's consecutive events
-    lie at different moments (a bulk export stamps them all alike)."""
-    order = np.lexsort((data.timestamps, data.users))
-    same_user = data.users[order][1:] == data.users[order][:-1]
-    if not same_user.any():
-        return False
-    tied = (np.diff(data.timestamps[order]) == 0)[same_user]
-    return bool(tied.mean() < 0.5)
-
-
-def validation_split(data: Interactions, max_users: int, seed: int = 0) -> ValidationSplit:
-    """Each user's latest liked item held out (one at random when the log has no order), for
-    users with at least two other liked items; at most ``max_users`` of them, a fixed sample."""
-    rng = np.random.default_rng(seed)
-    ordered = has_order(data)
-    rows = data.user_rows()
-    users = [user for user, found in enumerate(rows) if len(np.unique(data.items[found])) >= 3]
-    if len(users) > max_users:
-        users = sorted(rng.choice(users, size=max_users, replace=False).tolist())
-    held = np.array(
-        [row[-1] if ordered else rng.choice(row) for row in (rows[u] for u in users)], dtype=np.int64
-    )
-    keep = np.ones(len(data.users), dtype=bool)
-    keep[held] = False
-    training = data.subset(keep)
-    cases = []
-    for user, row in zip(users, held.tolist(), strict=True):
-        user_rows = [r for r in rows[user].tolist() if r != row]
-        item = data.item_ids[int(data.items[row])]
-        history = [data.item_ids[int(data.items[r])] for r in user_rows]
-        weights = [float(data.weights[r]) for r in user_rows]
-        if item not in history:
-            cases.append(GateCase(data.user_ids[user], history, weights, {item}))
-    how = (
-        "latest liked item per user" if ordered else "one liked item at random per user (no order in the log)"
-    )
-    return ValidationSplit(training, cases, how)
 
 
 def candidates_for(names: Sequence[str]) -> list[str]:

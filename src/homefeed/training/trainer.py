@@ -20,10 +20,11 @@ from homefeed.models.data import EventRow, Interactions
 from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, fit_new_item_map
 from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
-from homefeed.training.gate import Holdout, Verdict, review, serving_bundle
+from homefeed.training.gate import Holdout, Verdict, review, review_drawn, serving_bundle
 from homefeed.training.integrity import ARTIFACT_FORMAT, file_checksums
 from homefeed.training.registry import build_model, configured_options, model_class
 from homefeed.training.selection import Selection, candidates_for, tune
+from homefeed.training.validation import has_order, validation_split
 from homefeed.training.versions import (
     INDEX_DIR,
     MANIFEST,
@@ -89,6 +90,11 @@ def train_bundle(
             "no usable events to train on: import data first (homefeed import ...) "
             "or send events to POST /v1/events"
         )
+    everything, drawn = data, None
+    if gated and holdout is None and not has_order(data):  # no time to cut: one item per user drawn
+        found = validation_split(data, settings.gate.max_users)
+        if len(found.cases) >= settings.gate.min_users:
+            data, drawn = found.training, found
     if any(model_class(name).reads_request for name in names):
         step("reading user profiles")
         known = (user for user in store.iter_users() if data.user_index(user.id) is not None)
@@ -100,6 +106,8 @@ def train_bundle(
         if selection.event_values != events.values:
             events = events.with_values(selection.event_values)
             data = data.reweighed(events.values)
+            if drawn is not None:  # the same rows drawn; their histories weighed by the rule
+                drawn = validation_split(everything.reweighed(events.values), settings.gate.max_users)
     if selection is not None:  # the chosen personal models are trained too
         names = list(dict.fromkeys([*names, *selection.personal]))
     models: dict[str, Recommender] = {}
@@ -135,6 +143,9 @@ def train_bundle(
             return store.logs.shown_pairs(users, since)
 
         verdict = review(settings.gate, data, models, holdout, serving, store.profiles_of, events, shown)
+    elif drawn is not None:
+        step("judging the new version on one item per user drawn at random (quality gate)")
+        verdict = review_drawn(settings.gate, models, drawn, store.profiles_of)
     elif gated:
         unsplit = "not judged: the events cannot be split in time (too few, or all at one time)"
         verdict = Verdict("passed", unsplit, 0, None)
