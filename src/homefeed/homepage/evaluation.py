@@ -283,7 +283,11 @@ TRADES = (
     ("semantic", "history_share", "semantic-history"),
     ("homepage", "new_items_share", "new-items"),
     ("homepage", "diversity", None),
+    ("homepage", "short_history", "personal"),  # a few likes: the profile model's picks
 )
+
+
+SWEEPS = 2  # passes over the trades still on
 
 
 def tune_page(
@@ -294,11 +298,12 @@ def tune_page(
     on_step: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """The page's trades chosen on validation pages built from a version of ``models`` made
-    with ``selection`` (as the version to serve will be): in turn, each
-    stage that gives up ranking accuracy for something else (a trending share, the text
-    sources' shares, diversity) is switched off when pages without it rank the held-out items
-    better; a setting the operator named is left as set. Returns the settings switched off
-    (served with the version) and records every variant's figure in ``selection.page_validation``."""
+    with ``selection`` (as the version to serve will be): in turn, each stage that gives up
+    ranking accuracy for something else (a trending share, the text sources' shares,
+    diversity) is switched off when pages without it rank the held-out items better, in up to
+    ``SWEEPS`` passes over those still on; a setting the operator named is left as set.
+    Returns the settings switched off (served with the version) and records every variant's
+    figure in ``selection.page_validation``."""
     trades = [
         (section, key)
         for section, key, source in TRADES
@@ -327,9 +332,13 @@ def tune_page(
     with PageBench(evaluation, settings, models, selection=selection, on_step=on_step) as bench:
         best = ndcg(bench, {})
         selection.page_validation = {"as configured": best}
-        for _section, key in trades:
-            trial = ndcg(bench, {**chosen, key: 0.0})
-            selection.page_validation[f"{key}=0"] = trial
-            if trial > best:
-                chosen[key], best = 0.0, trial
+        for sweep in range(SWEEPS):  # a trade a bigger one hid is seen once that one is off
+            changed = False
+            for _section, key in [trade for trade in trades if trade[1] not in chosen]:
+                trial = ndcg(bench, {**chosen, key: 0.0})
+                selection.page_validation[f"{key}=0" + (f" (sweep {sweep + 1})" if sweep else "")] = trial
+                if trial > best:
+                    chosen[key], best, changed = 0.0, trial, True
+            if not changed:
+                break
     return chosen

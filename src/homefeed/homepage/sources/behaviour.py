@@ -55,7 +55,7 @@ class PersonalSource:
             return Proposal()
         if not len(history.liked):
             return Proposal(cold=True)
-        if len(history.liked) < self.services.settings.homepage.short_history:
+        if len(history.liked) < tuned(query.version, self.services.settings.homepage, "short_history"):
             picks = self.profile.fetch(query, ask)
             if len(picks):  # a few likes: what people like them pick ranks better
                 return picks
