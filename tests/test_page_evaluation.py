@@ -147,6 +147,23 @@ def test_a_trade_the_operator_set_is_left_as_set(trained: tuple[Store, Settings]
     assert tune_page(store, named, _selection({})) == {}
 
 
+@pytest.mark.slow
+def test_a_fused_row_gives_way_where_its_first_model_alone_pages_better(
+    trained: tuple[Store, Settings],
+) -> None:
+    """The fusion was chosen on half the validation users; the validation pages (all of them)
+    check it against the first model alone, and the row keeps the better."""
+    store, settings = trained
+    fused = _selection({})
+    fused.blend = 2
+    tune_page(store, settings, fused)
+    figures = fused.page_validation
+    alone = figures["covisitation alone"]
+    assert alone != figures["as configured"]  # the variant differs: the pages were rebuilt
+    best = max(value for label, value in figures.items() if label != "covisitation alone")
+    assert fused.blend == (1 if alone > best else 2)
+
+
 def test_the_served_page_follows_the_share_tuned_with_its_version(trained: tuple[Store, Settings]) -> None:
     store, settings = trained
     bundle = train_bundle(

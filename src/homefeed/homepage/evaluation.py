@@ -112,14 +112,21 @@ class PageBench:
         self._scratch.cleanup()
 
     def pages(
-        self, homepage: HomepageSettings, semantic: SemanticSettings | None = None
+        self, homepage: HomepageSettings, semantic: SemanticSettings | None = None, blend: int | None = None
     ) -> tuple[np.ndarray, Counter[str]]:
         """Every test user's page under ``homepage`` (and ``semantic``), as catalog indices, and
-        items per source."""
+        items per source; ``blend``: fuse this many personal models instead of the version's
+        choice (the scratch version's manifest says so while the pages are built)."""
         chosen = self.page_settings.model_copy(
             update={"homepage": homepage, "semantic": semantic or self.page_settings.semantic}
         )
-        pipeline = HomepagePipeline(self.store, chosen, self.catalog, self.bundle, None, self.semantic)
+        recorded = self.bundle.manifest.setdefault("selection", {})
+        choice = recorded.get("blend", 1)
+        recorded["blend"] = choice if blend is None else blend
+        try:
+            pipeline = HomepagePipeline(self.store, chosen, self.catalog, self.bundle, None, self.semantic)
+        finally:
+            recorded["blend"] = choice
         self.step(
             f"{self.evaluation.split.name}: page: building {len(self.evaluation.split.cases)} homepages"
         )
@@ -301,7 +308,8 @@ def tune_page(
     with ``selection`` (as the version to serve will be): in turn, each stage that gives up
     ranking accuracy for something else (a trending share, the text sources' shares,
     diversity) is switched off when pages without it rank the held-out items better, in up to
-    ``SWEEPS`` passes over those still on; a setting the operator named is left as set.
+    ``SWEEPS`` passes over those still on; a setting the operator named is left as set. A fused
+    personal row gives way to its first model where that model's pages rank better.
     Returns the settings switched off (served with the version) and records every variant's
     figure in ``selection.page_validation``."""
     trades = [
@@ -311,7 +319,7 @@ def tune_page(
         and key not in getattr(settings, section).model_fields_set
         and (source is None or source in settings.homepage.sources)
     ]
-    if not trades:
+    if not trades and selection.blend <= 1:
         return {}
     if settings.event_values == "auto":  # the pages read events as the tuned models do
         settings = settings.model_copy(update={"event_values": selection.event_values})
@@ -319,14 +327,14 @@ def tune_page(
     evaluation = Evaluation(dataset, split, [K])
     chosen: dict[str, float] = {}
 
-    def ndcg(bench: PageBench, off: Mapping[str, float]) -> float:
+    def ndcg(bench: PageBench, off: Mapping[str, float], blend: int | None = None) -> float:
         homepage = settings.homepage.model_copy(
             update={k: v for k, v in off.items() if k in HomepageSettings.model_fields}
         )
         semantic = settings.semantic.model_copy(
             update={k: v for k, v in off.items() if k in SemanticSettings.model_fields}
         )
-        ranked, _ = bench.pages(homepage, semantic)
+        ranked, _ = bench.pages(homepage, semantic, blend)
         return round(float(evaluation.measure(ranked)[0][f"ndcg@{K}"]), 5)
 
     with PageBench(evaluation, settings, models, selection=selection, on_step=on_step) as bench:
@@ -341,4 +349,8 @@ def tune_page(
                     chosen[key], best, changed = 0.0, trial, True
             if not changed:
                 break
+        if selection.blend > 1:  # the fusion, chosen on half the users, checked on all of them
+            alone = selection.page_validation[f"{selection.personal[0]} alone"] = ndcg(bench, chosen, 1)
+            if alone > best:
+                selection.blend = 1
     return chosen
