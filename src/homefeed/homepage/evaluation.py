@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel
 
 from homefeed.config import HomepageSettings, SemanticSettings, Settings
 from homefeed.domain import Event
@@ -328,12 +329,11 @@ def tune_page(
     chosen: dict[str, float] = {}
 
     def ndcg(bench: PageBench, off: Mapping[str, float], blend: int | None = None) -> float:
+        # exploration is no trade of these: its random draws would only blur the comparisons
         homepage = settings.homepage.model_copy(
-            update={k: v for k, v in off.items() if k in HomepageSettings.model_fields}
+            update={"exploration_slots": 0, **_typed(settings.homepage, off)}
         )
-        semantic = settings.semantic.model_copy(
-            update={k: v for k, v in off.items() if k in SemanticSettings.model_fields}
-        )
+        semantic = settings.semantic.model_copy(update=_typed(settings.semantic, off))
         ranked, _ = bench.pages(homepage, semantic, blend)
         return round(float(evaluation.measure(ranked)[0][f"ndcg@{K}"]), 5)
 
@@ -354,3 +354,10 @@ def tune_page(
             if alone > best:
                 selection.blend = 1
     return chosen
+
+
+def _typed(declared: BaseModel, values: Mapping[str, float]) -> dict[str, object]:
+    """The ``values`` that are fields of ``declared``, each as its field's type (a count stays
+    an int)."""
+    fields = type(declared).model_fields
+    return {key: type(getattr(declared, key))(value) for key, value in values.items() if key in fields}
