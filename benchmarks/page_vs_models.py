@@ -91,10 +91,15 @@ def measure(
         f"| **{page_hr:.4f} / {page_ndcg:.4f}** ({page_ndcg / best_ndcg - 1:+.1%}) "
         f"| {pages['page, exploring'][0]:.4f} / {pages['page, exploring'][1]:.4f} "
         f"| {', '.join(selection.get('personal', []))} (fusing {selection.get('blend', 1)}); "
-        f"off: {', '.join(selection.get('page') or {}) or 'none'}"
-        f"{'; values ' + selection['event_values'] if selection.get('event_values', 'ignored') != 'ignored' else ''} "
+        f"off: {', '.join(selection.get('page') or {}) or 'none'}{_values(selection)} "
         f"| {'yes' if met else 'no'} | {seconds:.0f} |"
     )
+
+
+def _values(selection: dict) -> str:
+    """How the version reads events' values, when it reads them."""
+    rule = selection.get("event_values", "ignored")
+    return f"; values {rule}" if rule != "ignored" else ""
 
 
 def main() -> int:
