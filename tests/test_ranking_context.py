@@ -146,7 +146,7 @@ def test_events_bring_their_device_and_surface_to_training(store: Store) -> None
         ]
     )
     rows = list(store.logs.iter_event_rows())
-    assert [row[4:] for row in rows] == [("Mobile", "app-home"), (None, None), ("7", None)]
+    assert [row[4:6] for row in rows] == [("Mobile", "app-home"), (None, None), ("7", None)]
     data = Interactions.from_rows(rows, {"click": 1.0})
     assert data.contexts["device"].tolist() == ["mobile", "", "7"]
     assert data.contexts["surface"].tolist() == ["app-home", "", ""]

@@ -344,8 +344,9 @@ def train(
         typer.Option(
             "--tune",
             help="First choose and tune the models on a validation split of the events (each user's "
-            "latest liked item held out): the best lead the personal row and feed the ranker. The "
-            "choices are kept for later runs without --tune.",
+            "latest liked item held out, one at random when the log has no order): the best lead the "
+            "personal row and feed the ranker; the page's trades and how event values (play counts, "
+            "durations) weigh are chosen too. The choices are kept for later runs without --tune.",
         ),
     ] = False,
     budget: Annotated[float, typer.Option(min=0.1, help="Minutes the tuning may take (with --tune).")] = 10.0,
