@@ -114,7 +114,9 @@ def _play_counts(tmp_path: Path, **settings: object) -> tuple[Store, Settings, I
     play counts (values) tell the tastes apart; no order in the log."""
     folder = tmp_path / "plays"
     generate(SynthConfig(users=600, items=240, topics=6, seed=7, play_counts=True, ordered=False), folder)
-    configured = Settings(data_dir=tmp_path / "data", gate={"enabled": False}, **settings)
+    configured = Settings(
+        data_dir=tmp_path / "data", gate={"enabled": False}, semantic={"enabled": False}, **settings
+    )
     store = Store.from_url(configured.effective_database_url)
     migrate(store.engine)
     load_folder(store, configured, folder)

@@ -148,6 +148,7 @@ def test_a_trade_the_operator_set_is_left_as_set(trained: tuple[Store, Settings]
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # pages alike on either store
 def test_a_fused_row_gives_way_where_its_first_model_alone_pages_better(
     trained: tuple[Store, Settings],
 ) -> None:
