@@ -77,7 +77,8 @@ class EventPolicy:
         return tuple(map(self._lookup.get, kinds, repeat(0.0)))
 
     def strength(self, kind: str, value: float | None) -> float:
-        """The weight of one event of type ``kind`` with ``value`` (see :data:`ValueRule`)."""
+        """The weight of one event of type ``kind`` with ``value`` (see :data:`ValueRule`;
+        :func:`scaled_weights` for many events at once)."""
         weight = self._lookup.get(kind, 0.0)
         if self.values == "ignored" or weight <= 0 or value is None or not value > 0:
             return weight
@@ -88,11 +89,6 @@ class EventPolicy:
         if self.values == "ignored":
             return self.weights_of(kind for kind, _ in events)
         return tuple(self.strength(kind, value) for kind, value in events)
-
-    def scaled(self, weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Type weights of many events as strengths under this rule (``values``: NaN where an
-        event has none)."""
-        return scaled_weights(weights, values, self.values)
 
     def counts(self, kind: str) -> bool:
         """Whether an event of this type says anything about the user (liking or not)."""

@@ -106,7 +106,7 @@ class Interactions:
             item_ids=item_ids,
             users=np.fromiter((user_index[u] for u in user_col), dtype=np.int64, count=len(user_col)),
             items=np.fromiter((item_index[i] for i in item_col), dtype=np.int64, count=len(item_col)),
-            weights=policy.scaled(np.asarray(weight_col, dtype=np.float32), values),
+            weights=scaled_weights(np.asarray(weight_col, dtype=np.float32), values, policy.values),
             timestamps=np.asarray(time_col, dtype=np.float64),
             values=values if not np.isnan(values).all() else None,
             contexts=contexts,
