@@ -117,17 +117,12 @@ class PageBench:
     ) -> tuple[np.ndarray, Counter[str]]:
         """Every test user's page under ``homepage`` (and ``semantic``), as catalog indices, and
         items per source; ``blend``: fuse this many personal models instead of the version's
-        choice (the scratch version's manifest says so while the pages are built)."""
+        choice."""
         chosen = self.page_settings.model_copy(
             update={"homepage": homepage, "semantic": semantic or self.page_settings.semantic}
         )
-        recorded = self.bundle.manifest.setdefault("selection", {})
-        choice = recorded.get("blend", 1)
-        recorded["blend"] = choice if blend is None else blend
-        try:
-            pipeline = HomepagePipeline(self.store, chosen, self.catalog, self.bundle, None, self.semantic)
-        finally:
-            recorded["blend"] = choice
+        bundle = self.bundle if blend is None else self.bundle.with_choices(blend=blend)
+        pipeline = HomepagePipeline(self.store, chosen, self.catalog, bundle, None, self.semantic)
         self.step(
             f"{self.evaluation.split.name}: page: building {len(self.evaluation.split.cases)} homepages"
         )
@@ -250,7 +245,7 @@ def _pages(pipeline: HomepagePipeline, evaluation: Evaluation) -> tuple[np.ndarr
 
 def validation_pages_split(store: Store, settings: Settings, max_users: int) -> tuple[EvalDataset, Split]:
     """The operator's events split as model tuning splits them (:func:`validation_split`: each
-    user's latest liked item held out, or one at random in a log without order), as a data set
+    user's latest liked items held out, or drawn at random in a log without order), as a data set
     and split the page bench reads: liked rows, each (user, item) pair once."""
     events = settings.events
     logged = list(store.logs.iter_event_rows())  # one read of the log for both

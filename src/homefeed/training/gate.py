@@ -2,8 +2,8 @@
 trained on, about as well as the version serving now ranks the same rows.
 
 Training holds out the newest ``holdout_share`` of events (a time cut: the temporal protocol);
-a log without order (a bulk export at one moment) has no newest events, and one liked item per
-user is drawn and held out instead (:func:`review_drawn`, the validation of ``--tune``).
+a log without order (a bulk export at one moment) has no newest events, and liked items per
+user are drawn and held out instead (:func:`review_drawn`, the validation of ``--tune``).
 Each test user is known by their history before the cut and is asked for their next items: the
 positive events after the cut on items they had not had before. Both versions score every user
 from that history, as the page does, and each model the two versions share is compared on the

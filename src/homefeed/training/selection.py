@@ -1,7 +1,7 @@
 """Models chosen and tuned on the operator's own events (``homefeed train --tune``).
 
-One interaction per user is held out (:func:`homefeed.training.validation.validation_split`).
-Every candidate model is fitted on the rest and asked for the held-out item from the user's
+A user's latest three liked items are held out (:func:`homefeed.training.validation.validation_split`).
+Every candidate model is fitted on the rest and asked for the held-out items from the user's
 history, as the page asks (:func:`homefeed.training.validation.measure`, the quality gate's
 measure). Optuna's TPE sampler
 then tunes each candidate's key settings within the time budget, defaults first. The
@@ -32,7 +32,13 @@ from homefeed.models.ease import memory_needed
 from homefeed.models.fusion import fuse
 from homefeed.ranking.ltr import DEFAULT_SOURCES
 from homefeed.training.registry import model_class
-from homefeed.training.validation import measure, rank_cases, validation_split
+from homefeed.training.validation import (
+    ValidationCase,
+    ValidationSplit,
+    measure,
+    rank_cases,
+    validation_split,
+)
 
 logger = logging.getLogger(__name__)
 SELECTION_FILE = "selection.json"
@@ -127,6 +133,26 @@ def candidates_for(names: Sequence[str]) -> list[str]:
     return [*CANDIDATES, *sorted(set(asked) - {"ranker"}), *(["ranker"] if "ranker" in asked else [])]
 
 
+@dataclass
+class _Fitter:
+    """Fits candidates as tuning does: the settings' options, then the options that make a model
+    read strengths, then the ones tried; the ranker with the sources chosen so far."""
+
+    training: Interactions
+    defaults: Mapping[str, Mapping[str, Any]]
+    reading: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __call__(
+        self, name: str, options: Mapping[str, Any], training: Interactions | None = None
+    ) -> Recommender:
+        configured = {**self.defaults.get(name, {}), **self.reading.get(name, {}), **options}
+        if name == "ranker":
+            configured["sources"] = self.sources
+        model: Recommender = model_class(name)(**configured)
+        return model.fit(training or self.training)
+
+
 def tune(
     data: Interactions,
     candidates: Sequence[str],
@@ -141,73 +167,25 @@ def tune(
     equal share of the budget; then score every candidate as tuned on the other half, which no
     trial has seen (the best of many trials on one half flatters it), and choose the personal
     row and its fusion there. ``value_rule`` says how ``data`` weighs events' values (it is
-    recorded); with None (``data`` read with values ignored) the rule is chosen first, on all
-    validation users: the one under which the candidates with their defaults score highest on
-    average (models that read no strengths score alike under every rule, so the ones that do
-    decide), if its gain over ignoring values is clear."""
+    recorded); with None (``data`` read with values ignored) the rule is chosen first (see
+    :func:`_choose_value_rule`)."""
     step = on_step or (lambda _message: None)
     started = time.perf_counter()
     split = validation_split(data, max_users)
     order = np.random.default_rng(1).permutation(len(split.cases))
     halves = sorted(order[: len(order) // 2]), sorted(order[len(order) // 2 :])
-    tuning = [split.cases[i] for i in halves[0]]
-    choosing = [split.cases[i] for i in halves[1]]
     fitted = [c for c in candidates if c != "ease" or memory_needed(data.n_items) <= EASE_MEMORY]
-    sources = {name: dict(fixed) for name, fixed in DEFAULT_SOURCES.items() if name not in SPACES}
-
-    reading: dict[str, dict[str, Any]] = {}  # the options that make a model read strengths
-
-    def fit(name: str, options: Mapping[str, Any], training: Interactions | None = None) -> Recommender:
-        configured = {**(defaults or {}).get(name, {}), **reading.get(name, {}), **options}
-        if name == "ranker":
-            configured["sources"] = sources
-        model: Recommender = model_class(name)(**configured)
-        return model.fit(training or split.training)
-
-    def score(name: str, options: Mapping[str, Any]) -> float:
-        return float(measure(fit(name, options), tuning, profiles, K)[METRIC].mean())
-
+    fit = _Fitter(split.training, defaults or {})
+    fit.sources = {name: dict(fixed) for name, fixed in DEFAULT_SOURCES.items() if name not in SPACES}
     rule: ValueRule = value_rule or "ignored"
     by_rule: dict[str, float] = {}
     if value_rule is None and data.valued():
         step("choosing how event values weigh (play counts, durations, ratings)")
-        tunable = [name for name in fitted if name in SPACES]
-        splits = {trying: validation_split(data.reweighed(trying), max_users) for trying in VALUE_RULES}
-        per_case = {  # the same users and held-out rows, weighed by each rule
-            trying: np.mean(
-                [
-                    measure(fit(name, options, found.training), found.cases, profiles, K)[METRIC]
-                    for name, options in _strengths_read(trying, tunable).items()
-                ],
-                axis=0,
-            )
-            for trying, found in splits.items()
-        }
-        by_rule = {trying: float(figures.mean()) for trying, figures in per_case.items()}
-        rule = _value_rule(per_case)
-        split = splits[rule]
-        tuning, choosing = ([split.cases[i] for i in half] for half in halves)
-    reading = {name: options for name, options in _strengths_read(rule, fitted).items() if options}
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    tuned: dict[str, tuple[dict[str, Any], int]] = {}  # name -> (options, trials)
-    tunable = [name for name in fitted if name in SPACES]
-    for position, name in enumerate(tunable):
-        share = (budget_seconds - (time.perf_counter() - started)) / (len(tunable) - position)
-        step(f"tuning {name} ({max(share, 0):.0f} s)")
-        space = SPACES[name]
-        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
-        study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=score(name, {})))
-        if share > 0:
-
-            def objective(trial: optuna.Trial, name: str = name, space: Space = space) -> float:
-                return score(name, space(trial))
-
-            study.optimize(objective, timeout=share, catch=(ValueError,))
-        best = max(study.trials, key=lambda trial: trial.value if trial.value is not None else -np.inf)
-        tuned[name] = (space(optuna.trial.FixedTrial(best.params)) if best.params else {}, len(study.trials))
-    for name in [name for name in fitted if name not in SPACES]:
-        tuned[name] = ({}, 1)
+        rule, split, by_rule = _choose_value_rule(data, fit, fitted, profiles, max_users)
+        fit.training = split.training
+    fit.reading = {name: options for name, options in _strengths_read(rule, fitted).items() if options}
+    tuning, choosing = ([split.cases[i] for i in half] for half in halves)
+    tuned = _search(fit, fitted, tuning, profiles, budget_seconds - (time.perf_counter() - started), step)
     step("scoring the tuned models on the other half of the validation users")
     lists: dict[str, np.ndarray] = {}
     relevant: list[set[int]] = []
@@ -222,8 +200,8 @@ def tune(
                 lists[name], figures[name], tuned[name] = plain, _ndcg(plain, relevant), ({}, trials)
     floor = _ndcg(rank_cases(fit("popularity", {}), choosing, profiles, K)[0], relevant)
     ahead = [name for name in sorted(figures, key=lambda name: -figures[name]) if figures[name] > floor]
-    sources.update(
-        {name: {**reading.get(name, {}), **tuned[name][0]} for name in ahead[:LEADING] if name in SPACES}
+    fit.sources.update(
+        {name: {**fit.reading.get(name, {}), **tuned[name][0]} for name in ahead[:LEADING] if name in SPACES}
     )
     if "ranker" in tuned:  # last: it reads the tuned sources
         step("validating ranker")
@@ -236,11 +214,11 @@ def tune(
         blend=blend,
         blend_validation=blended,
         params={
-            name: {**reading.get(name, {}), **options}
+            name: {**fit.reading.get(name, {}), **options}
             for name, (options, _) in tuned.items()
             if name != "ranker"
         },
-        ranker_sources=sources,
+        ranker_sources=fit.sources,
         validation={"popularity": round(floor, 5)}
         | {name: round(value, 5) for name, value in figures.items()},
         split=split.how,
@@ -250,6 +228,71 @@ def tune(
         event_values=rule,
         values_validation={name: round(value, 5) for name, value in by_rule.items()},
     )
+
+
+def _search(
+    fit: _Fitter,
+    names: Sequence[str],
+    cases: list[ValidationCase],
+    profiles: Mapping[str, UserProfile],
+    budget_seconds: float,
+    step: Callable[[str], None],
+) -> dict[str, tuple[dict[str, Any], int]]:
+    """Each model's best options on ``cases`` and its number of trials: Optuna's TPE over the
+    model's search space in an equal share of what is left of the budget, its defaults tried
+    first (a model without a space: its defaults, one trial)."""
+    started = time.perf_counter()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def score(name: str, options: Mapping[str, Any]) -> float:
+        return float(measure(fit(name, options), cases, profiles, K)[METRIC].mean())
+
+    tuned: dict[str, tuple[dict[str, Any], int]] = {}  # name -> (options, trials)
+    tunable = [name for name in names if name in SPACES]
+    for position, name in enumerate(tunable):
+        share = (budget_seconds - (time.perf_counter() - started)) / (len(tunable) - position)
+        step(f"tuning {name} ({max(share, 0):.0f} s)")
+        space = SPACES[name]
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
+        study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=score(name, {})))
+        if share > 0:
+
+            def objective(trial: optuna.Trial, name: str = name, space: Space = space) -> float:
+                return score(name, space(trial))
+
+            study.optimize(objective, timeout=share, catch=(ValueError,))
+        best = max(study.trials, key=lambda trial: trial.value if trial.value is not None else -np.inf)
+        tuned[name] = (space(optuna.trial.FixedTrial(best.params)) if best.params else {}, len(study.trials))
+    for name in [name for name in names if name not in SPACES]:
+        tuned[name] = ({}, 1)
+    return tuned
+
+
+def _choose_value_rule(
+    data: Interactions,
+    fit: _Fitter,
+    names: Sequence[str],
+    profiles: Mapping[str, UserProfile],
+    max_users: int,
+) -> tuple[ValueRule, ValidationSplit, dict[str, float]]:
+    """How events' values weigh, chosen on all validation users: the rule under which the
+    tunable candidates with their defaults score highest on average (models that read no
+    strengths score alike under every rule, so the ones that do decide), if its gain over
+    ignoring values is clear. Returns the rule, the split weighed by it and each rule's mean."""
+    tunable = [name for name in names if name in SPACES]
+    splits = {trying: validation_split(data.reweighed(trying), max_users) for trying in VALUE_RULES}
+    per_case = {  # the same users and held-out rows, weighed by each rule
+        trying: np.mean(
+            [
+                measure(fit(name, options, found.training), found.cases, profiles, K)[METRIC]
+                for name, options in _strengths_read(trying, tunable).items()
+            ],
+            axis=0,
+        )
+        for trying, found in splits.items()
+    }
+    rule = _value_rule(per_case)
+    return rule, splits[rule], {trying: float(figures.mean()) for trying, figures in per_case.items()}
 
 
 def _strengths_read(rule: ValueRule, names: Sequence[str]) -> dict[str, dict[str, Any]]:

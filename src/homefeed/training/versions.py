@@ -12,7 +12,7 @@ import json
 import shutil
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,12 @@ class ModelBundle:
         order = [name for name in chosen if name in self.models]
         order += [name for name, model in self.models.items() if model.personal and name not in order]
         return tuple(order)
+
+    def with_choices(self, **choices: Any) -> ModelBundle:
+        """The same models under other tuned choices (the manifest's ``selection`` fields, e.g.
+        ``blend``): what a page built from them would be, asked without changing this one."""
+        selection = {**self.manifest.get("selection", {}), **choices}
+        return replace(self, manifest={**self.manifest, "selection": selection})
 
     def forget(self, users: Collection[str] = (), items: Collection[str] = ()) -> bool:
         """Forget deleted users and items in the models held in memory (see
