@@ -13,7 +13,7 @@ from _docs import replace_section
 
 from homefeed.config import Settings
 from homefeed.encoders.cache import embed_items
-from homefeed.encoders.loading import shared_encoder
+from homefeed.encoders.loading import configured_encoder
 from homefeed.encoders.sentence import SentenceTransformerEncoder
 from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.evaluator import Evaluation
@@ -56,7 +56,7 @@ def item_text(dataset: EvalDataset, settings: Settings | None = None) -> np.ndar
     items = list(dataset.items.values())
     if settings is None:
         return embed_items(items, SentenceTransformerEncoder(), cache)
-    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    encoder = configured_encoder(settings)
     return embed_items(items, encoder, cache, settings.item_text_template)
 
 

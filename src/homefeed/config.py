@@ -585,6 +585,12 @@ class Settings(BaseSettings):
         description="How an item becomes text for the encoder; fields: title, text, category, tags, "
         "creator and attr_<name> for attributes.",
     )
+    text_chunk_words: int = Field(
+        0,
+        ge=0,
+        description="Long item texts: 0 truncates at the text model's limit (all-MiniLM-L6-v2: 256 "
+        "word pieces); N reads them whole, as the mean of windows of N words (one encoder pass each).",
+    )
     als: AlsSettings = Field(default_factory=AlsSettings)
     popularity: PopularitySettings = Field(default_factory=PopularitySettings)
     profile: ProfileSettings = Field(default_factory=ProfileSettings)

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from homefeed.cli.common import open_store, settings_of
+from homefeed.cli.common import ItemDetailsOption, open_store, settings_of
 from homefeed.cli.evaluate import evaluate_command
 from homefeed.cli.experiments import experiments_app
 from homefeed.cli.experiments import report as experiment_report
@@ -207,13 +207,15 @@ def import_events(ctx: typer.Context, path: Path, map_: MapOption = None) -> Non
 
 
 @import_app.command("dataset")
-def import_dataset(ctx: typer.Context, folder: Path, map_: MapOption = None) -> None:
+def import_dataset(
+    ctx: typer.Context, folder: Path, map_: MapOption = None, item_details: ItemDetailsOption = None
+) -> None:
     """A whole folder: atomic files (*.inter, *.item, *.user), MovieLens (100K, 1M, latest)
     or items/users/events files."""
     from homefeed.datasets.folders import folder_records
     from homefeed.datasets.records import parse_mapping
 
-    records = folder_records(folder, parse_mapping(map_))
+    records = folder_records(folder, parse_mapping(map_), item_details)
     console.print(f"recognised layout: [bold]{records.layout}[/]")
     _run_import(settings_of(ctx), records.items, records.users, records.events)
 
@@ -344,8 +346,8 @@ def train(
         typer.Option(
             "--tune",
             help="First choose and tune the models on a validation split of the events (each user's "
-            "latest liked item held out, one at random when the log has no order): the best lead the "
-            "personal row and feed the ranker; the page's trades and how event values (play counts, "
+            "latest three liked items held out, drawn at random when the log has no order): the best "
+            "lead the personal row and feed the ranker; the page's trades and how event values (play counts, "
             "durations) weigh are chosen too. The choices are kept for later runs without --tune.",
         ),
     ] = False,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,6 +11,15 @@ from homefeed.config import Settings
 
 if TYPE_CHECKING:
     from homefeed.store import Store
+
+
+ItemDetailsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="A CSV/TSV of item details keyed by item_id (plot, cast, ...): each column becomes an "
+        "item attribute, read by the text template as {attr_<column>}.",
+    ),
+]
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from homefeed.cli.common import open_store, settings_of
+from homefeed.cli.common import ItemDetailsOption, open_store, settings_of
 from homefeed.config import Settings
 from homefeed.errors import HomefeedError
 from homefeed.progress import progress as progress_display
@@ -30,9 +30,9 @@ PAGE = "page"
 def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:
     """Text embeddings of ``items`` with the configured encoder, cached in the store."""
     from homefeed.encoders.cache import embed_items
-    from homefeed.encoders.loading import shared_encoder
+    from homefeed.encoders.loading import configured_encoder
 
-    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    encoder = configured_encoder(settings)
     return embed_items(items, encoder, open_store(settings), settings.item_text_template)
 
 
@@ -52,6 +52,7 @@ def evaluate_command(
         Path, typer.Option(help="A data folder in any supported format (MovieLens, homefeed files).")
     ],
     protocol: Annotated[str, typer.Option(help="loo, cold-items, cold-users or temporal.")] = "loo",
+    item_details: ItemDetailsOption = None,
     models: Annotated[
         str,
         typer.Option(
@@ -118,7 +119,7 @@ def evaluate_command(
                 )
 
             extra[PAGE] = page
-        dataset = EvalDataset.load(data, settings.event_weights)
+        dataset = EvalDataset.load(data, settings.events, item_details)
         item_text = None
         if NEEDS_TEXT & set(names):
             progress.update(task, description="embedding item texts")

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from homefeed.datasets.atomic import atomic_events, atomic_items, atomic_users
+from homefeed.datasets.details import ItemDetails
 from homefeed.datasets.movielens import DatasetRecords, detect_movielens, movielens_records
 from homefeed.datasets.records import Record, read_records
 from homefeed.errors import InvalidInputError
@@ -26,12 +27,21 @@ def _stream(path: Path | None, mapping: Mapping[str, str]) -> Iterator[Record]:
     return read_records(path, mapping) if path is not None else iter(())
 
 
-def folder_records(folder: Path, mapping: Mapping[str, str] | None = None) -> DatasetRecords:
+def folder_records(
+    folder: Path, mapping: Mapping[str, str] | None = None, item_details: Path | None = None
+) -> DatasetRecords:
     """Records of every file in ``folder``, whichever supported layout it uses; ``mapping``
-    (file column -> field) names columns the reader does not know (atomic and homefeed files)."""
-    mapping = mapping or {}
+    (file column -> field) names columns the reader does not know (atomic and homefeed files);
+    ``item_details``: a side file whose columns become item attributes (:mod:`.details`)."""
     if not folder.is_dir():
         raise InvalidInputError(f"{folder} is not a folder", field="path")
+    records = _layout_records(folder, mapping or {})
+    if item_details is not None:
+        records.items = ItemDetails.read(item_details).merged(records.items)
+    return records
+
+
+def _layout_records(folder: Path, mapping: Mapping[str, str]) -> DatasetRecords:
     inter = next(iter(sorted(folder.glob("*.inter"))), None)
     if inter is not None:
         stem = inter.with_suffix("")

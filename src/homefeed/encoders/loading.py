@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from homefeed.config import Settings
 from homefeed.encoders.base import TextEncoder
+from homefeed.encoders.chunks import ChunkedEncoder
 from homefeed.encoders.sentence import BUNDLED, SentenceTransformerEncoder
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -28,3 +30,10 @@ def shared_encoder(
 
         return OnnxEncoder(model, cache_dir, quantize=backend == "onnx-int8")
     raise ValueError(f"unknown text backend {backend!r}; expected one of {list(BACKENDS)}")
+
+
+def configured_encoder(settings: Settings) -> TextEncoder:
+    """The settings' text model and backend, loaded once per process, reading long texts as
+    ``text_chunk_words`` says (truncated, or whole in windows)."""
+    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    return ChunkedEncoder(encoder, settings.text_chunk_words) if settings.text_chunk_words else encoder

@@ -38,11 +38,14 @@ class EvalDataset:
     interactions: list[Interaction]  # sorted by (timestamp, file order)
 
     @classmethod
-    def load(cls, folder: Path, events: EventPolicy | Mapping[str, float]) -> EvalDataset:
-        """Read ``folder``; keep events the policy counts as liking, each (user, item) pair
-        once (the protocols rank what a user chose next, not how often)."""
+    def load(
+        cls, folder: Path, events: EventPolicy | Mapping[str, float], item_details: Path | None = None
+    ) -> EvalDataset:
+        """Read ``folder`` (and item attributes from ``item_details``); keep events the policy
+        counts as liking, each (user, item) pair once (the protocols rank what a user chose
+        next, not how often)."""
         policy = EventPolicy.of(events)
-        records = folder_records(folder)
+        records = folder_records(folder, item_details=item_details)
         items = {item.id: item for item in (validate_record(r, Item) for r in records.items)}
         users = {user.id: user for user in (validate_record(r, User) for r in records.users)}
         rows: list[Interaction] = []

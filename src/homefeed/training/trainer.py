@@ -91,7 +91,7 @@ def train_bundle(
             "or send events to POST /v1/events"
         )
     everything, drawn = data, None
-    if gated and holdout is None and not has_order(data):  # no time to cut: one item per user drawn
+    if gated and holdout is None and not has_order(data):  # no time to cut: liked items per user drawn
         found = validation_split(data, settings.gate.max_users)
         if len(found.cases) >= settings.gate.min_users:
             data, drawn = found.training, found
@@ -144,7 +144,7 @@ def train_bundle(
 
         verdict = review(settings.gate, data, models, holdout, serving, store.profiles_of, events, shown)
     elif drawn is not None:
-        step("judging the new version on one item per user drawn at random (quality gate)")
+        step("judging the new version on liked items drawn at random per user (quality gate)")
         verdict = review_drawn(settings.gate, models, drawn, store.profiles_of)
     elif gated:
         unsplit = "not judged: the events cannot be split in time (too few, or all at one time)"
@@ -241,9 +241,9 @@ def _prefixed(step: StepCallback, prefix: str) -> StepCallback:
 def _embed(settings: Settings, store: Store, items: list[Item]) -> np.ndarray:
     """Text embeddings of ``items``, in their order (cached in the store)."""
     from homefeed.encoders.cache import embed_items
-    from homefeed.encoders.loading import shared_encoder
+    from homefeed.encoders.loading import configured_encoder
 
-    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    encoder = configured_encoder(settings)
     return embed_items(items, encoder, store, settings.item_text_template)
 
 
@@ -251,12 +251,12 @@ def _embed_interests(
     settings: Settings, profiles: dict[str, UserProfile]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Unit vectors of each user's liked and disliked interest phrases (users who stated any)."""
-    from homefeed.encoders.loading import shared_encoder
+    from homefeed.encoders.loading import configured_encoder
 
     stated = {user_id: profile.interests for user_id, profile in profiles.items() if profile.interests}
     if not stated:
         return {}
-    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    encoder = configured_encoder(settings)
     queries = embed_interests(list(stated.values()), encoder)
     return {
         user_id: (query.liked, query.disliked)

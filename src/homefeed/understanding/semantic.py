@@ -233,9 +233,9 @@ def open_semantic_space(
     """The catalog's text index as configured: the one saved in a model version (when built by
     the same model and template) brought up to date with ``items``, else built afresh;
     embeddings come from the store's cache, so only new or changed texts are encoded."""
-    from homefeed.encoders.loading import shared_encoder
+    from homefeed.encoders.loading import configured_encoder
 
-    encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
+    encoder = configured_encoder(settings)
     template = settings.item_text_template
     if saved is not None and (saved / "semantic.json").exists():
         space = SemanticSpace.load(saved, encoder, store, template)
