@@ -14,7 +14,7 @@ from tests.conftest import POSTGRES_ADMIN_URL
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0014"
+    assert current_revision(store.engine) == "0015"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",
@@ -49,7 +49,7 @@ def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str
     failures = [worker.stderr.read() for worker in workers if worker.wait(60) != 0 and worker.stderr]
     assert failures == []
     engine = sa.create_engine(database_url)
-    assert current_revision(engine) == "0014"
+    assert current_revision(engine) == "0015"
     engine.dispose()
 
 
@@ -63,6 +63,7 @@ def test_items_round_trip_and_delete(store: Store) -> None:
         attributes={"k": [1, 2]},
         creator="ann",
         published_at=1.5,
+        image="posters/a.jpg",
         active=False,
     )
     store.upsert_items([item])

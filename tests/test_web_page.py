@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import zlib
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,13 +17,33 @@ from homefeed.store import Store
 from .browser import ADMIN_KEY, CHROMIUM, CHROMIUM_ARGS, serving
 
 pytestmark = pytest.mark.browser
+SCREENSHOTS = os.environ.get("HOMEFEED_SCREENSHOTS")  # a folder to keep the page's screenshots in
+
+
+def _pictures(store: Store, media: Path) -> None:
+    """Every other item gets a picture in the media folder, coloured by its category."""
+    from PIL import Image
+
+    media.mkdir(parents=True, exist_ok=True)
+    with_pictures = []
+    for number, item in enumerate(store.iter_items()):
+        if number % 2 == 0:
+            hue = zlib.crc32((item.category or "").encode()) % 256
+            Image.new("RGB", (60, 80), (hue, 255 - hue, 120)).save(media / f"{item.id}.png")
+            with_pictures.append(item.model_copy(update={"image": f"{item.id}.png"}))
+    store.upsert_items(with_pictures)
 
 
 @pytest.fixture(params=["open", "with API keys"])
-def server(request: pytest.FixtureRequest, trained: tuple[Store, Settings]) -> Iterator[tuple[str, Store]]:
+def server(
+    request: pytest.FixtureRequest, trained: tuple[Store, Settings], tmp_path: Path
+) -> Iterator[tuple[str, Store]]:
     """The real app under uvicorn on a free loopback port: open, or with an admin key that the
-    browser gives as the password of the login prompt (HTTP Basic)."""
+    browser gives as the password of the login prompt (HTTP Basic). Half the items have
+    pictures, served from the media folder."""
     store, settings = trained
+    _pictures(store, tmp_path / "media")
+    settings = settings.model_copy(update={"media_dir": tmp_path / "media"})
     if request.param == "with API keys":
         access = AccessSettings.model_validate({"admin_keys": [ADMIN_KEY]})
         settings = settings.model_copy(update={"access": access})
@@ -26,9 +51,35 @@ def server(request: pytest.FixtureRequest, trained: tuple[Store, Settings]) -> I
         yield base_url, store
 
 
+def _check_pictures_and_engine_details(page: Any, folder: Path) -> None:
+    """Cards with a picture show it (loaded from the media folder), the others a placeholder;
+    each item's source and score stay hidden until the operator's toggle shows them."""
+    loaded = page.locator("#homepage .card .picture img").evaluate_all(  # lazy ones off screen too
+        "images => Promise.all(images.map(i => { i.loading = 'eager'; "
+        "return i.decode().then(() => i.naturalWidth, () => 0); }))"
+    )
+    placeholders = page.locator("#homepage .card .placeholder").count()
+    cards = page.locator("#homepage .card").count()
+    assert loaded and all(width == 60 for width in loaded), loaded
+    assert placeholders > 0 and len(loaded) + placeholders == cards
+    engine = page.locator("#homepage .card .engine").first
+    assert not engine.is_visible()
+    page.screenshot(path=str(folder / "homepage.png"), full_page=True)
+    page.locator("#engine-details").check()
+    assert engine.is_visible() and "score" in engine.inner_text()
+    page.screenshot(path=str(folder / "homepage-engine-details.png"), full_page=True)
+    page.reload()  # remembered
+    assert page.locator("#homepage .card .engine").first.is_visible()
+    page.locator("#engine-details").uncheck()
+    for name in ("homepage.png", "homepage-engine-details.png"):
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        if SCREENSHOTS:
+            shutil.copy(folder / name, Path(SCREENSHOTS) / name)
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_clicking_a_card_stores_the_event_and_changes_the_homepage(
-    server: tuple[str, Store], request: pytest.FixtureRequest
+    server: tuple[str, Store], request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -52,6 +103,7 @@ def test_clicking_a_card_stores_the_event_and_changes_the_homepage(
             titles = page.locator("#homepage .row h2").all_inner_texts()
             assert titles and all(titles) and len(set(titles)) == len(titles)
             assert titles[0] == "Top picks for you" or titles[0].startswith("Because you liked")
+            _check_pictures_and_engine_details(page, tmp_path)
             clicked = before[0]
             with page.expect_navigation():
                 page.locator(f'#homepage .card[data-item-id="{clicked}"] h3').click()

@@ -521,6 +521,17 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body; a larger one gets a 413 before it is read.",
     )
+    media_dir: Path | None = Field(
+        None,
+        description="Folder of item pictures named by path (an item's image 'posters/1.jpg'), served "
+        "under /media/; default data_dir/media when that folder exists (else none is served; "
+        "pictures given as addresses still show).",
+    )
+    media_url: str = Field(
+        "/media",
+        description="Where front ends fetch pictures named by path: /media (this service, from "
+        "media_dir) or a CDN's address holding the same paths.",
+    )
     homepage_default_n: int = Field(20, ge=1, le=500, description="Items on a homepage when n is not given.")
     homepage_max_n: int = Field(200, ge=1, le=5000, description="Most items a homepage request may ask for.")
     model_poll_seconds: float = Field(
@@ -665,6 +676,14 @@ class Settings(BaseSettings):
         never further ahead than the allowed clock skew."""
         age = None if imported or self.event_max_age_days == 0 else self.event_max_age_days * 86_400
         return EventWindow(self.event_max_future_seconds, age)
+
+    @property
+    def effective_media_dir(self) -> Path | None:
+        """The folder pictures are served from: the setting, else data_dir/media if it exists."""
+        if self.media_dir is not None:
+            return self.media_dir
+        default = self.data_dir / "media"
+        return default if default.is_dir() else None
 
     @property
     def effective_database_url(self) -> str:

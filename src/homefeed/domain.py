@@ -104,6 +104,31 @@ Label = Annotated[
 Text = Annotated[str, AfterValidator(plain_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 
 
+def image_reference(value: str) -> str:
+    """An item's picture: a web address (http or https), or a path inside the service's media
+    folder (``media_dir``, served under ``/media/``): relative, without ``..`` or backslashes."""
+    if re.match(r"^https?://[^\s]+$", value, flags=re.IGNORECASE):
+        return value
+    if ":" in value.split("/", 1)[0] or value.startswith("/") or "\\" in value:
+        raise ValueError("an image is an http(s) address or a relative path in the media folder")
+    if any(part in {"", ".", ".."} for part in value.split("/")) or re.search(r"\s", value):
+        raise ValueError("an image path may not hold empty, '.' or '..' parts, or spaces")
+    return value
+
+
+ImageReference = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2048),
+    AfterValidator(no_control),
+    AfterValidator(image_reference),
+    Field(
+        description="The item's picture: an http(s) address, or a path inside the media folder "
+        "(HOMEFEED_MEDIA_DIR, served under /media/).",
+        examples=["https://example.com/posters/1.jpg", "posters/1.jpg"],
+    ),
+]
+
+
 def to_epoch_seconds(value: Any) -> Any:
     """Accept epoch seconds (int/float/numeric string), ISO 8601 text or a datetime."""
     if value is None or value == "":
@@ -175,6 +200,7 @@ class ItemFields(BaseModel):
     )
     creator: Label | None = None
     published_at: Timestamp | None = None
+    image: Annotated[ImageReference | None, BeforeValidator(lambda v: v or None)] = None
     active: bool = True
 
 

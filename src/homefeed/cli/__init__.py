@@ -254,6 +254,9 @@ def synth(
         bool,
         typer.Option(help="Give liking events a play count (value) that grows with the user's taste."),
     ] = False,
+    pictures: Annotated[
+        bool, typer.Option(help="Draw each item a picture (SVG in OUT/media, its topic's colour and motif).")
+    ] = False,
 ) -> None:
     """Generate a readable synthetic catalog, users with hidden tastes, and their events."""
     from homefeed.datasets.synth import SynthConfig, generate
@@ -277,6 +280,7 @@ def synth(
                 activity_spread=activity_spread,
                 taste_drift=taste_drift,
                 play_counts=play_counts,
+                pictures=pictures,
             ),
             out,
             on_progress=lambda done, _total: progress.update(task, completed=done),
@@ -561,8 +565,13 @@ def demo(
         if data is None:
             data = settings.data_dir / "synth"
             if not (data / "events.jsonl").exists():
-                ctx.invoke(synth, out=data, users=users, items=items, days=30, topics=8, seed=0)
+                ctx.invoke(
+                    synth, out=data, users=users, items=items, days=30, topics=8, seed=0, pictures=True
+                )
         ctx.invoke(import_dataset, ctx=ctx, folder=data)
+        pictures = settings.effective_media_dir or settings.data_dir / "media"
+        if (data / "media").is_dir() and (data / "media").resolve() != pictures.resolve():
+            shutil.copytree(data / "media", pictures, dirs_exist_ok=True)  # served under /media/
     else:
         console.print(f"store already holds data: {store.counts()}")
     ctx.invoke(train, ctx=ctx, models=DEMO_MODELS, keep=5)

@@ -36,6 +36,17 @@ TITLE = (
 GENRES = ("genres", "genre", "class", "categories", "category", "tags")
 YEAR = ("release_year", "year", "publication_year", "year_of_publication")
 TEXT = ("text", "description", "plot", "summary", "overview")
+IMAGE = (
+    "image",
+    "image_url",
+    "img_url",
+    "poster",
+    "poster_url",
+    "thumbnail",
+    "cover",
+    "cover_url",
+    "picture",
+)
 RATING = ("rating", "stars", "score")
 STRENGTH = ("value", "play_count", "count", "plays", "weight", "duration", "watch_time")
 TIME = ("timestamp", "time", "ts", "datetime")
@@ -94,11 +105,13 @@ def atomic_items(path: Path, mapping: Mapping[str, str]) -> Iterator[Record]:
         return
     found = AtomicFile(path, mapping)
     title, genres, year_column = found.first(TITLE), found.first(GENRES), found.first(YEAR)
-    text_column = found.first(TEXT)
+    text_column, image = found.first(TEXT), found.first(IMAGE)
     if title is None:
         raise found.missing("title", TITLE)
-    used = {"item_id", title, genres, year_column, text_column}
+    used = {"item_id", title, genres, year_column, text_column, image}
     columns = {"id": found.columns.get("item_id", "item_id"), "title": found.columns[title]}
+    if image is not None:
+        columns["image"] = found.columns[image]
     for number, row in found.rows():
         year_text = row.get(year_column, "") if year_column else ""
         year = int(year_text) if year_text.isdigit() and 0 < int(year_text) < 10_000 else None
@@ -119,6 +132,7 @@ def atomic_items(path: Path, mapping: Mapping[str, str]) -> Iterator[Record]:
                 **{key: value for key, value in row.items() if key not in used and value != ""},
             },
             "published_at": datetime(year, 1, 1, tzinfo=UTC).timestamp() if year is not None else None,
+            "image": row.get(image) or None if image else None,
         }
         yield Record(str(path), number, values, columns)
 

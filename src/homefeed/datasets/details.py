@@ -3,8 +3,9 @@ attribute, keyed by item id, merged into the items of a data folder.
 
 A details file is CSV or TSV (by its suffix) with a header row that has an ``item_id``
 column; cells may be quoted with ``"`` (a doubled quote inside). Every other column becomes an
-item attribute of that name, which item text templates read as ``{attr_<column>}``. An empty
-cell or ``N/A`` adds nothing; a detail never replaces a field the item already has.
+item attribute of that name, which item text templates read as ``{attr_<column>}``, except
+``image``, the item's picture. An empty cell or ``N/A`` adds nothing; a detail never replaces
+what the item already has.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from homefeed.datasets.records import Record
+from homefeed.domain import image_reference
 from homefeed.errors import InvalidInputError, RowError
 
 MISSING = frozenset({"", "N/A", "n/a", "NA"})
 ID_COLUMN = "item_id"
+IMAGE_COLUMN = "image"  # sets the item's picture, where it has none
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,18 @@ class ItemDetails:
                 continue
             matched.add(item_id)
             attributes = dict(record.values.get("attributes") or {})
-            for column, cell in found[1].items():
+            details = dict(found[1])
+            image = details.pop(IMAGE_COLUMN, None) if not record.values.get("image") else None
+            if image is not None:
+                try:
+                    image = image_reference(image)
+                except ValueError as error:
+                    raise RowError(str(self.path), found[0], IMAGE_COLUMN, str(error)) from None
+            for column, cell in details.items():
                 attributes.setdefault(column, cell)
-            yield replace(record, values={**record.values, "attributes": attributes})
+            values = {**record.values, "attributes": attributes, **({"image": image} if image else {})}
+            columns = {**record.columns, **({"image": IMAGE_COLUMN} if image else {})}
+            yield replace(record, values=values, columns=columns)
         unmatched = [(line, item_id) for item_id, (line, _) in self.rows.items() if item_id not in matched]
         if unmatched:
             line, item_id = min(unmatched)

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from homefeed.datasets.pictures import write_picture
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -331,6 +333,8 @@ class SynthConfig:
     # for the item's topic (a try of something they care little for gets one or two plays), so
     # the counts tell the tastes apart where the choices alone are half noise
     play_counts: bool = False
+    # an SVG picture per item in media/ (its topic's colour and motif), named by the item's image
+    pictures: bool = False
 
 
 @dataclass(frozen=True)
@@ -400,6 +404,10 @@ def generate(
                 "published_at": float(published[index]),
             }
         )
+        if config.pictures:
+            shade = float(np.clip(np.log(quality[index]) / 3 + 0.5, 0.0, 1.0))
+            picture = write_picture(folder / "media", items[-1]["id"], title, int(item_topic[index]), shade)
+            items[-1]["image"] = picture
 
     preferences = rng.dirichlet(np.full(n_topics, 0.3), size=config.users)
     activity = rng.lognormal(0.0, config.activity_spread, size=config.users)

@@ -38,6 +38,10 @@ class HomepageItem:
     reason: str
     explanation: Explanation
     details: dict[str, float] = field(default_factory=dict, compare=False)
+    # what a front end shows besides the title: one call draws the card
+    image: str | None = None
+    creator: str | None = None
+    published_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ def to_item(candidate: Candidate, catalog: Catalog) -> HomepageItem:
         reason=candidate.explanation.text,
         explanation=candidate.explanation,
         details=candidate.details,
+        image=entry.image if entry else None,
+        creator=entry.creator if entry else None,
+        published_at=entry.published_at if entry else None,
     )
 
 

@@ -18,6 +18,7 @@ class CatalogEntry:
     active: bool
     published_at: float | None
     creator: str | None = None
+    image: str | None = None
 
 
 class Catalog:
@@ -96,7 +97,7 @@ class Catalog:
 
 
 def _entry(item: Item) -> CatalogEntry:
-    return CatalogEntry(item.title, item.category, item.active, item.published_at, item.creator)
+    return CatalogEntry(item.title, item.category, item.active, item.published_at, item.creator, item.image)
 
 
 class VocabularyMasks:

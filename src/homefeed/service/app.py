@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 
 from homefeed import __version__
 from homefeed.config import Settings
+from homefeed.errors import ConfigurationError
 from homefeed.service.credentials import Credentials
 from homefeed.service.errors import ERROR_RESPONSES, install_error_handlers
 from homefeed.service.headers import SecurityHeaders
@@ -101,6 +102,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(dashboard.page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.media_dir is not None and not settings.media_dir.is_dir():
+        raise ConfigurationError(f"media_dir {settings.media_dir} is not a folder")
+    if (media := settings.effective_media_dir) is not None:  # item pictures (StaticFiles refuses ../)
+        app.mount("/media", StaticFiles(directory=media), name="media")
     return app
 
 

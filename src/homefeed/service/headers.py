@@ -12,7 +12,11 @@ ALWAYS = {
     "Referrer-Policy": "no-referrer",
 }
 PAGES = ("/", "/admin")  # Swagger UI and ReDoc (/docs, /redoc) run inline scripts of their own
-POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+# item pictures come from this service's media folder or from the site's image hosts (https)
+POLICY = (
+    "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
 
 
 class SecurityHeaders:

@@ -48,15 +48,33 @@ class ScoredItem(BaseModel):
     details: dict[str, float] | None = Field(
         None, description="With explain=true: the source's score and rank, and the ranker's feature values."
     )
+    image_url: str | None = Field(
+        None,
+        description="The item's picture, ready for an <img>: its http(s) address, or its path "
+        "in the media folder under HOMEFEED_MEDIA_URL (default /media, this service).",
+    )
+    creator: str | None = None
+    published_at: float | None = Field(None, description="Epoch seconds.")
 
 
-def scored_items(items: Sequence[HomepageItem]) -> list[ScoredItem]:
-    """Page items as response bodies."""
+def image_url(image: str | None, media_url: str) -> str | None:
+    """Where a front end fetches an item's picture: an address as given, a media path under
+    ``media_url``."""
+    if image is None or image.lower().startswith(("http://", "https://")):
+        return image
+    return f"{media_url.rstrip('/')}/{image}"
+
+
+def scored_items(items: Sequence[HomepageItem], media_url: str = "/media") -> list[ScoredItem]:
+    """Page items as response bodies; pictures named by path are fetched under ``media_url``."""
     return [
         ScoredItem(
             item_id=item.item_id,
             title=item.title,
             category=item.category,
+            image_url=image_url(item.image, media_url),
+            creator=item.creator,
+            published_at=item.published_at,
             score=item.score,
             source=item.source,
             reason=item.reason,

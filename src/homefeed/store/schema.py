@@ -24,6 +24,7 @@ items = sa.Table(
     sa.Column("published_at", sa.Double),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("image", sa.String(2048)),  # an http(s) address or a path in the media folder
     sa.Index("ix_items_updated_at", "updated_at"),  # workers read the catalog's changes by it
 )
 

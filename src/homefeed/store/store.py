@@ -40,6 +40,7 @@ _ITEM_FIELDS = (
     "attributes",
     "creator",
     "published_at",
+    "image",
     "active",
 )
 _USER_FIELDS = ("age", "gender", "occupation", "location", "interests", "attributes")

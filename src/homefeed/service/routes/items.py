@@ -69,7 +69,7 @@ def similar_items(
         raise NotFoundError(f"item {item_id!r} not found")
     similar = runtime.homepages.similar(item_id, n, by)
     return ItemList(
-        items=scored_items(similar.items),
+        items=scored_items(similar.items, runtime.settings.media_url),
         model_version=similar.model_version,
         degraded=similar.degraded,
         reasons=similar.reasons,

@@ -87,14 +87,14 @@ async def homepage(
                 user_id, size, excluded, chosen_category, explain=explain, context=context
             )
         observe_page(page)
-        return _homepage_json(page, flat)
+        return _homepage_json(page, flat, runtime.settings.media_url)
 
     # built in the page threads: its CPU work and store reads never hold the event loop that
     # answers /healthz and every other route
     return Response(content=await runtime.off_loop(build), media_type="application/json")
 
 
-def _homepage_json(page: Homepage, flat: bool) -> bytes:
+def _homepage_json(page: Homepage, flat: bool, media_url: str) -> bytes:
     """The page as the response body, serialised once by pydantic-core (FastAPI's
     response_model would validate it again)."""
     body = HomepageResponse(
@@ -103,7 +103,7 @@ def _homepage_json(page: Homepage, flat: bool) -> bytes:
         model_version=page.model_version,
         degraded=page.degraded,
         reasons=page.reasons,
-        items=scored_items(page.items),
+        items=scored_items(page.items, media_url),
         sections=[]
         if flat
         else [
@@ -127,7 +127,7 @@ def popular(
     """The most popular items, recent interactions counting more."""
     page = runtime.homepages.popular(_check_n(n, runtime), _check_category(category, runtime))
     return ItemList(
-        items=scored_items(page.items),
+        items=scored_items(page.items, runtime.settings.media_url),
         model_version=page.model_version,
         degraded=page.degraded,
         reasons=page.reasons,

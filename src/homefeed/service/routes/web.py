@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zlib
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from homefeed.domain import Label
 from homefeed.models.context import RequestContext
 from homefeed.service.access import AdminAccess
 from homefeed.service.deps import RuntimeDep
+from homefeed.service.schemas import image_url
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 router = APIRouter(include_in_schema=False, dependencies=[AdminAccess])
@@ -60,5 +62,7 @@ def index(
             "sample_users": _sample_users(runtime),
             "model_version": runtime.homepages.model_version,
             "token": token,
+            "picture": lambda item: image_url(item.image, runtime.settings.media_url),
+            "hue": lambda text: zlib.crc32(text.encode("utf-8")) % 360,
         },
     )

@@ -1,6 +1,17 @@
 // Clicking a card sends a click event; "Not for me" sends a dislike. Then the page reloads,
 // so the homepage shown is the one the engine builds after that event.
 (function () {
+  // the operator's view (each item's source and score) stays behind a toggle, remembered
+  const toggle = document.getElementById("engine-details");
+  if (toggle) {
+    const shown = window.localStorage && localStorage.getItem("homefeed-engine-details") === "1";
+    toggle.checked = shown;
+    document.body.classList.toggle("engine-details", shown);
+    toggle.addEventListener("change", function () {
+      document.body.classList.toggle("engine-details", toggle.checked);
+      if (window.localStorage) localStorage.setItem("homefeed-engine-details", toggle.checked ? "1" : "0");
+    });
+  }
   const section = document.getElementById("homepage");  // every row of the page
   if (!section) return;
   const status = document.getElementById("status");
