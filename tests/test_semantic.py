@@ -53,6 +53,17 @@ from homefeed.vectors import VectorIndex
         ("Je ne supporte pas la téléréalité", [], ["téléréalité"]),
         ("sans sport, merci", [], ["sport"]),
         ("la cuisine et les voyages", ["cuisine", "voyages"], []),
+        # Chinese: no spaces between words, its own punctuation, read beside the others
+        ("我喜欢爵士乐和摇滚，不喜欢足球", ["爵士乐", "摇滚"], ["足球"]),
+        ("科幻电影、纪录片，讨厌恐怖片", ["科幻电影", "纪录片"], ["恐怖片"]),
+        ("我爱看科幻片但不喜欢恐怖片", ["科幻片"], ["恐怖片"]),
+        ("不要体育，谢谢", [], ["体育"]),
+        ("我最喜欢烹饪，也喜欢旅行。别推荐政治新闻", ["烹饪", "旅行"], ["政治新闻"]),
+        ("我一点也不喜欢真人秀", [], ["真人秀"]),
+        ("都市传说和就业指导", ["都市传说", "就业指导"], []),  # 都, 就 and 和 inside words stay
+        ("和平与战争", ["和平", "战争"], []),
+        ("什么都行", [], []),
+        ("I love jazz，但是不喜欢足球", ["jazz"], ["足球"]),
     ],
 )
 def test_stated_interests_split_into_liked_and_disliked_phrases(

@@ -29,6 +29,9 @@ class Phrasing:
     articles: str  # articles dropped in front of a topic
     polite: str
     nothing: frozenset[str]  # "anything": no topic
+    # written without spaces between words (Chinese): joiners and contrasts need none around them
+    bare_joiners: str = ""
+    bare_contrasts: str = ""
 
 
 ENGLISH = Phrasing(
@@ -64,30 +67,58 @@ FRENCH = Phrasing(
     polite=rf"s{APOSTROPHE}il\s+(?:te|vous)\s+pla[iî]t|svp|merci",
     nothing=frozenset({"tout", "rien", "n'importe quoi"}),
 )
-LANGUAGES = (ENGLISH, FRENCH)
+_ZH_ADVERBS = r"(?:很|非常|特别|真的|也|都|最|比较|还|一点也|一点都|完全|就|却)*"  # only before a verb
+CHINESE = Phrasing(
+    leads=r"但是|但|可是|不过|而且|而",
+    speaker=r"我们|我",
+    negations=(
+        rf"{_ZH_ADVERBS}(?:不喜欢|不太喜欢|不爱看|不爱听|不爱|不想看|不想要|不想|不要|不看|不听|讨厌|"
+        r"厌恶|受不了|没兴趣|不感兴趣|别推荐|别给我|别|不用)"
+    ),
+    contrasts=r"(?!)",
+    exceptions=r"(?!)",
+    joiners=r"(?!)",
+    likes=rf"{_ZH_ADVERBS}(?:喜欢|喜爱|热爱|爱看|爱听|爱|想看|关注|迷|看|听|读)",
+    articles=r"(?!)",
+    polite=r"请|谢谢|麻烦",
+    nothing=frozenset({"什么都", "什么都行", "都行", "都可以", "所有", "全部", "随便"}),
+    bare_joiners=r"、|以及|还有|和|与|跟|及|或者|或",
+    bare_contrasts=r"但是|但|可是|不过|而",
+)
+LANGUAGES = (ENGLISH, FRENCH, CHINESE)
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # written without spaces between words
 
 
 def _any(part: str) -> str:
     return "|".join(f"(?:{getattr(language, part)})" for language in LANGUAGES)
 
 
-# a word ends at \b, or right after an apostrophe ("l'", "j'")
-_END = r"(?:\b|(?<=['\u2019]))"
+def _bare(part: str) -> str:
+    """The languages' words of ``part`` that need no spaces around them (none: matches nothing)."""
+    return "|".join(f"(?:{found})" for language in LANGUAGES if (found := getattr(language, part))) or "(?!)"
+
+
+# a word ends at \b, right after an apostrophe ("l'", "j'"), or anywhere after a CJK character
+_END = rf"(?:\b|(?<=['\u2019])|(?<=[{CJK}]))"
 _SPEAKER = rf"(?:{_any('leads')})?(?:{_any('speaker')})*"
 _NEGATIONS = rf"(?:{_any('negations')})"
 NEGATION = re.compile(rf"^{_SPEAKER}{_NEGATIONS}{_END}[\s:,-]*", re.IGNORECASE)
 # leading words that carry no topic ("I enjoy", "I'm into", "j'adore les")
 FILLER = re.compile(
-    rf"^{_SPEAKER}(?:(?:{_any('likes')})(?:\s+|$))?(?:(?:{_any('articles')}){_END}\s*)?", re.IGNORECASE
+    rf"^{_SPEAKER}(?:(?:{_any('likes')})(?:\s+|$|(?<=[{CJK}])))?(?:(?:{_any('articles')}){_END}\s*)?",
+    re.IGNORECASE,
 )
 # clauses: split at punctuation, and at a conjunction or "except" that starts a negation
 # ("jazz but I hate football", "films except horror", "jazz mais pas le football")
 CLAUSES = re.compile(
-    rf"[;,.!?\n]+|\s+(?:{_any('contrasts')})\s+(?={_SPEAKER}{_NEGATIONS}{_END})"
-    rf"|\s+(?=(?:{_any('exceptions')})\b)",
+    rf"[;,.!?\n\uff0c\u3002\uff1b\uff01\uff1f]+|\s+(?:{_any('contrasts')})\s+(?={_SPEAKER}{_NEGATIONS}{_END})"
+    rf"|\s+(?=(?:{_any('exceptions')})\b)"
+    rf"|\s*(?:{_bare('bare_contrasts')})(?={_SPEAKER}{_NEGATIONS}{_END})",
     re.IGNORECASE,
 )
-PHRASES = re.compile(rf"\s+(?:{_any('joiners')})\s+|/", re.IGNORECASE)
+PHRASES = re.compile(
+    rf"\s+(?:{_any('joiners')})\s+|/|(?<=[{CJK}])\s*(?:{_bare('bare_joiners')})\s*(?=[{CJK}])", re.IGNORECASE
+)
 # words around a topic that are not the topic
 POLITE_WORDS = rf"(?:{_any('polite')})"
 POLITE = re.compile(rf"^(?:{POLITE_WORDS}\s+)|(?:\s+{POLITE_WORDS})$", re.IGNORECASE)
