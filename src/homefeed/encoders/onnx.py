@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from homefeed.encoders.base import ProgressCallback
-from homefeed.encoders.sentence import BUNDLED, resolve_model
+from homefeed.encoders.sentence import BUNDLED, load_sentence_model, resolve_model
 from homefeed.threads import thread_limit
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class OnnxEncoder:
         import onnxruntime
         from sentence_transformers import SentenceTransformer
 
-        source = SentenceTransformer(resolve_model(model), device="cpu")
+        source = load_sentence_model(SentenceTransformer, resolve_model(model), "cpu")
         self.model_id = f"{model}#onnx{'-int8' if quantize else ''}"
         self.batch_size = batch_size
         self.max_length = int(source.max_seq_length or 256)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from homefeed.encoders.base import ProgressCallback
+from homefeed.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 BUNDLED = "bundled:all-MiniLM-L6-v2"
@@ -34,7 +36,7 @@ class SentenceTransformerEncoder:
 
         self.model_id = model
         self.batch_size = batch_size
-        self._model = SentenceTransformer(resolve_model(model), device=device)
+        self._model = load_sentence_model(SentenceTransformer, resolve_model(model), device)
         getter = (
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
@@ -58,3 +60,23 @@ class SentenceTransformerEncoder:
         if not chunks:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(chunks).astype(np.float32)
+
+
+def load_sentence_model(loader: Any, name: str, device: str) -> Any:
+    """A local folder, or a model in the Hugging Face cache, without the network; else the
+    download (sentence-transformers' own); a model found nowhere is a clear configuration error."""
+    if Path(name).exists():
+        return loader(name, device=device)
+    try:
+        return loader(name, device=device, local_files_only=True)
+    except OSError:
+        logger.info("text model %s is not in the local cache: downloading it", name)
+    try:
+        return loader(name, device=device)
+    except OSError as error:
+        raise ConfigurationError(
+            f"text model {name!r} is not a local folder, not in the Hugging Face cache, and could "
+            f"not be downloaded ({str(error).splitlines()[0]}). Download it once where there is "
+            f"internet (e.g. `huggingface-cli download sentence-transformers/{name} --local-dir "
+            "DIR`), copy DIR here and set HOMEFEED_TEXT_MODEL=DIR."
+        ) from error
