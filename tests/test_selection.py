@@ -109,6 +109,19 @@ def test_tuning_spends_its_budget_on_trials(tmp_path: Path) -> None:
     assert set(chosen.params) == {"covisitation", "ease"}
 
 
+def test_a_number_of_trials_makes_tuning_reproducible(tmp_path: Path) -> None:
+    _, _, data = _regime(tmp_path, ordered=True)
+    first, second = (
+        tune(data, ["covisitation", "ease"], budget_seconds=0, profiles={}, trials=3) for _ in range(2)
+    )
+    assert first.trials == {"covisitation": 4, "ease": 4}  # the defaults, then three
+    assert (first.params, first.validation, first.personal) == (
+        second.params,
+        second.validation,
+        second.personal,
+    )
+
+
 @pytest.mark.slow
 def test_training_records_the_choices_and_later_runs_reuse_them(tmp_path: Path) -> None:
     store, settings, _ = _regime(tmp_path, ordered=True)

@@ -521,6 +521,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body; a larger one gets a 413 before it is read.",
     )
+    tune_trials: int = Field(
+        0,
+        ge=0,
+        description="Optuna trials per model for `homefeed train --tune`, after its defaults: 0 "
+        "spends the time budget instead; a number gives the same choices on any machine.",
+    )
     media_dir: Path | None = Field(
         None,
         description="Folder of item pictures named by path (an item's image 'posters/1.jpg'), served "

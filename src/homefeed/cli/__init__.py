@@ -356,6 +356,14 @@ def train(
         ),
     ] = False,
     budget: Annotated[float, typer.Option(min=0.1, help="Minutes the tuning may take (with --tune).")] = 10.0,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Optuna trials per model (with --tune) instead of spending the budget: the same "
+            "choices on any machine (HOMEFEED_TUNE_TRIALS).",
+        ),
+    ] = None,
 ) -> None:
     """Train the models on the stored events and save them as a new version, judged by the
     quality gate before it serves (one run at a time: another run holding the training lock is
@@ -364,6 +372,8 @@ def train(
     from homefeed.training.schedule import run_training
 
     settings = settings_of(ctx)
+    if trials is not None:
+        settings = settings.model_copy(update={"tune_trials": trials})
     limit_threads(settings.threads)
     store = open_store(settings)
     names = [name.strip() for name in models.split(",") if name.strip()]

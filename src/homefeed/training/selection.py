@@ -162,13 +162,15 @@ def tune(
     defaults: Mapping[str, Mapping[str, Any]] | None = None,
     on_step: Callable[[str], None] | None = None,
     value_rule: ValueRule | None = "ignored",
+    trials: int = 0,
 ) -> Selection:
     """Tune each candidate with a search space on one half of the validation users, within an
     equal share of the budget; then score every candidate as tuned on the other half, which no
     trial has seen (the best of many trials on one half flatters it), and choose the personal
     row and its fusion there. ``value_rule`` says how ``data`` weighs events' values (it is
     recorded); with None (``data`` read with values ignored) the rule is chosen first (see
-    :func:`_choose_value_rule`)."""
+    :func:`_choose_value_rule`). ``trials`` (above 0): that many trials per model instead of
+    the budget's time, so the choices do not depend on the machine's speed."""
     step = on_step or (lambda _message: None)
     started = time.perf_counter()
     split = validation_split(data, max_users)
@@ -185,7 +187,8 @@ def tune(
         fit.training = split.training
     fit.reading = {name: options for name, options in _strengths_read(rule, fitted).items() if options}
     tuning, choosing = ([split.cases[i] for i in half] for half in halves)
-    tuned = _search(fit, fitted, tuning, profiles, budget_seconds - (time.perf_counter() - started), step)
+    left = budget_seconds - (time.perf_counter() - started)
+    tuned = _search(fit, fitted, tuning, profiles, left, step, trials)
     step("scoring the tuned models on the other half of the validation users")
     lists: dict[str, np.ndarray] = {}
     relevant: list[set[int]] = []
@@ -237,10 +240,11 @@ def _search(
     profiles: Mapping[str, UserProfile],
     budget_seconds: float,
     step: Callable[[str], None],
+    trials: int = 0,
 ) -> dict[str, tuple[dict[str, Any], int]]:
     """Each model's best options on ``cases`` and its number of trials: Optuna's TPE over the
-    model's search space in an equal share of what is left of the budget, its defaults tried
-    first (a model without a space: its defaults, one trial)."""
+    model's search space in an equal share of what is left of the budget (or ``trials`` of
+    them), its defaults tried first (a model without a space: its defaults, one trial)."""
     started = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -251,15 +255,17 @@ def _search(
     tunable = [name for name in names if name in SPACES]
     for position, name in enumerate(tunable):
         share = (budget_seconds - (time.perf_counter() - started)) / (len(tunable) - position)
-        step(f"tuning {name} ({max(share, 0):.0f} s)")
+        step(f"tuning {name} ({f'{trials} trials' if trials else f'{max(share, 0):.0f} s'})")
         space = SPACES[name]
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
         study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=score(name, {})))
-        if share > 0:
 
-            def objective(trial: optuna.Trial, name: str = name, space: Space = space) -> float:
-                return score(name, space(trial))
+        def objective(trial: optuna.Trial, name: str = name, space: Space = space) -> float:
+            return score(name, space(trial))
 
+        if trials > 0:
+            study.optimize(objective, n_trials=trials, catch=(ValueError,))
+        elif share > 0:
             study.optimize(objective, timeout=share, catch=(ValueError,))
         best = max(study.trials, key=lambda trial: trial.value if trial.value is not None else -np.inf)
         tuned[name] = (space(optuna.trial.FixedTrial(best.params)) if best.params else {}, len(study.trials))

@@ -225,7 +225,15 @@ def _tuned(
         data.profiles = {user.id: user for user in known}
     defaults = {name: configured_options(name, settings) for name in candidates}
     selection = tune(
-        data, candidates, tune_seconds, data.profiles, settings.gate.max_users, defaults, step, value_rule
+        data,
+        candidates,
+        tune_seconds,
+        data.profiles,
+        settings.gate.max_users,
+        defaults,
+        step,
+        value_rule,
+        trials=settings.tune_trials,
     )
     if page_tuner is not None:
         step("choosing the page's shares on validation pages")
