@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 from homefeed.cli import app
 from homefeed.datasets.folders import folder_records
 from homefeed.domain import Item
-from homefeed.encoders.base import item_text
+from homefeed.encoders.base import item_text, template_parts
 from homefeed.encoders.chunks import ChunkedEncoder, windows
 from homefeed.encoders.loading import shared_encoder
+from homefeed.encoders.parts import PartsEncoder
 from homefeed.errors import RowError
 from homefeed.store import Store
 from tests.movielens_fixtures import write_atomic
@@ -109,3 +110,43 @@ def test_chunks_read_what_truncation_drops() -> None:
     short = "A quiet film about a baker."
     assert np.allclose(chunked.encode([short])[0], encoder.encode([short])[0], atol=1e-6)
     assert chunked.model_id != encoder.model_id  # its vectors are cached apart
+
+
+PARTS = "{title}. {tags} || {attr_director}. {attr_actors} || {attr_plot}"
+
+
+def test_a_template_of_parts_keeps_the_fields_apart() -> None:
+    film = Item(id="1", title="Toy Story", tags=["Animation"], attributes={"plot": "Toys live."})
+    assert template_parts(PARTS) == 3 and template_parts("{title}") == 1
+    assert item_text(film, PARTS) == "Toy Story. Animation ||  || Toys live."  # no cast: an empty part
+
+
+def test_parts_are_embedded_apart_and_a_query_meets_every_part() -> None:
+    """An item's vector joins its parts' vectors; a one-part text (a stated interest) is compared
+    with every part, so its score is the mean of its cosines to the parts."""
+    inner = shared_encoder()
+    encoder = ChunkedEncoder(inner, 200)  # wrappers compose: chunks within each part
+    parts = PartsEncoder(encoder, 3)
+    texts = ["A kitchen comedy", "Jane Chef and Tom Baker", "Astronauts fly a rocket to the moon"]
+    item, query = parts.encode([" || ".join(texts), "space flight"])
+    assert item.shape == (3 * inner.dimension,) and np.linalg.norm(item) == pytest.approx(1.0, abs=1e-5)
+    each = inner.encode(texts) @ inner.encode(["space flight"])[0]
+    assert float(item @ query) == pytest.approx(float(each.mean()), abs=1e-4)
+    missing = parts.encode([f"{texts[0]} ||  || {texts[2]}"])[0]  # a part left empty adds nothing
+    assert np.allclose(missing[inner.dimension : 2 * inner.dimension], 0.0)
+    assert np.linalg.norm(missing) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_text_index_reads_items_by_parts(tmp_path: Path) -> None:
+    from homefeed.config import Settings
+    from homefeed.encoders.loading import configured_encoder
+    from homefeed.understanding.semantic import SemanticSpace
+
+    settings = Settings(data_dir=tmp_path, item_text_template="{title} || {attr_plot}")
+    items = [
+        Item(id="s", title="Midnight", attributes={"plot": "Astronauts repair a space station in orbit."}),
+        Item(id="c", title="Midnight Kitchen", attributes={"plot": "A chef opens a small pasta restaurant."}),
+    ]
+    space = SemanticSpace.build(items, configured_encoder(settings), template=settings.item_text_template)
+    found = space.by_interests("space exploration and rockets", 1, lambda _: True, set())
+    assert [hit.item_id for hit in found] == ["s"]  # the plot decides: the titles tell nothing

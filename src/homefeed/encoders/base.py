@@ -11,6 +11,8 @@ import numpy as np
 from homefeed.domain import Item
 
 DEFAULT_TEMPLATE = "{title}. {category}. {tags}. {text}"
+PART_MARK = "||"  # in a template: the fields before and after it are embedded apart
+PART_SEPARATOR = f" {PART_MARK} "
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -24,7 +26,9 @@ class TextEncoder(Protocol):
 
 
 def item_text(item: Item, template: str = DEFAULT_TEMPLATE) -> str:
-    """Fill ``template`` with the item's fields; empty fields leave no dangling punctuation."""
+    """Fill ``template`` with the item's fields; empty fields leave no dangling punctuation. A
+    template of several parts (``"{title}. {tags} || {attr_plot}"``) keeps them apart, joined
+    by ``PART_SEPARATOR``, for an encoder that embeds each on its own (:mod:`.parts`)."""
     fields = {
         "id": item.id,
         "title": item.title,
@@ -34,8 +38,17 @@ def item_text(item: Item, template: str = DEFAULT_TEMPLATE) -> str:
         "creator": item.creator or "",
         **{f"attr_{key}": value for key, value in item.attributes.items()},
     }
+    return PART_SEPARATOR.join(_filled(part, fields) for part in template.split(PART_MARK))
+
+
+def _filled(template: str, fields: dict[str, object]) -> str:
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     missing = names - fields.keys()
     text = template.format_map({**fields, **dict.fromkeys(missing, "")})
     parts = [part.strip() for part in text.split(". ")]
     return ". ".join(part for part in parts if part and part != ".").strip()
+
+
+def template_parts(template: str) -> int:
+    """How many parts a template's items are embedded in (1: one text)."""
+    return template.count(PART_MARK) + 1

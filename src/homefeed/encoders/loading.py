@@ -6,8 +6,9 @@ import functools
 from pathlib import Path
 
 from homefeed.config import Settings
-from homefeed.encoders.base import TextEncoder
+from homefeed.encoders.base import TextEncoder, template_parts
 from homefeed.encoders.chunks import ChunkedEncoder
+from homefeed.encoders.parts import PartsEncoder
 from homefeed.encoders.sentence import BUNDLED, SentenceTransformerEncoder
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -34,6 +35,10 @@ def shared_encoder(
 
 def configured_encoder(settings: Settings) -> TextEncoder:
     """The settings' text model and backend, loaded once per process, reading long texts as
-    ``text_chunk_words`` says (truncated, or whole in windows)."""
+    ``text_chunk_words`` says (truncated, or whole in windows), and items part by part where
+    the template has several parts."""
     encoder = shared_encoder(settings.text_model, settings.text_backend, settings.encoder_cache_dir)
-    return ChunkedEncoder(encoder, settings.text_chunk_words) if settings.text_chunk_words else encoder
+    if settings.text_chunk_words:
+        encoder = ChunkedEncoder(encoder, settings.text_chunk_words)
+    parts = template_parts(settings.item_text_template)
+    return PartsEncoder(encoder, parts) if parts > 1 else encoder
