@@ -31,6 +31,7 @@ def _pictures(store: Store, media: Path) -> None:
             hue = zlib.crc32((item.category or "").encode()) % 256
             Image.new("RGB", (60, 80), (hue, 255 - hue, 120)).save(media / f"{item.id}.png")
             with_pictures.append(item.model_copy(update={"image": f"{item.id}.png"}))
+    (media / f"{with_pictures[0].id}.png").unlink()  # named but missing: the card shows a placeholder
     store.upsert_items(with_pictures)
 
 
@@ -54,14 +55,22 @@ def server(
 def _check_pictures_and_engine_details(page: Any, folder: Path) -> None:
     """Cards with a picture show it (loaded from the media folder), the others a placeholder;
     each item's source and score stay hidden until the operator's toggle shows them."""
-    loaded = page.locator("#homepage .card .picture img").evaluate_all(  # lazy ones off screen too
-        "images => Promise.all(images.map(i => { i.loading = 'eager'; "
-        "return i.decode().then(() => i.naturalWidth, () => 0); }))"
+    page.locator("#homepage .card .picture img").evaluate_all(  # lazy ones off screen too
+        "images => Promise.all(images.map(i => { i.loading = 'eager'; return i.decode().catch(() => 0); }))"
+    )
+    page.wait_for_timeout(100)  # a picture that failed has given way to a placeholder
+    loaded = page.locator("#homepage .card .picture img").evaluate_all(
+        "images => images.map(i => i.naturalWidth)"
     )
     placeholders = page.locator("#homepage .card .placeholder").count()
     cards = page.locator("#homepage .card").count()
     assert loaded and all(width == 60 for width in loaded), loaded
     assert placeholders > 0 and len(loaded) + placeholders == cards
+    item_id = page.locator("#homepage .card:has(.picture img)").first.get_attribute("data-item-id")
+    broken = page.locator(f'#homepage .card[data-item-id="{item_id}"]')  # its picture goes missing
+    broken.locator("img").evaluate("i => { i.src = '/media/missing.png'; }")
+    page.wait_for_timeout(300)
+    assert broken.locator(".placeholder").count() == 1 and broken.locator("img").count() == 0
     engine = page.locator("#homepage .card .engine").first
     assert not engine.is_visible()
     page.screenshot(path=str(folder / "homepage.png"), full_page=True)

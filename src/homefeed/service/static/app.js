@@ -12,6 +12,24 @@
       if (window.localStorage) localStorage.setItem("homefeed-engine-details", toggle.checked ? "1" : "0");
     });
   }
+  // a picture that cannot be fetched gives way to the card's placeholder
+  function placeholder(image) {
+    const picture = image.closest(".picture");
+    if (!picture) return;
+    const box = document.createElement("div");
+    box.className = "placeholder";
+    box.setAttribute("aria-hidden", "true");
+    const letter = document.createElement("span");
+    letter.textContent = picture.dataset.initial || "";
+    box.appendChild(letter);
+    image.replaceWith(box);
+  }
+  document.addEventListener("error", function (event) {
+    if (event.target.tagName === "IMG") placeholder(event.target);
+  }, true);
+  document.querySelectorAll(".picture img").forEach(function (image) {
+    if (image.complete && image.naturalWidth === 0) placeholder(image);  // failed before this ran
+  });
   const section = document.getElementById("homepage");  // every row of the page
   if (!section) return;
   const status = document.getElementById("status");
