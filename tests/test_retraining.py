@@ -60,9 +60,11 @@ def test_a_cron_schedule_is_due_once_after_each_of_its_times(store: Store, setti
     started = runs.last_started(store.engine)
     assert started is not None
     assert not is_due(store, nightly, now=started + 60)  # ran since the latest 03:00
-    day_after = started - started % 86_400 + 86_400 + 3 * 3600  # the next 03:00 UTC
-    assert not is_due(store, nightly, now=day_after - 1)
-    assert is_due(store, nightly, now=day_after + 1)
+    following = started - started % 86_400 + 3 * 3600  # the next 03:00 UTC after the run:
+    if following <= started:  # today's, when the run started before 03:00, else tomorrow's
+        following += 86_400
+    assert not is_due(store, nightly, now=following - 1)
+    assert is_due(store, nightly, now=following + 1)
     with pytest.raises(ValueError, match="not a cron expression"):
         RetrainingSettings.model_validate({"cron": "every night"})
 
