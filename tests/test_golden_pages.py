@@ -3,8 +3,11 @@ degradations) that fixed users get from fixed model versions on the synthetic se
 clock and fixed request ids (exploration is seeded by the request id).
 
 They pin behaviour while the page's code is reorganised: a change of any page is either a
-defect or a deliberate fix, and a deliberate fix names itself in its commit. To rewrite the
-file after such a fix: ``HOMEFEED_WRITE_GOLDEN=1 pytest tests/test_golden_pages.py``.
+defect or a deliberate fix, and a deliberate fix names itself in its commit. Models trained on
+another kind of CPU round differently, so pages are recorded per kind of machine (``_machine``);
+on one not recorded, pages are compared loosely. To record this machine's pages (at a commit
+whose pages are right, or after a deliberate fix, for every machine recorded):
+``HOMEFEED_WRITE_GOLDEN=1 pytest tests/test_golden_pages.py``.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import threadpoolctl
 import torch
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -170,25 +175,52 @@ def _current(root: Path, synth_folder: Path, monkeypatch: pytest.MonkeyPatch) ->
     return pages
 
 
+def _machine() -> str:
+    """The float kernels this machine runs (torch's vector unit, OpenBLAS's core): trained
+    models round differently on each, so their pages are pinned per kind of machine."""
+    blas = {str(info["architecture"]) for info in threadpoolctl.threadpool_info() if info.get("architecture")}
+    return "/".join([torch.backends.cpu.get_cpu_capability(), *sorted(blas)])
+
+
 @pytest.mark.slow
 def test_pages_are_the_golden_ones(
     golden_root: Path, synth_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pages = _current(golden_root, synth_folder, monkeypatch)
+    machine = _machine()  # once the models ran: every BLAS they load is known
+    recorded = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {"machines": {}}
     if WRITE:
+        recorded["machines"][machine] = pages
         GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(json.dumps(pages, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+        GOLDEN.write_text(json.dumps(recorded, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    exact = machine in recorded["machines"]
+    expected = recorded["machines"][machine] if exact else next(iter(recorded["machines"].values()))
     assert set(pages) == set(expected)
     for variant, built in pages.items():
         for name, page in built.items():
             golden = expected[variant][name]
             where = f"{variant} / {name} differs from the golden page"
+            if not exact:  # another machine's models: the same kind of page, mostly the same items
+                _assert_alike(page, golden, where)
+                continue
             # scores to 1e-4: the fifth decimal moves with the CPU's float rounding; the rest exactly
             assert _without_scores(page) == _without_scores(golden), where
             assert [item[2] for item in page["items"]] == pytest.approx(
                 [item[2] for item in golden["items"]], abs=1e-4
             ), where
+    if not exact:
+        warnings.warn(f"no golden pages for {machine}: compared with another machine's, loosely", stacklevel=1)
+
+
+def _assert_alike(page: dict[str, Any], golden: dict[str, Any], where: str) -> None:
+    """As many items, from the same sources, with the same degradations, most of them the same."""
+    items, pinned = [item[0] for item in page["items"]], [item[0] for item in golden["items"]]
+    assert len(items) == len(pinned), where
+    assert {item[1] for item in page["items"]} <= {item[1] for item in golden["items"]}, where
+    assert len(set(items) & set(pinned)) >= 0.6 * len(pinned), where
+    assert {k: v for k, v in page.items() if k not in ("items", "sections")} == {
+        k: v for k, v in golden.items() if k not in ("items", "sections")
+    }, where
 
 
 def _without_scores(page: dict[str, Any]) -> dict[str, Any]:
