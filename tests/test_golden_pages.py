@@ -209,7 +209,9 @@ def test_pages_are_the_golden_ones(
                 [item[2] for item in golden["items"]], abs=1e-4
             ), where
     if not exact:
-        warnings.warn(f"no golden pages for {machine}: compared with another machine's, loosely", stacklevel=1)
+        warnings.warn(
+            f"no golden pages for {machine}: compared with another machine's, loosely", stacklevel=1
+        )
 
 
 def _assert_alike(page: dict[str, Any], golden: dict[str, Any], where: str) -> None:

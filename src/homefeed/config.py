@@ -19,6 +19,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from homefeed.events import DEFAULT_EVENT_WEIGHTS, EventPolicy, EventWindow
+from homefeed.presets import PRESETS, with_preset
+
+SETTINGS_FILE = "homefeed.env"  # in data_dir: written by `homefeed init`, under the environment
 
 
 class AlsSettings(BaseModel):
@@ -139,9 +142,51 @@ class HomepageSettings(BaseModel):
         description="Sources that complete a short page, in order (JSON list).",
     )
     filters: list[str] = Field(
-        ["seen", "excluded", "disliked", "ignored", "inactive", "category", "duplicates"],
+        [
+            "seen",
+            "excluded",
+            "disliked",
+            "ignored",
+            "inactive",
+            "unavailable",
+            "category",
+            "price",
+            "duplicates",
+        ],
         description="Filters of the sources' candidates (JSON list; one pass, cheapest first). Names: "
-        "seen, excluded, disliked, ignored, inactive, category, duplicates.",
+        "seen, excluded, disliked, ignored, inactive, unavailable (out of stock), category, price (the "
+        "request's range), stale (older than max_age_days), prerequisites (unmet), duplicates.",
+    )
+    row_titles: dict[str, str] = Field(
+        {},
+        description="Titles of the sources' rows by source name (JSON object, e.g. "
+        '{"personal": "Recommended for you", "popular": "Best sellers"}); unnamed ones keep their own.',
+    )
+    max_age_days: float | None = Field(
+        None,
+        gt=0.0,
+        description="The stale filter drops items published more than this many days ago "
+        "(none: no limit; items without a date stay).",
+    )
+    breaking_hours: float = Field(
+        6.0,
+        gt=0.0,
+        description="The breaking source leads the page with one item published this recently: "
+        'one flagged {"breaking": true} in its attributes first, else the one most people act on.',
+    )
+    lead_row_max: int = Field(
+        4, ge=1, le=50, description="Most items in a row that leads the page (continue watching or learning)."
+    )
+    progress_types: list[str] = Field(
+        [],
+        description="Event types that start or advance an item, such as a course (JSON list): an item "
+        "with one and no completion stays showable and goes to the continue-learning row; a "
+        "value of 1 or more completes it.",
+    )
+    completion_types: list[str] = Field(
+        [],
+        description="Event types that complete an item (JSON list): what the prerequisites filter "
+        "counts as done.",
     )
     ignore_after: int = Field(
         5, ge=1, description="The ignored filter drops items shown this many times without any event."
@@ -465,6 +510,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HOMEFEED_", env_nested_delimiter="__", extra="ignore")
 
+    preset: str | None = Field(
+        None,
+        description=f"A kind of site whose settings the others start from: {', '.join(PRESETS)} "
+        "(docs/presets.md); any setting named as well wins over the preset's.",
+    )
+
     data_dir: Path = Field(Path("homefeed-data"), description="Where the database and models live.")
     redis_url: str | None = Field(
         None,
@@ -624,6 +675,18 @@ class Settings(BaseSettings):
         "overrides homepage settings.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_under_given(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset"):
+            sections = frozenset(
+                name
+                for name, field in cls.model_fields.items()
+                if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+            )
+            return with_preset(str(data["preset"]), data, sections)
+        return data
+
     @field_validator("event_weights")
     @classmethod
     def _event_types_are_names(cls, value: dict[str, float]) -> dict[str, float]:
@@ -701,6 +764,23 @@ class Settings(BaseSettings):
     @property
     def effective_models_dir(self) -> Path:
         return self.models_dir if self.models_dir is not None else self.data_dir / "models"
+
+
+def load_settings(**given: Any) -> Settings:
+    """The settings: ``given`` values, then HOMEFEED_* variables, then the data directory's
+    ``homefeed.env`` (what ``homefeed init`` wrote, such as the preset), then the defaults."""
+    first = Settings(**given)
+    written = first.data_dir / SETTINGS_FILE
+    if not written.is_file():
+        return first
+    return Settings(_env_file=written, **given)
+
+
+def write_setting(path: Path, variable: str, value: str) -> None:
+    """Set ``variable`` in the settings file at ``path`` (created if missing), keeping its other lines."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    kept = [line for line in lines if line.split("=", 1)[0].strip() != variable]
+    path.write_text("\n".join([*kept, f"{variable}={value}"]) + "\n", encoding="utf-8")
 
 
 def settings_reference(

@@ -31,8 +31,9 @@ from homefeed.cli.keys import keys_app
 from homefeed.cli.online import fairness, online_metrics
 from homefeed.cli.simulate import simulate_command
 from homefeed.cli.versions import print_gate, print_selection, versions_app
-from homefeed.config import Settings
+from homefeed.config import SETTINGS_FILE, Settings, load_settings, write_setting
 from homefeed.errors import HomefeedError
+from homefeed.presets import PRESETS
 from homefeed.progress import progress as progress_display
 from homefeed.threads import limit_threads
 
@@ -75,7 +76,8 @@ def configure(
         str | None, typer.Option(help="Database URL [env: HOMEFEED_DATABASE_URL].")
     ] = None,
 ) -> None:
-    """Settings come from HOMEFEED_* variables; these options override them."""
+    """Settings come from HOMEFEED_* variables, over DATA_DIR/homefeed.env (`init --preset`
+    writes it); these options override both."""
     if not err_console.is_terminal:  # a log: the libraries' own progress bars would be control codes
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TQDM_DISABLE", "1")
@@ -84,14 +86,30 @@ def configure(
         overrides["data_dir"] = data_dir
     if database_url is not None:
         overrides["database_url"] = database_url
-    ctx.obj = Settings(**overrides)  # type: ignore[arg-type]
+    ctx.obj = load_settings(**overrides)
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
+def init(
+    ctx: typer.Context,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Set the data directory up for a kind of site: {', '.join(PRESETS)} (written to "
+            f"DATA_DIR/{SETTINGS_FILE}; see docs/presets.md).",
+        ),
+    ] = None,
+) -> None:
     """Create the data directory and bring the database schema up to date."""
     settings = settings_of(ctx)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise typer.BadParameter(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
+        write_setting(settings.data_dir / SETTINGS_FILE, "HOMEFEED_PRESET", preset)
+        settings = load_settings(data_dir=settings.data_dir, database_url=settings.database_url)
+        ctx.obj = settings
+        console.print(f"[green]preset[/] {preset}: {PRESETS[preset].summary}")
     store = open_store(settings)
     console.print(f"[green]ready[/]: database {settings.effective_database_url} · {store.counts()}")
 
@@ -257,6 +275,14 @@ def synth(
     pictures: Annotated[
         bool, typer.Option(help="Draw each item a picture (SVG in OUT/media, its topic's colour and motif).")
     ] = False,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            help="Dress the log as a kind of site, for its preset: ecommerce (prices, stock, purchases), "
+            "news (breaking stories, reads), video (series, watch shares), education (prerequisites, "
+            "enrolments, completions)."
+        ),
+    ] = None,
 ) -> None:
     """Generate a readable synthetic catalog, users with hidden tastes, and their events."""
     from homefeed.datasets.synth import SynthConfig, generate
@@ -281,6 +307,7 @@ def synth(
                 taste_drift=taste_drift,
                 play_counts=play_counts,
                 pictures=pictures,
+                domain=domain,
             ),
             out,
             on_progress=lambda done, _total: progress.update(task, completed=done),

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from homefeed.datasets.domains import DOMAINS
 from homefeed.datasets.pictures import write_picture
 
 
@@ -335,6 +336,8 @@ class SynthConfig:
     play_counts: bool = False
     # an SVG picture per item in media/ (its topic's colour and motif), named by the item's image
     pictures: bool = False
+    # the log dressed as a kind of site (datasets/domains.py): ecommerce, news, video, education
+    domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -371,6 +374,8 @@ def generate(
     """Write items.jsonl, users.jsonl, events.jsonl and ground_truth.json into ``folder``."""
     if not 2 <= config.topics <= len(TOPICS):
         raise ValueError(f"topics must be between 2 and {len(TOPICS)}, got {config.topics}")
+    if config.domain is not None and config.domain not in DOMAINS:
+        raise ValueError(f"domain must be one of {sorted(DOMAINS)}, got {config.domain!r}")
     rng = np.random.default_rng(config.seed)
     topics = TOPICS[: config.topics]
     n_topics = len(topics)
@@ -496,6 +501,8 @@ def generate(
         exported = round(start + config.days * day, 3)
         events = [{**events[i], "timestamp": exported} for i in rng.permutation(len(events))]
 
+    if config.domain is not None:  # its own draws: the tastes and choices stay the same
+        DOMAINS[config.domain](items, events, np.random.default_rng([config.seed, 2]))
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in (("items", items), ("users", users), ("events", events)):
         with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:

@@ -22,6 +22,7 @@ from homefeed.homepage.diversity import mmr_order
 from homefeed.homepage.page import Candidate
 from homefeed.homepage.query import PageQuery, tuned
 from homefeed.homepage.retrieval import Retrieval
+from homefeed.homepage.sections import Row
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import CandidateSource
 from homefeed.live.catalog import Catalog
@@ -136,16 +137,25 @@ class Diversify:
 
 
 class Interleave:
-    """The leading picks in order with the other sources' picks at slots 3, 7, 11, ... (all
+    """The picks of sources whose row leads the page first (continue watching, breaking news),
+    then the leading picks in order with the other sources' picks at slots 3, 7, 11, ... (all
     first when the leading source has none), cut to ``n``."""
+
+    def __init__(self, rows: Mapping[str, Row]) -> None:
+        self.rows = rows
 
     def apply(self, query: PageQuery, draft: Draft) -> Draft:
         merged = list(draft.leading)
         position = FIRST_EXTRA
+        ahead: list[Candidate] = []
         for extra in draft.extras:
+            row = self.rows.get(extra.source)
+            if row is not None and row.leads:
+                ahead.append(extra)
+                continue
             merged.insert(min(position, len(merged)), extra)
             position += EXTRA_EVERY if draft.leading else 1
-        return draft.evolve(items=tuple(merged[: query.n]))
+        return draft.evolve(items=tuple([*ahead, *merged][: query.n]))
 
 
 class CapCategories:

@@ -74,6 +74,25 @@ def filter_factories(catalog: Catalog) -> dict[str, Callable[[], CandidateFilter
         entry = catalog.get(candidate.item_id)
         return entry is not None and entry.category == query.category
 
+    def available(_query: PageQuery, candidate: Candidate) -> bool:
+        entry = catalog.get(candidate.item_id)
+        return entry is None or entry.available  # an unknown item is the inactive filter's
+
+    def in_price_range(query: PageQuery, candidate: Candidate) -> bool:
+        if query.price is None:
+            return True
+        entry = catalog.get(candidate.item_id)
+        return entry is not None and query.price.contains(entry.price)
+
+    def recent(query: PageQuery, candidate: Candidate) -> bool:
+        entry = catalog.get(candidate.item_id)
+        published = entry.published_at if entry is not None else None
+        return query.oldest is None or published is None or published >= query.oldest
+
+    def unlocked(query: PageQuery, candidate: Candidate) -> bool:
+        required = catalog.prerequisites().get(candidate.item_id)
+        return required is None or all(needed in query.completed for needed in required)
+
     rules: dict[str, tuple[int, Callable[[PageQuery, Candidate], bool]]] = {
         "seen": (QUERY, lambda query, candidate: candidate.item_id not in query.seen),
         "excluded": (QUERY, lambda query, candidate: candidate.item_id not in query.excluded),
@@ -81,6 +100,10 @@ def filter_factories(catalog: Catalog) -> dict[str, Callable[[], CandidateFilter
         "ignored": (QUERY, lambda query, candidate: candidate.item_id not in query.ignored),
         "inactive": (CATALOG, active),
         "category": (CATALOG, in_category),
+        "unavailable": (CATALOG, available),
+        "price": (CATALOG, in_price_range),
+        "stale": (CATALOG, recent),
+        "prerequisites": (CATALOG, unlocked),
     }
     factories: dict[str, Callable[[], CandidateFilter]] = {
         name: partial(_RuleFilter, name, cost, rule) for name, (cost, rule) in rules.items()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from homefeed.config import HomepageSettings, Settings
@@ -41,11 +41,11 @@ from homefeed.homepage.filters import filter_factories
 from homefeed.homepage.page import Candidate, Homepage
 from homefeed.homepage.promotions import ROW as PROMOTED_ROW
 from homefeed.homepage.promotions import Promote, Promotions
-from homefeed.homepage.query import PageQuery, ServedVersion, UnknownItems, tuned
+from homefeed.homepage.query import PageQuery, PriceRange, ServedVersion, UnknownItems, tuned
 from homefeed.homepage.reader import QueryReader
 from homefeed.homepage.related import popular_list, similar_list
 from homefeed.homepage.retrieval import Retrieval
-from homefeed.homepage.sections import Row, sections, to_item
+from homefeed.homepage.sections import Row, sections, titled_rows, to_item
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import ROWS, CandidateSource, PageServices
 from homefeed.live.aggregates import LiveStats
@@ -71,6 +71,7 @@ class Stages:
     sources: Sequence[CandidateSource]
     retrieval: Retrieval
     steps: Sequence[Step]
+    rows: Mapping[str, Row]  # each source's row, under the titles the settings give
 
 
 class HomepagePipeline:
@@ -112,7 +113,9 @@ class HomepagePipeline:
         # parts of the service that are off or stale (a text index, a quarantined version): said
         # on every page; set by the service as they change (one assignment: atomic for readers)
         self.standing_reasons: tuple[str, ...] = ()
-        self.reader = QueryReader(store, settings, semantic, self.clock, catalog.category_of)
+        self.reader = QueryReader(
+            store, settings, semantic, self.clock, catalog.category_of, catalog.prerequisites
+        )
         self._shown = ShownItems(logged=store.logs.shown_items if impressions is not None else None)
         self.set_bundle(bundle)
 
@@ -120,17 +123,18 @@ class HomepagePipeline:
         """The stages of one variant's pages, in the order they run."""
         declared, services = variant.settings.homepage, variant.services
         retrieval = Retrieval(variant.filters)
+        rows = titled_rows(PAGE_ROWS, declared.row_titles)
         steps: list[Step] = [
             BalanceExposure(declared, self.catalog, services),  # on every candidate: before the cut
             Diversify(declared, self.semantic),
             HearDislikes(declared, self.catalog, self.semantic),
-            Interleave(),
+            Interleave(rows),
             CapCategories(declared, self.catalog),
             Fill(variant.fill, retrieval, declared, self.catalog),
             Explore(declared, services),
             Promote(self._promotions, services),
         ]
-        return Stages(variant.sources, retrieval, steps)
+        return Stages(variant.sources, retrieval, steps, rows)
 
     # -- the served version ------------------------------------------------
     def set_bundle(self, bundle: ModelBundle | None) -> None:
@@ -218,17 +222,19 @@ class HomepagePipeline:
         request_id: str | None = None,
         explain: bool = False,
         context: RequestContext | None = None,
+        price: PriceRange | None = None,
     ) -> Homepage:
         """The user's page; ``request_id`` (default: a new one) also seeds exploration, so
         a page can be rebuilt exactly; ``explain`` attaches scores, ranks and feature values;
-        ``context`` carries the request's device and surface, and its time (default: the clock's now)."""
+        ``context`` carries the request's device and surface, and its time (default: the clock's now);
+        ``price`` limits the items to a price range."""
         variant, stages = self.variants.for_user(user_id)
         page = Homepage(request_id=request_id or uuid.uuid4().hex, user_id=user_id, model_version=None)
         declared = variant.settings.homepage
         served, missing = self._version_of(variant)
         began = time.perf_counter()
         query, reasons = self.reader.read(
-            page.request_id, user_id, n, served, declared, exclude, category, explain, context
+            page.request_id, user_id, n, served, declared, exclude, category, explain, context, price
         )
         page.seconds["read"] = time.perf_counter() - began
         page.model_version = query.version.version if query.version is not None else None
@@ -244,7 +250,7 @@ class HomepagePipeline:
             page.degrade(reason)
         page.removed = dict(draft.removed)
         page.items = [to_item(candidate, self.catalog) for candidate in draft.items[:n]]
-        page.sections = sections(page.items, PAGE_ROWS, self.catalog)
+        page.sections = sections(page.items, stages.rows, self.catalog)
         self._shown.add(page.request_id, [item.item_id for item in page.items], user_id)
         variant.services.live.note_shown(item.item_id for item in page.items)
         page.cursor = encode_cursor(Cursor(user_id, (page.request_id,)))
@@ -293,6 +299,7 @@ class HomepagePipeline:
         context: RequestContext | None = None,
         request_id: str | None = None,
         explain: bool = False,
+        price: PriceRange | None = None,
     ) -> Homepage:
         """The page after the one ``cursor`` points at: built now, without any item already
         shown under that cursor, so scrolling never repeats an item even as events arrive."""
@@ -305,6 +312,7 @@ class HomepagePipeline:
             request_id=request_id,
             explain=explain,
             context=context,
+            price=price,
         )
         self._shown.add(position.session, [item.item_id for item in page.items], user_id)
         page.cursor = encode_cursor(position.after(page.request_id))

@@ -92,6 +92,21 @@ class ServedVersion:
         return next(iter(self.bundle.models.values()))
 
 
+@dataclass(frozen=True)
+class PriceRange:
+    """The prices a request allows (either end open)."""
+
+    low: float | None = None
+    high: float | None = None
+
+    def contains(self, price: float | None) -> bool:
+        return (
+            price is not None
+            and (self.low is None or price >= self.low)
+            and (self.high is None or price <= self.high)
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class PageQuery:
     """Everything the stages may read about one request; none of them writes to it."""
@@ -100,6 +115,8 @@ class PageQuery:
     user_id: str
     n: int
     category: str | None = None
+    price: PriceRange | None = None  # the prices the request allows (none: any)
+    oldest: float | None = None  # the earliest publication time shown (the stale filter's; none: any)
     excluded: AbstractSet[str] = frozenset()  # items the request asked not to show
     explain: bool = False  # attach scores, ranks and feature values to every item
     events: tuple[StoredEvent, ...] = ()  # the latest events, oldest first
@@ -109,6 +126,8 @@ class PageQuery:
     seen: AbstractSet[str] = frozenset()  # items the user did anything with
     disliked: AbstractSet[str] = frozenset()  # items about something the user said they do not want
     ignored: AbstractSet[str] = frozenset()  # shown again and again, never acted on
+    completed: AbstractSet[str] = frozenset()  # items finished (HomepageSettings.completion_types)
+    resumable: tuple[str, ...] = ()  # started, not finished, latest first: only a continue row shows them
     context: RequestContext = field(default_factory=RequestContext)  # time, device, surface, interests
     version: ServedVersion | None = None
     allowed: np.ndarray | None = None  # over the version's items: servable, in category, not withheld
@@ -125,8 +144,9 @@ class PageQuery:
 
     @cached_property
     def withheld(self) -> frozenset[str]:
-        """Items never for this user: seen, excluded, disliked or ignored."""
-        return frozenset().union(self.seen, self.excluded, self.disliked, self.ignored)
+        """Items no source but a continue row proposes: seen, excluded, disliked, ignored, or
+        started and not finished."""
+        return frozenset().union(self.seen, self.excluded, self.disliked, self.ignored, self.resumable)
 
     def withholds(self, item_id: str) -> bool:
         return (
@@ -134,6 +154,7 @@ class PageQuery:
             or item_id in self.excluded
             or item_id in self.disliked
             or item_id in self.ignored
+            or item_id in self.resumable
         )
 
     @cached_property

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from itertools import chain
@@ -17,9 +17,10 @@ import numpy as np
 from homefeed.config import HomepageSettings, Settings
 from homefeed.domain import UserProfile
 from homefeed.events import EventPolicy
-from homefeed.homepage.query import History, PageQuery, ServedVersion
+from homefeed.homepage.query import History, PageQuery, PriceRange, ServedVersion
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.live.cache import TimedCache
+from homefeed.live.catalog import VocabularyMasks
 from homefeed.live.clock import Clock
 from homefeed.models.context import RequestContext
 from homefeed.store import Store, StoredEvent
@@ -39,9 +40,11 @@ class QueryReader:
         semantic: SemanticSources | None,
         clock: Clock,
         category: Callable[[str], str | None] = lambda _item_id: None,
+        prerequisites: Callable[[], Mapping[str, tuple[str, ...]]] = dict,
     ) -> None:
         self.store, self.settings, self.semantic, self.clock = store, settings, semantic, clock
         self._category = category  # an item's category in the live catalog (None: unknown)
+        self._prerequisites = prerequisites  # items naming prerequisites, and theirs (the catalog's)
         self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
         self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
 
@@ -56,6 +59,7 @@ class QueryReader:
         category: str | None = None,
         explain: bool = False,
         context: RequestContext | None = None,
+        price: PriceRange | None = None,
     ) -> tuple[PageQuery, list[str]]:
         """The query, and what could not be read for it (the page says so)."""
         reasons: list[str] = []
@@ -68,6 +72,12 @@ class QueryReader:
         profile = self._profile(user_id, served)
         interests = profile.interests if profile is not None and self.semantic is not None else None
         seen = self._seen(user_id, events, weights, policy, declared, longer, reasons)
+        completed, resumable = progress_of(events, declared)
+        seen = (set(seen) - set(resumable)) | completed
+        context = self._context(user_id, interests, context or RequestContext(), reasons)
+        oldest = None
+        if declared.max_age_days is not None and "stale" in declared.filters and context.time is not None:
+            oldest = context.time - declared.max_age_days * 86_400
         disliked = self._disliked(user_id, interests, reasons)
         ignored: AbstractSet[str] = frozenset()
         if "ignored" in declared.filters:
@@ -75,11 +85,10 @@ class QueryReader:
         excluded = frozenset(exclude)
         allowed, history = None, None
         if served is not None:
-            allowed = served.masks.servable().copy()
-            if category is not None:
-                allowed &= served.masks.category(category)
+            allowed = self._allowed(served.masks, declared, category, price, oldest)
             index_of = served.vocabulary.item_index
-            withheld = chain(seen, excluded, disliked, ignored)
+            locked = self._locked(completed) if "prerequisites" in declared.filters else ()
+            withheld = chain(seen, excluded, disliked, ignored, resumable, locked)
             allowed[[index for index in map(index_of, withheld) if index is not None]] = False
             allowed.flags.writeable = False  # stages read the mask; a source that narrows it copies it
             history = _history(events, weights, index_of)
@@ -88,6 +97,8 @@ class QueryReader:
             user_id=user_id,
             n=n,
             category=category,
+            price=price,
+            oldest=oldest,
             excluded=excluded,
             explain=explain,
             events=tuple(events),
@@ -97,12 +108,44 @@ class QueryReader:
             seen=seen,
             disliked=disliked,
             ignored=ignored,
-            context=self._context(user_id, interests, context or RequestContext(), reasons),
+            completed=completed,
+            resumable=resumable,
+            context=context,
             version=served,
             allowed=allowed,
             history=history,
         )
         return query, reasons
+
+    def _allowed(
+        self,
+        masks: VocabularyMasks,
+        declared: HomepageSettings,
+        category: str | None,
+        price: PriceRange | None,
+        oldest: float | None,
+    ) -> np.ndarray:
+        """The version's items the declared filters let through before the user is read:
+        active, in the category, and (as declared) in stock, in the price range, recent."""
+        allowed: np.ndarray = masks.servable().copy()
+        if category is not None:
+            allowed &= masks.category(category)
+        if "unavailable" in declared.filters:
+            allowed &= masks.available()
+        if price is not None and "price" in declared.filters:
+            allowed &= masks.priced_within(price.low, price.high)
+        if oldest is not None:
+            allowed &= masks.published_since(oldest)
+        return allowed
+
+    def _locked(self, completed: AbstractSet[str]) -> list[str]:
+        """Items with a prerequisite the user has not completed."""
+        needs = self._prerequisites()
+        return [
+            item_id
+            for item_id, required in needs.items()
+            if not all(needed in completed for needed in required)
+        ]
 
     def holds_user(self, user_id: str) -> bool:
         return self._profiles.holds(user_id) or self._ignored.holds(user_id)
@@ -201,6 +244,24 @@ class QueryReader:
         except Exception:  # the page does without the profile rather than failing
             logger.exception("reading the profile of %s failed", user_id)
             return None
+
+
+def progress_of(
+    events: Sequence[StoredEvent], declared: HomepageSettings
+) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The items the events complete (a completion type, or a progress value of 1 or more),
+    and those started and not completed, latest first."""
+    finishing, advancing = set(declared.completion_types), set(declared.progress_types)
+    if not finishing and not advancing:
+        return frozenset(), ()
+    completed: set[str] = set()
+    started: dict[str, None] = {}
+    for event in reversed(events):  # latest first
+        if event.type in finishing or (event.type in advancing and (event.value or 0.0) >= 1.0):
+            completed.add(event.item_id)
+        elif event.type in advancing:
+            started.setdefault(event.item_id, None)
+    return frozenset(completed), tuple(item_id for item_id in started if item_id not in completed)
 
 
 def _history(

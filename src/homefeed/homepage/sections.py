@@ -28,6 +28,11 @@ class Row:
 
     kind: RowKind
     title: str = ""
+    leads: bool = False  # its items go before every other source's (continue watching, breaking news)
+
+    def titled(self, title: str | None) -> Row:
+        """This row under another title (``homepage.row_titles``); as is without one."""
+        return self if not title else Row(self.kind, title, self.leads)
 
 
 PERSONAL = Row("personal", "Top picks for you")
@@ -50,19 +55,25 @@ def to_item(candidate: Candidate, catalog: Catalog) -> HomepageItem:
     )
 
 
+def titled_rows(rows: Mapping[str, Row], titles: Mapping[str, str]) -> dict[str, Row]:
+    """``rows`` with the titles the settings give (``personal`` names the personal row)."""
+    return {name: row.titled(titles.get(name)) for name, row in {**rows, "personal": PERSONAL}.items()}
+
+
 def sections(items: Sequence[HomepageItem], rows: Mapping[str, Row], catalog: Catalog) -> list[Section]:
     """Rows in order of first appearance; ``rows`` maps each item's source to its row (a source
-    not listed, such as a personal model, gets the personal rows)."""
+    not listed, such as a personal model, gets the personal row under ``rows["personal"]``)."""
+    personal = rows.get("personal", PERSONAL)
     anchors = Counter(
         item.explanation.evidence[0]
         for item in items
         if item.explanation.type == "history"
         and item.explanation.evidence
-        and rows.get(item.source, PERSONAL) is PERSONAL
+        and rows.get(item.source, personal).kind == "personal"
     )
     found: dict[str, tuple[str, list[HomepageItem]]] = {}
     for item in items:
-        key, title = _row(item, rows.get(item.source, PERSONAL), anchors, catalog)
+        key, title = _row(item, rows.get(item.source, personal), anchors, catalog)
         found.setdefault(key, (title, []))[1].append(item)
     return [Section(key, title, tuple(members)) for key, (title, members) in found.items()]
 

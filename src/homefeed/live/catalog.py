@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +21,72 @@ class CatalogEntry:
     published_at: float | None
     creator: str | None = None
     image: str | None = None
+    traits: ItemTraits | None = None  # what shops, news, video and courses say in attributes
+
+    @property
+    def available(self) -> bool:
+        return self.traits is None or self.traits.available
+
+    @property
+    def price(self) -> float | None:
+        return self.traits.price if self.traits is not None else None
+
+
+SOLD_OUT = frozenset({"out_of_stock", "out of stock", "sold_out", "sold out", "discontinued", "unavailable"})
+
+
+@dataclass(frozen=True)
+class ItemTraits:
+    """The attributes page rules read, parsed once when the item is written: stock and price
+    (shops), a breaking flag (news), series and episode (video), prerequisites (courses)."""
+
+    available: bool = True
+    price: float | None = None
+    breaking: bool = False
+    series: str | None = None
+    episode: float = 0.0  # order within the series: season * 10,000 + episode
+    prerequisites: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, attributes: Mapping[str, Any]) -> ItemTraits | None:
+        """The traits in an item's attributes; None when it has none of them."""
+        stock, flag = attributes.get("stock"), attributes.get("availability")
+        available = not (
+            attributes.get("in_stock") is False
+            or attributes.get("available") is False
+            or (isinstance(flag, str) and flag.strip().lower() in SOLD_OUT)
+            or (_number(stock) is not None and (_number(stock) or 0.0) <= 0)
+        )
+        series = attributes.get("series")
+        season, episode = _number(attributes.get("season")) or 0.0, _number(attributes.get("episode")) or 0.0
+        traits = cls(
+            available=available,
+            price=_number(attributes.get("price")),
+            breaking=attributes.get("breaking") is True,
+            series=str(series) if series not in (None, "") else None,
+            episode=season * 10_000 + episode,
+            prerequisites=_ids(attributes.get("prerequisites")),
+        )
+        return None if traits == cls() else traits
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    """Item ids as a list, or as one string separated by ``|`` or ``,``."""
+    if isinstance(value, str):
+        value = value.replace("|", ",").split(",")
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(part).strip() for part in value if str(part).strip())
 
 
 class Catalog:
@@ -29,6 +97,8 @@ class Catalog:
         self._entries: dict[str, CatalogEntry] = {}
         self._newest: tuple[int, tuple[str, ...]] | None = None
         self._categories: tuple[int, list[str]] | None = None
+        self._series: tuple[int, dict[str, list[tuple[float, str]]]] | None = None
+        self._prerequisites: tuple[int, dict[str, tuple[str, ...]]] | None = None
         self.revision = 0
         self.replace(items)
 
@@ -95,9 +165,36 @@ class Catalog:
             cached = self._categories = (revision, names)
         return list(cached[1])
 
+    def episodes(self, series: str) -> list[tuple[float, str]]:
+        """The series' items as (order, item id), first episode first (per catalog revision)."""
+        cached = self._series
+        if cached is None or cached[0] != self.revision:
+            revision, found = self.revision, dict[str, list[tuple[float, str]]]()
+            for item_id, entry in list(self._entries.items()):
+                if entry.traits is not None and entry.traits.series is not None:
+                    found.setdefault(entry.traits.series, []).append((entry.traits.episode, item_id))
+            cached = self._series = (revision, {name: sorted(items) for name, items in found.items()})
+        return cached[1].get(series, [])
+
+    def prerequisites(self) -> dict[str, tuple[str, ...]]:
+        """Items that name prerequisites, and theirs (per catalog revision; shared, not copied)."""
+        cached = self._prerequisites
+        if cached is None or cached[0] != self.revision:
+            revision = self.revision
+            found = {
+                item_id: entry.traits.prerequisites
+                for item_id, entry in list(self._entries.items())
+                if entry.traits is not None and entry.traits.prerequisites
+            }
+            cached = self._prerequisites = (revision, found)
+        return cached[1]
+
 
 def _entry(item: Item) -> CatalogEntry:
-    return CatalogEntry(item.title, item.category, item.active, item.published_at, item.creator, item.image)
+    traits = ItemTraits.of(item.attributes) if item.attributes else None
+    return CatalogEntry(
+        item.title, item.category, item.active, item.published_at, item.creator, item.image, traits
+    )
 
 
 class VocabularyMasks:
@@ -126,11 +223,38 @@ class VocabularyMasks:
             self._categories = np.array(
                 [e.category if e is not None else None for e in entries], dtype=object
             )
+            self._available = np.array([e is not None and e.available for e in entries], dtype=bool)
+            prices = [e.price if e is not None else None for e in entries]
+            self._prices = np.array([np.nan if p is None else p for p in prices], dtype=np.float64)
+            dates = [e.published_at if e is not None else None for e in entries]
+            self._published = np.array([np.inf if d is None else d for d in dates], dtype=np.float64)
             self._revision = revision
 
     def servable(self) -> np.ndarray:
         self._refresh()
         return self._servable
+
+    def available(self) -> np.ndarray:
+        """In stock (items that say nothing of stock are)."""
+        self._refresh()
+        return self._available
+
+    def priced_within(self, low: float | None, high: float | None) -> np.ndarray:
+        """Items with a price in [low, high] (one without a price is in no range)."""
+        self._refresh()
+        with np.errstate(invalid="ignore"):
+            inside = ~np.isnan(self._prices)
+            if low is not None:
+                inside &= self._prices >= low
+            if high is not None:
+                inside &= self._prices <= high
+        return inside
+
+    def published_since(self, moment: float) -> np.ndarray:
+        """Items published at ``moment`` or later (one without a date is)."""
+        self._refresh()
+        since: np.ndarray = self._published >= moment
+        return since
 
     def category(self, name: str) -> np.ndarray:
         self._refresh()

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from homefeed import __version__
-from homefeed.config import Settings
+from homefeed.config import Settings, load_settings
 from homefeed.errors import ConfigurationError
 from homefeed.service.credentials import Credentials
 from homefeed.service.errors import ERROR_RESPONSES, install_error_handlers
@@ -111,4 +111,4 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` and multi-worker serving: settings from HOMEFEED_*."""
-    return create_app(Settings())
+    return create_app(load_settings())

@@ -8,10 +8,14 @@ from collections.abc import Callable
 from homefeed.homepage.sections import Row
 from homefeed.homepage.sources.base import CandidateSource, PageServices
 from homefeed.homepage.sources.behaviour import ItemToItemSource, PersonalSource, ProfileSource
-from homefeed.homepage.sources.catalog import FreshSource, PopularSource, TrendingSource
+from homefeed.homepage.sources.catalog import BreakingSource, FreshSource, PopularSource, TrendingSource
+from homefeed.homepage.sources.progress import ContinueLearningSource, ContinueSeriesSource
 from homefeed.homepage.sources.text import InterestsSource, NewItemsSource, SemanticHistorySource
 
 DECLARED = (
+    BreakingSource,
+    ContinueSeriesSource,
+    ContinueLearningSource,
     PersonalSource,
     ItemToItemSource,
     NewItemsSource,
@@ -29,7 +33,10 @@ ROWS: dict[str, Row] = {source.name: source.row for source in DECLARED}
 __all__ = [
     "ROWS",
     "SOURCES",
+    "BreakingSource",
     "CandidateSource",
+    "ContinueLearningSource",
+    "ContinueSeriesSource",
     "FreshSource",
     "InterestsSource",
     "ItemToItemSource",

@@ -55,13 +55,20 @@ class PageServices:
         return entry.title if entry is not None else item_id
 
     def fits(self, item_id: str, query: PageQuery) -> bool:
-        """Active, and in the requested category if there is one."""
+        """Active, in the requested category and price range if there are ones, and (as the
+        filters declare) in stock and recent enough."""
         entry = self.catalog.get(item_id)
-        return (
-            entry is not None
-            and entry.active
-            and (query.category is None or entry.category == query.category)
-        )
+        if entry is None or not entry.active:
+            return False
+        if query.category is not None and entry.category != query.category:
+            return False
+        filters = self.settings.homepage.filters
+        if not entry.available and "unavailable" in filters:
+            return False
+        if query.price is not None and "price" in filters and not query.price.contains(entry.price):
+            return False
+        published, oldest = entry.published_at, query.oldest
+        return oldest is None or published is None or published >= oldest
 
     def servable(self, item_id: str, query: PageQuery) -> bool:
         """May be shown to this user: fits the request and is not withheld from them."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
+
 import numpy as np
 
 from homefeed.homepage.candidates import Ask, Proposal, proposing
@@ -74,3 +77,45 @@ class FreshSource:
         return proposing(
             first_servable(self.services, query, newest, ask.size, self.name, self.explanation), ask
         )
+
+
+class BreakingSource:
+    """The breaking-news slot: one item published within ``breaking_hours``, the newest one
+    the newsroom flagged ``{"breaking": true}`` first, else the fresh one most people act on
+    (the trending counts). Nothing when no story is that fresh."""
+
+    name = "breaking"
+    row = Row("titled", "Breaking news", leads=True)
+    explanation = Explanation("breaking", "Breaking news")
+
+    def __init__(self, services: PageServices) -> None:
+        self.services = services
+
+    def fetch(self, query: PageQuery, ask: Ask) -> Proposal:
+        ask = ask.within(1)
+        now = query.context.time
+        if nothing(ask) or now is None:
+            return Proposal()
+        catalog = self.services.catalog
+        since = now - self.services.settings.homepage.breaking_hours * 3600
+
+        def fresh(item_id: str) -> bool:
+            entry = catalog.get(item_id)
+            return entry is not None and entry.published_at is not None and since <= entry.published_at <= now
+
+        flagged = ((item_id, 1.0) for item_id in self._flagged_since(since, now))
+        read = ((item_id, 0.0) for item_id, _score in self.services.live.trending() if fresh(item_id))
+        ranked = chain(flagged, read)
+        return proposing(
+            first_servable(self.services, query, ranked, ask.size, self.name, self.explanation), ask
+        )
+
+    def _flagged_since(self, since: float, now: float) -> Iterator[str]:
+        """Flagged items published in [since, now], newest first (reads no older item)."""
+        catalog = self.services.catalog
+        for item_id in catalog.newest():
+            entry = catalog.get(item_id)
+            if entry is None or entry.published_at is None or entry.published_at < since:
+                return  # newest first: the rest are older, or undated
+            if entry.published_at <= now and entry.traits is not None and entry.traits.breaking:
+                yield item_id

@@ -10,6 +10,7 @@ from homefeed.domain import Identifier
 from homefeed.errors import InvalidInputError
 from homefeed.events import normalized
 from homefeed.homepage.page import Homepage
+from homefeed.homepage.query import PriceRange
 from homefeed.models.context import RequestContext
 from homefeed.service.access import UserAccess, require_user
 from homefeed.service.deps import RuntimeDep
@@ -27,6 +28,14 @@ def _check_n(n: int | None, runtime: Runtime) -> int:
     if n > settings.homepage_max_n:
         raise InvalidInputError(f"n: at most {settings.homepage_max_n}, got {n}", field="n")
     return n
+
+
+def _price_range(low: float | None, high: float | None) -> PriceRange | None:
+    if low is None and high is None:
+        return None
+    if low is not None and high is not None and low > high:
+        raise InvalidInputError(f"min_price: {low} is above max_price {high}", field="min_price")
+    return PriceRange(low, high)
 
 
 def _check_category(category: str | None, runtime: Runtime) -> str | None:
@@ -54,6 +63,12 @@ async def homepage(
         list[str] | None, Query(description="Item ids not to show; repeat or comma-separate.")
     ] = None,
     category: Annotated[str | None, Query(description="Only items of this category.")] = None,
+    min_price: Annotated[
+        float | None, Query(ge=0, description='Only items priced at least this (attributes "price").')
+    ] = None,
+    max_price: Annotated[
+        float | None, Query(ge=0, description='Only items priced at most this (attributes "price").')
+    ] = None,
     flat: Annotated[bool, Query(description="One ranked list only, without sections.")] = False,
     explain: Annotated[
         bool, Query(description="Add each item's source score and rank, and the ranker's feature values.")
@@ -76,15 +91,23 @@ async def homepage(
     excluded = {part.strip() for value in exclude or [] for part in value.split(",") if part.strip()}
     size, chosen_category = _check_n(n, runtime), _check_category(category, runtime)
     context = RequestContext(device=normalized(device), surface=normalized(surface))
+    price = _price_range(min_price, max_price)
 
     def build() -> bytes:
         if cursor is not None:
             page = runtime.homepages.next_page(
-                cursor, user_id, size, excluded, chosen_category, context=context, explain=explain
+                cursor,
+                user_id,
+                size,
+                excluded,
+                chosen_category,
+                context=context,
+                explain=explain,
+                price=price,
             )
         else:
             page = runtime.homepages.build(
-                user_id, size, excluded, chosen_category, explain=explain, context=context
+                user_id, size, excluded, chosen_category, explain=explain, context=context, price=price
             )
         observe_page(page)
         return _homepage_json(page, flat, runtime.settings.media_url)
