@@ -653,6 +653,19 @@ class Settings(BaseSettings):
         description="How an item becomes text for the encoder; fields: title, text, category, tags, "
         "creator and attr_<name> for attributes.",
     )
+    image_model: str | None = Field(
+        None,
+        description="A CLIP-family sentence-transformers model (a local folder, or a name in the "
+        "Hugging Face cache) that embeds each item's picture beside its text; never downloaded "
+        "here: without its weights pictures are off and the log says so. None: text only.",
+    )
+    image_share: float = Field(
+        0.3,
+        gt=0.0,
+        lt=1.0,
+        description="The picture's share of an item's vector (and of a query's likeness to it) "
+        "when image_model is set.",
+    )
     text_chunk_words: int = Field(
         0,
         ge=0,

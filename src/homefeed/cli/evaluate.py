@@ -30,10 +30,10 @@ PAGE = "page"
 def _embed_catalog(settings: Settings, items: list[Item]) -> np.ndarray:
     """Text embeddings of ``items`` with the configured encoder, cached in the store."""
     from homefeed.encoders.cache import embed_items
-    from homefeed.encoders.loading import configured_encoder
+    from homefeed.encoders.loading import configured_encoder, configured_template
 
     encoder = configured_encoder(settings)
-    return embed_items(items, encoder, open_store(settings), settings.item_text_template)
+    return embed_items(items, encoder, open_store(settings), configured_template(settings))
 
 
 def _cutoffs(k: str) -> list[int]:

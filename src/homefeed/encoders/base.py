@@ -13,6 +13,8 @@ from homefeed.domain import Item
 DEFAULT_TEMPLATE = "{title}. {category}. {tags}. {text}"
 PART_MARK = "||"  # in a template: the fields before and after it are embedded apart
 PART_SEPARATOR = f" {PART_MARK} "
+IMAGE_MARK = "\x1f"  # before an item's picture reference (item text never holds control characters)
+IMAGE_FIELD = IMAGE_MARK + "{image}"  # what a template ends with when pictures are embedded
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -36,9 +38,12 @@ def item_text(item: Item, template: str = DEFAULT_TEMPLATE) -> str:
         "category": item.category or "",
         "tags": ", ".join(item.tags),
         "creator": item.creator or "",
+        "image": item.image or "",
         **{f"attr_{key}": value for key, value in item.attributes.items()},
     }
-    return PART_SEPARATOR.join(_filled(part, fields) for part in template.split(PART_MARK))
+    words, mark, picture = template.partition(IMAGE_MARK)
+    filled = PART_SEPARATOR.join(_filled(part, fields) for part in words.split(PART_MARK))
+    return filled + (mark + picture.format_map(fields) if mark else "")
 
 
 def _filled(template: str, fields: dict[str, object]) -> str:

@@ -249,10 +249,10 @@ def _prefixed(step: StepCallback, prefix: str) -> StepCallback:
 def _embed(settings: Settings, store: Store, items: list[Item]) -> np.ndarray:
     """Text embeddings of ``items``, in their order (cached in the store)."""
     from homefeed.encoders.cache import embed_items
-    from homefeed.encoders.loading import configured_encoder
+    from homefeed.encoders.loading import configured_encoder, configured_template
 
     encoder = configured_encoder(settings)
-    return embed_items(items, encoder, store, settings.item_text_template)
+    return embed_items(items, encoder, store, configured_template(settings))
 
 
 def _embed_interests(

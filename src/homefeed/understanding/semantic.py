@@ -233,10 +233,10 @@ def open_semantic_space(
     """The catalog's text index as configured: the one saved in a model version (when built by
     the same model and template) brought up to date with ``items``, else built afresh;
     embeddings come from the store's cache, so only new or changed texts are encoded."""
-    from homefeed.encoders.loading import configured_encoder
+    from homefeed.encoders.loading import configured_encoder, configured_template
 
     encoder = configured_encoder(settings)
-    template = settings.item_text_template
+    template = configured_template(settings)
     if saved is not None and (saved / "semantic.json").exists():
         space = SemanticSpace.load(saved, encoder, store, template)
     else:
