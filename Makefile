@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 HOMEFEED_DATA_DIR ?= homefeed-data
 export HOMEFEED_DATA_DIR
 DATA ?=
+PRESET ?=
 
 .PHONY: demo test install chromium lint typecheck bench clean vendor
 
 ## Set up everything, load demo data (synthetic, or DATA=path/to/movielens), train, serve on :8000.
+## PRESET=ecommerce|news|video|education: that kind of site, with synthetic data of its kind.
 demo: install
-	$(BIN)/homefeed demo $(if $(DATA),--data "$(DATA)",)
+	$(BIN)/homefeed demo $(if $(DATA),--data "$(DATA)",) $(if $(PRESET),--preset $(PRESET),)
 
 ## Install (with dev tools), then run the whole suite: SQLite, PostgreSQL and browser tests.
 test: install chromium

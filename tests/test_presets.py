@@ -121,6 +121,9 @@ def test_a_shop_page_keeps_to_the_price_range_and_names_a_wrong_one(shop: Site) 
     page = shop.page("u00004", min_price=20, max_price=60)
     prices = [shop.items[item]["attributes"]["price"] for item in _ids(page)]
     assert prices and all(20 <= price <= 60 for price in prices)
+    assert [item["price"] for item in page["items"]] == prices  # the card's price, in the same call
+    web = shop.client.get("/", params={"user": "u00004"})
+    assert web.status_code == 200 and '<p class="price">' in web.text
     wrong = shop.client.get("/v1/users/u00004/homepage", params={"min_price": 70, "max_price": 10})
     assert wrong.status_code == 422 and "min_price" in wrong.text
 

@@ -594,16 +594,32 @@ def demo(
     serve_page: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the server at the end.")
     ] = True,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help=f"A kind of site ({', '.join(PRESETS)}): its preset, and synthetic data of its kind."
+        ),
+    ] = None,
 ) -> None:
     """Load demo data (synthetic unless --data), train, and serve the homepage and its web page."""
+    if preset is not None:
+        ctx.invoke(init, ctx=ctx, preset=preset)
     settings = settings_of(ctx)
     store = open_store(settings)
     if store.counts()["events"] == 0:
         if data is None:
-            data = settings.data_dir / "synth"
+            data = settings.data_dir / (f"synth-{preset}" if preset else "synth")
             if not (data / "events.jsonl").exists():
                 ctx.invoke(
-                    synth, out=data, users=users, items=items, days=30, topics=8, seed=0, pictures=True
+                    synth,
+                    out=data,
+                    users=users,
+                    items=items,
+                    days=30,
+                    topics=8,
+                    seed=0,
+                    pictures=True,
+                    domain=preset,
                 )
         ctx.invoke(import_dataset, ctx=ctx, folder=data)
         pictures = settings.effective_media_dir or settings.data_dir / "media"

@@ -42,6 +42,7 @@ class HomepageItem:
     image: str | None = None
     creator: str | None = None
     published_at: float | None = None
+    price: float | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def to_item(candidate: Candidate, catalog: Catalog) -> HomepageItem:
         image=entry.image if entry else None,
         creator=entry.creator if entry else None,
         published_at=entry.published_at if entry else None,
+        price=entry.price if entry else None,
     )
 
 

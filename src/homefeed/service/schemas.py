@@ -55,6 +55,7 @@ class ScoredItem(BaseModel):
     )
     creator: str | None = None
     published_at: float | None = Field(None, description="Epoch seconds.")
+    price: float | None = Field(None, description='The item\'s attributes "price", where it has one.')
 
 
 def image_url(image: str | None, media_url: str) -> str | None:
@@ -75,6 +76,7 @@ def scored_items(items: Sequence[HomepageItem], media_url: str = "/media") -> li
             image_url=image_url(item.image, media_url),
             creator=item.creator,
             published_at=item.published_at,
+            price=item.price,
             score=item.score,
             source=item.source,
             reason=item.reason,
