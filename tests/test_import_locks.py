@@ -89,7 +89,7 @@ def test_an_import_stopped_during_its_merge_is_finished_once(
     store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     items, events = _records(50, 9_000)
-    real_add = store.add_events
+    real_add = store.add_event_rows
     calls = {"n": 0}
 
     def failing_third_chunk(*args: object, **kwargs: object) -> object:
@@ -98,11 +98,11 @@ def test_an_import_stopped_during_its_merge_is_finished_once(
             raise KeyboardInterrupt  # the process is stopped mid-merge
         return real_add(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store, "add_events", failing_third_chunk)
+    monkeypatch.setattr(store, "add_event_rows", failing_third_chunk)
     importer = Importer(store, settings.event_weights, staging_dir=tmp_path / "imports", merge_chunk=2000)
     with pytest.raises(KeyboardInterrupt):
         importer.run(items, (), events)
-    monkeypatch.setattr(store, "add_events", real_add)
+    monkeypatch.setattr(store, "add_event_rows", real_add)
     assert store.counts()["events"] == 4000  # two chunks went in; the third was rolled back
     [pending] = imports.pending(store.engine)
     assert (pending.kind, pending.merged) == ("events", 4000) and Path(pending.staging).exists()

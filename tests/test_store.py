@@ -100,6 +100,26 @@ def test_events_are_stored_once_and_create_users(store: Store) -> None:
     assert store.get_user("u2") == User(id="u2")
 
 
+def test_the_bulk_path_stores_rows_once_as_the_event_path_does(store: Store) -> None:
+    """An import's rows (COPY on PostgreSQL): the same skips, users and stored fields."""
+    store.upsert_items([Item(id="i1", title="one"), Item(id="i2", title="two")])
+    store.add_events([Event(event_id="e0", user_id="u1", item_id="i1", type="click", timestamp=1)])
+    rows = [
+        ("e0", "u1", "i1", "click", None, 1.0, "{}"),  # stored already
+        ("e1", "u1", "i2", "like", 2.5, 20.0, '{"device": "tv"}'),
+        ("e1", "u1", "i2", "like", 2.5, 20.0, '{"device": "tv"}'),  # repeated in the batch
+        (None, "u2", "i1", "view", None, 5.0, "{}"),
+    ]
+    with store.engine.begin() as connection:
+        result = store.add_event_rows(rows, connection)
+    assert (result.accepted, result.duplicates) == (2, 2)
+    assert store.counts()["events"] == 3 and store.get_user("u2") == User(id="u2")
+    [stored] = [event for event in store.user_data("u1").events if event.event_id == "e1"]  # type: ignore[union-attr]
+    assert (stored.item_id, stored.type, stored.value, stored.timestamp) == ("i2", "like", 2.5, 20.0)
+    assert stored.context == {"device": "tv"}
+    assert store.logs.user_events("u2", 5)[0].item_id == "i1"
+
+
 def test_deleting_a_user_deletes_their_behaviour(store: Store) -> None:
     store.upsert_items([Item(id="i1", title="one")])
     store.upsert_users([User(id="u1", age=30, interests="jazz")])

@@ -217,7 +217,7 @@ def _merge(
                     users = {user.id: user for user in rows}
                     store.upsert_users(list(users.values()), connection)
                 else:
-                    result = store.add_events(rows, connection)
+                    result = store.add_event_rows(rows, connection)
                     accepted, duplicates = accepted + result.accepted, duplicates + result.duplicates
                 merged += len(rows)
                 imports.advance(connection, import_id, kind, merged)

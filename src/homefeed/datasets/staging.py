@@ -78,14 +78,15 @@ class StagingFile:
         return int(found[0])
 
     def chunks(self, kind: str, start: int, size: int) -> Iterator[list[Any]]:
-        """The rows of ``kind`` from the ``start``-th on, ``size`` at a time, as models."""
+        """The rows of ``kind`` from the ``start``-th on, ``size`` at a time: items and users as
+        models, events as the store's bulk rows (``store.bulk.EventRow``)."""
         while True:
             if kind == "events":
                 found = self._db.execute(
                     f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE n >= ? ORDER BY n LIMIT ?",
                     (start, size),
                 ).fetchall()
-                rows: list[Any] = [_event(values) for values in found]
+                rows: list[Any] = [(*values[:6], values[6] or "{}") for values in found]
             else:
                 model = Item if kind == "items" else User
                 found = self._db.execute(
@@ -104,9 +105,3 @@ class StagingFile:
 
 def _context(event: Event) -> str | None:
     return json.dumps(event.context) if event.context else None
-
-
-def _event(values: tuple[Any, ...]) -> Event:
-    fields = dict(zip(_EVENT_COLUMNS, values, strict=True))
-    fields["context"] = json.loads(fields["context"]) if fields["context"] else {}
-    return Event.model_construct(**fields)

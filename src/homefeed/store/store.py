@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from homefeed.domain import Event, Impression, Item, Promotion, StoredEventRecord, User, UserData
+from homefeed.store.bulk import EventRow, write_event_rows
 from homefeed.store.dialect import insert, upsert
 from homefeed.store.logs import Logs
 from homefeed.store.schema import (
@@ -220,7 +221,12 @@ class Store:
     def ensure_users(self, user_ids: Iterable[str], connection: sa.Connection) -> None:
         """Create bare users for ids not stored yet; existing profiles are left alone."""
         now = time.time()
-        rows = [{"id": uid, "attributes": {}, "updated_at": now} for uid in sorted(set(user_ids))]
+        wanted = sorted(set(user_ids))
+        stored: set[str] = set()
+        for start in range(0, len(wanted), 500):  # an import's chunks name mostly known users
+            chunk = wanted[start : start + 500]
+            stored.update(connection.execute(sa.select(users.c.id).where(users.c.id.in_(chunk))).scalars())
+        rows = [{"id": uid, "attributes": {}, "updated_at": now} for uid in wanted if uid not in stored]
         if rows:
             statement = insert(connection, users).on_conflict_do_nothing(index_elements=["id"])
             connection.execute(statement, rows)
@@ -307,13 +313,7 @@ class Store:
         if connection is None:
             with self.engine.begin() as conn:
                 return self.add_events(batch, conn)
-        ids = [event.event_id for event in batch if event.event_id is not None]
-        already: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            already.update(
-                connection.execute(sa.select(events.c.event_id).where(events.c.event_id.in_(chunk))).scalars()
-            )
+        already = self._stored_event_ids([event.event_id for event in batch], connection)
         now = time.time()
         rows: list[dict[str, Any]] = []
         for event in batch:
@@ -338,6 +338,32 @@ class Store:
             statement = insert(connection, events).on_conflict_do_nothing(index_elements=["event_id"])
             connection.execute(statement, rows)
         return EventWriteResult(accepted=len(rows), duplicates=len(batch) - len(rows))
+
+    def add_event_rows(self, rows: Sequence[EventRow], connection: sa.Connection) -> EventWriteResult:
+        """The bulk path of an import (``store.bulk``): validated rows as staged, stored once by
+        the rule of :meth:`add_events`."""
+        already = self._stored_event_ids([row[0] for row in rows], connection)
+        kept: list[EventRow] = []
+        for row in rows:
+            if row[0] is not None:
+                if row[0] in already:
+                    continue
+                already.add(row[0])
+            kept.append(row)
+        if kept:
+            self.ensure_users({row[1] for row in kept}, connection)
+            write_event_rows(connection, kept, time.time())
+        return EventWriteResult(accepted=len(kept), duplicates=len(rows) - len(kept))
+
+    def _stored_event_ids(self, wanted: Sequence[str | None], connection: sa.Connection) -> set[str]:
+        ids = [event_id for event_id in wanted if event_id is not None]
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found.update(
+                connection.execute(sa.select(events.c.event_id).where(events.c.event_id.in_(chunk))).scalars()
+            )
+        return found
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:
