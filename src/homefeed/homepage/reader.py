@@ -73,7 +73,8 @@ class QueryReader:
         interests = profile.interests if profile is not None and self.semantic is not None else None
         seen = self._seen(user_id, events, weights, policy, declared, longer, reasons)
         completed, resumable = progress_of(events, declared)
-        seen = (set(seen) - set(resumable)) | completed
+        if completed or resumable:  # started items are shown in their own row, finished ones never
+            seen = (set(seen) - set(resumable)) | completed
         context = self._context(user_id, interests, context or RequestContext(), reasons)
         oldest = None
         if declared.max_age_days is not None and "stale" in declared.filters and context.time is not None:

@@ -62,13 +62,15 @@ class PageServices:
             return False
         if query.category is not None and entry.category != query.category:
             return False
-        filters = self.settings.homepage.filters
-        if not entry.available and "unavailable" in filters:
+        if not entry.available and self._declared("unavailable"):
             return False
-        if query.price is not None and "price" in filters and not query.price.contains(entry.price):
+        if query.price is not None and self._declared("price") and not query.price.contains(entry.price):
             return False
         published, oldest = entry.published_at, query.oldest
         return oldest is None or published is None or published >= oldest
+
+    def _declared(self, filter_name: str) -> bool:
+        return filter_name in self.settings.homepage.filters  # read only for items it concerns
 
     def servable(self, item_id: str, query: PageQuery) -> bool:
         """May be shown to this user: fits the request and is not withheld from them."""
