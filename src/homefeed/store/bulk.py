@@ -1,6 +1,9 @@
 """The bulk path of an import: validated event rows written without building a model or a
 parameter dictionary per row. PostgreSQL copies them (``COPY``) into a temporary table and
-inserts from it, skipping ids already stored; SQLite inserts them in one ``executemany``."""
+inserts from it; SQLite inserts them in one ``executemany``. Ids already stored are skipped by
+the unique index itself (``ON CONFLICT DO NOTHING``), never looked up first: during a large
+import PostgreSQL's statistics still say the table is small, and each lookup scanned it whole
+(the import grew quadratically: 200,000 events took over 10 minutes)."""
 
 from __future__ import annotations
 
@@ -14,21 +17,39 @@ EventRow = tuple[str | None, str, str, str, float | None, float, str]
 COLUMNS = "event_id, user_id, item_id, type, value, ts, context, received_at"
 
 
-def write_event_rows(connection: sa.Connection, rows: Sequence[EventRow], received_at: float) -> None:
-    """Insert ``rows`` in the connection's transaction; an id stored meanwhile is skipped."""
+def write_event_rows(connection: sa.Connection, rows: Sequence[EventRow], received_at: float) -> int:
+    """Insert ``rows`` in the connection's transaction, skipping ids already stored; returns
+    how many were inserted."""
     if not rows:
-        return
+        return 0
     if connection.dialect.name == "postgresql":
-        _copy(connection, rows, received_at)
-        return
+        return _copy(connection, rows, received_at)
     placeholders = ", ".join("?" * 8)
-    connection.exec_driver_sql(
+    result = connection.exec_driver_sql(
         f"INSERT INTO events ({COLUMNS}) VALUES ({placeholders}) ON CONFLICT (event_id) DO NOTHING",
         [(*row, received_at) for row in rows],
     )
+    return int(result.rowcount)
 
 
-def _copy(connection: sa.Connection, rows: Sequence[EventRow], received_at: float) -> None:
+def ensure_user_ids(connection: sa.Connection, user_ids: Sequence[str], updated_at: float) -> None:
+    """Create a bare user for each id not stored yet (one statement; profiles are left alone)."""
+    if not user_ids:
+        return
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "INSERT INTO users (id, attributes, updated_at) SELECT unnest(%(ids)s::text[]), "
+            "CAST('{}' AS JSON), %(at)s ON CONFLICT (id) DO NOTHING",
+            {"ids": list(user_ids), "at": updated_at},
+        )
+        return
+    connection.exec_driver_sql(
+        "INSERT INTO users (id, attributes, updated_at) VALUES (?, '{}', ?) ON CONFLICT (id) DO NOTHING",
+        [(user_id, updated_at) for user_id in user_ids],
+    )
+
+
+def _copy(connection: sa.Connection, rows: Sequence[EventRow], received_at: float) -> int:
     driver: Any = connection.connection.driver_connection  # psycopg's, in this transaction
     with driver.cursor() as cursor:
         cursor.execute(
@@ -43,4 +64,6 @@ def _copy(connection: sa.Connection, rows: Sequence[EventRow], received_at: floa
             f"INSERT INTO events ({COLUMNS}) SELECT event_id, user_id, item_id, type, value, ts, "
             "CAST(context AS JSON), received_at FROM staged_events ON CONFLICT (event_id) DO NOTHING"
         )
+        inserted = int(cursor.rowcount)
         cursor.execute("TRUNCATE staged_events")
+    return inserted

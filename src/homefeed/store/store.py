@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from homefeed.domain import Event, Impression, Item, Promotion, StoredEventRecord, User, UserData
-from homefeed.store.bulk import EventRow, write_event_rows
+from homefeed.store.bulk import EventRow, ensure_user_ids, write_event_rows
 from homefeed.store.dialect import insert, upsert
 from homefeed.store.logs import Logs
 from homefeed.store.schema import (
@@ -220,16 +220,7 @@ class Store:
 
     def ensure_users(self, user_ids: Iterable[str], connection: sa.Connection) -> None:
         """Create bare users for ids not stored yet; existing profiles are left alone."""
-        now = time.time()
-        wanted = sorted(set(user_ids))
-        stored: set[str] = set()
-        for start in range(0, len(wanted), 500):  # an import's chunks name mostly known users
-            chunk = wanted[start : start + 500]
-            stored.update(connection.execute(sa.select(users.c.id).where(users.c.id.in_(chunk))).scalars())
-        rows = [{"id": uid, "attributes": {}, "updated_at": now} for uid in wanted if uid not in stored]
-        if rows:
-            statement = insert(connection, users).on_conflict_do_nothing(index_elements=["id"])
-            connection.execute(statement, rows)
+        ensure_user_ids(connection, sorted(set(user_ids)), time.time())
 
     def get_user(self, user_id: str) -> User | None:
         with self.engine.connect() as connection:
@@ -341,19 +332,19 @@ class Store:
 
     def add_event_rows(self, rows: Sequence[EventRow], connection: sa.Connection) -> EventWriteResult:
         """The bulk path of an import (``store.bulk``): validated rows as staged, stored once by
-        the rule of :meth:`add_events`."""
-        already = self._stored_event_ids([row[0] for row in rows], connection)
+        the rule of :meth:`add_events` (ids repeated in the rows or already stored are skipped)."""
+        repeated: set[str] = set()
         kept: list[EventRow] = []
         for row in rows:
             if row[0] is not None:
-                if row[0] in already:
+                if row[0] in repeated:
                     continue
-                already.add(row[0])
+                repeated.add(row[0])
             kept.append(row)
-        if kept:
-            self.ensure_users({row[1] for row in kept}, connection)
-            write_event_rows(connection, kept, time.time())
-        return EventWriteResult(accepted=len(kept), duplicates=len(rows) - len(kept))
+        now = time.time()
+        ensure_user_ids(connection, sorted({row[1] for row in kept}), now)
+        accepted = write_event_rows(connection, kept, now)
+        return EventWriteResult(accepted=accepted, duplicates=len(rows) - accepted)
 
     def _stored_event_ids(self, wanted: Sequence[str | None], connection: sa.Connection) -> set[str]:
         ids = [event_id for event_id in wanted if event_id is not None]
