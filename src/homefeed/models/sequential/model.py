@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from homefeed.models.base import Recommender, Validation, top_k
 from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pack_sequences, unpack_sequences
+from homefeed.models.sequential.distributed import LossStep, any_of, loss_step, ranks, share, summed
 from homefeed.models.sequential.fast import OnnxSequenceEncoder
 from homefeed.models.sequential.network import SequenceEncoder
 
@@ -146,8 +147,9 @@ class SequentialRecommender(Recommender):
             ties = [group[: len(sequence)] for group, sequence in zip(ties, train_items, strict=True)]
         inputs, targets, input_kinds, target_ties = self._windows(train_items, train_kinds, ties, rng)
         self._sampling = self._sampling_distribution(train_items, data.n_items)
+        step = loss_step(self.network, self._batch_loss)  # gradients averaged over processes, if several
         optimizer = _adamw(self.network, cfg.learning_rate, cfg.weight_decay)
-        steps_per_epoch = math.ceil(len(inputs) / cfg.batch_size)
+        steps_per_epoch = math.ceil(len(inputs) / cfg.batch_size / ranks()[1])
         scheduler = self._scheduler(optimizer, steps_per_epoch * cfg.epochs)
         best_score, best_state, since_best = -1.0, None, 0
         started = time.perf_counter()
@@ -161,7 +163,9 @@ class SequentialRecommender(Recommender):
                 )
                 inputs, targets, input_kinds, target_ties = self._windows(shuffled, shuffled_kinds, ties, rng)
             deadline = started + cfg.max_seconds if cfg.max_seconds is not None else None
-            loss = self._epoch(inputs, targets, input_kinds, target_ties, optimizer, scheduler, rng, deadline)
+            loss = self._epoch(
+                inputs, targets, input_kinds, target_ties, optimizer, scheduler, rng, step, deadline
+            )
             validating = validation.histories and epoch > min(cfg.validate_after, cfg.epochs - 1)
             score = self._validate(validation) if validating else None
             self.history.append(
@@ -180,7 +184,7 @@ class SequentialRecommender(Recommender):
                 since_best += 1
             if since_best >= cfg.patience:
                 break
-            if cfg.max_seconds is not None and time.perf_counter() - started > cfg.max_seconds:
+            if cfg.max_seconds is not None and any_of(time.perf_counter() - started > cfg.max_seconds):
                 break
         if best_state is not None:
             self.network.load_state_dict(best_state)
@@ -352,10 +356,12 @@ class SequentialRecommender(Recommender):
         optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler,
         rng: np.random.Generator,
+        step: LossStep,
         deadline: float | None = None,
     ) -> float:
         """One pass over the windows, or as much of it as ends before ``deadline`` (a
-        ``time.perf_counter()`` value: ``max_seconds`` holds within an epoch too)."""
+        ``time.perf_counter()`` value: ``max_seconds`` holds within an epoch too); with several
+        processes, this one's share of it (``distributed``)."""
         assert self.network is not None
         self.network.train()
         self._table = None  # every step changes the item vectors: validation must not read old ones
@@ -365,41 +371,51 @@ class SequentialRecommender(Recommender):
         order = np.argsort(noisy, kind="stable")
         size = self.settings.batch_size
         batches = [order[start : start + size] for start in range(0, len(order), size)]
+        mine = share([batches[index] for index in rng.permutation(len(batches))])  # all of them alone
         total, count = 0.0, 0
-        for index in rng.permutation(len(batches)):
-            if deadline is not None and count and time.perf_counter() > deadline:
+        for number, chosen in enumerate(mine):
+            if deadline is not None and number and any_of(time.perf_counter() > deadline):
                 break
-            batch = torch.from_numpy(batches[index])
-            x, y, k = inputs[batch], targets[batch], kinds[batch]
-            used = (x != 0).any(dim=0)  # drop columns that are padding in the whole batch
-            x, y, k = x[:, used], y[:, used], k[:, used]
-            ties = target_ties[batch][:, used] if target_ties is not None else None
-            if self._sampling is None:
-                table, log_q = self.network.items.table(), None
-            else:  # the batch's own items and the sampled negatives, renumbered 1..V
-                x, y, table, log_q = self._sampled_vocabulary(x, y, self._sampling)
-            hidden = self.network(x, k, table)
-            mask = y > 0
-            logits = hidden[mask] @ table[1:].T
-            if log_q is not None:
-                logits = logits - log_q
-            if self.settings.mask_seen:
-                # outside autograd: a seen item's log-softmax gradient is 0 anyway, so masking
-                # needs no backward pass of its own
-                with torch.no_grad():
-                    logits.masked_fill_(self._seen_before(x, y, mask, len(table)), float("-inf"))
-            if ties is not None and self.settings.tie_targets:
-                loss = self._tie_loss(logits, y, ties, mask)
-            else:
-                loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
+            batch = torch.from_numpy(chosen)
+            ties = target_ties[batch] if target_ties is not None else None
+            loss, targets_in_batch = step(inputs[batch], targets[batch], kinds[batch], ties)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), 1.0, foreach=True)
             optimizer.step()
             scheduler.step()
-            total += float(loss.detach()) * int(mask.sum())
-            count += int(mask.sum())
-        return total / max(count, 1)
+            total += float(loss.detach()) * int(targets_in_batch)
+            count += int(targets_in_batch)
+        total, all_targets = summed([total, float(count)])
+        return total / max(all_targets, 1.0)
+
+    def _batch_loss(
+        self, x: torch.Tensor, y: torch.Tensor, k: torch.Tensor, ties: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One batch's loss, and how many targets it had."""
+        assert self.network is not None
+        used = (x != 0).any(dim=0)  # drop columns that are padding in the whole batch
+        x, y, k = x[:, used], y[:, used], k[:, used]
+        ties = ties[:, used] if ties is not None else None
+        if self._sampling is None:
+            table, log_q = self.network.items.table(), None
+        else:  # the batch's own items and the sampled negatives, renumbered 1..V
+            x, y, table, log_q = self._sampled_vocabulary(x, y, self._sampling)
+        hidden = self.network(x, k, table)
+        mask = y > 0
+        logits = hidden[mask] @ table[1:].T
+        if log_q is not None:
+            logits = logits - log_q
+        if self.settings.mask_seen:
+            # outside autograd: a seen item's log-softmax gradient is 0 anyway, so masking
+            # needs no backward pass of its own
+            with torch.no_grad():
+                logits.masked_fill_(self._seen_before(x, y, mask, len(table)), float("-inf"))
+        if ties is not None and self.settings.tie_targets:
+            loss = self._tie_loss(logits, y, ties, mask)
+        else:
+            loss = torch.nn.functional.cross_entropy(logits, y[mask] - 1)
+        return loss, mask.sum()
 
     @staticmethod
     def _tie_loss(
