@@ -29,6 +29,7 @@ from homefeed.cli.experiments import experiments_app
 from homefeed.cli.experiments import report as experiment_report
 from homefeed.cli.keys import keys_app
 from homefeed.cli.online import fairness, online_metrics
+from homefeed.cli.ranks import launch_ranks, training_ranks
 from homefeed.cli.simulate import simulate_command
 from homefeed.cli.versions import print_gate, print_selection, versions_app
 from homefeed.config import SETTINGS_FILE, Settings, load_settings, write_setting
@@ -391,10 +392,35 @@ def train(
             "choices on any machine (HOMEFEED_TUNE_TRIALS).",
         ),
     ] = None,
+    nproc: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes that train the Transformer together (torch.distributed, gloo), started "
+            "through torchrun; under torchrun (several machines too) its own ranks are used.",
+        ),
+    ] = 1,
 ) -> None:
     """Train the models on the stored events and save them as a new version, judged by the
     quality gate before it serves (one run at a time: another run holding the training lock is
     an error; each run is recorded). The last choices of --tune apply when there are any."""
+    if nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        raise typer.Exit(launch_ranks(nproc, sys.argv[1:]))
+    with training_ranks() as leads:
+        if leads:  # rank 0 (or one process) does the run; another rank only follows its Transformer fits
+            _train(ctx, models, keep, scheduled, gate, tune, budget, trials)
+
+
+def _train(
+    ctx: typer.Context,
+    models: str,
+    keep: int,
+    scheduled: bool,
+    gate: bool | None,
+    tune: bool,
+    budget: float,
+    trials: int | None,
+) -> None:
     from homefeed.homepage.evaluation import tune_page
     from homefeed.training.schedule import run_training
 

@@ -76,3 +76,17 @@ def loss_step(network: torch.nn.Module, loss: LossStep) -> LossStep:
         return loss
     wrapped = torch.nn.parallel.DistributedDataParallel(_Step(network, loss), find_unused_parameters=True)
     return lambda x, y, k, ties: wrapped(x, y, k, ties)
+
+
+def announce(job: object) -> None:
+    """Rank 0: send the processes that follow it the next fit (its config and data); None
+    tells them training is over."""
+    if ranks()[1] > 1 and ranks()[0] == 0:
+        dist.broadcast_object_list([job], src=0)
+
+
+def receive() -> object:
+    """Another rank: the next fit rank 0 announces (None: training is over)."""
+    found: list[object] = [None]
+    dist.broadcast_object_list(found, src=0)
+    return found[0]

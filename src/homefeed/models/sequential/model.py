@@ -7,13 +7,14 @@ early stopping on validation NDCG@10, fixed seeds. Saved as safetensors + JSON.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import numpy as np
 import torch
@@ -22,7 +23,16 @@ from threadpoolctl import threadpool_limits
 
 from homefeed.models.base import Recommender, Validation, top_k
 from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pack_sequences, unpack_sequences
-from homefeed.models.sequential.distributed import LossStep, any_of, loss_step, ranks, share, summed
+from homefeed.models.sequential.distributed import (
+    LossStep,
+    announce,
+    any_of,
+    loss_step,
+    ranks,
+    receive,
+    share,
+    summed,
+)
 from homefeed.models.sequential.fast import OnnxSequenceEncoder
 from homefeed.models.sequential.network import SequenceEncoder
 
@@ -118,6 +128,7 @@ class SequentialRecommender(Recommender):
         self._fit_validated(data, None)
 
     def _fit_validated(self, data: Interactions, validation: Validation | None) -> None:
+        announce((dataclasses.asdict(self.settings), data, validation))  # to the other ranks, if any
         # numpy's BLAS threads (validation scores with it) spin after each call and take a core
         # from PyTorch's, making a validation product an order of magnitude slower
         with threadpool_limits(1, "blas"):
@@ -658,3 +669,15 @@ def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     """The users' arrays end to end as int64, plus one trailing 0: a padded position's index
     may point one past the last event, and is masked out after the read."""
     return np.concatenate([*arrays, np.zeros(1, dtype=np.int64)]).astype(np.int64)
+
+
+def follow_training() -> list[SequentialRecommender]:
+    """A process other than rank 0 (``homefeed train --nproc``): fit, in step with rank 0,
+    every Transformer it fits (on the data it sends), until it says training is over; returns
+    them (they hold the same weights as rank 0's). Only rank 0 reads the store and writes the
+    version."""
+    fitted: list[SequentialRecommender] = []
+    while (job := receive()) is not None:
+        options, data, validation = cast(tuple[dict[str, Any], Interactions, Validation | None], job)
+        fitted.append(SequentialRecommender(**options).fit(data, validation))
+    return fitted
