@@ -10,7 +10,7 @@ days at the generator's 0.6 events a user a day, spread by activity) and 1 item 
 events, so a 10M-event set has 500,000 users and 200,000 items. Per stage and size: wall time,
 peak resident memory of the stage's process, and for every stage the growth exponent, the
 slope of log cost against log events between the smallest and the largest size (1: linear).
-``page`` is the in-process cost of one homepage of 20 (``benchmarks/page_cost.py``'s
+``page`` is the in-process cost of one homepage of 50 (``benchmarks/page_cost.py``'s
 measure) over ``--pages`` random users, after 100 warm-up pages.
 """
 
@@ -145,7 +145,7 @@ def main() -> int:
         f"- **Command:** `python benchmarks/scale.py --sizes {args.sizes} --models {args.models} "
         f"--pages {args.pages}` ({time.perf_counter() - started:.0f} s)",
         f"- Users = events / {EVENTS_PER_USER}, items = events / {EVENTS_PER_ITEM}. `page`: mean in-process "
-        "seconds per homepage of 20. Memory: the stage's process, at its peak.",
+        "seconds per homepage of 50. Memory: the stage's process, at its peak.",
         "",
         "| stage | " + " | ".join(f"{events:,} events: s / MB" for events in sizes) + " | growth exponent |",
         "|---|" + "---|" * (len(sizes) + 1),
