@@ -63,6 +63,10 @@ def read_records(
 
 
 def _rename(values: dict[str, Any], mapping: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The values under homefeed's field names, and each field's source column (none renamed:
+    the values as they are, and no columns to name, since each is its field)."""
+    if not mapping:
+        return values, {}
     renamed: dict[str, Any] = {}
     columns: dict[str, str] = {}
     for key, value in values.items():
@@ -103,7 +107,7 @@ def _read_delimited(
                     values[name] = json.loads(values[name])
                 except json.JSONDecodeError as error:
                     raise RowError(
-                        str(path), line, columns[name], f"expected a JSON object ({error.msg})"
+                        str(path), line, columns.get(name, name), f"expected a JSON object ({error.msg})"
                     ) from None
             yield Record(str(path), line, values, columns)
 
