@@ -106,3 +106,22 @@ def test_bad_settings_are_refused() -> None:
         CovisitationRecommender(window=0)
     with pytest.raises(ValueError, match="decay"):
         CovisitationRecommender(decay=1.5)
+
+
+def test_pairs_are_counted_one_distance_at_a_time_to_the_known_weights() -> None:
+    """a b c a: a-b and b-c and c-a at distance 1 (1 each), a-c and b-a at distance 2 (decay
+    each), a-a at distance 3 (not its own neighbour); both directions, summed over users."""
+    model = CovisitationRecommender(window=3, decay=0.5)
+    counts = model._pair_counts([np.array([0, 1, 2, 0]), np.array([1, 2])], 3).toarray()
+    expected = np.zeros((3, 3), dtype=np.float32)
+    for first, second, weight in [
+        (0, 1, 1.0),
+        (1, 2, 1.0),
+        (2, 0, 1.0),
+        (0, 2, 0.5),
+        (1, 0, 0.5),
+        (1, 2, 1.0),
+    ]:
+        expected[first, second] += weight
+        expected[second, first] += weight
+    assert np.allclose(counts, expected)
