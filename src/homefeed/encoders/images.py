@@ -113,12 +113,13 @@ class PicturesEncoder:
         self.dimension = inner.dimension + images.dimension
 
     def encode(self, texts: Sequence[str], on_progress: ProgressCallback | None = None) -> np.ndarray:
-        words = [text.partition(IMAGE_MARK)[0] for text in texts]
+        split = [text.partition(IMAGE_MARK) for text in texts]
+        words = [before for before, _mark, _reference in split]
         textual = self.inner.encode(words, on_progress)
         visual = np.zeros((len(texts), self.images.dimension), dtype=np.float32)
         pictures: list[tuple[int, Any]] = []
-        for row, text in enumerate(texts):
-            reference = text.partition(IMAGE_MARK)[2].strip()
+        for row, (_words, _mark, after) in enumerate(split):
+            reference = after.strip()
             picture = load_picture(reference, self.media_dir) if reference else None
             if picture is not None:
                 pictures.append((row, picture))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from homefeed.domain import Item
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,12 @@ class ItemTraits:
     @classmethod
     def of(cls, attributes: Mapping[str, Any]) -> ItemTraits | None:
         """The traits in an item's attributes; None when it has none of them."""
-        stock, flag = attributes.get("stock"), attributes.get("availability")
+        stock, flag = _number(attributes.get("stock")), attributes.get("availability")
         available = not (
             attributes.get("in_stock") is False
             or attributes.get("available") is False
             or (isinstance(flag, str) and flag.strip().lower() in SOLD_OUT)
-            or (_number(stock) is not None and (_number(stock) or 0.0) <= 0)
+            or (stock is not None and stock <= 0)
         )
         series = attributes.get("series")
         season, episode = _number(attributes.get("season")) or 0.0, _number(attributes.get("episode")) or 0.0
@@ -95,10 +97,7 @@ class Catalog:
     def __init__(self, items: Iterable[Item] = ()) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, CatalogEntry] = {}
-        self._newest: tuple[int, tuple[str, ...]] | None = None
-        self._categories: tuple[int, list[str]] | None = None
-        self._series: tuple[int, dict[str, list[tuple[float, str]]]] | None = None
-        self._prerequisites: tuple[int, dict[str, tuple[str, ...]]] | None = None
+        self._cache: dict[str, tuple[int, object]] = {}  # what is derived, by name: (revision, value)
         self.revision = 0
         self.replace(items)
 
@@ -142,52 +141,53 @@ class Catalog:
 
     def newest(self) -> tuple[str, ...]:
         """Active item ids, most recently published first (unknown dates last, then by id);
-        computed once per catalog revision and shared, not copied, since pages read it."""
-        cached = self._newest
-        if cached is not None and cached[0] == self.revision:
-            return cached[1]
-        revision = self.revision
-        ranked = tuple(
-            sorted(
-                (item_id for item_id, e in self._entries.items() if e.active),
-                key=lambda item_id: (-(self._entries[item_id].published_at or float("-inf")), item_id),
-            )
-        )
-        self._newest = (revision, ranked)
-        return ranked
+        shared, not copied, since pages read it."""
+
+        def ranked() -> tuple[str, ...]:
+            entries = self._entries
+            active = (item_id for item_id, e in entries.items() if e.active)
+            return tuple(sorted(active, key=lambda i: (-(entries[i].published_at or float("-inf")), i)))
+
+        return self._derived("newest", ranked)
 
     def categories(self) -> list[str]:
-        """Known categories, recomputed only when the catalog changed (read on requests)."""
-        cached = self._categories
-        if cached is None or cached[0] != self.revision:
-            revision = self.revision
-            names = sorted({e.category for e in self._entries.values() if e.category is not None})
-            cached = self._categories = (revision, names)
-        return list(cached[1])
+        """Known categories (read on requests)."""
+
+        def names() -> list[str]:
+            return sorted({e.category for e in self._entries.values() if e.category is not None})
+
+        return list(self._derived("categories", names))
 
     def episodes(self, series: str) -> list[tuple[float, str]]:
-        """The series' items as (order, item id), first episode first (per catalog revision)."""
-        cached = self._series
-        if cached is None or cached[0] != self.revision:
-            revision, found = self.revision, dict[str, list[tuple[float, str]]]()
+        """The series' items as (order, item id), first episode first."""
+
+        def by_series() -> dict[str, list[tuple[float, str]]]:
+            found: dict[str, list[tuple[float, str]]] = {}
             for item_id, entry in list(self._entries.items()):
                 if entry.traits is not None and entry.traits.series is not None:
                     found.setdefault(entry.traits.series, []).append((entry.traits.episode, item_id))
-            cached = self._series = (revision, {name: sorted(items) for name, items in found.items()})
-        return cached[1].get(series, [])
+            return {name: sorted(items) for name, items in found.items()}
+
+        return self._derived("episodes", by_series).get(series, [])
 
     def prerequisites(self) -> dict[str, tuple[str, ...]]:
-        """Items that name prerequisites, and theirs (per catalog revision; shared, not copied)."""
-        cached = self._prerequisites
-        if cached is None or cached[0] != self.revision:
-            revision = self.revision
-            found = {
+        """Items that name prerequisites, and theirs (shared, not copied)."""
+        return self._derived(
+            "prerequisites",
+            lambda: {
                 item_id: entry.traits.prerequisites
                 for item_id, entry in list(self._entries.items())
                 if entry.traits is not None and entry.traits.prerequisites
-            }
-            cached = self._prerequisites = (revision, found)
-        return cached[1]
+            },
+        )
+
+    def _derived(self, name: str, compute: Callable[[], T]) -> T:
+        """What ``compute`` makes of the catalog, computed once per revision."""
+        revision = self.revision
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != revision:
+            cached = self._cache[name] = (revision, compute())
+        return cast(T, cached[1])
 
 
 def _entry(item: Item) -> CatalogEntry:
