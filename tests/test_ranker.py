@@ -17,7 +17,15 @@ from homefeed.models import Interactions
 from homefeed.models.context import RequestContext
 from homefeed.ranking.categories import CategoryStats
 from homefeed.ranking.context import ContextStats, contexts_of
-from homefeed.ranking.features import ItemStats, candidate_features, candidates_from, feature_list
+from homefeed.ranking.features import (
+    EXACT_RANKS,
+    ItemStats,
+    SourceView,
+    candidate_features,
+    candidates_from,
+    feature_list,
+    source_views,
+)
 from homefeed.ranking.ltr import RankerRecommender
 from homefeed.service import create_app
 from homefeed.store import Store
@@ -47,10 +55,11 @@ def test_features_have_names_defaults_and_one_row_per_candidate() -> None:
     scores = {"a": np.arange(70, dtype=np.float64), "b": -np.arange(70, dtype=np.float64)}
     blocked = np.zeros(70, dtype=bool)
     blocked[[69, 0]] = True
-    candidates = candidates_from(scores, blocked, per_source=3)
+    views = source_views(scores, blocked, per_source=3)
+    candidates = candidates_from(views)
     assert candidates.tolist() == [1, 2, 3, 66, 67, 68]
     none, no_context = CategoryStats.empty(70), ContextStats.empty(70)
-    features = candidate_features(scores, candidates, np.array([0, 69]), blocked, stats, 3, none, no_context)
+    features = candidate_features(views, candidates, np.array([0, 69]), stats, 3, none, no_context)
     names = [feature.name for feature in feature_list(["a", "b"])]
     assert features.shape == (6, len(names)) and names[:4] == ["a_z", "a_log_rank", "b_z", "b_log_rank"]
     assert features[candidates.tolist().index(68), names.index("a_log_rank")] == 0.0  # a's best
@@ -180,3 +189,26 @@ def test_offline_and_online_features_agree_for_the_same_user_items_and_time(
             assert online == pytest.approx(expected, rel=1e-5, abs=1e-6), item.item_id
             compared += 1
     assert compared >= 20
+
+
+def test_a_large_catalog_ranks_its_head_exactly_and_the_rest_within_a_few_per_cent() -> None:
+    rng = np.random.default_rng(4)
+    n = 5 * EXACT_RANKS
+    values = rng.normal(size=n)
+    blocked = np.zeros(n, dtype=bool)
+    blocked[rng.choice(n, 500, replace=False)] = True
+    values[rng.choice(n, 50, replace=False)] = -np.inf  # a source that cannot score some items
+    view = SourceView.of(values, blocked, per_source=200)
+    assert view is not None and view.stride > 1
+    rankable = values[~blocked & np.isfinite(values)]
+    truth_order = np.argsort(-np.where(blocked, -np.inf, values))
+    assert set(view.top.tolist()) == set(truth_order[:200].tolist())
+    ranked = np.flatnonzero(~blocked & np.isfinite(values))
+    items = np.concatenate([truth_order[:200], truth_order[1500:1600], rng.choice(ranked, 300)])
+    exact = np.array([(rankable > values[item]).sum() for item in items])
+    ranks = view.ranks(items)
+    assert ranks[:300].tolist() == exact[:300].tolist()  # the head: exact, so "in the top" is too
+    assert (ranks[200:] >= 200).all()
+    # past the head, the feature (log rank) is a few per cent off at most
+    assert np.abs(np.log1p(ranks[300:]) - np.log1p(exact[300:])).max() < 0.1
+    assert view.mean == pytest.approx(rankable.mean()) and view.std == pytest.approx(rankable.std())

@@ -90,23 +90,80 @@ def feature_list(sources: Sequence[str]) -> list[Feature]:
     ]
 
 
-def candidates_from(scores: Mapping[str, np.ndarray], blocked: np.ndarray, per_source: int) -> np.ndarray:
-    """The union of every source's ``per_source`` best items that are not ``blocked``."""
-    chosen: list[np.ndarray] = []
-    for values in scores.values():
+EXACT_RANKS = 16_384  # rankable items up to which every rank is exact (see SourceView)
+EXACT_HEAD = 2_048  # in a larger catalog, the ranks that stay exact
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """One source's scores for one user, summarised once per page: the mean and spread over the
+    rankable items (not seen, not blocked), its ``top`` items, and sorted scores to rank any
+    item against. Up to ``EXACT_RANKS`` rankable items that is all of them, so every rank is
+    exact. In a larger catalog the first ``EXACT_HEAD`` ranks are exact (the ``head``) and
+    later ones are read off a ``ladder`` of every ``stride``-th score (a few per cent off), so
+    the whole catalog is never sorted on a page."""
+
+    values: np.ndarray
+    mean: float
+    std: float
+    top: np.ndarray  # the best ``per_source`` rankable items (in no order)
+    head: np.ndarray  # the best rankable scores, ascending, ranked exactly
+    ladder: np.ndarray  # every ``stride``-th rankable score, ascending
+    stride: int
+
+    @classmethod
+    def of(cls, values: np.ndarray, blocked: np.ndarray, per_source: int) -> SourceView | None:
+        """The view of ``values``; None when the source ranks nothing."""
         masked = np.where(blocked, -np.inf, values)
-        k = min(per_source, int(np.isfinite(masked).sum()))
-        if k > 0:
+        rankable = masked[np.isfinite(masked)]
+        if len(rankable) == 0:
+            return None
+        k = min(per_source, len(rankable))
+        if len(rankable) <= EXACT_RANKS:
+            ladder = np.sort(rankable)
             top = np.argpartition(-masked, k - 1)[:k]
-            chosen.append(top[np.isfinite(masked[top])])
+            top = top[np.isfinite(masked[top])]
+            # the sorted scores, summed as they always were
+            return cls(values, float(ladder.mean()), float(ladder.std()) or 1.0, top, ladder, ladder, 1)
+        stride = len(rankable) // (EXACT_RANKS // 2)
+        ladder = np.sort(rankable[::stride])
+        # the head: the items above a bar the ladder says more than max(k, EXACT_HEAD) clear
+        bar = ladder[max(0, len(ladder) - (max(k, EXACT_HEAD) // stride + 2))]
+        above = np.flatnonzero(masked >= bar)
+        if len(above) < k:
+            above = np.flatnonzero(np.isfinite(masked))
+        top = above[np.argpartition(-masked[above], k - 1)[:k]]
+        head = np.sort(masked[above])
+        return cls(values, float(rankable.mean()), float(rankable.std()) or 1.0, top, head, ladder, stride)
+
+    def ranks(self, items: np.ndarray) -> np.ndarray:
+        """How many rankable items score above each of ``items``: exact in the head, past it
+        estimated from the ladder (and never less than the head's size)."""
+        mine = self.values[items]
+        if self.stride == 1:
+            return np.asarray(len(self.ladder) - np.searchsorted(self.ladder, mine, side="right"))
+        exact = len(self.head) - np.searchsorted(self.head, mine, side="right")
+        estimate = (len(self.ladder) - np.searchsorted(self.ladder, mine, side="right")) * self.stride
+        return np.asarray(np.where(mine >= self.head[0], exact, np.maximum(estimate, len(self.head))))
+
+
+def source_views(
+    scores: Mapping[str, np.ndarray], blocked: np.ndarray, per_source: int
+) -> dict[str, SourceView | None]:
+    """Each source's view (None: it ranks nothing for this user)."""
+    return {name: SourceView.of(values, blocked, per_source) for name, values in scores.items()}
+
+
+def candidates_from(views: Mapping[str, SourceView | None]) -> np.ndarray:
+    """The union of every source's best items (not blocked, in order of item index)."""
+    chosen = [view.top for view in views.values() if view is not None]
     return np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
 
 
 def candidate_features(
-    scores: Mapping[str, np.ndarray],
+    views: Mapping[str, SourceView | None],
     candidates: np.ndarray,
     history: np.ndarray,
-    blocked: np.ndarray,
     stats: ItemStats,
     per_source: int,
     categories: CategoryStats,
@@ -120,15 +177,13 @@ def candidate_features(
     the same log, so the ranker learns how far to push their likes down."""
     columns: list[np.ndarray] = []
     in_top = np.zeros(len(candidates))
-    for values in scores.values():
-        rankable = np.sort(values[~blocked & np.isfinite(values)])
-        if len(rankable) == 0:
+    for view in views.values():
+        if view is None:
             columns += [np.full(len(candidates), -5.0), np.full(len(candidates), np.log1p(MISSING_RANK))]
             continue
-        mean, std = rankable.mean(), rankable.std() or 1.0
-        mine = values[candidates]
-        rank = len(rankable) - np.searchsorted(rankable, mine, side="right")  # items scored higher
-        columns += [np.clip((mine - mean) / std, -10, 10), np.log1p(rank)]
+        mine = view.values[candidates]
+        rank = view.ranks(candidates)
+        columns += [np.clip((mine - view.mean) / view.std, -10, 10), np.log1p(rank)]
         in_top += rank < per_source
     columns += [in_top, stats.log_popularity[candidates], stats.recent_popularity[candidates]]
     recent, weights = recent_weighted(history)

@@ -33,6 +33,7 @@ from homefeed.ranking.features import (
     candidate_features,
     candidates_from,
     feature_list,
+    source_views,
 )
 
 # the ranker's sources and the options it fixes for them, declared once: `homefeed train` adds
@@ -280,12 +281,12 @@ class RankerRecommender(Recommender):
             negative = disliked[row] if disliked is not None else None
             if negative is not None:
                 blocked[negative] = True
-            candidates = candidates_from(scores, blocked, self.per_source) if chosen is None else chosen
+            views = source_views(scores, blocked, self.per_source)
+            candidates = candidates_from(views) if chosen is None else chosen
             features = candidate_features(
-                scores,
+                views,
                 candidates,
                 history,
-                blocked,
                 self.stats,
                 self.per_source,
                 self.categories,
