@@ -284,6 +284,14 @@ def synth(
             "enrolments, completions)."
         ),
     ] = None,
+    rounds: Annotated[
+        bool | None,
+        typer.Option(
+            "--rounds/--per-event",
+            help="Draw each day's events in vectorised rounds (10M events in minutes) or one at a "
+            "time; by default rounds once the log is expected to pass 200,000 events.",
+        ),
+    ] = None,
 ) -> None:
     """Generate a readable synthetic catalog, users with hidden tastes, and their events."""
     from homefeed.datasets.synth import SynthConfig, generate
@@ -309,6 +317,7 @@ def synth(
                 play_counts=play_counts,
                 pictures=pictures,
                 domain=domain,
+                rounds=rounds,
             ),
             out,
             on_progress=lambda done, _total: progress.update(task, completed=done),

@@ -20,6 +20,7 @@ import numpy as np
 
 from homefeed.datasets.domains import DOMAINS
 from homefeed.datasets.pictures import write_picture
+from homefeed.datasets.synth_rounds import EventColumns, simulate_rounds
 
 
 @dataclass(frozen=True)
@@ -338,6 +339,9 @@ class SynthConfig:
     pictures: bool = False
     # the log dressed as a kind of site (datasets/domains.py): ecommerce, news, video, education
     domain: str | None = None
+    # draw each day's events in rounds, vectorised (datasets/synth_rounds.py): True, False, or
+    # None for rounds once the log is expected to pass ROUNDS_FROM events
+    rounds: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -346,6 +350,17 @@ class SynthSummary:
     items: int
     events: int
     folder: Path
+
+
+ROUNDS_FROM = 200_000  # expected events above which ``rounds=None`` simulates in rounds
+
+
+def in_rounds(config: SynthConfig) -> bool:
+    """Whether ``config`` is simulated in rounds: as asked, else by the log's expected size."""
+    if config.rounds is not None:
+        return config.rounds
+    mean_activity = float(np.exp(config.activity_spread**2 / 2))
+    return config.users * config.days * config.events_per_user_day * mean_activity >= ROUNDS_FROM
 
 
 def _item_title(rng: np.random.Generator, topic: Topic) -> str:
@@ -387,6 +402,7 @@ def generate(
     published = start + rng.uniform(-30, config.days, size=config.items) * day
     items: list[dict[str, Any]] = []
     titles: set[str] = set()
+    repeats: dict[str, int] = {}  # a title drawn again: how many of it there are so far
     for index in range(config.items):
         topic = topics[item_topic[index]]
         title = _item_title(rng, topic)
@@ -395,7 +411,8 @@ def generate(
                 break
             title = _item_title(rng, topic)
         if title in titles:
-            title = f"{title}, Part {sum(t.startswith(title) for t in titles) + 1}"
+            repeats[title] = repeats.get(title, 1) + 1
+            title = f"{title}, Part {repeats[title]}"
         titles.add(title)
         items.append(
             {
@@ -439,15 +456,79 @@ def generate(
             }
         )
 
+    world = {
+        "item_topic": item_topic,
+        "quality": quality,
+        "published": published,
+        "preferences": preferences,
+        "activity": activity,
+    }
+    user_ids, item_ids = [user["id"] for user in users], [item["id"] for item in items]
+    columns: EventColumns | None = None
     events: list[dict[str, Any]] = []
-    seen: list[set[int]] = [set() for _ in range(config.users)]
+    if in_rounds(config):
+        columns = simulate_rounds(config, rng, world, start, on_progress)
+        if not config.ordered:  # an export: one moment for all, rows shuffled
+            columns.timestamp[:] = round(start + config.days * day, 3)
+            columns = columns.take(rng.permutation(len(columns)))
+        if config.domain is not None:
+            events = columns.rows(user_ids, item_ids)
+    else:
+        events = _simulate_events(config, rng, world, start, user_ids, item_ids, on_progress)
+        events.sort(key=lambda event: (event["timestamp"], event["event_id"]))
+        if not config.ordered:  # an export: one moment for all, rows shuffled
+            exported = round(start + config.days * day, 3)
+            events = [{**events[i], "timestamp": exported} for i in rng.permutation(len(events))]
+
+    if config.domain is not None:  # its own draws: the tastes and choices stay the same
+        DOMAINS[config.domain](items, events, np.random.default_rng([config.seed, 2]))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("items", items), ("users", users), ("events", events)):
+        if name == "events" and columns is not None and config.domain is None:
+            columns.write_jsonl(folder / "events.jsonl", user_ids, item_ids)
+            continue
+        with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    truth = {
+        "config": {k: getattr(config, k) for k in config.__dataclass_fields__},
+        "start": start,  # the log's first day; it ends config.days later
+        "topics": [{"key": t.key, "category": t.category} for t in topics],
+        "item_topic": {items[i]["id"]: int(item_topic[i]) for i in range(config.items)},
+        "item_quality": {items[i]["id"]: round(float(quality[i]), 6) for i in range(config.items)},
+        "user_activity": {users[u]["id"]: round(float(activity[u]), 6) for u in range(config.users)},
+        "user_preferences": {
+            users[u]["id"]: [round(float(p), 6) for p in preferences[u]] for u in range(config.users)
+        },
+    }
+    (folder / "ground_truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    written = len(columns) if columns is not None and config.domain is None else len(events)
+    return SynthSummary(config.users, config.items, written, folder)
+
+
+def _simulate_events(
+    config: SynthConfig,
+    rng: np.random.Generator,
+    world: dict[str, np.ndarray],
+    start: float,
+    user_ids: list[str],
+    item_ids: list[str],
+    on_progress: Callable[[int, int], None] | None,
+) -> list[dict[str, Any]]:
+    """The choice model one event at a time (``synth_rounds`` for the batched form)."""
+    day = 86_400.0
+    item_topic, quality, published = world["item_topic"], world["quality"], world["published"]
+    preferences, activity = world["preferences"], world["activity"]
+    n_topics = preferences.shape[1]
+    events: list[dict[str, Any]] = []
+    seen: list[set[int]] = [set() for _ in user_ids]
     drifting = config.taste_drift > 0  # draws nothing otherwise: the default data stay as they were
     focus = rng.integers(n_topics, size=config.users) if drifting else np.zeros(config.users, dtype=np.int64)
     plays = np.random.default_rng([config.seed, 1])  # its own draws: the events stay the same
     platform_popularity = quality.copy()
     examine = 1.0 / np.log2(np.arange(config.slate_size) + 2.0)
     for day_index in range(config.days):
-        for user in range(config.users):
+        for user in range(len(user_ids)):
             count = rng.poisson(config.events_per_user_day * activity[user])
             for _ in range(count):
                 taste = preferences[user]
@@ -486,8 +567,8 @@ def generate(
                     kind = "like" if rng.random() < 0.7 else "purchase"
                 event: dict[str, Any] = {
                     "event_id": f"s{len(events):07d}",
-                    "user_id": users[user]["id"],
-                    "item_id": items[item]["id"],
+                    "user_id": user_ids[user],
+                    "item_id": item_ids[item],
                     "type": kind,
                     "timestamp": round(now, 3),
                 }
@@ -496,31 +577,7 @@ def generate(
                 events.append(event)
         if on_progress is not None:
             on_progress(day_index + 1, config.days)
-    events.sort(key=lambda event: (event["timestamp"], event["event_id"]))
-    if not config.ordered:  # an export: one moment for all, rows shuffled
-        exported = round(start + config.days * day, 3)
-        events = [{**events[i], "timestamp": exported} for i in rng.permutation(len(events))]
-
-    if config.domain is not None:  # its own draws: the tastes and choices stay the same
-        DOMAINS[config.domain](items, events, np.random.default_rng([config.seed, 2]))
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("items", items), ("users", users), ("events", events)):
-        with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    truth = {
-        "config": {k: getattr(config, k) for k in config.__dataclass_fields__},
-        "start": start,  # the log's first day; it ends config.days later
-        "topics": [{"key": t.key, "category": t.category} for t in topics],
-        "item_topic": {items[i]["id"]: int(item_topic[i]) for i in range(config.items)},
-        "item_quality": {items[i]["id"]: round(float(quality[i]), 6) for i in range(config.items)},
-        "user_activity": {users[u]["id"]: round(float(activity[u]), 6) for u in range(config.users)},
-        "user_preferences": {
-            users[u]["id"]: [round(float(p), 6) for p in preferences[u]] for u in range(config.users)
-        },
-    }
-    (folder / "ground_truth.json").write_text(json.dumps(truth), encoding="utf-8")
-    return SynthSummary(config.users, config.items, len(events), folder)
+    return events
 
 
 def load_ground_truth(folder: Path) -> dict[str, Any]:
