@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from homefeed.config import Settings
@@ -17,7 +18,7 @@ from homefeed.datasets.importer import Importer, finish_interrupted_imports
 from homefeed.datasets.records import Record
 from homefeed.errors import RowError
 from homefeed.service import create_app
-from homefeed.store import Store, imports
+from homefeed.store import Store, bulk, imports
 
 
 def _records(n_items: int, n_events: int, tag: str = "") -> tuple[list[Record], list[Record]]:
@@ -73,7 +74,7 @@ def test_event_posts_during_an_import_do_not_wait_for_it(
         import_seconds = time.perf_counter() - began_import
     assert outcome["summary"].events == 100_000  # type: ignore[attr-defined]
     assert len(waits) >= 20, "the import ended before the posts could overlap it"
-    # a chunk of 5,000 holds the lock ~0.1-0.5 s; the bound on the slowest leaves room for this VM's
+    # a chunk holds the lock about MERGE_SECONDS (0.25 s); the bound on the slowest leaves room for this VM's
     # disk stalls (fresh-clone runs saw a 1.35 s and a 2.35 s one, on a slower machine whose
     # import took longer too), far below the whole import's time
     waits.sort()
@@ -85,9 +86,18 @@ def test_event_posts_during_an_import_do_not_wait_for_it(
     assert store.counts()["events"] == 100_000 + len(waits)
 
 
+def _read_indexes(store: Store) -> set[str]:
+    return {
+        str(index["name"]) for index in sa.inspect(store.engine).get_indexes("events") if not index["unique"]
+    }
+
+
+@pytest.mark.parametrize("rebuilding", [False, True], ids=["with-indexes", "indexes-rebuilt"])
 def test_an_import_stopped_during_its_merge_is_finished_once(
-    store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rebuilding: bool
 ) -> None:
+    everything = {str(index.name) for index in bulk.read_indexes()}
+    assert _read_indexes(store) == everything and len(everything) >= 3
     items, events = _records(50, 9_000)
     real_add = store.add_event_rows
     calls = {"n": 0}
@@ -99,16 +109,26 @@ def test_an_import_stopped_during_its_merge_is_finished_once(
         return real_add(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(store, "add_event_rows", failing_third_chunk)
-    importer = Importer(store, settings.event_weights, staging_dir=tmp_path / "imports", merge_chunk=2000)
+    importer = Importer(
+        store,
+        settings.event_weights,
+        staging_dir=tmp_path / "imports",
+        merge_chunk=2000,
+        merge_seconds=None,
+        rebuild_from=1000 if rebuilding else 100_000,
+    )
     with pytest.raises(KeyboardInterrupt):
         importer.run(items, (), events)
     monkeypatch.setattr(store, "add_event_rows", real_add)
     assert store.counts()["events"] == 4000  # two chunks went in; the third was rolled back
+    # a large import into a small table went in without the read indexes
+    assert _read_indexes(store) == (set() if rebuilding else everything)
     [pending] = imports.pending(store.engine)
     assert (pending.kind, pending.merged) == ("events", 4000) and Path(pending.staging).exists()
     assert finish_interrupted_imports(store) == 1
     assert store.counts()["events"] == 9000 and store.counts()["items"] == 50
     assert imports.pending(store.engine) == [] and not Path(pending.staging).exists()
+    assert _read_indexes(store) == everything  # built again by the merge that finished it
 
 
 def test_a_bad_row_anywhere_leaves_nothing_and_no_staging_file(

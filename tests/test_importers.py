@@ -10,8 +10,9 @@ import pytest
 
 from homefeed.config import Settings
 from homefeed.datasets.folders import folder_records
-from homefeed.datasets.importer import Importer
+from homefeed.datasets.importer import Importer, validate_record, validate_records
 from homefeed.datasets.records import parse_mapping, read_records
+from homefeed.domain import Event
 from homefeed.errors import InvalidInputError, RowError
 from homefeed.store import Store
 from tests.movielens_fixtures import write_atomic, write_latest, write_ml1m, write_ml100k
@@ -255,3 +256,34 @@ def test_an_empty_title_is_reported_in_the_files_own_column(store: Store, tmp_pa
         _importer(store).run(records.items, records.users, records.events)
     assert (caught.value.line, caught.value.column) == (2, "artist_name")
     assert store.counts()["items"] == 0
+
+
+def test_json_lines_validated_in_one_pass_equal_row_by_row_and_name_a_bad_row(tmp_path: Path) -> None:
+    rows = [
+        {"event_id": "e1", "user_id": " u1 ", "item_id": "i1", "type": "click", "timestamp": 1_700_000_000},
+        {"user_id": "u2", "item_id": "i2", "type": "like", "timestamp": "2026-01-02T03:04:05Z", "value": 4},
+        {
+            "user_id": "u3",
+            "item_id": "i3",
+            "type": "view",
+            "timestamp": "1700000000.5",
+            "context": {"d": "tv"},
+        },
+        {"user_id": "u4", "item_id": "i4", "type": "rate", "value": "3.5", "timestamp": 1.7e9},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    records = list(read_records(path))
+    assert all(record.text is not None for record in records)
+    one_pass = validate_records(records, Event)
+    assert one_pass == [validate_record(record, Event) for record in list(read_records(path))]
+    assert [event.user_id for event in one_pass] == ["u1", "u2", "u3", "u4"]
+
+    bad = [*rows[:2], {"user_id": "u5", "item_id": "", "type": "click"}, *rows[2:]]
+    path.write_text("\n".join(json.dumps(row) for row in bad) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(RowError) as caught:
+        validate_records(list(read_records(path)), Event)
+    assert (caught.value.line, caught.value.column) == (3, "item_id")
+    with pytest.raises(RowError) as caught:
+        validate_records(list(read_records(path))[3:], Event)
+    assert (caught.value.line, caught.value.column) == (6, "*") and "not valid JSON" in caught.value.problem

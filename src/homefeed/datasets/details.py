@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from homefeed.datasets.records import Record
@@ -87,7 +87,7 @@ class ItemDetails:
                 attributes.setdefault(column, cell)
             values = {**record.values, "attributes": attributes, **({"image": image} if image else {})}
             columns = {**record.columns, **({"image": IMAGE_COLUMN} if image else {})}
-            yield replace(record, values=values, columns=columns)
+            yield Record(record.source, record.line, values, columns)
         unmatched = [(line, item_id) for item_id, (line, _) in self.rows.items() if item_id not in matched]
         if unmatched:
             line, item_id = min(unmatched)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -17,14 +16,35 @@ from homefeed.errors import InvalidInputError, RowError
 JSON_FIELDS = frozenset({"attributes", "context"})
 
 
-@dataclass
 class Record:
-    """One row, with enough provenance to name it in an error."""
+    """One row, with enough provenance to name it in an error. A JSON line read as it is (no
+    column renamed) keeps its ``text`` and is parsed only when its values are asked for, so a
+    whole batch of lines can be parsed and validated in one pass (``importer.validate_records``)."""
 
-    source: str
-    line: int
-    values: dict[str, Any]
-    columns: dict[str, str] = field(default_factory=dict)  # field name -> source column name
+    __slots__ = ("_values", "columns", "line", "source", "text")
+
+    def __init__(
+        self,
+        source: str,
+        line: int,
+        values: dict[str, Any] | None = None,
+        columns: dict[str, str] | None = None,
+        *,
+        text: str | None = None,
+    ) -> None:
+        if values is None and text is None:
+            raise ValueError("a record needs its values or its JSON text")
+        self.source = source
+        self.line = line
+        self._values = values
+        self.columns = columns or {}  # field name -> source column name
+        self.text = text
+
+    @property
+    def values(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = _json_object(str(self.text), self.source, self.line)
+        return self._values
 
     def column_of(self, field_name: str) -> str:
         return self.columns.get(field_name, field_name)
@@ -197,11 +217,18 @@ def _read_jsonl(
         for line_number, raw in enumerate(_decoded_lines(handle, path, on_progress), start=1):
             if not raw.strip():
                 continue
-            try:
-                values = json.loads(raw)
-            except json.JSONDecodeError as error:
-                raise RowError(str(path), line_number, "*", f"not valid JSON ({error})") from None
-            if not isinstance(values, dict):
-                raise RowError(str(path), line_number, "*", "expected a JSON object per line")
-            renamed, columns = _rename(values, mapping)
+            if not mapping:
+                yield Record(str(path), line_number, text=raw)
+                continue
+            renamed, columns = _rename(_json_object(raw, str(path), line_number), mapping)
             yield Record(str(path), line_number, renamed, columns)
+
+
+def _json_object(text: str, source: str, line: int) -> dict[str, Any]:
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RowError(source, line, "*", f"not valid JSON ({error})") from None
+    if not isinstance(values, dict):
+        raise RowError(source, line, "*", "expected a JSON object per line")
+    return values

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -77,26 +77,20 @@ class StagingFile:
         found = self._db.execute(query, () if kind == "events" else (kind,)).fetchone()
         return int(found[0])
 
-    def chunks(self, kind: str, start: int, size: int) -> Iterator[list[Any]]:
-        """The rows of ``kind`` from the ``start``-th on, ``size`` at a time: items and users as
-        models, events as the store's bulk rows (``store.bulk.EventRow``)."""
-        while True:
-            if kind == "events":
-                found = self._db.execute(
-                    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE n >= ? ORDER BY n LIMIT ?",
-                    (start, size),
-                ).fetchall()
-                rows: list[Any] = [(*values[:6], values[6] or "{}") for values in found]
-            else:
-                model = Item if kind == "items" else User
-                found = self._db.execute(
-                    "SELECT body FROM rows WHERE kind = ? AND n >= ? ORDER BY n LIMIT ?", (kind, start, size)
-                ).fetchall()
-                rows = [model.model_construct(**json.loads(body)) for (body,) in found]
-            if not rows:
-                return
-            yield rows
-            start += len(rows)
+    def read(self, kind: str, start: int, size: int) -> list[Any]:
+        """Up to ``size`` rows of ``kind`` from the ``start``-th on: items and users as models,
+        events as the store's bulk rows (``store.bulk.EventRow``); none past the end."""
+        if kind == "events":
+            found = self._db.execute(
+                f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE n >= ? ORDER BY n LIMIT ?",
+                (start, size),
+            ).fetchall()
+            return [(*values[:6], values[6] or "{}") for values in found]
+        model = Item if kind == "items" else User
+        found = self._db.execute(
+            "SELECT body FROM rows WHERE kind = ? AND n >= ? ORDER BY n LIMIT ?", (kind, start, size)
+        ).fetchall()
+        return [model.model_construct(**json.loads(body)) for (body,) in found]
 
     def remove(self) -> None:
         self._db.close()
