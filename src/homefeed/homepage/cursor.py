@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+import redis
 
 from homefeed.errors import InvalidInputError
+from homefeed.live.scrolls import SharedPages
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SESSIONS = 20_000  # first pages whose shown items are remembered for their cursor
 MAX_PAGES = 50  # request ids a cursor carries; a longer scroll is remembered in memory only
@@ -52,17 +60,30 @@ def decode_cursor(cursor: str) -> Cursor:
 class ShownItems:
     """Per scroll session (the first page's request id), the items shown so far; the oldest
     sessions are forgotten first. Lives in one worker's memory; a cursor this worker does not
-    know (another worker's, or from before a restart) is rebuilt from the impression log."""
+    know (another worker's, or from before a restart) is rebuilt from the impression log.
+    With ``shared`` (Redis) every page's items are also kept for all workers, and a cursor is
+    read from there first: any worker follows any cursor at once (``live.scrolls``)."""
 
     def __init__(
-        self, sessions: int = SESSIONS, logged: Callable[[str, list[str]], list[str]] | None = None
+        self,
+        sessions: int = SESSIONS,
+        logged: Callable[[str, list[str]], list[str]] | None = None,
+        shared: SharedPages | None = None,
     ) -> None:
         self.sessions = sessions
         self.logged = logged  # (user, request ids) -> items those pages showed, from the log
+        self.shared = shared
+        self._warned = False
         self._shown: OrderedDict[str, list[str]] = OrderedDict()
         self._owners: dict[str, str] = {}  # session -> its user, to forget a user's sessions
 
-    def add(self, session: str, item_ids: list[str], user_id: str | None = None) -> None:
+    def add(
+        self, session: str, item_ids: list[str], user_id: str | None = None, request_id: str | None = None
+    ) -> None:
+        """Note a page of ``session`` (its first page's request id) built by ``request_id``
+        (the session's own when it is the first page)."""
+        if self.shared is not None and user_id is not None:
+            self._sharing(lambda shared: shared.remember(user_id, request_id or session, item_ids))
         self._shown[session] = self._shown.pop(session, []) + item_ids
         if user_id is not None:
             self._owners[session] = user_id
@@ -72,12 +93,15 @@ class ShownItems:
 
     def forget_user(self, user_id: str) -> None:
         """Drop every scroll session of ``user_id`` (a deleted user leaves nothing behind)."""
+        if self.shared is not None:
+            self._sharing(lambda shared: shared.forget_user(user_id))
         for session in [session for session, owner in self._owners.items() if owner == user_id]:
             self._shown.pop(session, None)
             self._owners.pop(session, None)
 
     def holds(self, user_id: str) -> bool:
-        return user_id in self._owners.values()
+        held = self.shared is not None and bool(self._sharing(lambda shared: shared.holds(user_id)))
+        return held or user_id in self._owners.values()
 
     def of(self, encoded: str, user_id: str) -> tuple[Cursor, list[str]]:
         """The cursor and the items shown under it; a 422 for another user's cursor, or for one
@@ -86,6 +110,11 @@ class ShownItems:
         if cursor.user_id != user_id:
             raise InvalidInputError("cursor: it belongs to another user's scroll", field="cursor")
         shown = self._shown.get(cursor.session)
+        if self.shared is not None:
+            found = self._sharing(lambda shared: shared.shown(user_id, list(cursor.pages)))
+            if found is not None:  # every page the cursor names; a longer scroll's are here too
+                known = set(found)
+                shown = found + [item_id for item_id in shown or () if item_id not in known]
         if shown is None and self.logged is not None:
             shown = self.logged(user_id, list(cursor.pages)) or None
             if shown is not None:
@@ -97,3 +126,16 @@ class ShownItems:
                 field="cursor",
             )
         return cursor, shown
+
+    def _sharing(self, call: Callable[[SharedPages], T]) -> T | None:
+        """``call`` on the shared pages; None (and a warning, once) when Redis cannot answer."""
+        assert self.shared is not None
+        try:
+            return call(self.shared)
+        except redis.RedisError as error:
+            if not self._warned:
+                self._warned = True
+                logger.warning(
+                    "scroll pages are not shared through Redis (%s): cursors read this worker's", error
+                )
+            return None

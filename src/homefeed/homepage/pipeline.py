@@ -48,11 +48,13 @@ from homefeed.homepage.retrieval import Retrieval
 from homefeed.homepage.sections import Row, sections, titled_rows, to_item
 from homefeed.homepage.semantic import SemanticSources
 from homefeed.homepage.sources import ROWS, CandidateSource, PageServices
-from homefeed.live.aggregates import LiveStats
+from homefeed.live.aggregates import LIVE_TTL, LiveStats
 from homefeed.live.catalog import Catalog, VocabularyMasks
 from homefeed.live.clock import Clock, make_clock
 from homefeed.live.impressions import PageLog
 from homefeed.live.new_items import NewItemVectors
+from homefeed.live.scrolls import SharedPages
+from homefeed.live.shared import SharedAggregates
 from homefeed.models.context import RequestContext
 from homefeed.store import Store
 from homefeed.training.versions import ModelBundle
@@ -93,6 +95,12 @@ class HomepagePipeline:
         self._promotions = Promotions(store)
         unknown = UnknownItems(catalog)
         live: dict[tuple[float, ...], LiveStats] = {}
+        # with Redis, every worker of this store reads one copy of each live aggregate
+        aggregates = (
+            SharedAggregates(settings.redis_url, settings.effective_database_url, LIVE_TTL)
+            if settings.redis_url
+            else None
+        )
 
         def services(chosen: Settings) -> PageServices:
             # arms that read the logs the same way share one set of live aggregates (and queries)
@@ -103,8 +111,9 @@ class HomepagePipeline:
                 declared.trending_min_users,
                 declared.ignore_days,
             )
-            shared = live.setdefault(key, LiveStats(store, chosen, self.clock))
-            return PageServices(chosen, catalog, shared, semantic, unknown)
+            if key not in live:
+                live[key] = LiveStats(store, chosen, self.clock, aggregates)
+            return PageServices(chosen, catalog, live[key], semantic, unknown)
 
         self.variants = Variants(settings, services, filter_factories(catalog), self._declare)
         self.services = self.variants.base.services
@@ -116,7 +125,12 @@ class HomepagePipeline:
         self.reader = QueryReader(
             store, settings, semantic, self.clock, catalog.category_of, catalog.prerequisites
         )
-        self._shown = ShownItems(logged=store.logs.shown_items if impressions is not None else None)
+        self._shown = ShownItems(
+            logged=store.logs.shown_items if impressions is not None else None,
+            shared=SharedPages(settings.redis_url, settings.effective_database_url)
+            if settings.redis_url
+            else None,
+        )
         self.set_bundle(bundle)
 
     def _declare(self, variant: Variant) -> Stages:
@@ -314,7 +328,7 @@ class HomepagePipeline:
             context=context,
             price=price,
         )
-        self._shown.add(position.session, [item.item_id for item in page.items], user_id)
+        self._shown.add(position.session, [item.item_id for item in page.items], user_id, page.request_id)
         page.cursor = encode_cursor(position.after(page.request_id))
         return page
 

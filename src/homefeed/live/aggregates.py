@@ -8,40 +8,60 @@ import math
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 
 from homefeed.config import Settings
 from homefeed.live.cache import Refreshed
 from homefeed.live.clock import Clock
+from homefeed.live.shared import SharedAggregates, pair_table, pairs
 from homefeed.store import Store
 
-LIVE_TTL = 30.0  # seconds an aggregate is served from memory (each worker reads its own)
+LIVE_TTL = 30.0  # seconds an aggregate is served from memory before it is read again
 POPULAR_LIMIT = 5000  # items kept of the live popular list
+V = TypeVar("V")
 BUCKET_SECONDS = 3600.0  # events are counted per hour, then decayed by the hour's age
 
 
 class LiveStats:
     """Live popularity, trending scores and item exposure, re-read in the background every
-    LIVE_TTL seconds (each worker reads its own)."""
+    LIVE_TTL seconds: by each worker, or once for all of them through ``shared`` (Redis)."""
 
-    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
-        self.store, self.settings, self.clock = store, settings, clock
+    def __init__(
+        self, store: Store, settings: Settings, clock: Clock, shared: SharedAggregates | None = None
+    ) -> None:
+        self.store, self.settings, self.clock, self.shared = store, settings, clock, shared
+        declared, positive = settings.homepage, ",".join(sorted(settings.events.positive_types))
         self._popular = Refreshed(
-            lambda: store.logs.item_popularity(settings.events.positive_types, POPULAR_LIMIT),
+            self._through(
+                f"popular:{positive}:{POPULAR_LIMIT}",
+                lambda: store.logs.item_popularity(settings.events.positive_types, POPULAR_LIMIT),
+                pairs,
+            ),
             LIVE_TTL,
             "popular",
         )
-        self._trending = Refreshed(self._read_trending, LIVE_TTL, "trending")
-        self._exposure = Refreshed(self._read_exposure, LIVE_TTL, "exposure")
+        trending = (declared.trending_half_life_hours, declared.trending_days, declared.trending_min_users)
+        self._trending = Refreshed(
+            self._through(f"trending:{positive}:{trending}", self._read_trending, pairs), LIVE_TTL, "trending"
+        )
+        self._exposure = Refreshed(
+            self._through(f"exposure:{positive}:{declared.ignore_days}", self._read_exposure, pair_table),
+            LIVE_TTL,
+            "exposure",
+        )
         self._shown_here: tuple[float, Counter[str]] = (time.monotonic(), Counter())
         # times shown, the larger of the logged count and this worker's: one lookup per item;
         # rebuilt when the log is re-read (keyed by the exposure value it was built from)
         self._merged: tuple[object, dict[str, int]] = (None, {})
         self._noting = threading.Lock()
         self._counts: dict[tuple[tuple[str, ...], float], Refreshed[list[tuple[str, int]]]] = {}
+
+    def _through(self, name: str, load: Callable[[], V], decode: Callable[[Any], V]) -> Callable[[], V]:
+        return load if self.shared is None else self.shared.through(name, load, decode)
 
     def popular(self) -> list[tuple[str, int]]:
         """The POPULAR_LIMIT items with the most positive events ever, most first: the popular
@@ -78,7 +98,9 @@ class LiveStats:
         key = (tuple(sorted(event_types)), float(days))
         counted = self._counts.get(key)
         if counted is None:
-            counted = Refreshed(partial(self._read_counts, *key), LIVE_TTL, f"counts-{'-'.join(key[0])}")
+            name = f"counts-{'-'.join(key[0])}"
+            load = self._through(f"{name}:{key[1]}", partial(self._read_counts, *key), pairs)
+            counted = Refreshed(load, LIVE_TTL, name)
             self._counts[key] = counted
         return counted.get()
 
