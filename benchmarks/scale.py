@@ -4,14 +4,17 @@ operator would run it.
 
     python benchmarks/scale.py [--sizes 100k,1m] [--models popularity,profile,covisitation,als]
                                [--pages 200] [--keep DIR] [--write]
+                               [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 A size is the number of events. The generator is scaled with it: 1 user per 20 events (30
-days at the generator's 0.6 events a user a day, spread by activity) and 1 item per 50
-events, so a 10M-event set has 500,000 users and 200,000 items. Per stage and size: wall time,
+days at the generator's 0.6 events a user a day, spread by activity) and 1 item per 100
+events, so a 10M-event set has 500,000 users and 100,000 items. Per stage and size: wall time,
 peak resident memory of the stage's process, and for every stage the growth exponent, the
 slope of log cost against log events between the smallest and the largest size (1: linear).
 ``page`` is the in-process cost of one homepage of 50 (``benchmarks/page_cost.py``'s
-measure) over ``--pages`` random users, after 100 warm-up pages.
+measure) over ``--pages`` random users, after 100 warm-up pages. With ``--postgres`` (a server
+whose user may create databases) the same files are also imported into a fresh PostgreSQL
+database (``import (PostgreSQL)``); every other stage runs on SQLite.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import machine, replace_section
 
-EVENTS_PER_USER, EVENTS_PER_ITEM = 20, 50
+from homefeed.store import scratch_database
+
+EVENTS_PER_USER, EVENTS_PER_ITEM = 20, 100
 # a stage's process reports its own peak memory (kB on Linux) when it exits
 PEAK = (
     "import resource, runpy, sys\n"
@@ -79,7 +84,7 @@ def _run(args: list[str], env: dict[str, str], code: str = PEAK) -> tuple[Cost, 
     return Cost(seconds, int(peaks[-1]) / 1024 if peaks else float("nan")), done.stdout
 
 
-def measure_size(events: int, root: Path, models: str, pages: int) -> dict[str, Cost]:
+def measure_size(events: int, root: Path, models: str, pages: int, postgres: str | None) -> dict[str, Cost]:
     users, items = max(50, events // EVENTS_PER_USER), max(20, events // EVENTS_PER_ITEM)
     folder, data_dir = root / "synth", root / "data"
     env = {**os.environ, "HOMEFEED_DATA_DIR": str(data_dir), "HOMEFEED_MODEL_POLL_SECONDS": "0"}
@@ -90,6 +95,11 @@ def measure_size(events: int, root: Path, models: str, pages: int) -> dict[str, 
     costs["generate"].note = f"{written:,} events, {users:,} users, {items:,} items"
     _run(["init"], env)
     costs["import"], _ = _run(["import", "dataset", str(folder)], env)
+    if postgres is not None:
+        with scratch_database(postgres, "homefeed_scale") as url:
+            elsewhere = {**env, "HOMEFEED_DATA_DIR": str(root / "pg"), "HOMEFEED_DATABASE_URL": url}
+            _run(["init"], elsewhere)
+            costs["import (PostgreSQL)"], _ = _run(["import", "dataset", str(folder)], elsewhere)
     costs["train"], _ = _run(["train", "--model", models], env)
     benchmarks = str(Path(__file__).resolve().parent)
     code = PAGE.format(benchmarks=benchmarks, data_dir=str(data_dir), pages=pages)
@@ -120,6 +130,7 @@ def main() -> int:
     options.add_argument("--pages", type=int, default=200)
     options.add_argument("--keep", type=Path, help="keep each size's folders under this one")
     options.add_argument("--write", action="store_true", help="write docs/journal/runs/scale.md")
+    options.add_argument("--postgres", help="also import into a fresh database on this PostgreSQL server")
     args = options.parse_args()
     sizes = [size_of(part) for part in args.sizes.split(",")]
     started = time.perf_counter()
@@ -128,10 +139,10 @@ def main() -> int:
         if args.keep is not None:
             root = args.keep / f"{events}"
             root.mkdir(parents=True, exist_ok=True)
-            results[events] = measure_size(events, root, args.models, args.pages)
+            results[events] = measure_size(events, root, args.models, args.pages, args.postgres)
         else:
             with tempfile.TemporaryDirectory(prefix="homefeed-scale-") as scratch:
-                results[events] = measure_size(events, Path(scratch), args.models, args.pages)
+                results[events] = measure_size(events, Path(scratch), args.models, args.pages, args.postgres)
         print(
             events,
             {stage: (round(cost.seconds, 3), round(cost.peak_mb)) for stage, cost in results[events].items()},
@@ -143,7 +154,8 @@ def main() -> int:
         "",
         f"- **Date:** {datetime.now(UTC).date().isoformat()}; **machine:** {machine()}",
         f"- **Command:** `python benchmarks/scale.py --sizes {args.sizes} --models {args.models} "
-        f"--pages {args.pages}` ({time.perf_counter() - started:.0f} s)",
+        f"--pages {args.pages}{' --postgres URL' if args.postgres else ''}` "
+        f"({time.perf_counter() - started:.0f} s)",
         f"- Users = events / {EVENTS_PER_USER}, items = events / {EVENTS_PER_ITEM}. `page`: mean in-process "
         "seconds per homepage of 50. Memory: the stage's process, at its peak.",
         "",
