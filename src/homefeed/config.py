@@ -519,8 +519,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("homefeed-data"), description="Where the database and models live.")
     redis_url: str | None = Field(
         None,
-        description="Redis for state every worker shares (rate limits), e.g. redis://127.0.0.1:6379; "
-        "None: each worker keeps its own.",
+        description="Redis for state every worker shares (rate limits, live aggregates, the pages a "
+        "cursor has shown), e.g. redis://127.0.0.1:6379; None: each worker keeps its own.",
     )
     database_url: str | None = Field(
         None,
