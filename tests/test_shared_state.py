@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from typer.testing import CliRunner
 
+from homefeed.cli import app as cli
 from homefeed.config import Settings
 from homefeed.domain import Event, Item
 from homefeed.errors import InvalidInputError
@@ -129,3 +131,19 @@ def test_without_a_reachable_redis_a_worker_follows_its_own_cursors() -> None:
     alone = ShownItems(shared=SharedPages("redis://127.0.0.1:1/0", "scope"))
     alone.add("r1", ["a"], "u1")
     assert alone.of(encode_cursor(Cursor("u1", ("r1",))), "u1")[1] == ["a"]
+
+
+def test_deleting_a_user_from_the_command_line_forgets_their_scroll_pages(
+    store: Store, tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _log(store)
+    url = str(store.engine.url.render_as_string(hide_password=False))
+    SharedPages(redis_url, url).remember("u1", "r1", ["a"])
+    SharedPages(redis_url, url).remember("u2", "r2", ["b"])
+    monkeypatch.setenv("HOMEFEED_REDIS_URL", redis_url)
+    deleted = CliRunner().invoke(
+        cli, ["--database-url", url, "--data-dir", str(tmp_path), "users", "delete", "u1", "--yes"]
+    )
+    assert deleted.exit_code == 0, deleted.output
+    assert SharedPages(redis_url, url).shown("u1", ["r1"]) is None
+    assert SharedPages(redis_url, url).shown("u2", ["r2"]) == ["b"]  # nobody else's

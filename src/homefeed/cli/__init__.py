@@ -615,6 +615,18 @@ def delete_user(
     if not delete_and_forget(settings.effective_models_dir, lambda: store.delete_user(user), users=[user]):
         err_console.print(f"[red]error:[/] user {user!r} not found")
         raise typer.Exit(1)
+    if settings.redis_url:  # the pages their scrolls showed, kept for every worker
+        import redis
+
+        from homefeed.live.scrolls import SCROLL_SECONDS, SharedPages
+
+        try:
+            SharedPages(settings.redis_url, settings.effective_database_url).forget_user(user)
+        except redis.RedisError as error:
+            err_console.print(
+                f"[yellow]warning:[/] Redis did not answer ({error}): the pages their scrolls showed "
+                f"are kept there until they expire ({SCROLL_SECONDS // 3600} h)"
+            )
     console.print(f"deleted user {user!r} with their events and impressions, and from every model version")
 
 
