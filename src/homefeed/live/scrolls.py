@@ -17,7 +17,7 @@ import logging
 import redis
 
 logger = logging.getLogger(__name__)
-SCROLL_SECONDS = 86_400  # how long a page's items are kept for a cursor to follow
+SCROLL_SECONDS = 3_600  # how long a page's items are kept for a cursor to follow (then: the log)
 
 
 class SharedPages:
