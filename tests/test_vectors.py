@@ -84,6 +84,19 @@ def test_exclusions_and_filters_are_applied_inside_the_search() -> None:
     assert [hit.item_id for hit in odd] == [ids[i] for i in best if i % 2 == 1][:5]
 
 
+def test_one_exclusion_searched_again_after_a_write_sees_the_write() -> None:
+    vectors = unit(300)
+    ids = [f"i{n}" for n in range(300)]
+    index = VectorIndex.build(ids, vectors)
+    best = exact_top(vectors, vectors[0], 20)
+    withheld = frozenset(ids[i] for i in best[:3])  # one page's exclusion, searched several times
+    assert [hit.item_id for hit in index.search(vectors[0], 2, withheld)[0]] == [ids[best[3]], ids[best[4]]]
+    index.remove([ids[best[3]]])
+    index.add(["twin"], vectors[0][None, :])
+    again = [hit.item_id for hit in index.search(vectors[0], 2, withheld)[0]]
+    assert again == ["twin", ids[best[4]]]  # the write is seen, the exclusion still holds
+
+
 def test_many_removals_compact_the_index_without_changing_answers() -> None:
     vectors = unit(100)
     ids = [f"i{n}" for n in range(100)]

@@ -78,7 +78,7 @@ class SemanticSources:
 
         return [_ranked("interests", hits, explain) for hits in per_phrase]
 
-    def avoided(self, text: str | None) -> set[str]:
+    def avoided(self, text: str | None) -> frozenset[str]:
         """Items about something the user said they do not want."""
         return self.space.avoided(text)
 

@@ -67,7 +67,8 @@ class SemanticSpace:
         self.history_half_life = history_half_life  # in events: the 10th-latest counts half
         self._hashes: dict[str, str] = {}  # item id -> hash of the text it was embedded from
         self._queries: OrderedDict[str, InterestQuery] = OrderedDict()
-        self._avoided: tuple[tuple[str, int], set[str]] | None = None  # the last answer
+        # each text's avoided items, at the index revision they were found at (the last 1,000)
+        self._avoided: OrderedDict[str, tuple[int, frozenset[str]]] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -179,22 +180,29 @@ class SemanticSpace:
                     chosen[hits[rank].item_id] = hits[rank].score
         return [Hit(item, score) for item, score in list(chosen.items())[:k]]
 
-    def avoided(self, text: str | None) -> set[str]:
+    def avoided(self, text: str | None) -> frozenset[str]:
         """Items clearly about a disliked phrase: nearer to it than halfway from the catalog's
-        median similarity to its best match (a relative cut, robust to the model's scale)."""
+        median similarity to its best match (a relative cut, robust to the model's scale).
+        One object per text until the catalog changes, so its exclusion is built once."""
         if not text:
-            return set()
+            return frozenset()
         query = self.interest_query(text)
         if len(query.disliked) == 0 or len(self.index) == 0:
-            return set()
-        key = (text, self.index.revision)
-        if self._avoided is not None and self._avoided[0] == key:
-            return self._avoided[1]
+            return frozenset()
+        revision = self.index.revision
+        with self._lock:
+            cached = self._avoided.get(text)
+            if cached is not None and cached[0] == revision:
+                self._avoided.move_to_end(text)
+                return cached[1]
         ids, vectors = self.index.snapshot()
         similarity = vectors @ query.disliked.T  # [items, phrases]
         cut = np.median(similarity, axis=0) + 0.5 * (similarity.max(axis=0) - np.median(similarity, axis=0))
-        avoided = {ids[row] for row in np.flatnonzero((similarity >= cut).any(axis=1))}
-        self._avoided = (key, avoided)
+        avoided = frozenset(ids[row] for row in np.flatnonzero((similarity >= cut).any(axis=1)))
+        with self._lock:
+            self._avoided[text] = (revision, avoided)
+            while len(self._avoided) > 1000:
+                self._avoided.popitem(last=False)
         return avoided
 
     def similar(self, item_id: str, k: int, accept: Accept) -> list[Hit]:

@@ -49,6 +49,7 @@ class VectorIndex:
         self._vectors = np.zeros((0, dimension), dtype=np.float32)  # kept for rebuilds
         self._index: Any = self._new_index(0)
         self.revision = 0  # bumped by every write, for callers that cache derived views
+        self._excluded: tuple[Collection[str], int, np.ndarray] | None = None  # see _kept
         self._snapshot: tuple[int, list[str], np.ndarray] | None = None
         self._lock = threading.RLock()  # FAISS indexes are not safe to search while being written
 
@@ -172,18 +173,30 @@ class VectorIndex:
             return self._search_locked(queries, k, exclude)
 
     def _search_locked(self, queries: np.ndarray, k: int, exclude: Collection[str]) -> list[list[Hit]]:
-        k = min(k, len(self._slots) - sum(1 for item in exclude if item in self._slots))
+        keep = self._kept(exclude)
+        k = min(k, int(keep.sum()) if exclude else len(self._slots))
         if k <= 0 or len(queries) == 0:
             return [[] for _ in range(len(queries))]
-        keep = self._live
-        if exclude:
-            keep = keep.copy()
-            keep[[self._slots[item] for item in exclude if item in self._slots]] = False
         scores, slots = self._search(queries, k, keep)
         return [
             [Hit(self._ids[slot], float(score)) for slot, score in zip(row, values, strict=True) if slot >= 0]
             for row, values in zip(slots, scores, strict=True)
         ]
+
+    def _kept(self, exclude: Collection[str]) -> np.ndarray:
+        """The live slots less ``exclude``'s. A page searches several times with one exclusion
+        (thousands of items where a stated dislike covers a topic), so the last one's mask is
+        kept, by identity and revision: one pass over it per page, not per search."""
+        if not exclude:
+            return self._live
+        last = self._excluded
+        if last is not None and last[0] is exclude and last[1] == self.revision:
+            return last[2]
+        keep = self._live.copy()
+        slots = self._slots
+        keep[[slots[item] for item in exclude if item in slots]] = False
+        self._excluded = (exclude, self.revision, keep)
+        return keep
 
     def search_slots(self, query: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Best ``k`` slots (and scores) for one query among the slots ``keep`` allows; for an
