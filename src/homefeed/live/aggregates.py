@@ -79,15 +79,14 @@ class LiveStats:
         now = self.clock.now()
         rate = math.log(2) / (declared.trending_half_life_hours * 3600)
         scores: dict[str, float] = defaultdict(float)
-        users: dict[str, set[str]] = defaultdict(set)
-        for item_id, bucket, user_id in self.store.logs.recent_users(
+        buckets, users = self.store.logs.recent_users(
             self.settings.events.positive_types, now - declared.trending_days * 86_400, now, BUCKET_SECONDS
-        ):
+        )
+        for item_id, bucket, count in buckets:
             age = max(now - bucket - BUCKET_SECONDS / 2, 0.0)
-            scores[item_id] += math.exp(-rate * age)
-            users[item_id].add(user_id)
+            scores[item_id] += count * math.exp(-rate * age)
         enough = declared.trending_min_users
-        found = [(item_id, score) for item_id, score in scores.items() if len(users[item_id]) >= enough]
+        found = [(item_id, score) for item_id, score in scores.items() if users[item_id] >= enough]
         return sorted(found, key=lambda pair: (-pair[1], pair[0]))
 
     def counts(self, event_types: Sequence[str], days: float) -> list[tuple[str, int]]:

@@ -153,21 +153,25 @@ class Logs:
 
     def recent_users(
         self, event_types: Sequence[str], since: float, until: float, bucket_seconds: float
-    ) -> list[tuple[str, float, str]]:
-        """(item, bucket time, user) once per user who had an event of the given types on the
-        item in that time bucket, between ``since`` and ``until``: what trending counts, so a
-        user's burst of events on one item counts once per bucket."""
+    ) -> tuple[list[tuple[str, float, int]], dict[str, int]]:
+        """What trending counts, aggregated in the database (no row per event reaches Python):
+        per item and time bucket between ``since`` and ``until``, how many users had an event
+        of the given types on the item then (a user's burst counts once per bucket); and per
+        item, how many users in the whole span."""
         bucket = sa.cast(events.c.ts / bucket_seconds, sa.BigInteger).label("bucket")
-        query = (
-            sa.select(events.c.item_id, bucket, events.c.user_id)
-            .where(events.c.ts >= since, events.c.ts <= until, events.c.type.in_(list(event_types)))
-            .distinct()
+        users = sa.func.count(sa.distinct(events.c.user_id)).label("users")
+        window = (events.c.ts >= since, events.c.ts <= until, events.c.type.in_(list(event_types)))
+        by_bucket = (
+            sa.select(events.c.item_id, bucket, users).where(*window).group_by(events.c.item_id, bucket)
         )
+        by_item = sa.select(events.c.item_id, users).where(*window).group_by(events.c.item_id)
         with self.engine.connect() as connection:
-            return [
-                (row.item_id, float(row.bucket) * bucket_seconds, row.user_id)
-                for row in connection.execute(query)
+            buckets = [
+                (row.item_id, float(row.bucket) * bucket_seconds, int(row.users))
+                for row in connection.execute(by_bucket)
             ]
+            totals = {row.item_id: int(row.users) for row in connection.execute(by_item)}
+        return buckets, totals
 
     def shown_pairs(self, user_ids: Sequence[str], since: float) -> set[tuple[str, str]]:
         """(user, item) of every homepage impression since ``since`` to one of ``user_ids``."""
