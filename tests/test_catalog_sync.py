@@ -73,6 +73,21 @@ def test_items_written_and_deleted_through_one_worker_reach_another(
     assert other.sync_catalog() == (1, 0) and "new-doc" in other.catalog
 
 
+def test_an_item_a_worker_wrote_itself_and_another_deleted_before_its_look_is_gone(
+    two_workers: tuple[TestClient, Runtime],
+) -> None:
+    client, other = two_workers
+    other.sync_catalog()
+    other.store.upsert_items([Item(id="own-doc", **DOC)])  # written through the other's own API ...
+    other.items_written([Item(id="own-doc", **DOC)])
+    assert "own-doc" in other.catalog
+    assert client.delete("/v1/items/own-doc").status_code == 204  # ... deleted here before its look
+    assert other.sync_catalog()[1] == 1
+    assert "own-doc" not in other.catalog
+    assert other.semantic is not None and "own-doc" not in other.semantic.index
+    assert other.sync_catalog() == (0, 0)  # applied once
+
+
 def test_a_full_look_finds_what_the_quick_look_cannot_see(two_workers: tuple[TestClient, Runtime]) -> None:
     """A write whose transaction began long before it committed carries an old write time, and a
     row deleted behind the store's back leaves no trace: comparing every item finds both."""

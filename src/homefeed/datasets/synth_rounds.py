@@ -15,12 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from homefeed.datasets.synth import SynthConfig
 
 KINDS = ("click", "dislike", "like", "purchase")  # codes 0..3 of ``EventColumns.kind``
 
@@ -81,6 +78,23 @@ class EventColumns:
             handle.writelines(lines)
 
 
+class RoundsConfig(Protocol):
+    """What the rounds read of ``synth.SynthConfig``."""
+
+    @property
+    def days(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def events_per_user_day(self) -> float: ...
+    @property
+    def slate_size(self) -> int: ...
+    @property
+    def taste_drift(self) -> float: ...
+    @property
+    def play_counts(self) -> bool: ...
+
+
 class _Seen:
     """Which (user, item) pairs have been picked: a sorted array of ``user * items + item``."""
 
@@ -102,7 +116,7 @@ class _Seen:
 
 
 def simulate_rounds(
-    config: SynthConfig,
+    config: RoundsConfig,
     rng: np.random.Generator,
     world: dict[str, np.ndarray],
     start: float,

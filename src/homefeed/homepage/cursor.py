@@ -111,10 +111,16 @@ class ShownItems:
             raise InvalidInputError("cursor: it belongs to another user's scroll", field="cursor")
         shown = self._shown.get(cursor.session)
         if self.shared is not None:
-            found = self._sharing(lambda shared: shared.shown(user_id, list(cursor.pages)))
-            if found is not None:  # every page the cursor names; a longer scroll's are here too
-                known = set(found)
-                shown = found + [item_id for item_id in shown or () if item_id not in known]
+            try:
+                found = self.shared.shown(user_id, list(cursor.pages))
+            except redis.RedisError as error:
+                self._warn(error)
+            else:
+                # the workers' common word: pages it no longer holds (expired, or the user was
+                # deleted through another worker) are not taken from this worker's memory, but
+                # from the impression log; a scroll longer than the cursor names is kept here
+                known = set(found or ())
+                shown = None if found is None else found + [item for item in shown or () if item not in known]
         if shown is None and self.logged is not None:
             shown = self.logged(user_id, list(cursor.pages)) or None
             if shown is not None:
@@ -133,9 +139,12 @@ class ShownItems:
         try:
             return call(self.shared)
         except redis.RedisError as error:
-            if not self._warned:
-                self._warned = True
-                logger.warning(
-                    "scroll pages are not shared through Redis (%s): cursors read this worker's", error
-                )
+            self._warn(error)
             return None
+
+    def _warn(self, error: Exception) -> None:
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "scroll pages are not shared through Redis (%s): cursors read this worker's", error
+            )

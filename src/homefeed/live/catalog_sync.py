@@ -34,6 +34,7 @@ class CatalogSync:
         self.deleted = deleted
         self._since = since  # the newest change applied (or the time the catalog was loaded)
         self._held = dict(held)
+        self._deleted: dict[str, float] = {}  # deletions applied within the margin, by id
 
     def poll(self) -> tuple[int, int]:
         """Apply what changed since the last look; returns how many items were (written, deleted)."""
@@ -41,11 +42,17 @@ class CatalogSync:
         changed = [
             (item, at) for item, at in self.store.items_changed_since(start) if self._held.get(item.id) != at
         ]
+        # every deletion is applied once, also of an item this worker holds only because its own
+        # API wrote it after the last look (it is in no look's ``held`` yet); an item written
+        # again is no longer listed as deleted (the store's rule)
         removed = [
-            (item_id, at) for item_id, at in self.store.items_deleted_since(start) if item_id in self._held
+            (item_id, at)
+            for item_id, at in self.store.items_deleted_since(start)
+            if self._deleted.get(item_id) != at
         ]
         self._apply([item for item, _ in changed], [item_id for item_id, _ in removed])
         self._held.update((item.id, at) for item, at in changed)
+        self._deleted = {item_id: at for item_id, at in (*self._deleted.items(), *removed) if at >= start}
         self._since = max([self._since, *(at for _, at in changed), *(at for _, at in removed)])
         return len(changed), len(removed)
 
