@@ -113,7 +113,9 @@ def test_train_with_two_processes_writes_one_version_with_the_transformer(tmp_pa
         "2",
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, (
+        done.stderr[:4000] + "\n…\n" + done.stderr[-2000:]
+    )  # rank 0's own words first
     [version] = [path for path in (tmp_path / "data" / "models").iterdir() if path.is_dir()]
     manifest = json.loads((version / "manifest.json").read_text())
     assert set(manifest["models"]) >= {"popularity", "sequential"}

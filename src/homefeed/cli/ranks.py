@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ def training_ranks() -> Iterator[bool]:
             logger.info("rank %d fitted %d Transformer(s) with rank 0", dist.get_rank(), len(fitted))
             yield False
     finally:
+        try:  # leave together: a rank that tears the group down while a peer still reads aborts
+            dist.monitored_barrier(timeout=timedelta(seconds=60))
+        except RuntimeError as error:  # a peer is gone already; nothing left to wait for
+            logger.warning("rank %d left without its peers: %s", dist.get_rank(), error)
         dist.destroy_process_group()
 
 
