@@ -93,6 +93,26 @@ def test_the_ranker_puts_the_planted_next_items_first_and_round_trips(tmp_path: 
     assert loaded.config() == ranker.config()
 
 
+def test_the_ranker_learns_from_a_random_share_of_many_users() -> None:
+    """Above ``max_training_users`` held-out users, a random draw of that many teaches the booster
+    (each user's candidates cost a pass over the catalog), and it still learns the groups."""
+    data = _groups(n_users=400)
+    ranker = RankerRecommender(sources=SOURCES, per_source=20, n_estimators=100, max_training_users=60)
+    ranker.fit(data)
+    assert ranker.report["held_out_users"] == 400
+    assert 40 <= ranker.report["training_users"] <= 60
+    sequences = data.sequences()
+    hits = 0
+    for user in range(0, 40):
+        scores = ranker.score_histories([sequences[user][0]])[0]
+        scores[sequences[user][0]] = -np.inf
+        own = range(0, 30) if user % 2 == 0 else range(30, 60)
+        hits += sum(int(item) in own for item in np.argsort(-scores)[:5])
+    assert hits >= 0.9 * 40 * 5
+    drawn = RankerRecommender(sources=SOURCES, max_training_users=60)._training_users(list(range(400)))
+    assert drawn == sorted(set(drawn)) and len(drawn) == 60 and drawn != list(range(60))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_trained_ranker_leads_the_homepage(store: Store, tmp_path: Path, synth_folder: Path) -> None:

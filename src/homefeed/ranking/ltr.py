@@ -69,6 +69,7 @@ class RankerRecommender(Recommender):
         "early_stopping",
         "valid_share",
         "holdout",
+        "max_training_users",
         "seed",
     )
     prefers_history = True
@@ -87,6 +88,7 @@ class RankerRecommender(Recommender):
         early_stopping: int = 100,
         valid_share: float = 0.2,
         holdout: int = 3,
+        max_training_users: int = 10_000,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -99,6 +101,7 @@ class RankerRecommender(Recommender):
         self.early_stopping = early_stopping
         self.valid_share = valid_share
         self.holdout = holdout
+        self.max_training_users = max_training_users
         self.seed = seed
         self.models: dict[str, Recommender] = {}
         self.booster: lgb.Booster | None = None
@@ -191,7 +194,7 @@ class RankerRecommender(Recommender):
         self._set_item_stats(earlier)
         sequences = earlier.sequences()
         everything, moments = earlier.sequences(positive_only=False), earlier.sequence_timestamps(False)
-        users = sorted(targets)
+        users = self._training_users(sorted(targets))
         rows, labels, groups = [], [], []
         for start in range(0, len(users), BATCH):
             chunk = users[start : start + BATCH]
@@ -209,8 +212,18 @@ class RankerRecommender(Recommender):
                     labels.append(hit.astype(np.float32))
                     groups.append(len(candidates))
         self.report["training_users"] = len(groups)
-        self.report["held_out_users"] = len(users)
+        self.report["held_out_users"] = len(targets)
         return np.vstack(rows), np.concatenate(labels), groups
+
+    def _training_users(self, users: list[int]) -> list[int]:
+        """At most ``max_training_users`` of ``users``, drawn at random: each one's candidates
+        are scored over the whole catalog by every source, so 500,000 users at 100,000 items
+        would take hours, and LambdaMART learns as well from ten thousand queries."""
+        if len(users) <= self.max_training_users:
+            return users
+        rng = np.random.default_rng(self.seed)
+        drawn = rng.choice(len(users), size=self.max_training_users, replace=False)
+        return [users[index] for index in np.sort(drawn)]
 
     def _train(self, features: np.ndarray, labels: np.ndarray, groups: list[int]) -> lgb.Booster:
         rng = np.random.default_rng(self.seed)
