@@ -15,11 +15,16 @@ slope of log cost against log events between the smallest and the largest size (
 measure) over ``--pages`` random users, after 100 warm-up pages. With ``--postgres`` (a server
 whose user may create databases) the same files are also imported into a fresh PostgreSQL
 database (``import (PostgreSQL)``); every other stage runs on SQLite.
+
+``--write`` also keeps the figures (docs/journal/runs/scale.json) and draws them
+(docs/images/scale.png: seconds against events on log axes, one line per stage, beside a slope
+of 1); ``--plot`` draws that file again without running anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import subprocess
@@ -33,11 +38,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import machine, replace_section
+from _docs import RUNS, machine, replace_section
 
 from homefeed.store import scratch_database
 
 EVENTS_PER_USER, EVENTS_PER_ITEM = 20, 100
+FIGURES = RUNS / "scale.json"
+PLOT = RUNS.parents[1] / "images" / "scale.png"
 # a stage's process reports its own peak memory (kB on Linux) when it exits
 PEAK = (
     "import resource, runpy, sys\n"
@@ -119,6 +126,46 @@ def exponent(sizes: list[int], seconds: list[float]) -> float:
     return float(slope)
 
 
+def save_figures(results: dict[int, dict[str, Cost]], header: list[str], path: Path = FIGURES) -> None:
+    """The run's figures as JSON: by stage, each size's seconds, peak MB and note."""
+    stages = list(next(iter(results.values())))
+    table = {
+        stage: {str(events): vars(costs[stage]) for events, costs in results.items()} for stage in stages
+    }
+    path.write_text(json.dumps({"header": header, "stages": table}, indent=1) + "\n", encoding="utf-8")
+
+
+def plot(figures: Path = FIGURES, out: Path = PLOT) -> None:
+    """Seconds against events, log-log, one line per stage and a dotted slope of 1 through each
+    stage's smallest size: a stage whose line climbs more steeply grows faster than the work."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    saved = json.loads(figures.read_text(encoding="utf-8"))
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for stage, by_size in saved["stages"].items():
+        sizes = sorted(int(events) for events in by_size)
+        seconds = [by_size[str(events)]["seconds"] for events in sizes]
+        slope = exponent(sizes, seconds)
+        (line,) = axes.plot(sizes, seconds, marker="o", label=f"{stage} (exponent {slope:.2f})")
+        linear = [seconds[0] * events / sizes[0] for events in sizes]
+        axes.plot(sizes, linear, linestyle=":", color=line.get_color(), linewidth=0.8)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("events (users = events / 20, items = events / 100)")
+    axes.set_ylabel("seconds (page: per homepage)")
+    axes.set_title("homefeed: each stage's cost by the number of events (dotted: linear)", fontsize=10)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.text(0.01, 0.01, saved["header"][0], fontsize=6, color="grey")
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out)
+    plt.close(figure)
+
+
 def main() -> int:
     options = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -131,7 +178,13 @@ def main() -> int:
     options.add_argument("--keep", type=Path, help="keep each size's folders under this one")
     options.add_argument("--write", action="store_true", help="write docs/journal/runs/scale.md")
     options.add_argument("--postgres", help="also import into a fresh database on this PostgreSQL server")
+    options.add_argument(
+        "--plot", action="store_true", help=f"only draw {PLOT.name} again from {FIGURES.name}"
+    )
     args = options.parse_args()
+    if args.plot:
+        plot()
+        return 0
     sizes = [size_of(part) for part in args.sizes.split(",")]
     started = time.perf_counter()
     results: dict[int, dict[str, Cost]] = {}
@@ -173,6 +226,8 @@ def main() -> int:
     print("\n".join(lines))
     if args.write:
         replace_section("scale", lines)
+        save_figures(results, [lines[2][2:].replace("**", "")])
+        plot()
     return 0
 
 
