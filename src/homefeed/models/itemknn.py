@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.data import Interactions
-from homefeed.models.sparse_rows import blank_lines, csr_arrays, csr_from_arrays, history_row
+from homefeed.models.sparse_rows import blank_lines, csr_arrays, csr_from_arrays, rows_weighted_sum
 
 BLOCK_ENTRIES = 1 << 24  # similarities computed at once: 128 MiB of float64, whatever the catalog
 
@@ -75,8 +75,16 @@ class ItemKnnRecommender(Recommender):
         return np.asarray((self.history[users] @ self.similarity).todense())
 
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        vector = history_row(self.similarity.shape[0], items, weights, self.strengths)
-        return np.asarray(self.similarity.T @ vector).ravel()
+        """The similarity rows of the liked items, summed (weighted by strength with
+        ``strengths``): a few hundred entries, where the product with a whole history row
+        walked every stored similarity (10M at 100,000 items, about 10 ms)."""
+        liked = weights > 0
+        if self.strengths:
+            rows, row_weights = items[liked], weights[liked]
+        else:
+            rows = np.unique(items[liked])
+            row_weights = np.ones(len(rows), dtype=np.float32)
+        return rows_weighted_sum(self.similarity, rows, row_weights).astype(np.float32)
 
     def similar_items(self, item_id: str, n: int) -> list[tuple[str, float]]:
         index = self.item_index(item_id)

@@ -167,10 +167,14 @@ def _born(data: Interactions) -> np.ndarray:
     return born
 
 
-def contexts_of(data: Interactions, users: Sequence[int]) -> list[RequestContext]:
+def contexts_of(
+    data: Interactions, users: Sequence[int], latest: np.ndarray | None = None
+) -> list[RequestContext]:
     """Each user's context as offline scoring sees it: the time, device and surface of their
-    latest event in ``data``, and their embedded stated interests when ``data`` has them."""
-    latest = data.latest_rows()
+    latest event in ``data``, and their embedded stated interests when ``data`` has them.
+    ``latest`` is ``data.latest_rows()`` when the caller asks for many batches of users (it
+    sorts every event)."""
+    latest = data.latest_rows() if latest is None else latest
     found = []
     for user in users:
         row = int(latest[user])

@@ -195,6 +195,7 @@ class RankerRecommender(Recommender):
         sequences = earlier.sequences()
         everything, moments = earlier.sequences(positive_only=False), earlier.sequence_timestamps(False)
         users = self._training_users(sorted(targets))
+        latest = earlier.latest_rows()
         rows, labels, groups = [], [], []
         for start in range(0, len(users), BATCH):
             chunk = users[start : start + BATCH]
@@ -203,7 +204,7 @@ class RankerRecommender(Recommender):
                 everything[user][0][(everything[user][1] < 0) & (moments[user] < first_target[user])]
                 for user in chunk
             ]
-            profiles, contexts = profiles_of(earlier, chunk), contexts_of(earlier, chunk)
+            profiles, contexts = profiles_of(earlier, chunk), contexts_of(earlier, chunk, latest)
             found = self._candidates(histories, profiles, contexts, disliked)
             for user, (candidates, features) in zip(chunk, found, strict=True):
                 hit = np.isin(candidates, list(targets[user]))
