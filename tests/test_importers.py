@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from homefeed.config import Settings
 from homefeed.datasets.folders import folder_records
+from homefeed.datasets.event_rows import fast_rows, staged
 from homefeed.datasets.importer import Importer, validate_record, validate_records
-from homefeed.datasets.records import parse_mapping, read_records
+from homefeed.datasets.records import Record, parse_mapping, read_records
 from homefeed.domain import Event
 from homefeed.errors import InvalidInputError, RowError
 from homefeed.store import Store
@@ -287,3 +289,60 @@ def test_json_lines_validated_in_one_pass_equal_row_by_row_and_name_a_bad_row(tm
     with pytest.raises(RowError) as caught:
         validate_records(list(read_records(path))[3:], Event)
     assert (caught.value.line, caught.value.column) == (6, "*") and "not valid JSON" in caught.value.problem
+
+
+EVENT_CASES = [  # each with a timestamp unless the case is about it
+    {"user_id": "u", "item_id": "i", "type": "click", "timestamp": 1_700_000_000},
+    {"event_id": " e1 ", "user_id": " u ", "item_id": "i", "type": " like ", "timestamp": 1.7e9, "value": 4},
+    {"event_id": None, "user_id": "u", "item_id": "i", "type": "rate", "timestamp": 1.7e9, "value": "3.5"},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": "2026-01-02T03:04:05Z"},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": "1700000000.5"},
+    {
+        "user_id": "u",
+        "item_id": "i",
+        "type": "view",
+        "timestamp": 1.7e9,
+        "context": {"device": "tv", "n": [1, 2]},
+    },
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": 1.7e9, "context": {}},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": True},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": 1e15},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": None},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": "yesterday"},
+    {"user_id": "u\u0000", "item_id": "i", "type": "view", "timestamp": 1.7e9},
+    {"user_id": "u", "item_id": "i\n", "type": "view", "timestamp": 1.7e9},
+    {"user_id": "u", "item_id": "i", "type": "vi\u001bew", "timestamp": 1.7e9},
+    {"user_id": "   ", "item_id": "i", "type": "view", "timestamp": 1.7e9},
+    {"user_id": "u" * 256, "item_id": "i", "type": "view", "timestamp": 1.7e9},
+    {"user_id": "u", "item_id": "i", "type": "v" * 65, "timestamp": 1.7e9},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": 1.7e9, "value": 2e9},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": 1.7e9, "value": "many"},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": 1.7e9, "extra": 1},
+    {"item_id": "i", "type": "view", "timestamp": 1.7e9},
+    {"user_id": 7, "item_id": "i", "type": "view", "timestamp": 1.7e9},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": 1.7e9, "context": {"k": "a\u0000"}},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": 1.7e9, "context": {"k": "x" * 5000}},
+    {"user_id": "u", "item_id": "i", "type": "view", "timestamp": 1.7e9, "context": [1]},
+]
+
+
+@pytest.mark.parametrize("case", EVENT_CASES, ids=range(len(EVENT_CASES)))
+def test_events_checked_as_plain_rows_follow_the_event_models_rules(case: dict[str, object]) -> None:
+    """The import's fast path (dicts, no model per row) accepts exactly what ``Event`` accepts,
+    with the same values; a row it refuses goes to ``Event``, which names the problem."""
+    line = json.dumps(case)
+    record = Record("events.jsonl", 1, text=line)
+    fast = fast_rows([record])
+    try:
+        expected = staged(Event.model_validate_json(line))
+    except ValidationError:
+        assert fast is None
+        return
+    assert fast == [expected]
+
+
+def test_a_batch_with_one_bad_event_is_refused_whole_by_the_fast_path() -> None:
+    good = Record("e.jsonl", 1, text=json.dumps(EVENT_CASES[0]))
+    bad = Record("e.jsonl", 2, text=json.dumps(EVENT_CASES[11]))
+    assert fast_rows([good, good]) is not None and fast_rows([good, bad]) is None
+    assert fast_rows([Record("e.csv", 1, dict(EVENT_CASES[0]), {"user_id": "member"})]) is None

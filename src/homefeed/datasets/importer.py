@@ -28,6 +28,7 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from homefeed.datasets.event_rows import StagedEvent, fast_rows, staged
 from homefeed.datasets.records import Record
 from homefeed.datasets.staging import KINDS, StagingFile
 from homefeed.domain import Event, Item, User
@@ -195,39 +196,40 @@ class Importer:
         known_items = set(staged_items)
         total = 0
         for batch in _batches(records, self.batch_size):
-            events = self._validate_events(batch)
-            unseen = {event.item_id for event in events} - known_items
+            rows = self._validate_events(batch)
+            unseen = {row[2] for row in rows} - known_items
             if unseen:
                 known_items |= self.store.existing_item_ids(unseen)
-                for record, event in zip(batch, events, strict=True):
-                    if event.item_id not in known_items:
+                for record, row in zip(batch, rows, strict=True):
+                    if row[2] not in known_items:
                         raise RowError(
                             record.source,
                             record.line,
                             record.column_of("item_id"),
-                            f"unknown item {event.item_id!r}: import the items first "
-                            "or include them in this import",
+                            f"unknown item {row[2]!r}: import the items first or include them in this import",
                         )
-            staging.add("events", events)
-            total += len(events)
+            staging.add_events(rows)
+            total += len(rows)
             self._report("events (checked)", total)
         return total
 
-    def _validate_events(self, records: Sequence[Record]) -> list[Event]:
-        events = validate_records(records, Event)
+    def _validate_events(self, records: Sequence[Record]) -> list[StagedEvent]:
+        rows = fast_rows(records)
+        if rows is None:
+            rows = [staged(event) for event in validate_records(records, Event)]
         now = time.time()
-        for record, event in zip(records, events, strict=True):
-            if event.type not in self.event_types:
+        for record, row in zip(records, rows, strict=True):
+            if row[3] not in self.event_types:
                 raise RowError(
                     record.source,
                     record.line,
                     record.column_of("type"),
-                    f"unknown event type {event.type!r}; expected one of {sorted(self.event_types)}",
+                    f"unknown event type {row[3]!r}; expected one of {sorted(self.event_types)}",
                 )
-            problem = self.window.problem(event.timestamp, now)
+            problem = self.window.problem(row[5], now)
             if problem is not None:
                 raise RowError(record.source, record.line, record.column_of("timestamp"), problem)
-        return events
+        return rows
 
 
 @dataclass

@@ -8,9 +8,10 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from homefeed.domain import Event, Item, User
+from homefeed.datasets.event_rows import StagedEvent
+from homefeed.domain import Item, User
 
 KINDS = ("items", "users", "events")  # the order of the merge: events may point at new items
 _EVENT_COLUMNS = ("event_id", "user_id", "item_id", "type", "value", "timestamp", "context")
@@ -37,32 +38,22 @@ class StagingFile:
         )
         self._counts = {kind: self.count(kind) for kind in KINDS}
 
-    def add(self, kind: str, rows: Sequence[Item] | Sequence[User] | Sequence[Event]) -> None:
+    def add(self, kind: str, rows: Sequence[Item] | Sequence[User]) -> None:
+        """Items or users, as their JSON."""
         start = self._counts[kind]
-        if kind == "events":
-            events = cast(Sequence[Event], rows)
-            self._db.executemany(
-                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        start + offset,
-                        e.event_id,
-                        e.user_id,
-                        e.item_id,
-                        e.type,
-                        e.value,
-                        e.timestamp,
-                        _context(e),
-                    )
-                    for offset, e in enumerate(events)
-                ],
-            )
-        else:
-            self._db.executemany(
-                "INSERT INTO rows (kind, n, body) VALUES (?, ?, ?)",
-                [(kind, start + offset, row.model_dump_json()) for offset, row in enumerate(rows)],
-            )
+        self._db.executemany(
+            "INSERT INTO rows (kind, n, body) VALUES (?, ?, ?)",
+            [(kind, start + offset, row.model_dump_json()) for offset, row in enumerate(rows)],
+        )
         self._counts[kind] = start + len(rows)
+
+    def add_events(self, rows: Sequence[StagedEvent]) -> None:
+        start = self._counts["events"]
+        self._db.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(start + offset, *row) for offset, row in enumerate(rows)],
+        )
+        self._counts["events"] = start + len(rows)
 
     def seal(self) -> None:
         """Make what was staged durable before the merge begins (a resumed merge reads it)."""
@@ -95,7 +86,3 @@ class StagingFile:
     def remove(self) -> None:
         self._db.close()
         self.path.unlink(missing_ok=True)
-
-
-def _context(event: Event) -> str | None:
-    return json.dumps(event.context) if event.context else None
