@@ -258,6 +258,13 @@ def test_item_knn_built_in_blocks_equals_the_dense_cosine_top_neighbours(
     assert (np.diff(built.tocsc().indptr) >= 5).sum() >= 25  # most columns keep 5 (more on ties)
 
 
+def test_each_column_keeps_its_top_neighbours_with_ties_at_the_cut() -> None:
+    columns = np.array([0, 0, 0, 0, 1, 1, 2])
+    values = np.array([1.0, 3.0, 2.0, 2.0, 5.0, 4.0, 7.0])
+    kept = itemknn._top_per_column(columns, values, keep=2)
+    assert kept.tolist() == [False, True, True, True, True, True, True]
+
+
 def test_ease_refuses_a_catalog_above_its_limit_before_any_work() -> None:
     with pytest.raises(TooLargeError, match=r"40 items need about .* limited to 30 items.*itemknn or als"):
         EaseRecommender(max_items=30).fit(_blocks())
