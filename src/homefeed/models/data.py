@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +28,12 @@ def natural_order(ids: Iterable[str]) -> list[str]:
     if unique and all(value.isdigit() for value in unique):
         return sorted(unique, key=int)
     return unique
+
+
+def _renumbered(seen: Mapping[str, int], ordered: Sequence[str]) -> np.ndarray:
+    """For each code given in order of arrival (``seen``), the id's position in ``ordered``."""
+    position = {value: index for index, value in enumerate(ordered)}
+    return np.fromiter((position[value] for value in seen), dtype=np.int64, count=len(seen))
 
 
 @dataclass
@@ -70,44 +77,55 @@ class Interactions:
         With a ``catalog`` the item vocabulary is exactly the catalog (events on items outside
         it are dropped), so items nobody touched yet can still be recommended.
         """
-        user_col: list[str] = []
-        item_col: list[str] = []
-        weight_col: list[float] = []
-        time_col: list[float] = []
-        value_col: list[float] = []
-        context_cols: list[list[str]] = [[] for _ in CONTEXT_KEYS]
-        allowed = set(catalog) if catalog is not None else None
+        # ids and context values are coded as they arrive, so 10M events hold each distinct
+        # string once and the rest as machine numbers (lists of strings and floats held
+        # several GB at 10M events, and set the trainer's peak memory)
+        users_seen: dict[str, int] = {}
+        item_index = {iid: i for i, iid in enumerate(natural_order(catalog))} if catalog is not None else None
+        items_seen: dict[str, int] = {}
+        user_codes, item_codes = array("q"), array("q")
+        weight_col, time_col, value_col = array("f"), array("d"), array("d")
+        context_seen: list[dict[str, int]] = [{"": 0} for _ in CONTEXT_KEYS]
+        context_codes = [array("q") for _ in CONTEXT_KEYS]
         policy = EventPolicy.of(events)
         for row in rows:
             user_id, item_id, kind, timestamp = row[:4]
             weight = policy.weight(kind)
-            if weight == 0.0 or (allowed is not None and item_id not in allowed):
+            if weight == 0.0:
                 continue
+            if item_index is not None:
+                item = item_index.get(item_id)
+                if item is None:
+                    continue
+            else:
+                item = items_seen.setdefault(item_id, len(items_seen))
             value = row[6] if len(row) > 6 else None
-            user_col.append(user_id)
-            item_col.append(item_id)
+            user_codes.append(users_seen.setdefault(user_id, len(users_seen)))
+            item_codes.append(item)
             weight_col.append(weight)
             time_col.append(timestamp)
             value_col.append(math.nan if value is None else float(value))
-            for column, context in zip(context_cols, row[4:6], strict=False):
-                column.append(normalized(context) or "")
-        user_ids = natural_order(user_col)
-        item_ids = natural_order(catalog if catalog is not None else item_col)
-        user_index = {uid: i for i, uid in enumerate(user_ids)}
-        item_index = {iid: i for i, iid in enumerate(item_ids)}
+            for seen, codes, context in zip(context_seen, context_codes, row[4:6], strict=False):
+                codes.append(seen.setdefault(normalized(context) or "", len(seen)))
+        user_ids = natural_order(users_seen)
+        item_ids = natural_order(catalog if catalog is not None else items_seen)
+        users = _renumbered(users_seen, user_ids)[np.frombuffer(user_codes, dtype=np.int64)]
+        items = np.frombuffer(item_codes, dtype=np.int64).copy()
+        if item_index is None:
+            items = _renumbered(items_seen, item_ids)[items]
         contexts = {
-            key: np.asarray(column, dtype=object)
-            for key, column in zip(CONTEXT_KEYS, context_cols, strict=True)
-            if len(column) == len(user_col) and any(column)
+            key: np.asarray(list(seen), dtype=object)[np.frombuffer(codes, dtype=np.int64)]
+            for key, seen, codes in zip(CONTEXT_KEYS, context_seen, context_codes, strict=True)
+            if len(codes) == len(user_codes) and len(seen) > 1
         }
-        values = np.asarray(value_col, dtype=np.float64)
+        values = np.frombuffer(value_col, dtype=np.float64).copy()
         return cls(
             user_ids=user_ids,
             item_ids=item_ids,
-            users=np.fromiter((user_index[u] for u in user_col), dtype=np.int64, count=len(user_col)),
-            items=np.fromiter((item_index[i] for i in item_col), dtype=np.int64, count=len(item_col)),
-            weights=scaled_weights(np.asarray(weight_col, dtype=np.float32), values, policy.values),
-            timestamps=np.asarray(time_col, dtype=np.float64),
+            users=users,
+            items=items,
+            weights=scaled_weights(np.frombuffer(weight_col, dtype=np.float32).copy(), values, policy.values),
+            timestamps=np.frombuffer(time_col, dtype=np.float64).copy(),
             values=values if not np.isnan(values).all() else None,
             contexts=contexts,
         )
