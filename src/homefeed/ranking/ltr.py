@@ -148,6 +148,10 @@ class RankerRecommender(Recommender):
             first_target[int(user)] = min(first_target.get(int(user), np.inf), float(moment))
         features, labels, groups = self._labelled(earlier, targets, first_target)
         self.booster = self._train(features, labels, groups)
+        # the training rows (GBs at 10M events) and the sources fitted on the earlier events
+        # go before the sources are fitted again on every event
+        del features, labels, groups, earlier
+        self.models = {}
         self.models = self._fit_sources(data, validation, adoptable=self._adopted_for(data))
         self._set_item_stats(data)
         self.sequences = [items for items, _ in data.sequences()]
