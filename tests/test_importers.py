@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from homefeed.config import Settings
-from homefeed.datasets.folders import folder_records
 from homefeed.datasets.event_rows import fast_rows, staged
+from homefeed.datasets.folders import folder_records
 from homefeed.datasets.importer import Importer, validate_record, validate_records
 from homefeed.datasets.records import Record, parse_mapping, read_records
 from homefeed.domain import Event

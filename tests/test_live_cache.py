@@ -65,6 +65,30 @@ def test_a_failed_reread_keeps_the_previous_value() -> None:
     assert value.get() == 3
 
 
+def test_a_slow_reread_spaces_out_the_next_ones() -> None:
+    """A read taking 50 ms with ``busy_share`` 0.1 is not repeated for 0.5 s, whatever the ttl."""
+    calls: list[float] = []
+
+    def load() -> int:
+        calls.append(time.monotonic())
+        time.sleep(0.05)
+        return len(calls)
+
+    value = Refreshed(load, ttl=0.01, name="test", busy_share=0.1)
+    assert value.get() == 1
+    hammered_until = time.monotonic() + 0.3
+    while time.monotonic() < hammered_until:
+        value.get()
+        time.sleep(0.005)
+    assert len(calls) == 1  # the ttl alone would have re-read about 30 times
+    time.sleep(0.3)
+    value.get()  # 0.6 s after the first read: now it is re-read
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(calls) == 2 and calls[1] - calls[0] >= 0.5
+
+
 class _Log:
     """Stands in for the re-read exposure aggregate: whatever ``value`` is now."""
 
