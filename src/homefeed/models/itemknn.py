@@ -58,12 +58,9 @@ def _top_per_column(columns: np.ndarray, values: np.ndarray, keep: int) -> np.nd
     sorted_columns = columns[order]
     first = np.searchsorted(sorted_columns, sorted_columns, side="left")
     rank = np.arange(len(order)) - first  # position within the column, largest first
-    count = np.bincount(sorted_columns, minlength=int(columns.max(initial=-1)) + 1)
-    cutoff = np.full(len(count), -np.inf)
-    full = count >= keep
-    at_cut = order[(rank == keep - 1)]
+    cutoff = np.full(int(columns.max(initial=-1)) + 1, -np.inf)  # columns without a keep-th entry keep all
+    at_cut = order[rank == keep - 1]
     cutoff[columns[at_cut]] = values[at_cut]
-    cutoff[~full] = -np.inf
     kept: np.ndarray = values >= cutoff[columns]
     return kept
 
