@@ -139,6 +139,18 @@ def test_a_new_user_is_scored_from_a_fresh_history(fitted: Recommender) -> None:
     assert sum(_block(item) == 1 for item in ranked[:3]) >= 2, (fitted.name, ranked[:5])
 
 
+def test_scoring_a_few_items_gives_their_scores_among_every_item(fitted: Recommender) -> None:
+    """What a ranker reads of a large catalog when it rescores a page: the same scores."""
+    if fitted.name == "random":
+        pytest.skip("draws new scores on every call")
+    histories = [np.array([ITEMS_PER_BLOCK + 1, ITEMS_PER_BLOCK + 2]), np.array([0, 3, 5, 7])]
+    profiles = [User(id="new", gender="m"), None]
+    items = np.array([9, 0, ITEMS_PER_BLOCK + 3, N_ITEMS - 1])  # in no order
+    every = np.asarray(fitted.score_new_users(histories, profiles))
+    some = np.asarray(fitted.score_new_users_at(histories, profiles, items))
+    np.testing.assert_allclose(some, every[:, items], rtol=1e-5, atol=1e-6, err_msg=fitted.name)
+
+
 def test_retrieve_proposes_allowed_items_best_first(fitted: Recommender) -> None:
     liked = np.array([1, 2, 3])
     user = UserQuery(liked, np.ones(3, dtype=np.float32), None, RequestContext(time=10_000.0))

@@ -4,6 +4,7 @@ planted answer first, explains itself through feature importances, and round-tri
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from homefeed.ranking.features import (
     candidate_features,
     candidates_from,
     feature_list,
+    reference_items,
     source_views,
 )
 from homefeed.ranking.ltr import RankerRecommender
@@ -218,7 +220,9 @@ def test_a_large_catalog_ranks_its_head_exactly_and_the_rest_within_a_few_per_ce
     blocked = np.zeros(n, dtype=bool)
     blocked[rng.choice(n, 500, replace=False)] = True
     values[rng.choice(n, 50, replace=False)] = -np.inf  # a source that cannot score some items
-    view = SourceView.of(values, blocked, per_source=200)
+    reference = reference_items(n)
+    assert reference is not None and len(reference) <= EXACT_RANKS // 2 + 1
+    view = SourceView.of(values, blocked, per_source=200, reference=reference)
     assert view is not None and view.stride > 1
     rankable = values[~blocked & np.isfinite(values)]
     truth_order = np.argsort(-np.where(blocked, -np.inf, values))
@@ -231,4 +235,72 @@ def test_a_large_catalog_ranks_its_head_exactly_and_the_rest_within_a_few_per_ce
     assert (ranks[200:] >= 200).all()
     # past the head, the feature (log rank) is a few per cent off at most
     assert np.abs(np.log1p(ranks[300:]) - np.log1p(exact[300:])).max() < 0.1
-    assert view.mean == pytest.approx(rankable.mean()) and view.std == pytest.approx(rankable.std())
+    # the mean and spread come from the reference items: within a few standard errors
+    assert abs(view.mean - rankable.mean()) < 0.05 and abs(view.std - rankable.std()) < 0.05
+    assert SourceView.of(values, blocked, per_source=200).ranks(items).tolist() == exact.tolist()
+
+
+def test_a_rescoring_for_a_close_history_ranks_the_head_again_and_keeps_the_summary() -> None:
+    """An explanation rescores a large catalog's view for a history one liked item shorter:
+    only the head's items and the page's are scored; the head is ranked exactly again, and
+    the rest is read off the first view's ladder."""
+    rng = np.random.default_rng(5)
+    n = 4 * EXACT_RANKS
+    values = rng.normal(size=n)
+    blocked = np.zeros(n, dtype=bool)
+    blocked[rng.choice(n, 300, replace=False)] = True
+    view = SourceView.of(values, blocked, per_source=100, reference=reference_items(n))
+    assert view is not None and view.head_items is not None and len(view.head_items) < n // 10
+    closer = values + rng.normal(scale=0.01, size=n)  # the close history's scores
+    order = np.argsort(-np.where(blocked, -np.inf, closer))
+    page = np.concatenate([order[:20], order[500:520], rng.choice(order[5000 : n - 300], 20)])
+    known = np.union1d(view.head_items, page)
+    again = view.rescored(closer[known], known, blocked)
+    assert again.scores(page).tolist() == closer[page].tolist() and len(again.top) == 0
+    rankable = closer[~blocked]
+    exact = np.array([(rankable > closer[item]).sum() for item in page])
+    ranks = again.ranks(page)
+    assert ranks[:40].tolist() == exact[:40].tolist()
+    assert np.abs(np.log1p(ranks[40:]) - np.log1p(exact[40:])).max() < 0.1
+    assert (again.mean, again.std, again.ladder) == (view.mean, view.std, view.ladder)
+    assert reference_items(EXACT_RANKS) is None  # a smaller catalog is ranked exactly
+
+
+def test_in_a_large_catalog_an_explanation_scores_every_item_once_and_gets_the_same_scores() -> None:
+    """Past ``EXACT_RANKS`` items the ranker's explanation scores the whole history over every
+    item once, and the histories one liked item shorter over the head's items and the page's
+    only; the scores it reads are those that scoring every item for each history gives."""
+    small = _groups()
+    n_items = EXACT_RANKS + 4_000  # the planted 70 and thousands nobody picked
+    rows = [
+        (small.user_ids[user], f"i{int(small.item_ids[item][1:]):05d}", "click", float(moment))
+        for user, item, moment in zip(small.users, small.items, small.timestamps, strict=True)
+    ]
+    data = Interactions.from_rows(rows, {"click": 1.0}, [f"i{i:05d}" for i in range(n_items)])
+    ranker = RankerRecommender(sources=SOURCES, per_source=20, n_estimators=100, seed=0).fit(data)
+    liked = data.sequences()[data.user_index("u000")][0]
+    scores = ranker.score_histories([liked])[0]
+    scores[liked] = -np.inf
+    chosen = np.argsort(-scores)[:12]
+    ones = np.ones(len(liked), dtype=np.float32)
+    histories = [(liked, ones)] + [
+        (np.delete(liked, at), ones[1:]) for at in range(len(liked) - 5, len(liked))
+    ]
+    none = [None] * len(histories)
+    every = ranker._candidates([items for items, _ in histories], none, none, None, chosen)
+    expected = np.vstack([ranker.booster.predict(features) for _, features in every])
+
+    calls: list[int] = []
+    for source in ranker.models.values():
+        every_item = source.score_new_users
+
+        def counted(found: list[np.ndarray], *args: object, every_item: Any = every_item) -> np.ndarray:
+            calls.append(len(found))
+            return np.asarray(every_item(found, *args))
+
+        source.score_new_users = counted  # type: ignore[method-assign]
+    rescored = ranker._scores_of(histories, chosen)
+    assert calls == [1] * len(ranker.models)  # the whole history, once per source
+    np.testing.assert_allclose(rescored, expected, rtol=1e-6)
+    anchors = ranker.anchors(liked, chosen)
+    assert set(anchors.tolist()) <= {-1, *liked.tolist()}

@@ -10,7 +10,7 @@ import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from homefeed.domain import ItemFields
+from homefeed.domain import ItemFields, UserProfile
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions, blanked_rows
 from homefeed.threads import thread_limit
@@ -93,6 +93,17 @@ class AlsRecommender(Recommender):
 
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         scores: np.ndarray = self.item_factors @ self.fold_in(items, weights)
+        return scores
+
+    def score_new_users_at(
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        items: np.ndarray,
+    ) -> np.ndarray:
+        """Each history folded in, multiplied with ``items``' factors alone."""
+        users = [self.fold_in(history, np.ones(len(history), dtype=np.float32)) for history in histories]
+        scores: np.ndarray = np.vstack(users) @ self.item_factors[items].T
         return scores
 
     def item_vectors(self) -> np.ndarray:

@@ -364,6 +364,17 @@ class Recommender(ABC):
         alone."""
         return self.score_histories(histories)
 
+    def score_new_users_at(
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        items: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`score_new_users` [len(histories), len(items)] of ``items`` only: what a ranker
+        reads of a large catalog when it rescores a few items. By default every item is scored;
+        models that can score a few items for less override this."""
+        return np.asarray(self.score_new_users(histories, profiles))[:, items]
+
     def _set_vocabulary(self, user_ids: list[str], item_ids: list[str]) -> None:
         self.user_ids, self.item_ids = list(user_ids), list(item_ids)
         self._user_index = {uid: i for i, uid in enumerate(self.user_ids)}

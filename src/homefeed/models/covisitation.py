@@ -11,11 +11,13 @@ weighing most.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender, Retrieved, UserQuery, top_k
 from homefeed.models.data import Interactions, kept_sequences, pack_sequences, unpack_sequences
 from homefeed.models.sparse_rows import (
@@ -24,6 +26,7 @@ from homefeed.models.sparse_rows import (
     csr_from_arrays,
     row_entries,
     rows_weighted_sum,
+    rows_weighted_sum_at,
 )
 
 
@@ -95,6 +98,20 @@ class CovisitationRecommender(Recommender):
 
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return self._score(items[weights > 0])
+
+    def score_new_users_at(
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        items: np.ndarray,
+    ) -> np.ndarray:
+        """The latest liked items' weighted co-visitation rows, read at ``items`` only."""
+        found = np.zeros((len(histories), len(items)), dtype=np.float64)
+        for row, history in enumerate(histories):
+            latest, weights = self._latest_weighted(history)
+            if len(latest):
+                found[row] = rows_weighted_sum_at(self.similarity, latest, weights, items)
+        return found
 
     def _score(self, liked: np.ndarray) -> np.ndarray:
         latest, weights = self._latest_weighted(liked)

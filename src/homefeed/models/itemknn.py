@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender, top_k
 from homefeed.models.data import Interactions
-from homefeed.models.sparse_rows import blank_lines, csr_arrays, csr_from_arrays, rows_weighted_sum
+from homefeed.models.sparse_rows import (
+    blank_lines,
+    csr_arrays,
+    csr_from_arrays,
+    rows_weighted_sum,
+    rows_weighted_sum_at,
+)
 
 BLOCK_ENTRIES = 1 << 24  # item pairs per block at most (if every pair shared a user), whatever the catalog
 
@@ -94,13 +102,29 @@ class ItemKnnRecommender(Recommender):
         """The similarity rows of the liked items, summed (weighted by strength with
         ``strengths``): a few hundred entries, where the product with a whole history row
         walked every stored similarity (10M at 100,000 items, about 10 ms)."""
+        rows, row_weights = self._liked_rows(items, weights)
+        return rows_weighted_sum(self.similarity, rows, row_weights).astype(np.float32)
+
+    def score_new_users_at(
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        items: np.ndarray,
+    ) -> np.ndarray:
+        """The summed similarity rows of each history, read at ``items`` only."""
+        found = np.zeros((len(histories), len(items)), dtype=np.float32)
+        for row, history in enumerate(histories):
+            rows, weights = self._liked_rows(history, np.ones(len(history), dtype=np.float32))
+            found[row] = rows_weighted_sum_at(self.similarity, rows, weights, items)
+        return found
+
+    def _liked_rows(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The similarity rows a history sums, and their weights."""
         liked = weights > 0
         if self.strengths:
-            rows, row_weights = items[liked], weights[liked]
-        else:
-            rows = np.unique(items[liked])
-            row_weights = np.ones(len(rows), dtype=np.float32)
-        return rows_weighted_sum(self.similarity, rows, row_weights).astype(np.float32)
+            return items[liked], weights[liked]
+        rows = np.unique(items[liked])
+        return rows, np.ones(len(rows), dtype=np.float32)
 
     def similar_items(self, item_id: str, n: int) -> list[tuple[str, float]]:
         index = self.item_index(item_id)

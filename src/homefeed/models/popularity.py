@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
+from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender
 from homefeed.models.data import Interactions
 
@@ -50,6 +53,14 @@ class PopularityRecommender(Recommender):
 
     def score_history(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return self.scores
+
+    def score_new_users_at(
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        items: np.ndarray,
+    ) -> np.ndarray:
+        return np.broadcast_to(self.scores[items], (len(histories), len(items)))
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"scores": self.scores}

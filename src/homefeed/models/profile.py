@@ -20,7 +20,7 @@ from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender
 from homefeed.models.context import DAY, RequestContext
 from homefeed.models.data import Interactions
-from homefeed.models.sparse_rows import blank_lines
+from homefeed.models.sparse_rows import blank_lines, rows_weighted_sum_at
 
 PROFILE_FIELDS = ("gender", "age", "occupation", "location")
 ATTRIBUTE = "attributes."  # a field "attributes.plan" reads the profile's attributes["plan"]
@@ -240,6 +240,24 @@ class ProfileRecommender(Recommender):
                 for history, profile, context in zip(histories, profiles, contexts, strict=True)
             ]
         )
+
+    def score_new_users_at(
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        items: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`score_profile` of ``items`` only (all-time popularity, as without a context)."""
+        found = np.tile(self.log_popularity[items].astype(np.float64), (len(histories), 1))
+        for row, (history, profile) in enumerate(zip(histories, profiles, strict=True)):
+            groups = self.known_groups(profile)
+            if groups and self.profile_weight:
+                found[row] += self.profile_weight * self.group_lift[groups][:, items].sum(axis=0)
+            liked = np.unique(history)
+            if len(liked) and self.history_weight:
+                lift = rows_weighted_sum_at(self.item_lift, liked, np.ones(len(liked)), items)
+                found[row] += self.history_weight / np.sqrt(len(liked)) * lift
+        return found
 
     def profile_groups(self, profile: UserProfile | None) -> tuple[str, ...]:
         """The groups of ``profile`` this model learned a lift for, e.g. ("gender=f", "age=20s")."""

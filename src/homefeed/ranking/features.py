@@ -12,7 +12,7 @@ feature has a name and an explicit default for when its input is missing (e.g. n
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -90,68 +90,139 @@ def feature_list(sources: Sequence[str]) -> list[Feature]:
     ]
 
 
-EXACT_RANKS = 16_384  # rankable items up to which every rank is exact (see SourceView)
+EXACT_RANKS = 16_384  # catalogs up to this size rank every item exactly (see SourceView)
 EXACT_HEAD = 2_048  # in a larger catalog, the ranks that stay exact
+
+
+def reference_items(n_items: int) -> np.ndarray | None:
+    """The items a larger catalog's source views summarise the rest from: every ``stride``-th
+    item, about ``EXACT_RANKS // 2`` of them; None when the catalog is small enough to rank
+    every item exactly."""
+    if n_items <= EXACT_RANKS:
+        return None
+    return np.arange(0, n_items, n_items // (EXACT_RANKS // 2), dtype=np.int64)
 
 
 @dataclass(frozen=True)
 class SourceView:
     """One source's scores for one user, summarised once per page: the mean and spread over the
     rankable items (not seen, not blocked), its ``top`` items, and sorted scores to rank any
-    item against. Up to ``EXACT_RANKS`` rankable items that is all of them, so every rank is
-    exact. In a larger catalog the first ``EXACT_HEAD`` ranks are exact (the ``head``) and
-    later ones are read off a ``ladder`` of every ``stride``-th score (a few per cent off), so
-    the whole catalog is never sorted on a page."""
+    item against.
 
-    values: np.ndarray
+    Up to ``EXACT_RANKS`` items that is all of them, so every rank is exact. A larger catalog
+    is summarised from its reference items (:func:`reference_items`): their mean and spread,
+    and a ``ladder`` of their sorted scores, each step standing for ``stride`` items; only the
+    ``head`` (the best ``EXACT_HEAD`` or so rankable items) is ranked exactly. So a page never
+    sorts the whole catalog, and an explanation's rescoring (:meth:`rescored`) scores the
+    head's items and the page's, not every item."""
+
+    values: np.ndarray  # the scores of every item, or of the ``known`` items
     mean: float
     std: float
-    top: np.ndarray  # the best ``per_source`` rankable items (in no order)
+    top: np.ndarray  # the best ``per_source`` rankable items (in no order; none when rescored)
     head: np.ndarray  # the best rankable scores, ascending, ranked exactly
-    ladder: np.ndarray  # every ``stride``-th rankable score, ascending
-    stride: int
+    ladder: np.ndarray  # the rankable scores of every item, or of the reference items, ascending
+    stride: float  # items per step of the ladder
+    head_items: np.ndarray | None = None  # the items of the head, sorted (None: every item)
+    known: np.ndarray | None = None  # the sorted items ``values`` are of (None: every item)
 
     @classmethod
-    def of(cls, values: np.ndarray, blocked: np.ndarray, per_source: int) -> SourceView | None:
-        """The view of ``values``; None when the source ranks nothing."""
+    def of(
+        cls, values: np.ndarray, blocked: np.ndarray, per_source: int, reference: np.ndarray | None = None
+    ) -> SourceView | None:
+        """The view of ``values`` (every item's score) ranked exactly, or summarised from the
+        ``reference`` items when given; None when the source ranks nothing."""
+        if reference is not None:
+            view = cls._summarised(values, blocked, per_source, reference)
+            if view is not None:
+                return view
         masked = np.where(blocked, -np.inf, values)
-        rankable = masked[np.isfinite(masked)]
+        finite = np.isfinite(masked)
+        rankable = masked[finite]
         if len(rankable) == 0:
             return None
         k = min(per_source, len(rankable))
-        if len(rankable) <= EXACT_RANKS:
-            ladder = np.sort(rankable)
-            top = np.argpartition(-masked, k - 1)[:k]
-            top = top[np.isfinite(masked[top])]
-            # the sorted scores, summed as they always were
-            return cls(values, float(ladder.mean()), float(ladder.std()) or 1.0, top, ladder, ladder, 1)
-        stride = len(rankable) // (EXACT_RANKS // 2)
-        ladder = np.sort(rankable[::stride])
-        # the head: the items above a bar the ladder says more than max(k, EXACT_HEAD) clear
-        bar = ladder[max(0, len(ladder) - (max(k, EXACT_HEAD) // stride + 2))]
-        above = np.flatnonzero(masked >= bar)
-        if len(above) < k:
-            above = np.flatnonzero(np.isfinite(masked))
-        top = above[np.argpartition(-masked[above], k - 1)[:k]]
-        head = np.sort(masked[above])
-        return cls(values, float(rankable.mean()), float(rankable.std()) or 1.0, top, head, ladder, stride)
+        ladder = np.sort(rankable)
+        top = np.argpartition(-masked, k - 1)[:k]
+        top = top[np.isfinite(masked[top])]
+        # a large catalog's few rankable items are all its head
+        head_items = np.flatnonzero(finite) if reference is not None else None
+        # the sorted scores, summed as they always were
+        return cls(
+            values, float(ladder.mean()), float(ladder.std()) or 1.0, top, ladder, ladder, 1, head_items
+        )
+
+    @classmethod
+    def _summarised(
+        cls, values: np.ndarray, blocked: np.ndarray, per_source: int, reference: np.ndarray
+    ) -> SourceView | None:
+        """The view from the reference items' scores, with an exact head; None when too few
+        items clear the head's bar (few rankable items: they are ranked exactly instead)."""
+        sampled = values[reference]
+        ladder = np.sort(sampled[np.isfinite(sampled) & ~blocked[reference]])
+        stride = len(values) / len(reference)
+        if len(ladder) < 2:
+            return None
+        # the head: the items above a bar the ladder says about max(k, EXACT_HEAD) clear
+        bar = ladder[max(0, len(ladder) - int(max(per_source, EXACT_HEAD) / stride + 2))]
+        above = np.flatnonzero(values >= bar)
+        above = above[~blocked[above]]
+        if len(above) < per_source:
+            return None
+        top = above[np.argpartition(-values[above], per_source - 1)[:per_source]]
+        head = np.sort(values[above])
+        mean, std = float(ladder.mean()), float(ladder.std()) or 1.0
+        return cls(values, mean, std, top, head, ladder, stride, above)
+
+    def rescored(self, values: np.ndarray, known: np.ndarray, blocked: np.ndarray) -> SourceView:
+        """This view read with new scores of the ``known`` items (sorted: its head's items and
+        the items its history held among them), for a history close to the one it summarises
+        (one liked item left out, for an explanation). Its mean, spread and ladder stay; its
+        head, the known rankable items at or above its bar, is ranked again."""
+        assert self.head_items is not None, "only a large catalog's view is rescored"
+        rankable = ~blocked[known] & np.isfinite(values)
+        head = np.sort(values[rankable & (values >= self.head[0])])
+        ladder = head if self.stride == 1 else self.ladder  # the head is every rankable item
+        top = np.zeros(0, dtype=np.int64)
+        return replace(self, values=values, known=known, top=top, head=head, ladder=ladder)
+
+    def scores(self, items: np.ndarray) -> np.ndarray:
+        """The source's scores of ``items`` (among the ``known`` ones when it scored only some)."""
+        if self.known is None:
+            return np.asarray(self.values[items])
+        return np.asarray(self.values[np.searchsorted(self.known, items)])
 
     def ranks(self, items: np.ndarray) -> np.ndarray:
         """How many rankable items score above each of ``items``: exact in the head, past it
         estimated from the ladder (and never less than the head's size)."""
-        mine = self.values[items]
+        mine = self.scores(items)
+        above_on_ladder = len(self.ladder) - np.searchsorted(self.ladder, mine, side="right")
         if self.stride == 1:
-            return np.asarray(len(self.ladder) - np.searchsorted(self.ladder, mine, side="right"))
+            return np.asarray(above_on_ladder)
+        estimate = np.round(above_on_ladder * self.stride)
+        if len(self.head) == 0:
+            return np.asarray(estimate)
         exact = len(self.head) - np.searchsorted(self.head, mine, side="right")
-        estimate = (len(self.ladder) - np.searchsorted(self.ladder, mine, side="right")) * self.stride
         return np.asarray(np.where(mine >= self.head[0], exact, np.maximum(estimate, len(self.head))))
 
 
 def source_views(
-    scores: Mapping[str, np.ndarray], blocked: np.ndarray, per_source: int
+    scores: Mapping[str, np.ndarray],
+    blocked: np.ndarray,
+    per_source: int,
+    reference: np.ndarray | None = None,
+    summary: Mapping[str, SourceView | None] | None = None,
+    known: np.ndarray | None = None,
 ) -> dict[str, SourceView | None]:
-    """Each source's view (None: it ranks nothing for this user)."""
-    return {name: SourceView.of(values, blocked, per_source) for name, values in scores.items()}
+    """Each source's view (None: it ranks nothing for this user): of every item's scores, or
+    the ``summary`` views (of a close history) rescored with the ``known`` items' scores."""
+    if summary is not None:
+        assert known is not None, "a summary is rescored with the scores of the known items"
+        return {
+            name: None if (view := summary.get(name)) is None else view.rescored(values, known, blocked)
+            for name, values in scores.items()
+        }
+    return {name: SourceView.of(values, blocked, per_source, reference) for name, values in scores.items()}
 
 
 def candidates_from(views: Mapping[str, SourceView | None]) -> np.ndarray:
@@ -181,7 +252,7 @@ def candidate_features(
         if view is None:
             columns += [np.full(len(candidates), -5.0), np.full(len(candidates), np.log1p(MISSING_RANK))]
             continue
-        mine = view.values[candidates]
+        mine = view.scores(candidates)
         rank = view.ranks(candidates)
         columns += [np.clip((mine - view.mean) / view.std, -10, 10), np.log1p(rank)]
         in_top += rank < per_source

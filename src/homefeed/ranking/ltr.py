@@ -30,9 +30,11 @@ from homefeed.ranking.categories import CategoryStats, profiles_of
 from homefeed.ranking.context import ContextStats, contexts_of
 from homefeed.ranking.features import (
     ItemStats,
+    SourceView,
     candidate_features,
     candidates_from,
     feature_list,
+    reference_items,
     source_views,
 )
 
@@ -282,15 +284,26 @@ class RankerRecommender(Recommender):
         contexts: Sequence[RequestContext | None],
         disliked: Sequence[np.ndarray] | None = None,
         chosen: np.ndarray | None = None,
+        summary: Mapping[str, SourceView | None] | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per history, profile, request context and disliked items: candidate item indices and
         their features (sources that read profiles, such as ``profile``, score with them);
         disliked items are never candidates. With ``chosen``, those items are every history's
-        candidates (an explanation rescoring a page's items)."""
+        candidates (an explanation rescoring a page's items); with ``summary`` too (each
+        source's view of the first history, in a large catalog: the others are that one with
+        an item left out), the sources score only ``chosen``, the items of those views' heads
+        and the first history's items."""
+        known = None
+        if summary is not None and chosen is not None:
+            heads = [view.head_items for view in summary.values() if view is not None]
+            known = np.unique(
+                np.concatenate([chosen, histories[0], *(head for head in heads if head is not None)])
+            )
         batch = {
-            name: np.asarray(model.score_new_users(histories, profiles))
+            name: self._source_scores(model, histories, profiles, known)
             for name, model in self.models.items()
         }
+        reference = reference_items(self.n_items)
         found = []
         for row, (history, profile, context) in enumerate(zip(histories, profiles, contexts, strict=True)):
             scores = {name: values[row].astype(np.float64) for name, values in batch.items()}
@@ -299,7 +312,7 @@ class RankerRecommender(Recommender):
             negative = disliked[row] if disliked is not None else None
             if negative is not None:
                 blocked[negative] = True
-            views = source_views(scores, blocked, self.per_source)
+            views = source_views(scores, blocked, self.per_source, reference, summary, known)
             candidates = candidates_from(views) if chosen is None else chosen
             features = candidate_features(
                 views,
@@ -315,6 +328,18 @@ class RankerRecommender(Recommender):
             )
             found.append((candidates, features))
         return found
+
+    @staticmethod
+    def _source_scores(
+        model: Recommender,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        known: np.ndarray | None,
+    ) -> np.ndarray:
+        """A source's scores of every item for each history, or of the ``known`` items only."""
+        if known is None:
+            return np.asarray(model.score_new_users(histories, profiles))
+        return np.asarray(model.score_new_users_at(histories, profiles, known))
 
     def score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         return self.score_new_users(histories, [None] * len(histories))
@@ -394,9 +419,23 @@ class RankerRecommender(Recommender):
         liked = [items[weights > 0] for items, weights in histories]
         disliked = [items[weights < 0] for items, weights in histories]
         none = [None] * len(histories)
-        found = self._candidates(liked, none, none, disliked, chosen)
+        summary = None
+        if reference_items(self.n_items) is not None:  # a large catalog: summarised once
+            summary = self._views(liked[0], disliked[0])
+        found = self._candidates(liked, none, none, disliked, chosen, summary)
         predicted = self.booster.predict(np.vstack([features for _, features in found]), num_threads=1)
         return np.asarray(predicted, dtype=np.float64).reshape(len(histories), len(chosen))
+
+    def _views(self, liked: np.ndarray, disliked: np.ndarray) -> dict[str, SourceView | None]:
+        """Each source's view of one history (without profile or context), every item scored."""
+        blocked = np.zeros(self.n_items, dtype=bool)
+        blocked[liked] = True
+        blocked[disliked] = True
+        scores = {
+            name: np.asarray(model.score_new_users([liked], [None]))[0].astype(np.float64)
+            for name, model in self.models.items()
+        }
+        return source_views(scores, blocked, self.per_source, reference_items(self.n_items))
 
     def item_vectors(self) -> np.ndarray | None:
         """The first source's item vectors (for "because you liked X" and similar items)."""

@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from threadpoolctl import threadpool_limits
 
+from homefeed.domain import UserProfile
 from homefeed.models.base import Recommender, Validation, top_k
 from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pack_sequences, unpack_sequences
 from homefeed.models.sequential.distributed import (
@@ -569,6 +570,22 @@ class SequentialRecommender(Recommender):
             rows = order[start : start + 256]
             users = self.encode_histories([histories[row] for row in rows])
             scores[rows] = users @ items.T
+        return scores
+
+    def score_new_users_at(
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        items: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`score_histories` of ``items`` only: the histories encoded as there, then
+        multiplied with those items' vectors alone."""
+        scores = np.zeros((len(histories), len(items)), dtype=np.float32)
+        vectors = self.item_vectors()[items]
+        order = np.argsort([min(len(h), self.settings.max_length) for h in histories], kind="stable")
+        for start in range(0, len(order), 256):
+            rows = order[start : start + 256]
+            scores[rows] = self.encode_histories([histories[row] for row in rows]) @ vectors.T
         return scores
 
     def user_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
