@@ -56,6 +56,17 @@ BATCH = 256
 VALID_AT = 1000
 
 
+Rows = tuple[np.ndarray, np.ndarray, list[int]]  # features, labels and group sizes
+
+
+def _stacked(rows: list[np.ndarray], labels: list[np.ndarray], groups: list[int]) -> Rows:
+    """One set's rows as one matrix, its labels as one vector (the lists emptied as they go)."""
+    width = rows[0].shape[1] if rows else 0
+    features = np.vstack(rows) if rows else np.zeros((0, width), dtype=np.float32)
+    rows.clear()
+    return features, np.concatenate(labels) if labels else np.zeros(0, dtype=np.float32), groups
+
+
 class RankerRecommender(Recommender):
     """Scores the union of each source's ``per_source`` best items with a LambdaMART model;
     every other item gets -inf (it is never recommended)."""
@@ -148,11 +159,11 @@ class RankerRecommender(Recommender):
         for user, item, moment in zip(data.users[held], data.items[held], data.timestamps[held], strict=True):
             targets.setdefault(int(user), set()).add(int(item))
             first_target[int(user)] = min(first_target.get(int(user), np.inf), float(moment))
-        features, labels, groups = self._labelled(earlier, targets, first_target)
-        self.booster = self._train(features, labels, groups)
+        train, valid = self._labelled(earlier, targets, first_target)
+        self.booster = self._train(train, valid)
         # the training rows (GBs at 10M events) and the sources fitted on the earlier events
         # go before the sources are fitted again on every event
-        del features, labels, groups, earlier
+        del train, valid, earlier
         self.models = {}
         self.models = self._fit_sources(data, validation, adoptable=self._adopted_for(data))
         self._set_item_stats(data)
@@ -193,8 +204,9 @@ class RankerRecommender(Recommender):
 
     def _labelled(
         self, earlier: Interactions, targets: dict[int, set[int]], first_target: dict[int, float]
-    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        """Candidates of every held-out user, labelled 1 for the items the user picked next;
+    ) -> tuple[Rows, Rows]:
+        """Candidates of every held-out user, labelled 1 for the items the user picked next,
+        as training and validation rows (a ``valid_share`` of the users, drawn at random);
         users none of whose next items any source proposed teach nothing and are left out.
         The user's dislikes before their next picks are read as the page reads them."""
         self._set_item_stats(earlier)
@@ -202,7 +214,11 @@ class RankerRecommender(Recommender):
         everything, moments = earlier.sequences(positive_only=False), earlier.sequence_timestamps(False)
         users = self._training_users(sorted(targets))
         latest = earlier.latest_rows()
-        rows, labels, groups = [], [], []
+        rng = np.random.default_rng(self.seed)
+        parts: dict[bool, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {
+            False: ([], [], []),
+            True: ([], [], []),
+        }
         for start in range(0, len(users), BATCH):
             chunk = users[start : start + BATCH]
             histories = [sequences[user][0] for user in chunk]
@@ -215,12 +231,16 @@ class RankerRecommender(Recommender):
             for user, (candidates, features) in zip(chunk, found, strict=True):
                 hit = np.isin(candidates, list(targets[user]))
                 if hit.any():
+                    rows, labels, groups = parts[bool(rng.random() < self.valid_share)]
                     rows.append(features)
                     labels.append(hit.astype(np.float32))
                     groups.append(len(candidates))
-        self.report["training_users"] = len(groups)
+        self.report["training_users"] = len(parts[False][2]) + len(parts[True][2])
         self.report["held_out_users"] = len(targets)
-        return np.vstack(rows), np.concatenate(labels), groups
+        # stacked straight into the two sets: at 10M events each copy is a GB
+        train, valid = (parts[part] for part in (False, True))
+        parts.clear()
+        return _stacked(*train), _stacked(*valid)
 
     def _training_users(self, users: list[int]) -> list[int]:
         """At most ``max_training_users`` of ``users``, drawn at random: each one's candidates
@@ -232,20 +252,9 @@ class RankerRecommender(Recommender):
         drawn = rng.choice(len(users), size=self.max_training_users, replace=False)
         return [users[index] for index in np.sort(drawn)]
 
-    def _train(self, features: np.ndarray, labels: np.ndarray, groups: list[int]) -> lgb.Booster:
-        rng = np.random.default_rng(self.seed)
-        is_valid = rng.random(len(groups)) < self.valid_share
-        bounds = np.concatenate([[0], np.cumsum(groups)])
-        parts: dict[bool, list[int]] = {True: [], False: []}
-        for group, valid in enumerate(is_valid):
-            parts[bool(valid)].append(group)
-
-        def take(chosen: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-            index = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in chosen])
-            return features[index], labels[index], [groups[g] for g in chosen]
-
-        train_x, train_y, train_g = take(parts[False])
-        valid_x, valid_y, valid_g = take(parts[True])
+    def _train(self, train_rows: Rows, valid_rows: Rows) -> lgb.Booster:
+        train_x, train_y, train_g = train_rows
+        valid_x, valid_y, valid_g = valid_rows
         params = {
             "objective": "lambdarank",
             "metric": "ndcg",
