@@ -211,9 +211,13 @@ class RankerRecommender(Recommender):
         The user's dislikes before their next picks are read as the page reads them."""
         self._set_item_stats(earlier)
         sequences = earlier.sequences()
-        everything, moments = earlier.sequences(positive_only=False), earlier.sequence_timestamps(False)
+        # every event of each user in time order, sorted once (it takes seconds at 10M events)
+        ordered = earlier.user_rows(positive_only=False)
+        everything = [(earlier.items[rows], earlier.weights[rows]) for rows in ordered]
+        moments = [earlier.timestamps[rows] for rows in ordered]
+        latest = np.array([rows[-1] if len(rows) else -1 for rows in ordered], dtype=np.int64)
+        del ordered
         users = self._training_users(sorted(targets))
-        latest = earlier.latest_rows()
         rng = np.random.default_rng(self.seed)
         parts: dict[bool, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {
             False: ([], [], []),
