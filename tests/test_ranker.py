@@ -15,6 +15,7 @@ from homefeed.homepage import HomepagePipeline
 from homefeed.live.catalog import Catalog
 from homefeed.live.clock import FixedClock
 from homefeed.models import Interactions
+from homefeed.models.base import UserQuery
 from homefeed.models.context import RequestContext
 from homefeed.ranking.categories import CategoryStats
 from homefeed.ranking.context import ContextStats, contexts_of
@@ -242,19 +243,19 @@ def test_a_large_catalog_ranks_its_head_exactly_and_the_rest_within_a_few_per_ce
 
 def test_a_rescoring_for_a_close_history_ranks_the_head_again_and_keeps_the_summary() -> None:
     """An explanation rescores a large catalog's view for a history one liked item shorter:
-    only the head's items and the page's are scored; the head is ranked exactly again, and
-    the rest is read off the first view's ladder."""
+    only the best few hundred items and the page's are scored; those are ranked exactly
+    again, and the rest is read off the first view's ladder."""
     rng = np.random.default_rng(5)
     n = 4 * EXACT_RANKS
     values = rng.normal(size=n)
     blocked = np.zeros(n, dtype=bool)
     blocked[rng.choice(n, 300, replace=False)] = True
     view = SourceView.of(values, blocked, per_source=100, reference=reference_items(n))
-    assert view is not None and view.head_items is not None and len(view.head_items) < n // 10
+    assert view is not None and view.rescore_items is not None and len(view.rescore_items) == 256
     closer = values + rng.normal(scale=0.01, size=n)  # the close history's scores
     order = np.argsort(-np.where(blocked, -np.inf, closer))
-    page = np.concatenate([order[:20], order[500:520], rng.choice(order[5000 : n - 300], 20)])
-    known = np.union1d(view.head_items, page)
+    page = np.concatenate([order[:20], order[200:220], rng.choice(order[5000 : n - 300], 20)])
+    known = np.union1d(view.rescore_items, page)
     again = view.rescored(closer[known], known, blocked)
     assert again.scores(page).tolist() == closer[page].tolist() and len(again.top) == 0
     rankable = closer[~blocked]
@@ -262,6 +263,7 @@ def test_a_rescoring_for_a_close_history_ranks_the_head_again_and_keeps_the_summ
     ranks = again.ranks(page)
     assert ranks[:40].tolist() == exact[:40].tolist()
     assert np.abs(np.log1p(ranks[40:]) - np.log1p(exact[40:])).max() < 0.1
+    assert (ranks[40:] >= 256).all()
     assert (again.mean, again.std, again.ladder) == (view.mean, view.std, view.ladder)
     assert reference_items(EXACT_RANKS) is None  # a smaller catalog is ranked exactly
 
@@ -304,3 +306,23 @@ def test_in_a_large_catalog_an_explanation_scores_every_item_once_and_gets_the_s
     np.testing.assert_allclose(rescored, expected, rtol=1e-6)
     anchors = ranker.anchors(liked, chosen)
     assert set(anchors.tolist()) <= {-1, *liked.tolist()}
+    # a page's retrieval explains itself from its own pass: no more scoring of every item
+    found = ranker.retrieve(UserQuery(liked, ones), np.ones(n_items, dtype=bool), 50)
+    assert found.anchors is not None and len(calls) == 3 * len(ranker.models)
+    assert found.anchors(chosen).tolist() == anchors.tolist()
+    assert len(calls) == 3 * len(ranker.models)
+
+
+def test_a_sparse_source_in_a_large_catalog_keeps_its_ties_out_of_the_head() -> None:
+    """Item-to-item sources score most items 0: the head is the items above 0, the top is
+    filled up with tied items, and a tied item ranks after every scored one."""
+    n = 3 * EXACT_RANKS
+    values = np.zeros(n)
+    scored = np.arange(5, n, 997)[:40]  # 40 items with evidence, the rest tied at 0
+    values[scored] = np.linspace(1.0, 2.0, len(scored))
+    blocked = np.zeros(n, dtype=bool)
+    blocked[scored[-1]] = True  # seen
+    view = SourceView.of(values, blocked, per_source=100, reference=reference_items(n))
+    assert view is not None and view.stride > 1 and len(view.head) == len(scored) - 1
+    assert len(view.top) == 100 and set(scored[:-1].tolist()) <= set(view.top.tolist())
+    assert view.ranks(scored[[-2]]).tolist() == [0] and view.ranks(np.array([1])).tolist() == [39]

@@ -88,6 +88,35 @@ class Retrieved:
     indices: np.ndarray
     scores: np.ndarray | None
     features: np.ndarray | None = None  # [len(indices), len(feature_names)]
+    # the liked item behind each of some chosen items, read from this very retrieval (what
+    # the page scored): None where the model's ``anchors`` answer
+    anchors: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+HistoryScores = Callable[[Sequence[tuple[np.ndarray, np.ndarray]], np.ndarray], np.ndarray]
+
+
+def left_out_anchors(
+    liked: np.ndarray, weights: np.ndarray, chosen: np.ndarray, window: int, scores_of: HistoryScores
+) -> np.ndarray:
+    """For each of ``chosen``, the one of the latest ``window`` liked items whose removal from
+    the history lowers its score the most (ties: the latest), or -1 where no removal lowers
+    it; ``scores_of`` scores ``chosen`` [len(histories), len(chosen)] for (items, weights)
+    histories, the whole history first."""
+    found = np.full(len(chosen), -1, dtype=np.int64)
+    if len(chosen) == 0 or len(liked) == 0:
+        return found
+    start = max(0, len(liked) - window)
+    histories = [(liked, weights)] + [
+        (np.delete(liked, position), np.delete(weights, position)) for position in range(start, len(liked))
+    ]
+    scores = scores_of(histories, chosen)
+    drops = scores[0][None, :] - scores[1:]  # [removed, chosen]
+    latest_first = drops[::-1]
+    strongest = np.argmax(latest_first, axis=0)
+    lowered = latest_first[strongest, np.arange(len(chosen))] > 1e-9 * (1 + np.abs(scores[0]))
+    positions = len(liked) - 1 - strongest
+    return np.where(lowered, liked[positions], -1).astype(np.int64)
 
 
 def best(scores: np.ndarray, allowed: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -209,22 +238,8 @@ class Recommender(ABC):
         items whose removal from the history lowers the item's score the most (ties: the
         latest), found by one batch of rescorings; ``weights`` are the liked items' event
         weights."""
-        found = np.full(len(chosen), -1, dtype=np.int64)
-        if len(chosen) == 0 or len(liked) == 0:
-            return found
         weights = np.ones(len(liked), dtype=np.float32) if weights is None else weights
-        start = max(0, len(liked) - self.anchor_window)
-        histories = [(liked, weights)] + [
-            (np.delete(liked, position), np.delete(weights, position))
-            for position in range(start, len(liked))
-        ]
-        scores = self._scores_of(histories, chosen)
-        drops = scores[0][None, :] - scores[1:]  # [removed, chosen]
-        latest_first = drops[::-1]
-        strongest = np.argmax(latest_first, axis=0)
-        lowered = latest_first[strongest, np.arange(len(chosen))] > 1e-9 * (1 + np.abs(scores[0]))
-        positions = len(liked) - 1 - strongest
-        return np.where(lowered, liked[positions], -1).astype(np.int64)
+        return left_out_anchors(liked, weights, chosen, self.anchor_window, self._scores_of)
 
     def _scores_of(
         self, histories: Sequence[tuple[np.ndarray, np.ndarray]], chosen: np.ndarray

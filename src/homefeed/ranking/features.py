@@ -92,6 +92,7 @@ def feature_list(sources: Sequence[str]) -> list[Feature]:
 
 EXACT_RANKS = 16_384  # catalogs up to this size rank every item exactly (see SourceView)
 EXACT_HEAD = 2_048  # in a larger catalog, the ranks that stay exact
+RESCORED_HEAD = 256  # and the ranks that stay exact when an explanation rescores a view
 
 
 def reference_items(n_items: int) -> np.ndarray | None:
@@ -114,7 +115,7 @@ class SourceView:
     and a ``ladder`` of their sorted scores, each step standing for ``stride`` items; only the
     ``head`` (the best ``EXACT_HEAD`` or so rankable items) is ranked exactly. So a page never
     sorts the whole catalog, and an explanation's rescoring (:meth:`rescored`) scores the
-    head's items and the page's, not every item."""
+    best ``RESCORED_HEAD`` items and the page's, not every item."""
 
     values: np.ndarray  # the scores of every item, or of the ``known`` items
     mean: float
@@ -123,8 +124,11 @@ class SourceView:
     head: np.ndarray  # the best rankable scores, ascending, ranked exactly
     ladder: np.ndarray  # the rankable scores of every item, or of the reference items, ascending
     stride: float  # items per step of the ladder
-    head_items: np.ndarray | None = None  # the items of the head, sorted (None: every item)
+    exact_from: float = -np.inf  # the head holds every rankable item scoring above this
     known: np.ndarray | None = None  # the sorted items ``values`` are of (None: every item)
+    # a large catalog's items a rescoring ranks exactly: those scoring ``rescore_bar`` or more
+    rescore_items: np.ndarray | None = None
+    rescore_bar: float = -np.inf
 
     @classmethod
     def of(
@@ -145,46 +149,51 @@ class SourceView:
         ladder = np.sort(rankable)
         top = np.argpartition(-masked, k - 1)[:k]
         top = top[np.isfinite(masked[top])]
-        # a large catalog's few rankable items are all its head
-        head_items = np.flatnonzero(finite) if reference is not None else None
+        # a large catalog's few rankable items are all ranked exactly when rescored
+        every = np.flatnonzero(finite) if reference is not None else None
         # the sorted scores, summed as they always were
-        return cls(
-            values, float(ladder.mean()), float(ladder.std()) or 1.0, top, ladder, ladder, 1, head_items
-        )
+        mean, std = float(ladder.mean()), float(ladder.std()) or 1.0
+        return cls(values, mean, std, top, ladder, ladder, 1, rescore_items=every)
 
     @classmethod
     def _summarised(
         cls, values: np.ndarray, blocked: np.ndarray, per_source: int, reference: np.ndarray
     ) -> SourceView | None:
-        """The view from the reference items' scores, with an exact head; None when too few
-        items clear the head's bar (few rankable items: they are ranked exactly instead)."""
+        """The view from the reference items' scores, with an exact head: the items above a
+        bar that the ladder says about ``EXACT_HEAD`` clear. Items tied at the bar (a sparse
+        source's zeros) stay out of the head and fill the top when the head is short. None
+        when no reference item is rankable."""
         sampled = values[reference]
         ladder = np.sort(sampled[np.isfinite(sampled) & ~blocked[reference]])
         stride = len(values) / len(reference)
-        if len(ladder) < 2:
+        if len(ladder) == 0:
             return None
-        # the head: the items above a bar the ladder says about max(k, EXACT_HEAD) clear
         bar = ladder[max(0, len(ladder) - int(max(per_source, EXACT_HEAD) / stride + 2))]
-        above = np.flatnonzero(values >= bar)
+        above = np.flatnonzero(values > bar)
         above = above[~blocked[above]]
-        if len(above) < per_source:
-            return None
-        top = above[np.argpartition(-values[above], per_source - 1)[:per_source]]
-        head = np.sort(values[above])
+        order = np.argsort(values[above], kind="stable")
+        head, best = values[above][order], above[order]
+        top = best[-per_source:]
+        if len(top) < per_source:
+            tied = np.flatnonzero(values == bar)
+            top = np.concatenate([top, tied[~blocked[tied]][: per_source - len(top)]])
+        rescored = best[-max(RESCORED_HEAD, 2 * per_source) :]
+        bar_again = float(values[rescored[0]]) if len(rescored) else float(bar)
         mean, std = float(ladder.mean()), float(ladder.std()) or 1.0
-        return cls(values, mean, std, top, head, ladder, stride, above)
+        return cls(values, mean, std, top, head, ladder, stride, float(bar), None, rescored, bar_again)
 
     def rescored(self, values: np.ndarray, known: np.ndarray, blocked: np.ndarray) -> SourceView:
-        """This view read with new scores of the ``known`` items (sorted: its head's items and
-        the items its history held among them), for a history close to the one it summarises
-        (one liked item left out, for an explanation). Its mean, spread and ladder stay; its
-        head, the known rankable items at or above its bar, is ranked again."""
-        assert self.head_items is not None, "only a large catalog's view is rescored"
+        """This view read with new scores of the ``known`` items (sorted: its ``rescore_items``
+        and the items its history held among them), for a history close to the one it
+        summarises (one liked item left out, for an explanation). Its mean, spread and ladder
+        stay; its head becomes the known rankable items at or above ``rescore_bar``."""
+        assert self.rescore_items is not None, "only a large catalog's view is rescored"
         rankable = ~blocked[known] & np.isfinite(values)
-        head = np.sort(values[rankable & (values >= self.head[0])])
+        head = np.sort(values[rankable & (values >= self.rescore_bar)])
         ladder = head if self.stride == 1 else self.ladder  # the head is every rankable item
         top = np.zeros(0, dtype=np.int64)
-        return replace(self, values=values, known=known, top=top, head=head, ladder=ladder)
+        below = np.nextafter(self.rescore_bar, -np.inf)  # the head holds the items at the bar too
+        return replace(self, values=values, known=known, top=top, head=head, ladder=ladder, exact_from=below)
 
     def scores(self, items: np.ndarray) -> np.ndarray:
         """The source's scores of ``items`` (among the ``known`` ones when it scored only some)."""
@@ -193,17 +202,16 @@ class SourceView:
         return np.asarray(self.values[np.searchsorted(self.known, items)])
 
     def ranks(self, items: np.ndarray) -> np.ndarray:
-        """How many rankable items score above each of ``items``: exact in the head, past it
-        estimated from the ladder (and never less than the head's size)."""
+        """How many rankable items score above each of ``items``: exact down to ``exact_from``
+        (the head holds every item above it), past it estimated from the ladder (and never
+        less than the head's size)."""
         mine = self.scores(items)
         above_on_ladder = len(self.ladder) - np.searchsorted(self.ladder, mine, side="right")
         if self.stride == 1:
             return np.asarray(above_on_ladder)
         estimate = np.round(above_on_ladder * self.stride)
-        if len(self.head) == 0:
-            return np.asarray(estimate)
         exact = len(self.head) - np.searchsorted(self.head, mine, side="right")
-        return np.asarray(np.where(mine >= self.head[0], exact, np.maximum(estimate, len(self.head))))
+        return np.asarray(np.where(mine >= self.exact_from, exact, np.maximum(estimate, len(self.head))))
 
 
 def source_views(

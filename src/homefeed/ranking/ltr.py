@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
@@ -22,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from homefeed.domain import UserProfile
-from homefeed.models.base import Recommender, Retrieved, UserQuery, Validation
+from homefeed.models.base import Recommender, Retrieved, UserQuery, Validation, left_out_anchors
 from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pack_sequences, unpack_sequences
 from homefeed.models.registry import base_model
@@ -298,6 +299,7 @@ class RankerRecommender(Recommender):
         disliked: Sequence[np.ndarray] | None = None,
         chosen: np.ndarray | None = None,
         summary: Mapping[str, SourceView | None] | None = None,
+        views_out: list[dict[str, SourceView | None]] | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per history, profile, request context and disliked items: candidate item indices and
         their features (sources that read profiles, such as ``profile``, score with them);
@@ -305,10 +307,10 @@ class RankerRecommender(Recommender):
         candidates (an explanation rescoring a page's items); with ``summary`` too (each
         source's view of the first history, in a large catalog: the others are that one with
         an item left out), the sources score only ``chosen``, the items of those views' heads
-        and the first history's items."""
+        and the first history's items. Each history's source views go to ``views_out``."""
         known = None
         if summary is not None and chosen is not None:
-            heads = [view.head_items for view in summary.values() if view is not None]
+            heads = [view.rescore_items for view in summary.values() if view is not None]
             known = np.unique(
                 np.concatenate([chosen, histories[0], *(head for head in heads if head is not None)])
             )
@@ -326,6 +328,8 @@ class RankerRecommender(Recommender):
             if negative is not None:
                 blocked[negative] = True
             views = source_views(scores, blocked, self.per_source, reference, summary, known)
+            if views_out is not None:
+                views_out.append(views)
             candidates = candidates_from(views) if chosen is None else chosen
             features = candidate_features(
                 views,
@@ -382,9 +386,41 @@ class RankerRecommender(Recommender):
         with its feature row: the page's scoring stage ranks them (``score_features``), and the
         rows stay on the candidates for ``explain``."""
         disliked = user.items[user.weights < 0]
-        ((candidates, features),) = self._candidates([user.liked], [user.profile], [user.context], [disliked])
+        seen: list[dict[str, SourceView | None]] = []
+        ((candidates, features),) = self._candidates(
+            [user.liked], [user.profile], [user.context], [disliked], views_out=seen
+        )
         keep = allowed[candidates]
-        return Retrieved(candidates[keep], None, features[keep])
+        anchors = None
+        if reference_items(self.n_items) is not None:  # a large catalog: explained from these views
+            anchors = partial(self._page_anchors, user, disliked, seen[0])
+        return Retrieved(candidates[keep], None, features[keep], anchors)
+
+    def _page_anchors(
+        self,
+        user: UserQuery,
+        disliked: np.ndarray,
+        summary: Mapping[str, SourceView | None],
+        chosen: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`anchors` for a page of a large catalog, read from the page's own source views
+        with its profile and context: the histories one liked item shorter are scored on the
+        views' best items and ``chosen`` only, so the whole catalog is scored once a page."""
+        positive = user.weights > 0
+        liked, weights = user.items[positive], user.weights[positive]
+
+        def scores_of(histories: Sequence[tuple[np.ndarray, np.ndarray]], chosen: np.ndarray) -> np.ndarray:
+            count = len(histories)
+            return self._predicted(
+                [items for items, _ in histories],
+                [user.profile] * count,
+                [user.context] * count,
+                [disliked] * count,
+                chosen,
+                summary,
+            )
+
+        return left_out_anchors(liked, weights, chosen, self.anchor_window, scores_of)
 
     def score_features(self, features: np.ndarray) -> np.ndarray:
         """The booster's score of each feature row (one user's few hundred rows: one thread)."""
@@ -435,7 +471,20 @@ class RankerRecommender(Recommender):
         summary = None
         if reference_items(self.n_items) is not None:  # a large catalog: summarised once
             summary = self._views(liked[0], disliked[0])
-        found = self._candidates(liked, none, none, disliked, chosen, summary)
+        return self._predicted(liked, none, none, disliked, chosen, summary)
+
+    def _predicted(
+        self,
+        histories: Sequence[np.ndarray],
+        profiles: Sequence[UserProfile | None],
+        contexts: Sequence[RequestContext | None],
+        disliked: Sequence[np.ndarray],
+        chosen: np.ndarray,
+        summary: Mapping[str, SourceView | None] | None,
+    ) -> np.ndarray:
+        """The booster's scores [len(histories), len(chosen)] of ``chosen`` for each history."""
+        assert self.booster is not None, "the ranker is not trained"
+        found = self._candidates(histories, profiles, contexts, disliked, chosen, summary)
         predicted = self.booster.predict(np.vstack([features for _, features in found]), num_threads=1)
         return np.asarray(predicted, dtype=np.float64).reshape(len(histories), len(chosen))
 

@@ -4,7 +4,7 @@ latest liked one, and what people like the user pick (the profile model)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -152,20 +152,29 @@ class PersonalSource:
             return Ranked(name, [model.item_ids[i] for i in chosen.tolist()], values, explain, chosen)
         found = model.retrieve(query.user, allowed, size)
         features = None if found.features is None else Features(name, model.feature_names, found.features)
-        explain = self._explainer(model, history.items, history.weights)
+        explain = self._explainer(model, history.items, history.weights, found.anchors)
         return Ranked(
             name, ItemIds(model.item_ids, found.indices), found.scores, explain, found.indices, features
         )
 
-    def _explainer(self, model: Recommender, items: np.ndarray, weights: np.ndarray) -> Explainer:
-        """Each pick credited to the liked item that drove its score most (the model's anchors)."""
+    def _explainer(
+        self,
+        model: Recommender,
+        items: np.ndarray,
+        weights: np.ndarray,
+        own_anchors: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Explainer:
+        """Each pick credited to the liked item that drove its score most: the retrieval's own
+        anchors when it has them (``own_anchors``), else the model's."""
         item_ids = model.item_ids
         positive = weights > 0
         liked, liked_weights = items[positive], weights[positive]
 
         def explain(_chosen: Sequence[str], keys: np.ndarray | None) -> list[Explanation]:
             assert keys is not None
-            found = model.anchors(liked, keys, liked_weights).tolist()
+            found = (
+                own_anchors(keys) if own_anchors is not None else model.anchors(liked, keys, liked_weights)
+            ).tolist()
             anchors = [item_ids[a] if a >= 0 else None for a in found]
             reasons = {anchor: self.services.because_you_liked(anchor) for anchor in set(anchors)}
             return [reasons[anchor] for anchor in anchors]
