@@ -249,10 +249,15 @@ class ProfileRecommender(Recommender):
     ) -> np.ndarray:
         """:meth:`score_profile` of ``items`` only (all-time popularity, as without a context)."""
         found = np.tile(self.log_popularity[items].astype(np.float64), (len(histories), 1))
+        by_profile: dict[int, np.ndarray | None] = {}  # an explanation asks with one profile
         for row, (history, profile) in enumerate(zip(histories, profiles, strict=True)):
-            groups = self.known_groups(profile)
-            if groups and self.profile_weight:
-                found[row] += self.profile_weight * self.group_lift[groups][:, items].sum(axis=0)
+            if id(profile) not in by_profile:
+                groups = np.asarray(self.known_groups(profile), dtype=np.int64)
+                lift = self.group_lift[groups[:, None], items].sum(axis=0) if len(groups) else None
+                by_profile[id(profile)] = lift
+            lift = by_profile[id(profile)]
+            if lift is not None and self.profile_weight:
+                found[row] += self.profile_weight * lift
             liked = np.unique(history)
             if len(liked) and self.history_weight:
                 lift = rows_weighted_sum_at(self.item_lift, liked, np.ones(len(liked)), items)
