@@ -250,10 +250,15 @@ def candidate_features(
     profile: UserProfile | None = None,
     context: RequestContext | None = None,
     disliked: np.ndarray | None = None,
+    shared: ItemColumns | None = None,
 ) -> np.ndarray:
     """Features [len(candidates), n_features] in :func:`feature_list` order; ``disliked``: the
     items the user gave negative feedback (a dislike, "see less"), which training reads from
-    the same log, so the ranker learns how far to push their likes down."""
+    the same log, so the ranker learns how far to push their likes down. ``shared``: the
+    columns that do not depend on the history, when already computed for these candidates,
+    profile, context and dislikes (an explanation's histories share them)."""
+    if shared is None:
+        shared = ItemColumns.of(candidates, stats, categories, context_stats, profile, context, disliked)
     columns: list[np.ndarray] = []
     in_top = np.zeros(len(candidates))
     for view in views.values():
@@ -264,17 +269,41 @@ def candidate_features(
         rank = view.ranks(candidates)
         columns += [np.clip((mine - view.mean) / view.std, -10, 10), np.log1p(rank)]
         in_top += rank < per_source
-    columns += [in_top, stats.log_popularity[candidates], stats.recent_popularity[candidates]]
+    columns += [in_top, *shared.popularity]
     recent, weights = recent_weighted(history)
     columns += list(_text_features(stats.text, candidates, history, recent, weights))
     columns.append(np.full(len(candidates), np.log1p(len(history))))
-    columns += [
-        categories.affinity(recent, weights, candidates),
-        categories.profile_lift(profile, candidates),
-    ]
-    columns += _disliked_features(stats, categories, candidates, disliked)
-    columns += context_stats.features(context, candidates, stats.text)
+    columns.append(categories.affinity(recent, weights, candidates))
+    columns += shared.rest
     return np.column_stack(columns).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ItemColumns:
+    """The feature columns of some candidates that do not depend on the history: popularity,
+    then the profile's lift, the dislikes' and the request context's columns."""
+
+    popularity: list[np.ndarray]
+    rest: list[np.ndarray]
+
+    @classmethod
+    def of(
+        cls,
+        candidates: np.ndarray,
+        stats: ItemStats,
+        categories: CategoryStats,
+        context_stats: ContextStats,
+        profile: UserProfile | None,
+        context: RequestContext | None,
+        disliked: np.ndarray | None,
+    ) -> ItemColumns:
+        popularity = [stats.log_popularity[candidates], stats.recent_popularity[candidates]]
+        rest = [
+            categories.profile_lift(profile, candidates),
+            *_disliked_features(stats, categories, candidates, disliked),
+            *context_stats.features(context, candidates, stats.text),
+        ]
+        return cls(popularity, rest)
 
 
 def creator_codes(data: Interactions) -> np.ndarray | None:

@@ -30,6 +30,7 @@ from homefeed.models.registry import base_model
 from homefeed.ranking.categories import CategoryStats, profiles_of
 from homefeed.ranking.context import ContextStats, contexts_of
 from homefeed.ranking.features import (
+    ItemColumns,
     ItemStats,
     SourceView,
     candidate_features,
@@ -320,6 +321,7 @@ class RankerRecommender(Recommender):
         }
         reference = reference_items(self.n_items)
         found = []
+        shared: tuple[tuple[int, int, bytes | None], ItemColumns] | None = None
         for row, (history, profile, context) in enumerate(zip(histories, profiles, contexts, strict=True)):
             scores = {name: values[row].astype(np.float64) for name, values in batch.items()}
             blocked = np.zeros(self.n_items, dtype=bool)
@@ -331,6 +333,13 @@ class RankerRecommender(Recommender):
             if views_out is not None:
                 views_out.append(views)
             candidates = candidates_from(views) if chosen is None else chosen
+            if chosen is not None:  # every history rescores the same items: their own columns once
+                key = (id(profile), id(context), None if negative is None else negative.tobytes())
+                if shared is None or shared[0] != key:
+                    columns = ItemColumns.of(
+                        chosen, self.stats, self.categories, self.context, profile, context, negative
+                    )
+                    shared = (key, columns)
             features = candidate_features(
                 views,
                 candidates,
@@ -342,6 +351,7 @@ class RankerRecommender(Recommender):
                 profile,
                 context,
                 negative,
+                shared[1] if shared is not None else None,
             )
             found.append((candidates, features))
         return found
