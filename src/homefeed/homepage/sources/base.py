@@ -56,9 +56,12 @@ class PageServices:
 
     def fits(self, item_id: str, query: PageQuery) -> bool:
         """Active, in the requested category and price range if there are ones, and (as the
-        filters declare) in stock and recent enough."""
+        filters declare) in stock, unlocked by the user's completed items and recent enough."""
         entry = self.catalog.get(item_id)
         if entry is None or not entry.active:
+            return False
+        required = entry.traits.prerequisites if entry.traits is not None else ()
+        if required and self._declared("prerequisites") and not all(i in query.completed for i in required):
             return False
         if query.category is not None and entry.category != query.category:
             return False
