@@ -500,14 +500,9 @@ class RankerRecommender(Recommender):
 
     def _views(self, liked: np.ndarray, disliked: np.ndarray) -> dict[str, SourceView | None]:
         """Each source's view of one history (without profile or context), every item scored."""
-        blocked = np.zeros(self.n_items, dtype=bool)
-        blocked[liked] = True
-        blocked[disliked] = True
-        scores = {
-            name: np.asarray(model.score_new_users([liked], [None]))[0].astype(np.float64)
-            for name, model in self.models.items()
-        }
-        return source_views(scores, blocked, self.per_source, reference_items(self.n_items))
+        seen: list[dict[str, SourceView | None]] = []
+        self._candidates([liked], [None], [None], [disliked], views_out=seen)
+        return seen[0]
 
     def item_vectors(self) -> np.ndarray | None:
         """The first source's item vectors (for "because you liked X" and similar items)."""

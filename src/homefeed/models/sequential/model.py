@@ -561,16 +561,8 @@ class SequentialRecommender(Recommender):
         return vectors
 
     def score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """Scores [len(histories), n_items]; histories are encoded in batches of similar length,
-        so short ones are not padded to the longest."""
-        scores = np.zeros((len(histories), self.n_items), dtype=np.float32)
-        items = self.item_vectors()  # once: while training, every call recomputes the table
-        order = np.argsort([min(len(h), self.settings.max_length) for h in histories], kind="stable")
-        for start in range(0, len(order), 256):
-            rows = order[start : start + 256]
-            users = self.encode_histories([histories[row] for row in rows])
-            scores[rows] = users @ items.T
-        return scores
+        """Scores [len(histories), n_items] (the item table read once: training recomputes it)."""
+        return self._scores_against(histories, self.item_vectors())
 
     def score_new_users_at(
         self,
@@ -578,10 +570,13 @@ class SequentialRecommender(Recommender):
         profiles: Sequence[UserProfile | None],
         items: np.ndarray,
     ) -> np.ndarray:
-        """:meth:`score_histories` of ``items`` only: the histories encoded as there, then
-        multiplied with those items' vectors alone."""
-        scores = np.zeros((len(histories), len(items)), dtype=np.float32)
-        vectors = self.item_vectors()[items]
+        """:meth:`score_histories` of ``items`` only: those items' vectors alone."""
+        return self._scores_against(histories, self.item_vectors()[items])
+
+    def _scores_against(self, histories: Sequence[np.ndarray], vectors: np.ndarray) -> np.ndarray:
+        """Each history's user vector times ``vectors`` [len(histories), len(vectors)]; histories
+        are encoded in batches of similar length, so short ones are not padded to the longest."""
+        scores = np.zeros((len(histories), len(vectors)), dtype=np.float32)
         order = np.argsort([min(len(h), self.settings.max_length) for h in histories], kind="stable")
         for start in range(0, len(order), 256):
             rows = order[start : start + 256]
