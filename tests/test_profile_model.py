@@ -13,6 +13,7 @@ from homefeed.evaluation.dataset import EvalDataset
 from homefeed.evaluation.evaluator import Evaluation
 from homefeed.evaluation.protocols import cold_users
 from homefeed.models import Interactions
+from homefeed.models import profile as profile_module
 from homefeed.models.context import DAY, RequestContext
 from homefeed.models.popularity import PopularityRecommender
 from homefeed.models.profile import ProfileRecommender, profile_groups
@@ -195,3 +196,18 @@ def _seasons_shifted() -> Interactions:
     data = _seasons()
     swapped = np.where(data.items < 5, data.items + 5, np.where(data.items < 10, data.items - 5, data.items))
     return Interactions(data.user_ids, data.item_ids, data.users, swapped, data.weights, data.timestamps)
+
+
+def test_item_lifts_counted_a_block_at_a_time_equal_the_whole_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 100,000 items every co-count at once took GBs, so they are counted in blocks of
+    items; the kept neighbours (ties at the cut included) and their lifts stay the same."""
+    data = _planted()
+    whole = ProfileRecommender(neighbours=3).fit(data)
+    monkeypatch.setattr(profile_module, "PAIR_BLOCK", 7 * len(ITEMS))  # blocks of 7 items
+    blocked = ProfileRecommender(neighbours=3).fit(data)
+    assert (blocked.item_lift != whole.item_lift).nnz == 0
+    assert np.array_equal(blocked.item_lift.indices, whole.item_lift.indices)
+    assert whole.item_lift.getnnz(axis=1).max() == 3
+    # whoever picked 30 picked the blockbusters and the series too: 8 items tied at 3 kept
+    assert set(whole.item_lift[30].indices) <= {0, 1, 2, 3, 31, 32, 33, 34}
+    assert _top(blocked, [30], None, 4) == _top(whole, [30], None, 4)

@@ -23,6 +23,7 @@ from homefeed.models.data import Interactions
 from homefeed.models.sparse_rows import blank_lines, rows_weighted_sum_at
 
 PROFILE_FIELDS = ("gender", "age", "occupation", "location")
+PAIR_BLOCK = 1 << 24  # item pairs counted at once at most (if every pair was picked together)
 ATTRIBUTE = "attributes."  # a field "attributes.plan" reads the profile's attributes["plan"]
 
 
@@ -189,11 +190,21 @@ class ProfileRecommender(Recommender):
 
     def _fit_items(self, picked: sp.csr_matrix, share: np.ndarray) -> None:
         """lift(i | j) = log P(i | j) / P(i) with P(i | j) smoothed towards P(i); up to a constant
-        per j (which never changes a ranking) that is log(1 + together(i, j) / (s * P(i)))."""
-        together = (picked.T @ picked).tocsr().astype(np.float64)
-        together.setdiag(0.0)
-        together.eliminate_zeros()
-        together = _strongest(together, self.neighbours)  # by count: the largest lifts are rare items
+        per j (which never changes a ranking) that is log(1 + together(i, j) / (s * P(i))).
+
+        The co-counts are built a block of items j at a time, each block cut to its strongest
+        before the next: all of them at once took 6 GB at 100,000 items and 10M events."""
+        by_item = picked.T.tocsr()
+        n_items = picked.shape[1]
+        width = max(1, PAIR_BLOCK // max(n_items, 1))
+        blocks = []
+        for start in range(0, n_items, width):
+            together = (by_item[start : start + width] @ picked).astype(np.float64)
+            together.setdiag(0.0, k=start)
+            together.eliminate_zeros()
+            together.sort_indices()  # ties at the cut fall the same way, whatever the blocks
+            blocks.append(_strongest(together, self.neighbours))  # by count: the largest lifts are rare items
+        together = blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr")
         together.data = np.log1p(together.data / (self.smoothing * share[together.indices]))
         self.item_lift = together.astype(np.float32).tocsr()
 
