@@ -212,14 +212,13 @@ class RankerRecommender(Recommender):
         users none of whose next items any source proposed teach nothing and are left out.
         The user's dislikes before their next picks are read as the page reads them."""
         self._set_item_stats(earlier)
-        sequences = earlier.sequences()
-        # every event of each user in time order, sorted once (it takes seconds at 10M events)
+        # every event of each user in time order, sorted once (it takes seconds at 10M events);
+        # only the drawn users' rows are kept (every user's histories are GBs at 10M events)
         ordered = earlier.user_rows(positive_only=False)
-        everything = [(earlier.items[rows], earlier.weights[rows]) for rows in ordered]
-        moments = [earlier.timestamps[rows] for rows in ordered]
         latest = np.array([rows[-1] if len(rows) else -1 for rows in ordered], dtype=np.int64)
-        del ordered
         users = self._training_users(sorted(targets))
+        rows_of = {user: ordered[user] for user in users}
+        del ordered
         rng = np.random.default_rng(self.seed)
         parts: dict[bool, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {
             False: ([], [], []),
@@ -227,10 +226,13 @@ class RankerRecommender(Recommender):
         }
         for start in range(0, len(users), BATCH):
             chunk = users[start : start + BATCH]
-            histories = [sequences[user][0] for user in chunk]
+            events = [rows_of[user] for user in chunk]
+            histories = [earlier.items[rows][earlier.weights[rows] > 0] for rows in events]
             disliked = [
-                everything[user][0][(everything[user][1] < 0) & (moments[user] < first_target[user])]
-                for user in chunk
+                earlier.items[rows][
+                    (earlier.weights[rows] < 0) & (earlier.timestamps[rows] < first_target[user])
+                ]
+                for user, rows in zip(chunk, events, strict=True)
             ]
             profiles, contexts = profiles_of(earlier, chunk), contexts_of(earlier, chunk, latest)
             found = self._candidates(histories, profiles, contexts, disliked)
