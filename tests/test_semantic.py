@@ -17,7 +17,7 @@ from homefeed.encoders.loading import shared_encoder
 from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.understanding.interests import parse_interests
-from homefeed.understanding.semantic import SemanticSpace
+from homefeed.understanding.semantic import SemanticSpace, embed_interests
 from homefeed.vectors import VectorIndex
 
 
@@ -96,6 +96,20 @@ def semantic(space_items: list[Item]) -> SemanticSpace:
 
 def _categories(space: SemanticSpace, item_ids: list[str]) -> list[str]:
     return [item_id[:2] for item_id in item_ids]
+
+
+def test_equal_interest_texts_share_one_read_only_embedding() -> None:
+    """Half a million users type a few hundred different texts: each text is embedded and
+    stacked once, so memory grows with the texts, not the users."""
+    texts = ["jazz and cooking, not horror", "space", "jazz and cooking, not horror", ""]
+    queries = embed_interests(texts, shared_encoder())
+    assert queries[0] is queries[2] and queries[0] is not queries[1]
+    assert queries[0].liked.shape == (2, shared_encoder().dimension) and len(queries[0].disliked) == 1
+    assert queries[3].liked.shape == (0, shared_encoder().dimension)
+    alone = embed_interests(["jazz and cooking, not horror"], shared_encoder())[0]
+    assert np.allclose(alone.liked, queries[2].liked, atol=1e-5)
+    with pytest.raises(ValueError, match="read-only"):
+        queries[0].liked[0, 0] = 1.0
 
 
 def test_history_and_interests_find_items_of_the_same_topic(semantic: SemanticSpace) -> None:

