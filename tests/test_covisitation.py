@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from homefeed.models import Interactions
+from homefeed.models import Interactions, covisitation
 from homefeed.models.covisitation import CovisitationRecommender
 
 WEIGHTS = {"click": 1.0, "dislike": -2.0}
@@ -125,3 +126,24 @@ def test_pairs_are_counted_one_distance_at_a_time_to_the_known_weights() -> None
         expected[first, second] += weight
         expected[second, first] += weight
     assert np.allclose(counts, expected)
+
+
+def test_counting_a_block_of_items_at_a_time_gives_the_same_neighbours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 10M events every pair at once took GBs, so a large log is counted a block of items
+    at a time (each item's total first): the kept neighbours and their weights do not change."""
+    data = _sessions()
+    whole = CovisitationRecommender(window=6, neighbours=3).fit(data)
+    monkeypatch.setattr(covisitation, "PAIR_BLOCK", 500)  # about 5 items' pairs a block
+    pairs = covisitation._Pairs(whole.sequences, 6, 0.9)
+    blocks = pairs.row_blocks(data.n_items, 500)
+    assert len(blocks) > 3 and blocks[0][0] == 0 and blocks[-1][1] == data.n_items
+    assert all(stop == start for (_, stop), (start, _) in itertools.pairwise(blocks))
+    blocked = CovisitationRecommender(window=6, neighbours=3).fit(data)
+    assert np.array_equal(blocked.similarity.indptr, whole.similarity.indptr)
+    assert np.array_equal(blocked.similarity.indices, whole.similarity.indices)
+    assert np.array_equal(blocked.similarity.data, whole.similarity.data)
+    # each session item's strongest neighbours are its own session's items
+    first = whole.item_ids.index("i000")
+    assert set(_ids(whole, whole.similarity[first].indices)) <= {"i001", "i002", "i003", HUB}

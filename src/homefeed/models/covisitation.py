@@ -11,7 +11,7 @@ weighing most.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,8 @@ from homefeed.models.sparse_rows import (
     rows_weighted_sum,
     rows_weighted_sum_at,
 )
+
+PAIR_BLOCK = 1 << 26  # pairs of items counted at once at most (a GB or so while counted)
 
 
 class CovisitationRecommender(Recommender):
@@ -65,31 +67,39 @@ class CovisitationRecommender(Recommender):
 
     def _fit(self, data: Interactions) -> None:
         self.sequences = [items for items, _ in data.sequences()]
-        counts = self._pair_counts(self.sequences, data.n_items)
-        totals = np.asarray(counts.sum(axis=1)).ravel() + 1.0
-        damp = sp.diags((totals**-self.popularity_exponent).astype(np.float32))
-        self.similarity = _strongest(sp.csr_matrix(damp @ counts @ damp), self.neighbours)
+        pairs = _Pairs(self.sequences, self.window, self.decay)
+        blocks = pairs.row_blocks(data.n_items, PAIR_BLOCK)
+        whole = self._pair_counts_of(pairs, *blocks[0], data.n_items) if len(blocks) == 1 else None
+
+        def counts_of(start: int, stop: int) -> sp.csr_matrix:
+            return whole if whole is not None else self._pair_counts_of(pairs, start, stop, data.n_items)
+
+        # a row's damping needs every item's total, so a catalog in several blocks is counted twice
+        totals = np.concatenate([np.asarray(counts_of(*block).sum(axis=1)).ravel() for block in blocks]) + 1.0
+        damping = (totals**-self.popularity_exponent).astype(np.float32)
+        similar = [
+            _strongest(
+                sp.csr_matrix(sp.diags(damping[start:stop]) @ counts_of(start, stop) @ sp.diags(damping)),
+                self.neighbours,
+            )
+            for start, stop in blocks
+        ]
+        self.similarity = similar[0] if len(similar) == 1 else sp.vstack(similar, format="csr")
 
     def _pair_counts(self, sequences: list[np.ndarray], n_items: int) -> sp.csr_matrix:
         """Symmetric [n_items, n_items] weighted counts of pairs within ``window`` events
-        (a session logs its items in no reliable order, so both directions count). Counted one
-        distance at a time and summed: memory holds the distinct pairs and one distance's
-        pairs, not every pair of the window at once (at 10M events and a window of 20 those
-        would take about 8 GB)."""
-        counts = sp.csr_matrix((n_items, n_items), dtype=np.float32)
-        for step in range(1, self.window + 1):
-            long_enough = [sequence for sequence in sequences if len(sequence) > step]
-            if not long_enough:
-                break
-            earlier = np.concatenate([sequence[:-step] for sequence in long_enough])
-            later = np.concatenate([sequence[step:] for sequence in long_enough])
-            weight = np.full(2 * len(earlier), self.decay ** (step - 1), dtype=np.float32)
-            pairs = sp.coo_matrix(
-                (weight, (np.concatenate([earlier, later]), np.concatenate([later, earlier]))),
-                shape=(n_items, n_items),
-            ).tocsr()  # this distance's repeated pairs summed
-            counts = counts + pairs
-        counts.setdiag(0.0)  # an item picked twice is not its own neighbour
+        (a session logs its items in no reliable order, so both directions count)."""
+        return self._pair_counts_of(_Pairs(sequences, self.window, self.decay), 0, n_items, n_items)
+
+    def _pair_counts_of(self, pairs: _Pairs, start: int, stop: int, n_items: int) -> sp.csr_matrix:
+        """Rows ``start:stop`` of the pair counts. Counted one distance at a time and summed:
+        memory holds these rows' distinct pairs and one distance's pairs, not every pair of the
+        window at once (at 10M events and a window of 20 those would take about 8 GB)."""
+        counts = sp.csr_matrix((stop - start, n_items), dtype=np.float32)
+        for rows, columns, weight in pairs.by_distance(start, stop):
+            found = sp.coo_matrix((weight, (rows - start, columns)), shape=(stop - start, n_items))
+            counts = counts + found.tocsr()  # this distance's repeated pairs summed
+        counts.setdiag(0.0, k=start)  # an item picked twice is not its own neighbour
         counts.eliminate_zeros()
         return counts
 
@@ -187,6 +197,59 @@ class CovisitationRecommender(Recommender):
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.similarity = csr_from_arrays("similarity", arrays)
         self.sequences = unpack_sequences(arrays["sequence_lengths"], arrays["sequence_items"])
+
+
+class _Pairs:
+    """The pairs of items within ``window`` events of each other in the same sequence, one
+    distance at a time, both directions, weighted ``decay`` per step further."""
+
+    def __init__(self, sequences: Sequence[np.ndarray], window: int, decay: float) -> None:
+        lengths = np.array([len(sequence) for sequence in sequences], dtype=np.int64)
+        self.items = np.concatenate(sequences).astype(np.int64) if len(sequences) else np.zeros(0, np.int64)
+        self.owner = np.repeat(np.arange(len(lengths)), lengths)
+        self.window = window
+        self.decay = decay
+
+    def _distance(self, step: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (earlier, later) items ``step`` apart, sequence by sequence; None when no
+        sequence is that long."""
+        same = self.owner[:-step] == self.owner[step:] if step < len(self.owner) else np.zeros(0, bool)
+        if not same.any():
+            return None
+        return self.items[:-step][same], self.items[step:][same]
+
+    def by_distance(
+        self, start: int = 0, stop: int | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per distance, the pairs (rows, columns, weights), only those whose first item is in
+        ``start:stop`` when ``stop`` is given."""
+        for step in range(1, self.window + 1):
+            found = self._distance(step)
+            if found is None:
+                return
+            earlier, later = found
+            rows, columns = np.concatenate([earlier, later]), np.concatenate([later, earlier])
+            if stop is not None:
+                inside = (rows >= start) & (rows < stop)
+                rows, columns = rows[inside], columns[inside]
+            yield rows, columns, np.full(len(rows), self.decay ** (step - 1), dtype=np.float32)
+
+    def row_blocks(self, n_items: int, most: int) -> list[tuple[int, int]]:
+        """Consecutive item ranges whose pairs number about ``most`` at most (a single item with
+        more is a block of its own): the whole catalog at once when they all fit."""
+        per_item = np.zeros(n_items, dtype=np.int64)
+        for rows, _, _ in self.by_distance():
+            per_item += np.bincount(rows, minlength=n_items)
+        if per_item.sum() <= most:
+            return [(0, n_items)]
+        blocks, start, held = [], 0, 0
+        for item, count in enumerate(per_item.tolist()):
+            if held and held + count > most:
+                blocks.append((start, item))
+                start, held = item, 0
+            held += count
+        blocks.append((start, n_items))
+        return blocks
 
 
 def _strongest(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
