@@ -65,6 +65,54 @@ def test_a_failed_reread_keeps_the_previous_value() -> None:
     assert value.get() == 3
 
 
+def test_the_first_read_begins_at_start_and_a_page_during_it_waits_for_it_not_a_second() -> None:
+    """At 10M events the first reads took 45 s: a worker begins them as it starts, and a page
+    that comes meanwhile waits for that read instead of running another."""
+    release, calls = threading.Event(), []
+
+    def load() -> int:
+        calls.append(1)
+        release.wait(5)
+        return len(calls)
+
+    value = Refreshed(load, ttl=60, name="test")
+    thread = value.warm()
+    assert thread is not None and not value.loaded
+    assert value.warm() is None  # already being read
+    got: list[int] = []
+    page = threading.Thread(target=lambda: got.append(value.get()))
+    page.start()
+    time.sleep(0.05)
+    assert not got  # the page waits for the warm-up's read
+    release.set()
+    page.join(5)
+    thread.join(5)
+    assert got == [1] and calls == [1] and value.loaded and value.warm() is None
+
+
+def test_a_failed_warm_up_is_begun_again_and_readiness_waits_for_it(store: Store, tmp_path: Path) -> None:
+    outcomes: list[int | Exception] = [RuntimeError("database away"), 2]
+
+    def load() -> int:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    value = Refreshed(load, ttl=60, name="test")
+    thread = value.warm()
+    assert thread is not None
+    thread.join(5)
+    assert not value.loaded  # the failure is logged; nothing is served from it
+    again = value.warm()
+    assert again is not None
+    again.join(5)
+    assert value.loaded and value.get() == 2
+    live = LiveStats(store, Settings(data_dir=tmp_path), FixedClock(1_000_000.0))
+    assert live.warmed(wait=5.0)  # an empty log is read at once
+    assert live.popular() == [] and live.trending() == []
+
+
 def test_a_slow_reread_spaces_out_the_next_ones() -> None:
     """A read taking 50 ms with ``busy_share`` 0.1 is not repeated for 0.5 s, whatever the ttl."""
     calls: list[float] = []

@@ -60,6 +60,25 @@ class LiveStats:
         self._noting = threading.Lock()
         self._counts: dict[tuple[tuple[str, ...], float], Refreshed[list[tuple[str, int]]]] = {}
 
+    def warm(self) -> None:
+        """Begin the first reads of the aggregates in the background (see ``Refreshed.warm``)."""
+        for aggregate in self._aggregates():
+            aggregate.warm()
+
+    def warmed(self, wait: float = 0.0) -> bool:
+        """Whether every aggregate has been read once, waiting up to ``wait`` seconds for it
+        (a read that failed is begun again)."""
+        self.warm()
+        deadline = time.monotonic() + wait
+        while not all(aggregate.loaded for aggregate in self._aggregates()):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _aggregates(self) -> tuple[Refreshed[Any], ...]:
+        return (self._popular, self._trending, self._exposure)
+
     def _through(self, name: str, load: Callable[[], V], decode: Callable[[Any], V]) -> Callable[[], V]:
         return load if self.shared is None else self.shared.through(name, load, decode)
 

@@ -55,18 +55,45 @@ class Refreshed(Generic[V]):
         self._value: tuple[float, V] | None = None
         self._wait = ttl  # seconds between re-reads: ttl, or more after slow ones
         self._refreshing = threading.Lock()
+        self._first = threading.Lock()  # one first read: a reader that comes during it waits for it
 
     def get(self) -> V:
         current = self._value
         if current is None:
-            value = self._timed_load()
-            self._value = (time.monotonic(), value)
-            return value
+            return self._first_value()
         if time.monotonic() - current[0] >= self._wait and self._refreshing.acquire(blocking=False):
             threading.Thread(
                 target=self._refresh, args=(current[1],), name=f"refresh-{self.name}", daemon=True
             ).start()
         return current[1]
+
+    @property
+    def loaded(self) -> bool:
+        return self._value is not None
+
+    def warm(self) -> threading.Thread | None:
+        """Begin the first read in the background (at 10M events the slowest takes half a
+        minute, which a worker's first page would otherwise wait); None when it is read or
+        being read. After a failed read, a call tries again."""
+        if self._value is not None or self._first.locked():
+            return None
+        thread = threading.Thread(target=self._warm, name=f"warm-{self.name}", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm(self) -> None:
+        try:
+            self._first_value()
+        except Exception:
+            logger.exception("reading %s failed; the first page that needs it reads it again", self.name)
+
+    def _first_value(self) -> V:
+        with self._first:
+            current = self._value
+            if current is None:
+                current = (time.monotonic(), self._timed_load())
+                self._value = current
+            return current[1]
 
     def _timed_load(self) -> V:
         began = time.monotonic()

@@ -106,6 +106,7 @@ class Runtime:
             impressions if settings.log_impressions else None,
             SemanticSources(semantic, catalog) if semantic is not None else None,
         )
+        builder.services.live.warm()  # its first page need not wait for the logs' aggregates
         runtime = cls(settings, store, catalog, builder, impressions, semantic)
         runtime.catalog_sync = CatalogSync(
             store, runtime.items_written, runtime.item_deleted, loaded_at, versions

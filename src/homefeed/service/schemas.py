@@ -133,6 +133,11 @@ class Readiness(BaseModel):
     store: bool
     model_version: str | None
     items: int
+    live_aggregates: bool = Field(
+        True,
+        description="The logs' live aggregates (trending, exposure) have been read once: a worker "
+        "reads them as it starts, which takes seconds on a large log.",
+    )
     degradations: list[str] = Field(
         default_factory=list,
         description="Parts that are off or stale (a text index, a quarantined version), and why.",

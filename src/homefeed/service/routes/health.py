@@ -11,6 +11,7 @@ from homefeed.service.errors import error_response
 from homefeed.service.schemas import ErrorBody, Health, QuarantinedVersion, Readiness, ReloadResult
 
 router = APIRouter(tags=["operations"])
+AGGREGATES_WAIT = 2.0  # seconds /readyz waits for the first reads of the live aggregates
 
 
 @router.get("/healthz", response_model=Health)
@@ -21,11 +22,13 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 def readyz(runtime: RuntimeDep, response: Response) -> Readiness:
-    """Ready when the store answers and a trained model is loaded; ``degradations`` lists what
-    is off or stale either way."""
+    """Ready when the store answers, a trained model is loaded and the live aggregates have
+    been read once; ``degradations`` lists what is off or stale either way."""
     store_ok = runtime.store.ping()
     version = runtime.homepages.model_version
-    ready = store_ok and version is not None
+    # a small log is read in milliseconds: a probe right after start waits that long, not a 503
+    aggregates = store_ok and runtime.homepages.services.live.warmed(wait=AGGREGATES_WAIT)
+    ready = store_ok and version is not None and aggregates
     if not ready:
         response.status_code = 503
     return Readiness(
@@ -33,6 +36,7 @@ def readyz(runtime: RuntimeDep, response: Response) -> Readiness:
         store=store_ok,
         model_version=version,
         items=len(runtime.catalog),
+        live_aggregates=aggregates,
         degradations=list(runtime.degradations.values()),
     )
 
