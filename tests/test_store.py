@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -256,6 +257,29 @@ def test_a_logged_page_becomes_one_impression_row_per_item_in_page_order(store: 
     assert store.logs.shown_items("u1", ["r2", "r1"]) == ["i1", "i3", "i1"]
     assert store.logs.ignored_items("u1", shown_at_least=2, since=0.0) == {"i1"}
     assert store.logs.item_exposure(["click"], since=0.0) == {"i3": (1, 0), "i1": (2, 0)}
+
+
+def test_a_page_built_before_its_user_was_deleted_is_not_written_after_the_deletion(store: Store) -> None:
+    """Impressions wait a second to be written in a batch; a deletion (through any worker) in
+    between would otherwise find the deleted user's pages back in the log: a cursor of theirs
+    was followed again once (the multi-worker test)."""
+    store.upsert_users([User(id="gone"), User(id="stays")])
+    built = time.time() - 1.0
+    assert store.delete_user("gone")
+    shown = (("i1", 0, "main", "popular"),)
+    store.logs.log_pages(
+        [
+            ShownPage("r1", "gone", None, built, "exp", "a", shown, (("exp", "a"),)),
+            ShownPage("r2", "stays", None, built, None, None, shown),
+        ]
+    )
+    assert store.logs.shown_items("gone", ["r1"]) == []
+    assert store.logs.shown_items("stays", ["r2"]) == ["i1"]
+    # both pages were shown: the per-item daily counts carry no user and keep them
+    assert store.logs.item_exposure(["click"], since=0.0) == {"i1": (2, 0)}
+    store.upsert_users([User(id="gone")])  # the same id again, later: their new pages are theirs
+    store.logs.log_pages([ShownPage("r3", "gone", None, time.time() + 1.0, None, None, shown)])
+    assert store.logs.shown_items("gone", ["r3"]) == ["i1"]
 
 
 def test_impressions_of_several_pages_are_grouped_back_into_their_pages() -> None:

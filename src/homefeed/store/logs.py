@@ -6,6 +6,7 @@ indexes and the attribution rule (``schema.follows_impression``) are kept in one
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -24,6 +25,7 @@ from homefeed.store.schema import (
     impressions,
     item_impressions,
     items,
+    user_changes,
 )
 
 # built once: constructing a statement on every request cost more than running it
@@ -357,23 +359,25 @@ class Logs:
         of ten per item, and holds the GIL that much less while pages are built beside it."""
         if not pages:
             return
-        params = [
-            {
-                "request_id": page.request_id,
-                "user_id": page.user_id,
-                "model_version": page.model_version,
-                "ts": page.timestamp,
-                "experiment": page.experiment,
-                "arm": page.arm,
-                "items": json.dumps(page.items),
-            }
-            for page in pages
-        ]
         counted = Counter(
             (item_id, int(page.timestamp // DAY)) for page in pages for item_id, *_ in page.items
         )
         with self.engine.begin() as connection:
-            connection.execute(_expand_page(connection), params)
+            kept = _not_deleted_since(connection, pages)
+            params = [
+                {
+                    "request_id": page.request_id,
+                    "user_id": page.user_id,
+                    "model_version": page.model_version,
+                    "ts": page.timestamp,
+                    "experiment": page.experiment,
+                    "arm": page.arm,
+                    "items": json.dumps(page.items),
+                }
+                for page in kept
+            ]
+            if params:
+                connection.execute(_expand_page(connection), params)
             add_counts = insert(connection, item_impressions)
             add_counts = add_counts.on_conflict_do_update(
                 index_elements=["item_id", "day"],
@@ -382,8 +386,23 @@ class Logs:
             # sorted: concurrent writers take the rows' locks in one order (no deadlock)
             counts = [{"item_id": i, "day": d, "shown": n} for (i, d), n in sorted(counted.items())]
             connection.execute(add_counts, counts)
-            seen = ((name, page.user_id, arm, page.timestamp) for page in pages for name, arm in page.arms)
+            seen = ((name, page.user_id, arm, page.timestamp) for page in kept for name, arm in page.arms)
             record_exposures(connection, seen)
+
+
+def _not_deleted_since(connection: sa.Connection, pages: Sequence[ShownPage]) -> list[ShownPage]:
+    """The pages whose user was not deleted after the page was built. Impressions wait about a
+    second to be written in a batch: a deletion in between (through any worker) must not see
+    them written after it. The per-item daily counts carry no user and count every page."""
+    users = sorted({page.user_id for page in pages})
+    deleted = dict(
+        connection.execute(
+            sa.select(user_changes.c.user_id, sa.func.max(user_changes.c.at))
+            .where(user_changes.c.deleted, user_changes.c.user_id.in_(users))
+            .group_by(user_changes.c.user_id)
+        ).all()
+    )
+    return [page for page in pages if page.timestamp > deleted.get(page.user_id, -math.inf)]
 
 
 _IMPRESSION_COLUMNS = (
