@@ -149,9 +149,12 @@ def test_an_event_can_be_named_by_the_next_page(client_and_store: tuple[TestClie
     assert client.post("/v1/events", json={"events": [event]}).status_code == 200
     page = client.get("/v1/users/newcomer/homepage?n=10").json()
     assert page["degraded"] is False and bought not in {item["item_id"] for item in page["items"]}
-    # one liked item: the personal row is what people who bought it pick (homepage.short_history)
+    # one liked item: the personal row is what people who bought it pick (homepage.short_history);
+    # the rest is exploration's two slots and what trended in the imported log, read as the
+    # service started (live aggregates are re-read every LIVE_TTL seconds, not per event)
     personal = [item for item in page["items"] if item["source"] == "profile"]
-    assert len(personal) >= 8 and all(item["explanation"]["evidence"] == [bought] for item in personal)
+    assert {item["source"] for item in page["items"]} <= {"profile", "explore", "trending"}
+    assert len(personal) >= 7 and all(item["explanation"]["evidence"] == [bought] for item in personal)
     title = client.get(f"/v1/items/{bought}").json()["title"]
     assert page["sections"][0] == {
         "key": "profile",
@@ -163,7 +166,7 @@ def test_an_event_can_be_named_by_the_next_page(client_and_store: tuple[TestClie
     assert client.post("/v1/events", json={"events": events}).status_code == 200
     page = client.get("/v1/users/newcomer/homepage?n=10").json()  # three liked: the personal models
     personal = [item for item in page["items"] if item["source"] in {"covisitation", "als"}]
-    assert len(personal) >= 8 and all(
+    assert len(personal) >= 7 and all(
         item["explanation"]["evidence"][0] in [bought, *more] for item in personal
     )
     assert page["sections"][0]["title"].startswith("Because you liked")
