@@ -204,16 +204,16 @@ class _Pairs:
     distance at a time, both directions, weighted ``decay`` per step further."""
 
     def __init__(self, sequences: Sequence[np.ndarray], window: int, decay: float) -> None:
-        lengths = np.array([len(sequence) for sequence in sequences], dtype=np.int64)
-        self.items = np.concatenate(sequences).astype(np.int64) if len(sequences) else np.zeros(0, np.int64)
-        self.owner = np.repeat(np.arange(len(lengths)), lengths)
+        packed = pack_sequences(sequences)
+        self.items = packed["sequence_items"]
+        self.owner = np.repeat(np.arange(len(sequences)), packed["sequence_lengths"])
         self.window = window
         self.decay = decay
 
     def _distance(self, step: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The (earlier, later) items ``step`` apart, sequence by sequence; None when no
         sequence is that long."""
-        same = self.owner[:-step] == self.owner[step:] if step < len(self.owner) else np.zeros(0, bool)
+        same = self.owner[:-step] == self.owner[step:]  # both empty once step passes the end
         if not same.any():
             return None
         return self.items[:-step][same], self.items[step:][same]

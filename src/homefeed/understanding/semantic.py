@@ -45,8 +45,11 @@ def embed_interests(texts: Sequence[str], encoder: TextEncoder) -> list[Interest
     vectors = dict(zip(phrases, encoder.encode(phrases), strict=True)) if phrases else {}
 
     def stack(chosen: Sequence[str]) -> np.ndarray:
-        found = np.stack([vectors[phrase] for phrase in chosen]) if chosen else None
-        stacked = np.zeros((0, encoder.dimension), dtype=np.float32) if found is None else found
+        stacked = (
+            np.stack([vectors[phrase] for phrase in chosen])
+            if chosen
+            else np.zeros((0, encoder.dimension), dtype=np.float32)
+        )
         stacked.flags.writeable = False
         return stacked
 
