@@ -147,3 +147,24 @@ def test_counting_a_block_of_items_at_a_time_gives_the_same_neighbours(
     # each session item's strongest neighbours are its own session's items
     first = whole.item_ids.index("i000")
     assert set(_ids(whole, whole.similarity[first].indices)) <= {"i001", "i002", "i003", HUB}
+
+
+def test_retrieval_reads_only_the_latest_likes_pairs_and_matches_the_full_scores() -> None:
+    """A page's retrieval sums the latest likes' stored pairs, not every item: the same items,
+    order and scores as the best of the full score row, ties by index, no zero-evidence item."""
+    from homefeed.models.base import UserQuery, best
+
+    data = _sessions(n_users=120, seed=3)
+    model = CovisitationRecommender(window=4, recent=3).fit(data)
+    rng = np.random.default_rng(1)
+    for trial in range(30):
+        items = rng.choice(model.n_items, size=int(rng.integers(0, 6)))  # repeats allowed
+        weights = rng.choice([1.0, 2.0, -2.0], size=len(items))
+        allowed = rng.random(model.n_items) > 0.3
+        n = int(rng.integers(1, 15))
+        found = model.retrieve(UserQuery(items, weights), allowed, n)
+        expected, scores = best(model.score_history(items, weights), allowed, n)
+        keep = scores > 0
+        assert found.scores is not None
+        assert found.indices.tolist() == expected[keep].tolist(), trial
+        assert np.array_equal(found.scores, scores[keep]), trial

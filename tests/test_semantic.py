@@ -3,7 +3,7 @@ the homepage (new items and new users) with no retraining. Uses the real bundled
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from homefeed.domain import Item
 from homefeed.encoders.loading import shared_encoder
 from homefeed.service import create_app
 from homefeed.store import Store
+from homefeed.understanding import semantic as semantic_module
 from homefeed.understanding.interests import parse_interests
 from homefeed.understanding.semantic import SemanticSpace, embed_interests
 from homefeed.vectors import VectorIndex
@@ -123,6 +124,64 @@ def test_history_and_interests_find_items_of_the_same_topic(semantic: SemanticSp
     assert avoided and {item[:2] for item in avoided} == {"ja"}
     similar = semantic.similar("ja0", 3, lambda _: True)
     assert _categories(semantic, [hit.item_id for hit in similar]) == ["ja"] * 3
+
+
+class CountingEncoder:
+    """The bundled encoder, counting the phrases it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.inner = shared_encoder()
+        self.model_id, self.dimension = self.inner.model_id, self.inner.dimension
+        self.encoded: list[str] = []
+
+    def encode(self, texts: Sequence[str], on_progress: object = None) -> np.ndarray:
+        self.encoded += texts
+        return self.inner.encode(texts)
+
+
+def test_texts_share_their_phrases_dislikes_and_nearest_items(
+    space_items: list[Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of users type a few hundred texts made of a few dozen phrases: a new text of
+    known phrases is not embedded again, a disliked phrase's items are found once, and each
+    liked phrase's nearest items come from a pool shared by its texts, with the same answers
+    as searching the index for every text."""
+    encoder = CountingEncoder()
+    space = SemanticSpace.build(space_items, encoder)
+    encoder.encoded.clear()
+    space.interest_query("jazz and cooking, not space")
+    space.interest_query("cooking, not space, no jazz")  # every phrase known
+    assert sorted(encoder.encoded) == ["cooking", "jazz", "space"]
+    ids, vectors = space.index.snapshot()
+    for text in ["jazz and cooking, not space", "cooking, not space, no jazz", "space but no cooking"]:
+        disliked = space.interest_query(text).disliked
+        similarity = vectors @ disliked.T  # every phrase at once, as one text was before
+        middle = np.median(similarity, axis=0)
+        cut = middle + 0.5 * (similarity.max(axis=0) - middle)
+        assert space.avoided(text) == {ids[row] for row in np.flatnonzero((similarity >= cut).any(axis=1))}
+    assert space.avoided("cooking, not space, no jazz") is space.avoided("cooking, not space, no jazz")
+    cases = [
+        ("jazz and cooking", set(), lambda _: True),
+        ("jazz and cooking", {"ja0", "co1"}, lambda item: item != "ja2"),
+        ("space", {"sp0"}, lambda item: item.startswith("co")),  # a pool of 8 runs short
+    ]
+    for pool in (len(space_items) + 1, 8):  # every item in the pool, then the nearest 8
+        monkeypatch.setattr(semantic_module, "PHRASE_POOL", pool)
+        space.forget_interests()
+        for text, exclude, accept in cases:
+            query, avoid = space.interest_query(text), space.avoided(text)
+            searched = [
+                [
+                    hit
+                    for hit in space.index.search_filtered(v, 6, accept, exclude)
+                    if hit.item_id not in avoid
+                ]
+                for v in query.liked
+            ]
+            assert space.interest_lists(text, 3, accept, exclude) == searched
+    space.forget_interests()
+    space.interest_query("cooking")
+    assert encoder.encoded[-1:] == ["cooking"]  # a changed profile's phrases are read again
 
 
 def test_only_new_or_changed_items_are_embedded_again(space_items: list[Item], tmp_path: Path) -> None:

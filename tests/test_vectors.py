@@ -13,7 +13,7 @@ from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.training.trainer import train_bundle
 from homefeed.training.versions import load_bundle
-from homefeed.vectors import IndexConfig, VectorIndex
+from homefeed.vectors import Exclusion, IndexConfig, VectorIndex
 
 from .conftest import load_folder
 
@@ -95,6 +95,41 @@ def test_one_exclusion_searched_again_after_a_write_sees_the_write() -> None:
     index.add(["twin"], vectors[0][None, :])
     again = [hit.item_id for hit in index.search(vectors[0], 2, withheld)[0]]
     assert again == ["twin", ids[best[4]]]  # the write is seen, the exclusion still holds
+
+
+class CountedSet(frozenset[str]):
+    """A frozenset that counts how often it is read item by item."""
+
+    reads = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        CountedSet.reads += 1
+        return super().__iter__()
+
+
+def test_a_large_shared_part_of_an_exclusion_is_mapped_to_slots_once_per_revision() -> None:
+    """Every page of one stated dislike shares its thousands of items: the index reads them
+    once per revision, and each page's exclusion (that part plus its own few) still holds."""
+    vectors = unit(3000)
+    ids = [f"i{n}" for n in range(3000)]
+    index = VectorIndex.build(ids, vectors)
+    best = exact_top(vectors, vectors[0], 1500)
+    disliked = CountedSet(ids[i] for i in best[1:1200])  # shared, past the size worth keeping
+    CountedSet.reads = 0
+    for page in range(3):
+        seen = {ids[best[1200 + page]]}  # each page's own
+        hits = index.search(vectors[0], 3, Exclusion(seen, disliked))[0]
+        assert [hit.item_id for hit in hits] == [
+            ids[i] for i in [best[0], *best[1200:1204]] if ids[i] not in seen
+        ][:3]
+        assert [hit.item_id for hit in hits] == [
+            hit.item_id for hit in index.search(vectors[0], 3, seen | disliked)[0]
+        ]
+    assert CountedSet.reads == 1
+    index.add(["twin"], vectors[0][None, :])
+    hits = index.search(vectors[0], 2, Exclusion({"i0"}, disliked))[0]
+    assert [hit.item_id for hit in hits] == ["twin", ids[best[1200]]] and CountedSet.reads == 2
+    assert "i0" in Exclusion({"i0"}, disliked) and len(Exclusion({"i0"}, {"i0", "i1"})) == 2
 
 
 def test_many_removals_compact_the_index_without_changing_answers() -> None:

@@ -21,7 +21,7 @@ from homefeed.models.base import Recommender, UserQuery
 from homefeed.models.context import RequestContext
 from homefeed.store import StoredEvent
 from homefeed.training.versions import ModelBundle
-from homefeed.vectors import VectorIndex
+from homefeed.vectors import Exclusion, VectorIndex
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,10 +143,10 @@ class PageQuery:
         return any(weight > 0 for weight in self.weights)
 
     @cached_property
-    def withheld(self) -> frozenset[str]:
+    def withheld(self) -> Exclusion:
         """Items no source but a continue row proposes: seen, excluded, disliked, ignored, or
-        started and not finished."""
-        return frozenset().union(self.seen, self.excluded, self.disliked, self.ignored, self.resumable)
+        started and not finished (kept apart: the disliked items are shared between pages)."""
+        return Exclusion(self.seen, self.excluded, self.disliked, self.ignored, self.resumable)
 
     def withholds(self, item_id: str) -> bool:
         return (

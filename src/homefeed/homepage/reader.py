@@ -6,7 +6,9 @@ seconds; a part that cannot be read is left out and named, so the page says so."
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
@@ -28,6 +30,7 @@ from homefeed.store import Store, StoredEvent
 logger = logging.getLogger(__name__)
 PROFILE_TTL = 30.0  # seconds a user's profile is served from memory
 IGNORED_TTL = 60.0  # seconds a user's ignored items are served from memory
+DISLIKE_ROWS = 256  # stated dislikes whose items' rows are kept per served version
 
 
 class QueryReader:
@@ -47,6 +50,12 @@ class QueryReader:
         self._prerequisites = prerequisites  # items naming prerequisites, and theirs (the catalog's)
         self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
         self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
+        # the served version's rows of each stated dislike's items (see _disliked_rows)
+        self._dislike_rows: tuple[ServedVersion | None, OrderedDict[AbstractSet[str], np.ndarray]] = (
+            None,
+            OrderedDict(),
+        )
+        self._rows_lock = threading.Lock()
 
     def read(
         self,
@@ -89,8 +98,9 @@ class QueryReader:
             allowed = self._allowed(served.masks, declared, category, price, oldest)
             index_of = served.vocabulary.item_index
             locked = self._locked(completed) if "prerequisites" in declared.filters else ()
-            withheld = chain(seen, excluded, disliked, ignored, resumable, locked)
+            withheld = chain(seen, excluded, ignored, resumable, locked)
             allowed[[index for index in map(index_of, withheld) if index is not None]] = False
+            allowed[self._disliked_rows(served, disliked)] = False
             allowed.flags.writeable = False  # stages read the mask; a source that narrows it copies it
             history = _history(events, weights, index_of)
         query = PageQuery(
@@ -152,9 +162,35 @@ class QueryReader:
         return self._profiles.holds(user_id) or self._ignored.holds(user_id)
 
     def forget_user(self, user_id: str) -> None:
-        """Drop what is cached about a user whose profile was just written or deleted."""
+        """Drop what is cached about a user whose profile was just written or deleted (and
+        what was found from stated dislikes: the texts are read again)."""
         self._profiles.forget(user_id)
         self._ignored.forget(user_id)
+        with self._rows_lock:
+            self._dislike_rows = (None, OrderedDict())
+
+    def _disliked_rows(self, served: ServedVersion, disliked: AbstractSet[str]) -> np.ndarray:
+        """The served version's rows of a stated dislike's items. That set is one object per
+        interest text, shared by its pages, and thousands of items strong for a broad topic:
+        mapped once per version (the last ``DISLIKE_ROWS`` sets), not on every page."""
+        if not disliked:
+            return np.zeros(0, dtype=np.int64)
+        with self._rows_lock:
+            version, rows = self._dislike_rows
+            if version is not served:
+                version, rows = served, OrderedDict()
+                self._dislike_rows = (version, rows)
+            found = rows.get(disliked)
+            if found is not None:
+                rows.move_to_end(disliked)
+                return found
+        index_of = served.vocabulary.item_index
+        found = np.fromiter((i for i in map(index_of, disliked) if i is not None), dtype=np.int64)
+        with self._rows_lock:
+            rows[disliked] = found
+            while len(rows) > DISLIKE_ROWS:
+                rows.popitem(last=False)
+        return found
 
     def _context(
         self, user_id: str, interests: str | None, given: RequestContext, reasons: list[str]

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -25,6 +27,8 @@ from homefeed.understanding.interests import Interests, parse_interests
 from homefeed.vectors import Hit, IndexConfig, VectorIndex
 
 Accept = Callable[[str], bool]
+V = TypeVar("V")
+PHRASE_POOL = 512  # the nearest items kept per liked phrase of stated interests
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,17 @@ class InterestQuery:
     disliked: np.ndarray  # [n_disliked, dimension]
 
 
-def embed_interests(texts: Sequence[str], encoder: TextEncoder) -> list[InterestQuery]:
-    """Parse each stated-interests text and embed its phrases, every distinct phrase once.
-    Equal texts share one query, read-only (300,000 users who typed 456 different texts held
-    2.4 GB of copies before)."""
+def embed_interests(
+    texts: Sequence[str], encoder: TextEncoder, known: Mapping[str, np.ndarray] | None = None
+) -> list[InterestQuery]:
+    """Parse each stated-interests text and embed its phrases, every distinct phrase once (and
+    none of ``known``'s, whose vectors are given). Equal texts share one query, read-only
+    (300,000 users who typed 456 different texts held 2.4 GB of copies before)."""
     parsed = {text: parse_interests(text) for text in dict.fromkeys(texts)}
-    phrases = sorted({phrase for found in parsed.values() for phrase in (*found.liked, *found.disliked)})
-    vectors = dict(zip(phrases, encoder.encode(phrases), strict=True)) if phrases else {}
+    phrases = {phrase for found in parsed.values() for phrase in (*found.liked, *found.disliked)}
+    vectors = dict(known or {})
+    new = sorted(phrases - vectors.keys())
+    vectors.update(zip(new, encoder.encode(new), strict=True) if new else ())
 
     def stack(chosen: Sequence[str]) -> np.ndarray:
         stacked = (
@@ -78,8 +86,14 @@ class SemanticSpace:
         self.history_half_life = history_half_life  # in events: the 10th-latest counts half
         self._hashes: dict[str, str] = {}  # item id -> hash of the text it was embedded from
         self._queries: OrderedDict[str, InterestQuery] = OrderedDict()
-        # each text's avoided items, at the index revision they were found at (the last 1,000)
+        # each phrase's vector: many texts are made of a few phrases ("jazz", "no football")
+        self._phrases: OrderedDict[str, np.ndarray] = OrderedDict()
+        # each text's and each disliked phrase's avoided items, at the index revision they
+        # were found at (the last 1,000 of each)
         self._avoided: OrderedDict[str, tuple[int, frozenset[str]]] = OrderedDict()
+        self._avoided_by_phrase: OrderedDict[str, tuple[int, frozenset[str]]] = OrderedDict()
+        # each liked phrase's nearest items, at an index revision (see _nearest)
+        self._pools: OrderedDict[str, tuple[int, list[Hit]]] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -144,23 +158,37 @@ class SemanticSpace:
         return [] if query is None else self.index.search_filtered(query, k, accept, exclude)
 
     def interest_query(self, text: str) -> InterestQuery:
-        """Parse and embed stated interests (the last 1,000 texts are kept)."""
+        """Parse and embed stated interests (the last 1,000 texts are kept, and the last
+        10,000 phrases: a new text of known phrases needs no encoding)."""
         with self._lock:
             cached = self._queries.get(text)
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached
-        (query,) = embed_interests([text], self.encoder)
+        parsed = parse_interests(text)
+        with self._lock:
+            known = {
+                phrase: self._phrases[phrase]
+                for phrase in (*parsed.liked, *parsed.disliked)
+                if phrase in self._phrases
+            }
+        (query,) = embed_interests([text], self.encoder, known)
         with self._lock:
             self._queries[text] = query
-            while len(self._queries) > 1000:
-                self._queries.popitem(last=False)
+            _bounded(self._queries, 1000)
+            for phrases, vectors in ((parsed.liked, query.liked), (parsed.disliked, query.disliked)):
+                for phrase, vector in zip(phrases, vectors, strict=True):
+                    self._phrases[phrase] = vector
+                    self._phrases.move_to_end(phrase)
+            _bounded(self._phrases, 10_000)
         return query
 
     def forget_interests(self) -> None:
-        """Drop every parsed interest text (a user's was deleted or changed)."""
+        """Drop every parsed interest text, and its phrases and avoided items (a user's text
+        was deleted or changed: what was read from it goes)."""
         with self._lock:
-            self._queries.clear()
+            for cache in (self._queries, self._phrases, self._avoided, self._avoided_by_phrase, self._pools):
+                cache.clear()
 
     def interest_lists(self, text: str, k: int, accept: Accept, exclude: Collection[str]) -> list[list[Hit]]:
         """Per liked phrase of the stated interests, the items nearest it (twice ``k``, so the
@@ -170,13 +198,32 @@ class SemanticSpace:
             return []
         avoid = self.avoided(text)
         return [
-            [
-                hit
-                for hit in self.index.search_filtered(vector, k * 2, accept, exclude)
-                if hit.item_id not in avoid
-            ]
-            for vector in query.liked
+            [hit for hit in self._nearest(phrase, vector, k * 2, accept, exclude) if hit.item_id not in avoid]
+            for phrase, vector in zip(query.interests.liked, query.liked, strict=True)
         ]
+
+    def _nearest(
+        self, phrase: str, vector: np.ndarray, k: int, accept: Accept, exclude: Collection[str]
+    ) -> list[Hit]:
+        """The ``k`` items nearest a liked phrase that are not excluded and that ``accept``
+        allows: read from the phrase's pool (its ``PHRASE_POOL`` nearest items, searched once
+        per index revision and shared by every user who typed it), and searched again only
+        when the pool holds too few."""
+        revision = self.index.revision
+        with self._lock:
+            pooled = self._pools.get(phrase)
+            if pooled is not None:
+                self._pools.move_to_end(phrase)
+        if pooled is None or pooled[0] != revision:
+            pooled = (revision, self.index.search(vector, PHRASE_POOL)[0])
+            with self._lock:
+                self._pools[phrase] = pooled
+                _bounded(self._pools, 256)
+        pool = pooled[1]
+        kept = list(islice((hit for hit in pool if hit.item_id not in exclude and accept(hit.item_id)), k))
+        if len(kept) >= k or len(pool) < PHRASE_POOL:  # a short pool is every live item
+            return kept
+        return self.index.search_filtered(vector, k, accept, exclude)
 
     def by_interests(self, text: str, k: int, accept: Accept, exclude: Collection[str]) -> list[Hit]:
         """Items nearest any liked phrase, without those about a disliked one; the phrases take
@@ -194,27 +241,51 @@ class SemanticSpace:
     def avoided(self, text: str | None) -> frozenset[str]:
         """Items clearly about a disliked phrase: nearer to it than halfway from the catalog's
         median similarity to its best match (a relative cut, robust to the model's scale).
-        One object per text until the catalog changes, so its exclusion is built once."""
+        Found once per phrase, and one object per text, until the catalog changes: texts
+        share phrases, and a text's exclusion is built once."""
         if not text:
             return frozenset()
         query = self.interest_query(text)
         if len(query.disliked) == 0 or len(self.index) == 0:
             return frozenset()
         revision = self.index.revision
-        with self._lock:
-            cached = self._avoided.get(text)
-            if cached is not None and cached[0] == revision:
-                self._avoided.move_to_end(text)
-                return cached[1]
-        ids, vectors = self.index.snapshot()
-        similarity = vectors @ query.disliked.T  # [items, phrases]
-        cut = np.median(similarity, axis=0) + 0.5 * (similarity.max(axis=0) - np.median(similarity, axis=0))
-        avoided = frozenset(ids[row] for row in np.flatnonzero((similarity >= cut).any(axis=1)))
+        cached = self._cached_avoided(self._avoided, text, revision)
+        if cached is not None:
+            return cached
+        found = [
+            self._phrase_avoided(phrase, vector, revision)
+            for phrase, vector in zip(query.interests.disliked, query.disliked, strict=True)
+        ]
+        avoided = found[0] if len(found) == 1 else frozenset().union(*found)
         with self._lock:
             self._avoided[text] = (revision, avoided)
-            while len(self._avoided) > 1000:
-                self._avoided.popitem(last=False)
+            _bounded(self._avoided, 1000)
         return avoided
+
+    def _phrase_avoided(self, phrase: str, vector: np.ndarray, revision: int) -> frozenset[str]:
+        """The items clearly about one disliked phrase (see :meth:`avoided`)."""
+        cached = self._cached_avoided(self._avoided_by_phrase, phrase, revision)
+        if cached is not None:
+            return cached
+        ids, vectors = self.index.snapshot()
+        similarity = vectors @ vector
+        median = np.median(similarity)
+        cut = median + 0.5 * (similarity.max() - median)
+        avoided = frozenset(ids[row] for row in np.flatnonzero(similarity >= cut))
+        with self._lock:
+            self._avoided_by_phrase[phrase] = (revision, avoided)
+            _bounded(self._avoided_by_phrase, 1000)
+        return avoided
+
+    def _cached_avoided(
+        self, cache: OrderedDict[str, tuple[int, frozenset[str]]], key: str, revision: int
+    ) -> frozenset[str] | None:
+        with self._lock:
+            cached = cache.get(key)
+            if cached is None or cached[0] != revision:
+                return None
+            cache.move_to_end(key)
+            return cached[1]
 
     def similar(self, item_id: str, k: int, accept: Accept) -> list[Hit]:
         vector = self.index.vector(item_id)
@@ -266,3 +337,9 @@ def open_semantic_space(
     space.remove([item for item in space.index.item_ids() if item not in wanted])
     space.sync(list(items))
     return space
+
+
+def _bounded(cache: OrderedDict[str, V], size: int) -> None:
+    """Drop the least recently used entries beyond ``size``."""
+    while len(cache) > size:
+        cache.popitem(last=False)

@@ -18,8 +18,14 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
+from homefeed.vectors.exclusion import Exclusion
+
 # faiss's bundled stubs miss the search-parameter and selector classes: use it untyped
 faiss: Any = _faiss
+
+
+SHARED_PART = 1_000  # an exclusion's frozenset this large is mapped to slots once (see _kept)
+SHARED_KEPT = 64  # and the last this-many such sets are remembered
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class VectorIndex:
         self._index: Any = self._new_index(0)
         self.revision = 0  # bumped by every write, for callers that cache derived views
         self._excluded: tuple[Collection[str], int, np.ndarray] | None = None  # see _kept
+        self._shared_slots: list[tuple[Collection[str], int, np.ndarray]] = []  # see _slots_of
         self._snapshot: tuple[int, list[str], np.ndarray] | None = None
         self._lock = threading.RLock()  # FAISS indexes are not safe to search while being written
 
@@ -184,19 +191,33 @@ class VectorIndex:
         ]
 
     def _kept(self, exclude: Collection[str]) -> np.ndarray:
-        """The live slots less ``exclude``'s. A page searches several times with one exclusion
-        (thousands of items where a stated dislike covers a topic), so the last one's mask is
-        kept, by identity and revision: one pass over it per page, not per search."""
+        """The live slots less ``exclude``'s. A page searches several times with one exclusion,
+        so the last one's mask is kept, by identity and revision; a large frozenset part of an
+        :class:`Exclusion` (a stated dislike's items, shared by every page of that text) is
+        mapped to slots once per revision, not on every page."""
         if not exclude:
             return self._live
         last = self._excluded
         if last is not None and last[0] is exclude and last[1] == self.revision:
             return last[2]
         keep = self._live.copy()
-        slots = self._slots
-        keep[[slots[item] for item in exclude if item in slots]] = False
+        for part in exclude.parts if isinstance(exclude, Exclusion) else (exclude,):
+            keep[self._slots_of(part)] = False
         self._excluded = (exclude, self.revision, keep)
         return keep
+
+    def _slots_of(self, items: Collection[str]) -> np.ndarray:
+        """The live slots of ``items``; remembered for the last few large frozensets."""
+        shared = isinstance(items, frozenset) and len(items) >= SHARED_PART
+        if shared:
+            for held, revision, slots in self._shared_slots:
+                if held is items and revision == self.revision:
+                    return slots
+        known = self._slots
+        slots = np.fromiter((known[item] for item in items if item in known), dtype=np.int64)
+        if shared:
+            self._shared_slots = [(items, self.revision, slots), *self._shared_slots[: SHARED_KEPT - 1]]
+        return slots
 
     def search_slots(self, query: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Best ``k`` slots (and scores) for one query among the slots ``keep`` allows; for an
