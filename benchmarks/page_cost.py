@@ -110,7 +110,8 @@ def main() -> int:
             if args.keep is not None:
                 shutil.copytree(scratch, args.keep, dirs_exist_ok=True)
             shutil.rmtree(scratch)
-    print(f"\nMachine: {machine()}; models: {', '.join(MODELS)}; pages of 50, impressions logged")
+    models = ", ".join(MODELS) if args.data_dir is None else "as each folder was trained"
+    print(f"\nMachine: {machine()}; models: {models}; pages of 50, impressions logged")
     print("\n| folder / Transformer encoder | pages | mean ms | p50 ms | p99 ms |")
     print("|---|---|---|---|---|")
     for arm, values in timings.items():
