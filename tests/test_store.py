@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from tests.conftest import POSTGRES_ADMIN_URL
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0015"
+    assert current_revision(store.engine) == "0016"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",
@@ -50,7 +51,7 @@ def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str
     failures = [worker.stderr.read() for worker in workers if worker.wait(60) != 0 and worker.stderr]
     assert failures == []
     engine = sa.create_engine(database_url)
-    assert current_revision(engine) == "0015"
+    assert current_revision(engine) == "0016"
     engine.dispose()
 
 
@@ -280,6 +281,20 @@ def test_a_page_built_before_its_user_was_deleted_is_not_written_after_the_delet
     store.upsert_users([User(id="gone")])  # the same id again, later: their new pages are theirs
     store.logs.log_pages([ShownPage("r3", "gone", None, time.time() + 1.0, None, None, shown)])
     assert store.logs.shown_items("gone", ["r3"]) == ["i1"]
+
+
+def test_the_deletion_check_of_each_impression_batch_reads_the_user_index(tmp_path: Path) -> None:
+    """The impression writer asks, about once a second, whether its pages' users were deleted
+    since: after importing half a million users that read scanned 500,000 changes each time."""
+    from homefeed.store.logs import last_deletions
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'plan.db'}")
+    migrate(store.engine)
+    query = last_deletions(["u1", "u2"]).compile(store.engine, compile_kwargs={"literal_binds": True})
+    with store.engine.connect() as connection:
+        plan = " ".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
+    store.close()
+    assert "ix_user_changes_user" in plan and "SCAN user_changes" not in plan, plan
 
 
 def test_impressions_of_several_pages_are_grouped_back_into_their_pages() -> None:

@@ -230,4 +230,5 @@ user_changes = sa.Table(
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("at", sa.Double, nullable=False),
     sa.Index("ix_user_changes_at", "at"),
+    sa.Index("ix_user_changes_user", "user_id", "at"),  # was this user deleted since? (log_pages)
 )
