@@ -155,7 +155,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # a 10M-event folder reads its aggregates for about 50 s
             while True:
                 try:
                     if httpx.get(f"http://127.0.0.1:{args.port}/readyz", timeout=1).status_code == 200:
