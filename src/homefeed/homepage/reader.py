@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -50,9 +51,12 @@ class QueryReader:
         self._prerequisites = prerequisites  # items naming prerequisites, and theirs (the catalog's)
         self._profiles: TimedCache[str, UserProfile | None] = TimedCache(PROFILE_TTL)
         self._ignored: TimedCache[str, set[str]] = TimedCache(IGNORED_TTL)
-        # the served version's rows of each stated dislike's items (see _disliked_rows)
-        self._dislike_rows: tuple[ServedVersion | None, OrderedDict[AbstractSet[str], np.ndarray]] = (
-            None,
+        # the served version's rows of each stated dislike's items (see _disliked_rows); the
+        # version held weakly, so a replaced one is not kept alive by this cache
+        self._dislike_rows: tuple[
+            Callable[[], ServedVersion | None], OrderedDict[AbstractSet[str], np.ndarray]
+        ] = (
+            lambda: None,
             OrderedDict(),
         )
         self._rows_lock = threading.Lock()
@@ -167,7 +171,7 @@ class QueryReader:
         self._profiles.forget(user_id)
         self._ignored.forget(user_id)
         with self._rows_lock:
-            self._dislike_rows = (None, OrderedDict())
+            self._dislike_rows = (lambda: None, OrderedDict())
 
     def _disliked_rows(self, served: ServedVersion, disliked: AbstractSet[str]) -> np.ndarray:
         """The served version's rows of a stated dislike's items. That set is one object per
@@ -177,9 +181,9 @@ class QueryReader:
             return np.zeros(0, dtype=np.int64)
         with self._rows_lock:
             version, rows = self._dislike_rows
-            if version is not served:
-                version, rows = served, OrderedDict()
-                self._dislike_rows = (version, rows)
+            if version() is not served:
+                rows = OrderedDict()
+                self._dislike_rows = (weakref.ref(served), rows)
             found = rows.get(disliked)
             if found is not None:
                 rows.move_to_end(disliked)
