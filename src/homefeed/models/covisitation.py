@@ -27,6 +27,7 @@ from homefeed.models.sparse_rows import (
     row_entries,
     rows_weighted_sum,
     rows_weighted_sum_at,
+    rows_weighted_sum_stored,
 )
 
 PAIR_BLOCK = 1 << 26  # pairs of items counted at once at most (a GB or so while counted)
@@ -163,13 +164,9 @@ class CovisitationRecommender(Recommender):
         of 0 is no evidence, and the next personal model is better placed to fill the rest of
         a row. Summed over the latest likes' stored pairs only, never over the whole catalog:
         the same sums as :meth:`score_history`, entry by entry in the same order."""
-        latest, weights = self._latest_weighted(user.liked)
-        owner, at = row_entries(self.similarity, latest)
-        values = self.similarity.data[at].astype(np.float64) * weights[owner]
-        items, inverse = np.unique(self.similarity.indices[at], return_inverse=True)
-        scores = np.bincount(inverse, values, minlength=len(items))
+        items, scores = rows_weighted_sum_stored(self.similarity, *self._latest_weighted(user.liked))
         evidence = allowed[items] & (scores > 0)
-        items, scores = items[evidence].astype(np.int64), scores[evidence]
+        items, scores = items[evidence], scores[evidence]
         order = np.lexsort((items, -scores))[: max(0, n)]
         return Retrieved(items[order], scores[order])
 

@@ -37,6 +37,17 @@ def rows_weighted_sum(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarr
     return np.bincount(matrix.indices[at], values, minlength=matrix.shape[1])
 
 
+def rows_weighted_sum_stored(
+    matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``weights @ matrix[rows]`` at the columns those rows store only: (columns ascending,
+    sums), the sums of :func:`rows_weighted_sum` bit for bit (entries added in the same order)."""
+    owner, at = row_entries(matrix, rows)
+    values = matrix.data[at].astype(np.float64) * np.asarray(weights, dtype=np.float64)[owner]
+    columns, inverse = np.unique(matrix.indices[at], return_inverse=True)
+    return columns.astype(np.int64), np.bincount(inverse, values, minlength=len(columns))
+
+
 def rows_weighted_sum_at(
     matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray, columns: np.ndarray
 ) -> np.ndarray:
