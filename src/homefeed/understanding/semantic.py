@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -85,16 +85,15 @@ class SemanticSpace:
         self.template = template
         self.history_half_life = history_half_life  # in events: the 10th-latest counts half
         self._hashes: dict[str, str] = {}  # item id -> hash of the text it was embedded from
-        self._queries: OrderedDict[str, InterestQuery] = OrderedDict()
+        self._queries: _Recent[InterestQuery] = _Recent(1000)
         # each phrase's vector: many texts are made of a few phrases ("jazz", "no football")
-        self._phrases: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._phrases: _Recent[np.ndarray] = _Recent(10_000)
         # each text's and each disliked phrase's avoided items, at the index revision they
         # were found at (the last 1,000 of each)
-        self._avoided: OrderedDict[str, tuple[int, frozenset[str]]] = OrderedDict()
-        self._avoided_by_phrase: OrderedDict[str, tuple[int, frozenset[str]]] = OrderedDict()
+        self._avoided: _Recent[frozenset[str]] = _Recent(1000)
+        self._avoided_by_phrase: _Recent[frozenset[str]] = _Recent(1000)
         # each liked phrase's nearest items, at an index revision (see _nearest)
-        self._pools: OrderedDict[str, tuple[int, list[Hit]]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._pools: _Recent[list[Hit]] = _Recent(256)
 
     @classmethod
     def build(
@@ -160,35 +159,23 @@ class SemanticSpace:
     def interest_query(self, text: str) -> InterestQuery:
         """Parse and embed stated interests (the last 1,000 texts are kept, and the last
         10,000 phrases: a new text of known phrases needs no encoding)."""
-        with self._lock:
-            cached = self._queries.get(text)
-            if cached is not None:
-                self._queries.move_to_end(text)
-                return cached
+        cached = self._queries.get(text)
+        if cached is not None:
+            return cached
         parsed = parse_interests(text)
-        with self._lock:
-            known = {
-                phrase: self._phrases[phrase]
-                for phrase in (*parsed.liked, *parsed.disliked)
-                if phrase in self._phrases
-            }
+        phrases = (*parsed.liked, *parsed.disliked)
+        known = {phrase: vector for phrase in phrases if (vector := self._phrases.get(phrase)) is not None}
         (query,) = embed_interests([text], self.encoder, known)
-        with self._lock:
-            self._queries[text] = query
-            _bounded(self._queries, 1000)
-            for phrases, vectors in ((parsed.liked, query.liked), (parsed.disliked, query.disliked)):
-                for phrase, vector in zip(phrases, vectors, strict=True):
-                    self._phrases[phrase] = vector
-                    self._phrases.move_to_end(phrase)
-            _bounded(self._phrases, 10_000)
+        self._queries.put(text, query)
+        for phrase, vector in zip(phrases, (*query.liked, *query.disliked), strict=True):
+            self._phrases.put(phrase, vector)
         return query
 
     def forget_interests(self) -> None:
         """Drop every parsed interest text, and its phrases and avoided items (a user's text
         was deleted or changed: what was read from it goes)."""
-        with self._lock:
-            for cache in (self._queries, self._phrases, self._avoided, self._avoided_by_phrase, self._pools):
-                cache.clear()
+        for cache in (self._queries, self._phrases, self._avoided, self._avoided_by_phrase, self._pools):
+            cache.clear()
 
     def interest_lists(self, text: str, k: int, accept: Accept, exclude: Collection[str]) -> list[list[Hit]]:
         """Per liked phrase of the stated interests, the items nearest it (twice ``k``, so the
@@ -210,16 +197,10 @@ class SemanticSpace:
         per index revision and shared by every user who typed it), and searched again only
         when the pool holds too few."""
         revision = self.index.revision
-        with self._lock:
-            pooled = self._pools.get(phrase)
-            if pooled is not None:
-                self._pools.move_to_end(phrase)
-        if pooled is None or pooled[0] != revision:
-            pooled = (revision, self.index.search(vector, PHRASE_POOL)[0])
-            with self._lock:
-                self._pools[phrase] = pooled
-                _bounded(self._pools, 256)
-        pool = pooled[1]
+        pool = self._pools.get(phrase, revision)
+        if pool is None:
+            pool = self.index.search(vector, PHRASE_POOL)[0]
+            self._pools.put(phrase, pool, revision)
         kept = list(islice((hit for hit in pool if hit.item_id not in exclude and accept(hit.item_id)), k))
         if len(kept) >= k or len(pool) < PHRASE_POOL:  # a short pool is every live item
             return kept
@@ -249,7 +230,7 @@ class SemanticSpace:
         if len(query.disliked) == 0 or len(self.index) == 0:
             return frozenset()
         revision = self.index.revision
-        cached = self._cached_avoided(self._avoided, text, revision)
+        cached = self._avoided.get(text, revision)
         if cached is not None:
             return cached
         found = [
@@ -257,14 +238,12 @@ class SemanticSpace:
             for phrase, vector in zip(query.interests.disliked, query.disliked, strict=True)
         ]
         avoided = found[0] if len(found) == 1 else frozenset().union(*found)
-        with self._lock:
-            self._avoided[text] = (revision, avoided)
-            _bounded(self._avoided, 1000)
+        self._avoided.put(text, avoided, revision)
         return avoided
 
     def _phrase_avoided(self, phrase: str, vector: np.ndarray, revision: int) -> frozenset[str]:
         """The items clearly about one disliked phrase (see :meth:`avoided`)."""
-        cached = self._cached_avoided(self._avoided_by_phrase, phrase, revision)
+        cached = self._avoided_by_phrase.get(phrase, revision)
         if cached is not None:
             return cached
         ids, vectors = self.index.snapshot()
@@ -272,20 +251,8 @@ class SemanticSpace:
         median = np.median(similarity)
         cut = median + 0.5 * (similarity.max() - median)
         avoided = frozenset(ids[row] for row in np.flatnonzero(similarity >= cut))
-        with self._lock:
-            self._avoided_by_phrase[phrase] = (revision, avoided)
-            _bounded(self._avoided_by_phrase, 1000)
+        self._avoided_by_phrase.put(phrase, avoided, revision)
         return avoided
-
-    def _cached_avoided(
-        self, cache: OrderedDict[str, tuple[int, frozenset[str]]], key: str, revision: int
-    ) -> frozenset[str] | None:
-        with self._lock:
-            cached = cache.get(key)
-            if cached is None or cached[0] != revision:
-                return None
-            cache.move_to_end(key)
-            return cached[1]
 
     def similar(self, item_id: str, k: int, accept: Accept) -> list[Hit]:
         vector = self.index.vector(item_id)
@@ -339,7 +306,30 @@ def open_semantic_space(
     return space
 
 
-def _bounded(cache: OrderedDict[str, V], size: int) -> None:
-    """Drop the least recently used entries beyond ``size``."""
-    while len(cache) > size:
-        cache.popitem(last=False)
+class _Recent(Generic[V]):
+    """The last ``size`` values by key, the least recently used dropped first; each stored
+    with a stamp (an index revision) and read only at that stamp. Safe across page threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[int | None, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, stamp: int | None = None) -> V | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != stamp:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: str, value: V, stamp: int | None = None) -> None:
+        with self._lock:
+            self._entries[key] = (stamp, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
