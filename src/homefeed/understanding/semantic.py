@@ -330,6 +330,9 @@ class _Recent(Generic[V]):
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
