@@ -16,7 +16,7 @@ from tests.conftest import POSTGRES_ADMIN_URL
 
 def test_migrations_are_idempotent(store: Store) -> None:
     migrate(store.engine)
-    assert current_revision(store.engine) == "0016"
+    assert current_revision(store.engine) == "0017"
     assert set(sa.inspect(store.engine).get_table_names()) >= {
         "items",
         "users",
@@ -51,7 +51,7 @@ def test_processes_starting_on_one_new_database_all_migrate_it(database_url: str
     failures = [worker.stderr.read() for worker in workers if worker.wait(60) != 0 and worker.stderr]
     assert failures == []
     engine = sa.create_engine(database_url)
-    assert current_revision(engine) == "0016"
+    assert current_revision(engine) == "0017"
     engine.dispose()
 
 
@@ -307,3 +307,22 @@ def test_impressions_of_several_pages_are_grouped_back_into_their_pages() -> Non
         ShownPage("r1", "u1", None, 5.0, None, None, (("a", 0, "main", "als"), ("c", 1, "main", "explore"))),
         ShownPage("r2", "u2", None, 6.0, None, None, (("b", 0, "main", "als"),)),
     ]
+
+
+def test_the_live_popularity_and_exposure_reads_use_the_covering_item_index(tmp_path: Path) -> None:
+    """Each serving worker re-reads them in the background: with an index on the item alone,
+    each of 10 million events was looked up in the table (35 s and 32 s each time)."""
+    from homefeed.store.logs import most_events, users_acting_on_shown
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'plan.db'}")
+    migrate(store.engine)
+    plans = []
+    for query in (most_events(["click", "like"], 100), users_acting_on_shown(["click"], 0.0, 86_400.0)):
+        compiled = query.compile(store.engine, compile_kwargs={"literal_binds": True})
+        with store.engine.connect() as connection:
+            plans.append(
+                " ".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+            )
+    store.close()
+    for plan in plans:
+        assert "SCAN events USING COVERING INDEX ix_events_item" in plan, plan

@@ -105,15 +105,9 @@ class Logs:
 
     def item_popularity(self, event_types: Sequence[str], limit: int) -> list[tuple[str, int]]:
         """Items with the most events of the given types, most first, ties by id."""
-        query = (
-            sa.select(events.c.item_id, sa.func.count().label("n"))
-            .where(events.c.type.in_(list(event_types)))
-            .group_by(events.c.item_id)
-            .order_by(sa.desc("n"), events.c.item_id)
-            .limit(limit)
-        )
         with self.engine.connect() as connection:
-            return [(row.item_id, int(row.n)) for row in connection.execute(query)]
+            found = connection.execute(most_events(event_types, limit))
+            return [(row.item_id, int(row.n)) for row in found]
 
     def latest_event_time(self) -> float | None:
         """The newest event's timestamp (None for an empty log)."""
@@ -237,19 +231,9 @@ class Logs:
             .where(item_impressions.c.day >= int(since // DAY))
             .group_by(item_impressions.c.item_id)
         )
-        after_shown = (
-            sa.select(impressions.c.seq)
-            .where(follows_impression(event_types, window_seconds), impressions.c.ts >= since)
-            .exists()
-        )
-        acted = (
-            sa.select(events.c.item_id, sa.func.count(sa.distinct(events.c.user_id)).label("n"))
-            .where(events.c.ts >= since, after_shown)
-            .group_by(events.c.item_id)
-        )
         with self.engine.connect() as connection:
             counts = {row.item_id: (int(row.n), 0) for row in connection.execute(shown)}
-            for row in connection.execute(acted):
+            for row in connection.execute(users_acting_on_shown(event_types, since, window_seconds)):
                 counts[row.item_id] = (counts.get(row.item_id, (0, 0))[0], int(row.n))
         return counts
 
@@ -397,6 +381,36 @@ def _not_deleted_since(connection: sa.Connection, pages: Sequence[ShownPage]) ->
     found = connection.execute(last_deletions(sorted({page.user_id for page in pages})))
     deleted = {user_id: at for user_id, at in found}
     return [page for page in pages if page.timestamp > deleted.get(page.user_id, -math.inf)]
+
+
+def most_events(event_types: Sequence[str], limit: int) -> sa.Select[str, int]:
+    """Items by their events of ``event_types``, most first, ties by id: read from the events'
+    item index alone (it covers the type), never from the table."""
+    return (
+        sa.select(events.c.item_id, sa.func.count().label("n"))
+        .where(events.c.type.in_(list(event_types)))
+        .group_by(events.c.item_id)
+        .order_by(sa.desc("n"), events.c.item_id)
+        .limit(limit)
+    )
+
+
+def users_acting_on_shown(
+    event_types: Sequence[str], since: float, window_seconds: float
+) -> sa.Select[str, int]:
+    """Per item: users with an event of ``event_types`` on it since ``since`` that followed a
+    homepage impression of it within ``window_seconds`` (the events' item index covers type,
+    time and user, so each event is checked without a table lookup)."""
+    after_shown = (
+        sa.select(impressions.c.seq)
+        .where(follows_impression(event_types, window_seconds), impressions.c.ts >= since)
+        .exists()
+    )
+    return (
+        sa.select(events.c.item_id, sa.func.count(sa.distinct(events.c.user_id)).label("n"))
+        .where(events.c.ts >= since, after_shown)
+        .group_by(events.c.item_id)
+    )
 
 
 def last_deletions(users: Sequence[str]) -> sa.Select[str, float]:

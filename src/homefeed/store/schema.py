@@ -65,7 +65,8 @@ events = sa.Table(
     sa.Column("received_at", sa.Double, nullable=False),
     # covers the page's history read (latest events by ts, seq): no table lookups
     sa.Index("ix_events_user_history", "user_id", "ts", "seq", "item_id", "type", "value"),
-    sa.Index("ix_events_item", "item_id"),
+    # covers the live popularity and exposure reads (per item: types, times, users)
+    sa.Index("ix_events_item", "item_id", "type", "ts", "user_id"),
     sa.Index("ix_events_ts", "ts"),
 )
 
