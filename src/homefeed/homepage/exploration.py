@@ -204,7 +204,7 @@ class Explore:
                     break
         picked, wanted = set(pool), len(pool) + declared.exploration_pool
         tries = UNDEREXPOSED_TRIES * declared.exploration_pool if newest else 0
-        drawn = [newest[int(position)] for position in rng.integers(0, len(newest), size=tries)]
+        drawn = [newest[position] for position in rng.integers(0, len(newest), size=tries).tolist()]
         kept_draws = rng.random(tries) * (1 + services.live.shown(drawn)) <= 1.0  # the long tail first
         for item_id in itertools.compress(drawn, kept_draws):
             if item_id not in picked and item_id not in new and eligible(item_id):

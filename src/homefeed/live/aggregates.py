@@ -10,6 +10,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
+from itertools import repeat
 from typing import Any, TypeVar
 
 import numpy as np
@@ -140,8 +141,7 @@ class LiveStats:
         """Times each item was shown: the last read of the impression log, or the pages this
         worker built (the larger), so exploration does not pile onto one item between reads."""
         counts = self._shown_counts()
-        found = (counts.get(item_id, 0) for item_id in item_ids)
-        return np.fromiter(found, dtype=np.int64, count=len(item_ids))
+        return np.fromiter(map(counts.get, item_ids, repeat(0)), dtype=np.int64, count=len(item_ids))
 
     def note_shown(self, item_ids: Iterable[str]) -> None:
         """Count a page this worker just built (its impressions reach the log in a batch);

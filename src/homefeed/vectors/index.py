@@ -163,10 +163,11 @@ class VectorIndex:
         """Vectors [len(item_ids), dimension] in the given order; zeros for unknown ids."""
         out = np.zeros((len(item_ids), self.dimension), dtype=np.float32)
         with self._lock:
-            rows = [(row, self._slots[item]) for row, item in enumerate(item_ids) if item in self._slots]
-            if rows:
-                positions, slots = zip(*rows, strict=True)
-                out[list(positions)] = self._vectors[list(slots)]
+            found = self._slots.get
+            slots = np.fromiter((found(item, -1) for item in item_ids), dtype=np.int64, count=len(item_ids))
+            known = slots >= 0
+            if known.any():
+                out[known] = self._vectors[slots[known]]
         return out
 
     def vector(self, item_id: str) -> np.ndarray | None:
