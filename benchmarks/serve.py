@@ -88,6 +88,25 @@ def maybe_scratch_database(server_url: str | None) -> Iterator[str | None]:
         yield url
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds of a process and its live children, the server's workers
+    (Linux's /proc; None elsewhere)."""
+    proc = Path("/proc")
+    if not (proc / str(pid)).exists():
+        return None
+    total = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def row(name: str, result: LoadResult, unit: str = "req/s", scale: float = 1.0) -> str:
     return (
         f"| {name} | {result.requests:,} | {result.errors} | {result.throughput * scale:,.0f} {unit} | "
@@ -165,7 +184,7 @@ def main() -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("server did not become ready")
                 time.sleep(0.2)
-            results = asyncio.run(measure(args, users, items))
+            results, page_cpu = asyncio.run(measure(args, users, items, server.pid))
         finally:
             server.terminate()
             server.wait(10)
@@ -201,9 +220,19 @@ def main() -> None:
             args.batch,
         )
     )
+    if page_cpu is not None:
+        print()
+        print(
+            f"Server CPU per page with {args.concurrency} clients: {page_cpu:.2f} ms "
+            "(every worker's user and system time over the pages served; the liveness probes' "
+            "requests are counted in the time, not in the pages)"
+        )
 
 
-async def measure(args: argparse.Namespace, users: list[str], items: list[str]) -> dict[str, LoadResult]:
+async def measure(
+    args: argparse.Namespace, users: list[str], items: list[str], server_pid: int
+) -> tuple[dict[str, LoadResult], float | None]:
+    """The routes' loads, and the server's CPU milliseconds per page under the pages' load."""
     host, port = "127.0.0.1", args.port
     rng = random.Random(0)
     warm = await run_load(
@@ -216,6 +245,7 @@ async def measure(args: argparse.Namespace, users: list[str], items: list[str]) 
     assert warm.errors == 0, "homepage warm-up failed"
     floor = await run_load(host, port, lambda _i: get("/healthz"), args.concurrency, duration=args.duration)
     # the pages' clients and one liveness probe at once: a page's CPU work must not hold /healthz
+    cpu_before = cpu_seconds(server_pid)
     homepage, liveness = await asyncio.gather(
         run_load(
             host,
@@ -226,6 +256,10 @@ async def measure(args: argparse.Namespace, users: list[str], items: list[str]) 
         ),
         run_load(host, port, lambda _i: get("/healthz"), 1, duration=args.duration, pause=0.01),
     )
+    cpu_after = cpu_seconds(server_pid)
+    page_cpu = None
+    if cpu_before is not None and cpu_after is not None and homepage.requests:
+        page_cpu = (cpu_after - cpu_before) * 1000 / homepage.requests
     single = await run_load(
         host,
         port,
@@ -248,13 +282,14 @@ async def measure(args: argparse.Namespace, users: list[str], items: list[str]) 
         return post_json("/v1/events", {"events": events})
 
     ingest = await run_load(host, port, batch, 4, total=batches)
-    return {
+    results = {
         "floor": floor,
         "homepage": homepage,
         "liveness": liveness,
         "homepage_single": single,
         "ingest": ingest,
     }
+    return results, page_cpu
 
 
 if __name__ == "__main__":

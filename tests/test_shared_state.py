@@ -46,7 +46,7 @@ def _log(store: Store) -> None:
 def _counting(store: Store) -> dict[str, int]:
     """Counts of the store's aggregate queries, by name."""
     calls = {"popularity": 0, "recent": 0}
-    popularity, recent = store.logs.item_popularity, store.logs.recent_users
+    popularity, recent = store.logs.item_popularity, store.logs.trending_users
 
     def counted_popularity(*args: object, **kwargs: object) -> object:
         calls["popularity"] += 1
@@ -57,7 +57,7 @@ def _counting(store: Store) -> dict[str, int]:
         return recent(*args, **kwargs)  # type: ignore[arg-type]
 
     store.logs.item_popularity = counted_popularity  # type: ignore[method-assign]
-    store.logs.recent_users = counted_recent  # type: ignore[method-assign]
+    store.logs.trending_users = counted_recent  # type: ignore[method-assign]
     return calls
 
 

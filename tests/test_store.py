@@ -326,3 +326,24 @@ def test_the_live_popularity_and_exposure_reads_use_the_covering_item_index(tmp_
     store.close()
     for plan in plans:
         assert "SCAN events USING COVERING INDEX ix_events_item" in plan, plan
+
+
+def test_trending_users_are_decayed_by_the_hour_in_the_database_as_in_python(store: Store) -> None:
+    """Half-life one hour, read at the middle of hour 10: that hour's users weigh 1, hour 9's
+    weigh a half; a user's burst within an hour counts once."""
+    hour = 3600.0
+    store.add_events(
+        [
+            Event(user_id="u1", item_id="a", type="like", timestamp=10 * hour + 10),
+            Event(user_id="u2", item_id="a", type="like", timestamp=10 * hour + 20),
+            Event(user_id="u3", item_id="a", type="like", timestamp=9 * hour + 5),
+            Event(user_id="u1", item_id="b", type="like", timestamp=10 * hour + 30),
+            Event(user_id="u1", item_id="b", type="like", timestamp=10 * hour + 40),
+            Event(user_id="u4", item_id="b", type="view", timestamp=10 * hour + 50),  # not counted
+        ]
+    )
+    args = (["like"], 0.0, 10 * hour + 1800, hour, hour)
+    scores, users = store.logs.trending_users(*args)
+    assert scores == pytest.approx({"a": 2.5, "b": 1.0}) and users == {"a": 3, "b": 1}
+    here_scores, here_users = store.logs._trending_users_here(*args)
+    assert here_scores == pytest.approx(scores, rel=1e-12) and here_users == users

@@ -4,10 +4,9 @@ acted on."""
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from itertools import repeat
@@ -97,14 +96,13 @@ class LiveStats:
     def _read_trending(self) -> list[tuple[str, float]]:
         declared = self.settings.homepage
         now = self.clock.now()
-        rate = math.log(2) / (declared.trending_half_life_hours * 3600)
-        scores: dict[str, float] = defaultdict(float)
-        buckets, users = self.store.logs.recent_users(
-            self.settings.events.positive_types, now - declared.trending_days * 86_400, now, BUCKET_SECONDS
+        scores, users = self.store.logs.trending_users(
+            self.settings.events.positive_types,
+            now - declared.trending_days * 86_400,
+            now,
+            BUCKET_SECONDS,
+            declared.trending_half_life_hours * 3600,
         )
-        for item_id, bucket, count in buckets:
-            age = max(now - bucket - BUCKET_SECONDS / 2, 0.0)
-            scores[item_id] += count * math.exp(-rate * age)
         enough = declared.trending_min_users
         found = [(item_id, score) for item_id, score in scores.items() if users[item_id] >= enough]
         return sorted(found, key=lambda pair: (-pair[1], pair[0]))
