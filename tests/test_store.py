@@ -331,6 +331,8 @@ def test_the_live_popularity_and_exposure_reads_use_the_covering_item_index(tmp_
 def test_trending_users_are_decayed_by_the_hour_in_the_database_as_in_python(store: Store) -> None:
     """Half-life one hour, read at the middle of hour 10: that hour's users weigh 1, hour 9's
     weigh a half; a user's burst within an hour counts once."""
+    from homefeed.store.logs import decayed_here
+
     hour = 3600.0
     store.add_events(
         [
@@ -345,5 +347,6 @@ def test_trending_users_are_decayed_by_the_hour_in_the_database_as_in_python(sto
     args = (["like"], 0.0, 10 * hour + 1800, hour, hour)
     scores, users = store.logs.trending_users(*args)
     assert scores == pytest.approx({"a": 2.5, "b": 1.0}) and users == {"a": 3, "b": 1}
-    here_scores, here_users = store.logs._trending_users_here(*args)
-    assert here_scores == pytest.approx(scores, rel=1e-12) and here_users == users
+    buckets, here_users = store.logs.recent_users(["like"], 0.0, 10 * hour + 1800, hour)
+    assert decayed_here(buckets, 10 * hour + 1800, hour, hour) == pytest.approx(scores, rel=1e-12)
+    assert here_users == users

@@ -201,24 +201,8 @@ class Logs:
         except sa.exc.OperationalError as error:
             if "exp" not in str(error):
                 raise
-            return self._trending_users_here(event_types, since, until, bucket_seconds, half_life_seconds)
-        return scores, totals
-
-    def _trending_users_here(
-        self,
-        event_types: Sequence[str],
-        since: float,
-        until: float,
-        bucket_seconds: float,
-        half_life_seconds: float,
-    ) -> tuple[dict[str, float], dict[str, int]]:
-        """:meth:`trending_users`, the buckets summed in Python."""
-        rate = math.log(2) / half_life_seconds
-        buckets, totals = self.recent_users(event_types, since, until, bucket_seconds)
-        scores: dict[str, float] = {}
-        for item_id, start, count in buckets:
-            age = max(until - start - bucket_seconds / 2, 0.0)
-            scores[item_id] = scores.get(item_id, 0.0) + count * math.exp(-rate * age)
+            buckets, totals = self.recent_users(event_types, since, until, bucket_seconds)
+            return decayed_here(buckets, until, bucket_seconds, half_life_seconds), totals
         return scores, totals
 
     def shown_pairs(self, user_ids: Sequence[str], since: float) -> set[tuple[str, str]]:
@@ -433,6 +417,19 @@ def _not_deleted_since(connection: sa.Connection, pages: Sequence[ShownPage]) ->
     found = connection.execute(last_deletions(sorted({page.user_id for page in pages})))
     deleted = {user_id: at for user_id, at in found}
     return [page for page in pages if page.timestamp > deleted.get(page.user_id, -math.inf)]
+
+
+def decayed_here(
+    buckets: Sequence[tuple[str, float, int]], until: float, bucket_seconds: float, half_life_seconds: float
+) -> dict[str, float]:
+    """Per item, :meth:`Logs.recent_users`' bucket counts weighted by the bucket's age at
+    ``until`` (halving every ``half_life_seconds``) and summed, in Python."""
+    rate = math.log(2) / half_life_seconds
+    scores: dict[str, float] = {}
+    for item_id, start, count in buckets:
+        age = max(until - start - bucket_seconds / 2, 0.0)
+        scores[item_id] = scores.get(item_id, 0.0) + count * math.exp(-rate * age)
+    return scores
 
 
 def most_events(event_types: Sequence[str], limit: int) -> sa.Select[str, int]:
