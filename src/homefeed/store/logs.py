@@ -154,13 +154,7 @@ class Logs:
         per item and time bucket between ``since`` and ``until``, how many users had an event
         of the given types on the item then (a user's burst counts once per bucket); and per
         item, how many users in the whole span."""
-        bucket = sa.cast(events.c.ts / bucket_seconds, sa.BigInteger).label("bucket")
-        users = sa.func.count(sa.distinct(events.c.user_id)).label("users")
-        window = (events.c.ts >= since, events.c.ts <= until, events.c.type.in_(list(event_types)))
-        by_bucket = (
-            sa.select(events.c.item_id, bucket, users).where(*window).group_by(events.c.item_id, bucket)
-        )
-        by_item = sa.select(events.c.item_id, users).where(*window).group_by(events.c.item_id)
+        by_bucket, by_item = _users_by_bucket_and_item(event_types, since, until, bucket_seconds)
         with self.engine.connect() as connection:
             buckets = [
                 (row.item_id, float(row.bucket) * bucket_seconds, int(row.users))
@@ -183,17 +177,12 @@ class Logs:
         events a week's buckets were 2 million rows, seconds of the serving worker's interpreter
         to read and sum. A database without ``exp`` (an SQLite built without its math
         functions) has them summed here."""
-        bucket = sa.cast(events.c.ts / bucket_seconds, sa.BigInteger).label("bucket")
-        users = sa.func.count(sa.distinct(events.c.user_id)).label("users")
-        window = (events.c.ts >= since, events.c.ts <= until, events.c.type.in_(list(event_types)))
-        hourly = (
-            sa.select(events.c.item_id, bucket, users).where(*window).group_by(events.c.item_id, bucket)
-        ).subquery()
+        by_bucket, by_item = _users_by_bucket_and_item(event_types, since, until, bucket_seconds)
+        hourly = by_bucket.subquery()
         age = sa.literal(until) - (hourly.c.bucket * bucket_seconds + bucket_seconds / 2)
         exponent = -(math.log(2) / half_life_seconds) * sa.case((age < 0, 0.0), else_=age)
         weight = sa.func.exp(sa.case((exponent < -700, -700.0), else_=exponent))  # no underflow error
         decayed = sa.select(hourly.c.item_id, sa.func.sum(hourly.c.users * weight)).group_by(hourly.c.item_id)
-        by_item = sa.select(events.c.item_id, users).where(*window).group_by(events.c.item_id)
         try:
             with self.engine.connect() as connection:
                 scores = {str(item): float(score) for item, score in connection.execute(decayed)}
@@ -417,6 +406,19 @@ def _not_deleted_since(connection: sa.Connection, pages: Sequence[ShownPage]) ->
     found = connection.execute(last_deletions(sorted({page.user_id for page in pages})))
     deleted = {user_id: at for user_id, at in found}
     return [page for page in pages if page.timestamp > deleted.get(page.user_id, -math.inf)]
+
+
+def _users_by_bucket_and_item(
+    event_types: Sequence[str], since: float, until: float, bucket_seconds: float
+) -> tuple[sa.Select[str, int, int], sa.Select[str, int]]:
+    """Trending's two counts between ``since`` and ``until``: users per (item, time bucket
+    number) and users per item, of events of ``event_types``."""
+    bucket = sa.cast(events.c.ts / bucket_seconds, sa.BigInteger).label("bucket")
+    users = sa.func.count(sa.distinct(events.c.user_id)).label("users")
+    window = (events.c.ts >= since, events.c.ts <= until, events.c.type.in_(list(event_types)))
+    by_bucket = sa.select(events.c.item_id, bucket, users).where(*window).group_by(events.c.item_id, bucket)
+    by_item = sa.select(events.c.item_id, users).where(*window).group_by(events.c.item_id)
+    return by_bucket, by_item
 
 
 def decayed_here(
