@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from homefeed.config import SemanticSettings, Settings
 from homefeed.service import create_app
 from homefeed.store import Store
+from homefeed.training.forgetting import forget_in_folder
 from homefeed.training.trainer import train_bundle
 from homefeed.training.versions import load_bundle
 from homefeed.vectors import Exclusion, IndexConfig, VectorIndex
@@ -51,6 +52,34 @@ def test_hnsw_above_the_threshold_keeps_high_recall() -> None:
         ]
     )
     assert recall >= 0.95
+
+
+def test_hnsw_finds_the_best_inner_products_of_vectors_of_any_length(tmp_path: Path) -> None:
+    """A model's item factors are not unit vectors: the graph holds them lifted so that the
+    nearest are the best by inner product, and the scores it returns are inner products."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 16))
+    vectors = (centres[rng.integers(0, 40, 6000)] + 0.5 * rng.normal(size=(6000, 16))).astype(np.float32)
+    vectors *= rng.uniform(0.2, 3.0, size=(6000, 1)).astype(np.float32)  # lengths vary 15-fold
+    queries = (centres[:30] + 0.5 * rng.normal(size=(30, 16))).astype(np.float32)
+    index = VectorIndex.build([str(n) for n in range(6000)], vectors, IndexConfig(hnsw_above=1000))
+    assert index.kind == "hnsw"
+    found = index.search(queries, 50)
+    recall = np.mean(
+        [
+            len({int(hit.item_id) for hit in hits} & set(exact_top(vectors, query, 50))) / 50
+            for hits, query in zip(found, queries, strict=True)
+        ]
+    )
+    assert recall >= 0.95
+    best = found[0][0]
+    assert best.score == pytest.approx(float(vectors[int(best.item_id)] @ queries[0]), rel=1e-4)
+    index.add(["long"], 4 * vectors[:1])  # longer than any: found, a little low until a rebuild
+    assert "long" in {hit.item_id for hit in index.search(vectors[0], 20)[0]}
+
+    index.save(tmp_path / "lifted")
+    again = VectorIndex.load(tmp_path / "lifted")
+    assert [hit.item_id for hit in again.search(queries[0], 50)[0]] == [hit.item_id for hit in found[0]]
 
 
 def test_an_added_item_is_found_at_once_and_a_removed_one_never_again() -> None:
@@ -189,3 +218,16 @@ def test_large_catalog_models_save_their_hnsw_index_and_serve_through_it(
         user = store.logs.sample_user_ids(1)[0]
         page = client.get(f"/v1/users/{user}/homepage?n=10").json()
     assert page["degraded"] is False and page["items"][0]["source"] == "als"
+
+    # a deleted item leaves the saved graph, whose slots stay the model's item indices
+    als = bundle.models["als"]
+    item = als.item_ids[5]
+    forget_in_folder(bundle.path, [], [item])
+    forgotten = load_bundle(bundle.path)
+    index = forgotten.vector_index("als", IndexConfig(hnsw_above=100))
+    assert index is not None and index.kind == "hnsw" and len(index) == 240 and item not in index
+    assert not index.vectors([forgotten.models["als"].item_ids[5]]).any()  # its vector is gone
+    query = als.item_factors[7]
+    slots, scores = index.search_slots(query, 10, np.ones(240, dtype=bool))
+    assert 5 not in slots.tolist() and slots[0] == 7
+    np.testing.assert_allclose(scores, als.item_factors[slots] @ query, rtol=1e-4, atol=1e-5)

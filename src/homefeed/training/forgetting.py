@@ -32,7 +32,7 @@ from homefeed.training.versions import (
     version_folders,
     versions_lock,
 )
-from homefeed.vectors import VectorIndex
+from homefeed.vectors import IndexConfig, VectorIndex
 
 logger = logging.getLogger(__name__)
 SCRUBBING = ".scrub-"  # a version's rewrite in progress (hidden: no reader lists it)
@@ -106,7 +106,8 @@ def forget_in_folder(folder: Path, users: Collection[str], items: Collection[str
     for name in changed:
         _rewrite_model(bundle, name, staging / name, items)
     for relative in extras:
-        _purge_index(staging / relative, items)
+        if relative.split("/")[0] not in changed:  # a changed model's index was built again
+            _purge_index(staging / relative, items)
     if (staging / NEW_ITEMS_DIR).is_dir() and items:
         mapped = NewItemMap.load(staging / NEW_ITEMS_DIR).without(items)
         shutil.rmtree(staging / NEW_ITEMS_DIR)
@@ -131,16 +132,25 @@ def _named(folder: Path, ids: Collection[str]) -> bool:
 
 
 def _rewrite_model(bundle: ModelBundle, name: str, target: Path, items: Collection[str]) -> None:
-    """Save model ``name`` afresh into ``target``, keeping (and purging) its saved index."""
+    """Save model ``name`` afresh into ``target`` with its saved index: kept when it holds none
+    of ``items``, else built again from the model's forgotten vectors (purging would close
+    the gaps, and the index's slots must stay the model's item indices)."""
     saved_index = target / INDEX_DIR
     kept_index = target.parent / f".index-{name}"
     if saved_index.is_dir():
         saved_index.rename(kept_index)
     shutil.rmtree(target)
-    bundle.models[name].save(target)
-    if kept_index.is_dir():
+    model = bundle.models[name]
+    model.save(target)
+    if not kept_index.is_dir():
+        return
+    meta = json.loads((kept_index / "index.json").read_text(encoding="utf-8"))
+    vectors = model.item_vectors()
+    if set(meta["ids"]).isdisjoint(items) or vectors is None:  # users only: nothing of theirs in it
         kept_index.rename(saved_index)
-        _purge_index(saved_index, items)
+        return
+    VectorIndex.build(model.item_ids, vectors, IndexConfig(**meta["config"])).save(saved_index)
+    shutil.rmtree(kept_index)
 
 
 def _held_items(folder: Path, items: Collection[str]) -> list[str]:
