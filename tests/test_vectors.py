@@ -54,34 +54,6 @@ def test_hnsw_above_the_threshold_keeps_high_recall() -> None:
     assert recall >= 0.95
 
 
-def test_hnsw_finds_the_best_inner_products_of_vectors_of_any_length(tmp_path: Path) -> None:
-    """A model's item factors are not unit vectors: the graph holds them lifted so that the
-    nearest are the best by inner product, and the scores it returns are inner products."""
-    rng = np.random.default_rng(3)
-    centres = rng.normal(size=(40, 16))
-    vectors = (centres[rng.integers(0, 40, 6000)] + 0.5 * rng.normal(size=(6000, 16))).astype(np.float32)
-    vectors *= rng.uniform(0.2, 3.0, size=(6000, 1)).astype(np.float32)  # lengths vary 15-fold
-    queries = (centres[:30] + 0.5 * rng.normal(size=(30, 16))).astype(np.float32)
-    index = VectorIndex.build([str(n) for n in range(6000)], vectors, IndexConfig(hnsw_above=1000))
-    assert index.kind == "hnsw"
-    found = index.search(queries, 50)
-    recall = np.mean(
-        [
-            len({int(hit.item_id) for hit in hits} & set(exact_top(vectors, query, 50))) / 50
-            for hits, query in zip(found, queries, strict=True)
-        ]
-    )
-    assert recall >= 0.95
-    best = found[0][0]
-    assert best.score == pytest.approx(float(vectors[int(best.item_id)] @ queries[0]), rel=1e-4)
-    index.add(["long"], 4 * vectors[:1])  # longer than any: found, a little low until a rebuild
-    assert "long" in {hit.item_id for hit in index.search(vectors[0], 20)[0]}
-
-    index.save(tmp_path / "lifted")
-    again = VectorIndex.load(tmp_path / "lifted")
-    assert [hit.item_id for hit in again.search(queries[0], 50)[0]] == [hit.item_id for hit in found[0]]
-
-
 def test_an_added_item_is_found_at_once_and_a_removed_one_never_again() -> None:
     vectors = unit(200)
     index = VectorIndex.build([f"i{n}" for n in range(200)], vectors)

@@ -1,10 +1,6 @@
 """A FAISS inner-product index over item vectors, keyed by item id, updatable in place.
 
-Small catalogs get an exact flat index; above ``hnsw_above`` vectors an HNSW graph. Inner
-products are not a distance, and a graph built on them finds the best items of unnormalised
-vectors (a model's factors) poorly, so the graph holds each vector lifted by one coordinate,
-``sqrt(M² - |x|²)`` with ``M`` the largest norm, where the nearest by Euclidean distance are
-the best by inner product (the transform of Bachrach et al., RecSys 2014). Items
+Small catalogs get an exact flat index; above ``hnsw_above`` vectors an HNSW graph. Items
 can be added, replaced and removed at any time (an item PUT through the API is findable at
 the next request): removal marks the slot dead and an ID selector hides it from searches;
 the index is rebuilt without dead slots once they are a quarter of it.
@@ -58,7 +54,6 @@ class VectorIndex:
         self._live = np.zeros(0, dtype=bool)
         self._vectors = np.zeros((0, dimension), dtype=np.float32)  # kept for rebuilds
         self._index: Any = self._new_index(0)
-        self._lift: float | None = None  # the graph's M (None: it holds the vectors as they are)
         self.revision = 0  # bumped by every write, for callers that cache derived views
         self._excluded: tuple[Collection[str], int, np.ndarray] | None = None  # see _kept
         self._shared_slots: list[tuple[Collection[str], int, np.ndarray]] = []  # see _slots_of
@@ -80,7 +75,9 @@ class VectorIndex:
 
     def _new_index(self, size: int) -> Any:
         if size > self.config.hnsw_above:
-            graph = faiss.IndexHNSWFlat(self.dimension + 1, self.config.hnsw_neighbours, faiss.METRIC_L2)
+            graph = faiss.IndexHNSWFlat(
+                self.dimension, self.config.hnsw_neighbours, faiss.METRIC_INNER_PRODUCT
+            )
             graph.hnsw.efConstruction = self.config.ef_construction
             graph.hnsw.efSearch = self.config.ef_search
             return graph
@@ -107,7 +104,7 @@ class VectorIndex:
         if self.kind == "exact" and len(self._ids) > self.config.hnsw_above:
             self._rebuild()  # outgrew exact search
         else:
-            self._index.add(self._stored(vectors))
+            self._index.add(vectors)
         self._maybe_compact()
 
     def remove(self, item_ids: Iterable[str]) -> None:
@@ -141,19 +138,8 @@ class VectorIndex:
         self._vectors = np.ascontiguousarray(self._vectors[keep])
         self._live = np.ones(len(self._ids), dtype=bool)
         self._index = self._new_index(len(self._ids))
-        self._lift = None
-        if self.kind == "hnsw":
-            self._lift = float(np.linalg.norm(self._vectors, axis=1).max())
         if len(self._ids):
-            self._index.add(self._stored(self._vectors))
-
-    def _stored(self, vectors: np.ndarray) -> np.ndarray:
-        """The vectors as the index holds them: lifted for a graph. A vector added later that
-        is longer than the graph's ``M`` gets 0 and ranks a little low until the next rebuild."""
-        if self._lift is None:
-            return vectors
-        lift = np.sqrt(np.maximum(self._lift**2 - np.einsum("ij,ij->i", vectors, vectors), 0.0))
-        return np.ascontiguousarray(np.hstack([vectors, lift[:, None].astype(np.float32)]))
+            self._index.add(self._vectors)
 
     # -- reading ----------------------------------------------------------
     def __len__(self) -> int:
@@ -261,16 +247,6 @@ class VectorIndex:
             wanted *= 4
 
     def _search(self, queries: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scores (inner products) and slots of the best ``k`` of ``keep`` for each query."""
-        if self._lift is None:
-            return self._search_stored(queries, k, keep)
-        lifted = np.hstack([queries, np.zeros((len(queries), 1), dtype=np.float32)])
-        distances, slots = self._search_stored(lifted, k, keep)
-        # |q - x'|² = |q|² + M² - 2 q·x for a lifted x'
-        squared = np.einsum("ij,ij->i", queries, queries)[:, None]
-        return ((squared + self._lift**2 - distances) / 2).astype(np.float32), slots
-
-    def _search_stored(self, queries: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if bool(keep.all()):
             params: Any = None
             if self.kind == "hnsw":
@@ -302,7 +278,6 @@ class VectorIndex:
             "config": asdict(self.config),
             "ids": self._ids,
             "live": self._live.tolist(),
-            "lift": self._lift,
         }
         (directory / "index.json").write_text(json.dumps(meta))
 
@@ -315,5 +290,4 @@ class VectorIndex:
         index._slots = {item: slot for slot, item in enumerate(index._ids) if index._live[slot]}
         index._vectors = np.load(directory / "vectors.npy")
         index._index = faiss.read_index(str(directory / "index.faiss"))
-        index._lift = meta.get("lift")  # absent: a graph saved before lifting, searched as it is
         return index
