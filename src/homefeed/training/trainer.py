@@ -155,7 +155,8 @@ def train_bundle(
     config = IndexConfig(hnsw_above=settings.semantic.exact_below)
     for name, model in models.items():
         model.save(temporary / name)
-        vectors = model.item_vectors()
+        # only a model that scores by its vectors is searched in them (a ranker's are its source's)
+        vectors = model.item_vectors() if model.scores_by_vectors else None
         if vectors is not None and len(vectors) > config.hnsw_above:
             step(f"indexing {name} item vectors (HNSW)")  # minutes at a million items: not at load
             VectorIndex.build(model.item_ids, vectors, config).save(temporary / name / INDEX_DIR)
