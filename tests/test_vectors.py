@@ -12,6 +12,7 @@ from homefeed.config import SemanticSettings, Settings
 from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
+from homefeed.training.indexing import better_graph, recall_at
 from homefeed.training.trainer import train_bundle
 from homefeed.training.versions import load_bundle
 from homefeed.vectors import Exclusion, IndexConfig, VectorIndex
@@ -52,6 +53,42 @@ def test_hnsw_above_the_threshold_keeps_high_recall() -> None:
         ]
     )
     assert recall >= 0.95
+
+
+def _clusters(n: int, dim: int, lengths: bool, spread: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Item vectors around 50 centres (``lengths``: scaled 0.2 to 3 times) and 30 queries near centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(50, dim))
+    vectors = (centres[rng.integers(0, 50, n)] + spread * rng.normal(size=(n, dim))).astype(np.float32)
+    if lengths:
+        vectors *= rng.uniform(0.2, 3.0, size=(n, 1)).astype(np.float32)
+    return vectors, (centres[rng.integers(0, 50, 30)] + 0.5 * rng.normal(size=(30, dim))).astype(np.float32)
+
+
+def test_training_keeps_the_graph_that_finds_more_of_the_best_inner_products(tmp_path: Path) -> None:
+    """Which HNSW graph finds more of a query's best items by inner product depends on the
+    vectors: here the graph of lifted vectors on one set, the plain graph on another. The
+    lifted graph returns inner products, takes a longer vector later and round-trips."""
+    config = IndexConfig(hnsw_above=1000)
+    vectors, queries = _clusters(10_000, 8, lengths=False, spread=0.5, seed=1)
+    ids = [str(n) for n in range(len(vectors))]
+    chosen = better_graph(ids, vectors, queries, config)
+    assert chosen.graph == "lifted" and chosen.recall["lifted"] >= 0.95 > chosen.recall["plain"] + 0.03
+    lifted = chosen.index
+    best = lifted.search(queries[0], 5)[0][0]
+    assert best.score == pytest.approx(float(vectors[int(best.item_id)] @ queries[0]), rel=1e-4)
+    lifted.add(["long"], 4 * vectors[:1])  # longer than any: the graph is lifted again
+    assert "long" in {hit.item_id for hit in lifted.search(vectors[0], 20)[0]}
+    lifted.save(tmp_path / "lifted")
+    again = VectorIndex.load(tmp_path / "lifted")
+    assert again.config.lifted and recall_at(again, np.vstack([vectors, 4 * vectors[:1]]), queries) >= 0.9
+
+    vectors, _ = _clusters(6_000, 32, lengths=True, spread=1.0, seed=3)
+    queries = np.random.default_rng(3).normal(size=(30, 32)).astype(np.float32)
+    other = better_graph([str(n) for n in range(len(vectors))], vectors, queries, config)
+    assert other.graph == "plain" and other.recall["plain"] > other.recall["lifted"] + 0.05
+    small = better_graph(ids[:500], vectors[:500], queries, config)
+    assert small.index.kind == "exact" and small.recall == {}  # exact: nothing to choose
 
 
 def test_an_added_item_is_found_at_once_and_a_removed_one_never_again() -> None:
@@ -184,6 +221,8 @@ def test_large_catalog_models_save_their_hnsw_index_and_serve_through_it(
     load_folder(store, settings, synth_folder)
     bundle = train_bundle(store, settings, ["popularity", "profile", "als"])  # ALS leads the personal row
     assert (bundle.path / "als" / "index" / "index.faiss").exists()
+    chosen = bundle.manifest["indexes"]["als"]  # both graphs searched for users' vectors
+    assert chosen["graph"] in {"plain", "lifted"} and min(chosen["recall"].values()) >= 0.8
     loaded = load_bundle(bundle.path).vector_index("als", IndexConfig(hnsw_above=100))
     assert loaded is not None and loaded.kind == "hnsw" and len(loaded) == 240
     with TestClient(create_app(settings)) as client:

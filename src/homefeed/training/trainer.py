@@ -21,6 +21,7 @@ from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, fit_new_item
 from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
 from homefeed.training.gate import Holdout, Verdict, review, review_drawn, serving_bundle
+from homefeed.training.indexing import RECALL_AT, chosen_index
 from homefeed.training.integrity import ARTIFACT_FORMAT, file_checksums
 from homefeed.training.registry import build_model, configured_options, model_class
 from homefeed.training.selection import Selection, candidates_for, tune
@@ -35,7 +36,7 @@ from homefeed.training.versions import (
     versions_lock,
 )
 from homefeed.understanding.semantic import embed_interests, open_semantic_space
-from homefeed.vectors import IndexConfig, VectorIndex
+from homefeed.vectors import IndexConfig
 
 DEFAULT_MODELS = ("popularity", "profile", "covisitation", "als")
 # the page's settings chosen for a selection and the models the version will hold
@@ -153,13 +154,19 @@ def train_bundle(
     temporary = root / f".tmp-{version}"
     step("saving")
     config = IndexConfig(hnsw_above=settings.semantic.exact_below)
+    graphs: dict[str, dict[str, object]] = {}
     for name, model in models.items():
         model.save(temporary / name)
         # only a model that scores by its vectors is searched in them (a ranker's are its source's)
         vectors = model.item_vectors() if model.scores_by_vectors else None
         if vectors is not None and len(vectors) > config.hnsw_above:
             step(f"indexing {name} item vectors (HNSW)")  # minutes at a million items: not at load
-            VectorIndex.build(model.item_ids, vectors, config).save(temporary / name / INDEX_DIR)
+            chosen = chosen_index(model, vectors, data, config)
+            chosen.index.save(temporary / name / INDEX_DIR)
+            graphs[name] = {"graph": chosen.graph, "recall": chosen.recall}
+            if chosen.recall:
+                shares = ", ".join(f"{graph} {share:.2f}" for graph, share in chosen.recall.items())
+                step(f"{name}: the {chosen.graph} graph kept (users' best {RECALL_AT} found: {shares})")
     if new_items is not None:
         new_items.save(temporary / NEW_ITEMS_DIR)
     if settings.semantic.enabled:
@@ -182,6 +189,7 @@ def train_bundle(
         "event_weights": dict(events.weights),
         "event_values": events.values,
         "reports": {name: report for name, model in models.items() if (report := model.training_report())},
+        "indexes": graphs,
         **({"selection": selection.manifest()} if selection is not None else {}),
         "files": file_checksums(temporary),  # verified on every load (integrity.verify_files)
     }

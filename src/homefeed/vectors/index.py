@@ -1,6 +1,10 @@
 """A FAISS inner-product index over item vectors, keyed by item id, updatable in place.
 
-Small catalogs get an exact flat index; above ``hnsw_above`` vectors an HNSW graph. Items
+Small catalogs get an exact flat index; above ``hnsw_above`` vectors an HNSW graph, of the
+vectors as they are or (``lifted``) of each vector with one more coordinate,
+``sqrt(M² - |x|²)`` for the largest norm ``M``, where the nearest by Euclidean distance are the
+best by inner product (Bachrach et al., RecSys 2014). Which graph finds more of a model's best
+items depends on its vectors: training measures both (``training/indexing.py``). Items
 can be added, replaced and removed at any time (an item PUT through the API is findable at
 the next request): removal marks the slot dead and an ID selector hides it from searches;
 the index is rebuilt without dead slots once they are a quarter of it.
@@ -35,6 +39,7 @@ class IndexConfig:
     ef_construction: int = 80
     ef_search: int = 128  # HNSW beam width at query time: recall against speed
     compact_when_dead: float = 0.25
+    lifted: bool = False  # the graph holds lifted vectors (see the module's docstring)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class VectorIndex:
         self._live = np.zeros(0, dtype=bool)
         self._vectors = np.zeros((0, dimension), dtype=np.float32)  # kept for rebuilds
         self._index: Any = self._new_index(0)
+        self._lift: float | None = None  # a lifted graph's M (None: it holds the vectors as they are)
         self.revision = 0  # bumped by every write, for callers that cache derived views
         self._excluded: tuple[Collection[str], int, np.ndarray] | None = None  # see _kept
         self._shared_slots: list[tuple[Collection[str], int, np.ndarray]] = []  # see _slots_of
@@ -75,9 +81,11 @@ class VectorIndex:
 
     def _new_index(self, size: int) -> Any:
         if size > self.config.hnsw_above:
-            graph = faiss.IndexHNSWFlat(
-                self.dimension, self.config.hnsw_neighbours, faiss.METRIC_INNER_PRODUCT
+            lifted, metric = (
+                self.config.lifted,
+                faiss.METRIC_L2 if self.config.lifted else faiss.METRIC_INNER_PRODUCT,
             )
+            graph = faiss.IndexHNSWFlat(self.dimension + lifted, self.config.hnsw_neighbours, metric)
             graph.hnsw.efConstruction = self.config.ef_construction
             graph.hnsw.efSearch = self.config.ef_search
             return graph
@@ -103,8 +111,10 @@ class VectorIndex:
         self._vectors = np.vstack([self._vectors, vectors])
         if self.kind == "exact" and len(self._ids) > self.config.hnsw_above:
             self._rebuild()  # outgrew exact search
+        elif self._lift is not None and float(np.linalg.norm(vectors, axis=1).max(initial=0.0)) > self._lift:
+            self._rebuild()  # longer than a lifted graph's M: lifted again
         else:
-            self._index.add(vectors)
+            self._index.add(self._stored(vectors))
         self._maybe_compact()
 
     def remove(self, item_ids: Iterable[str]) -> None:
@@ -138,8 +148,18 @@ class VectorIndex:
         self._vectors = np.ascontiguousarray(self._vectors[keep])
         self._live = np.ones(len(self._ids), dtype=bool)
         self._index = self._new_index(len(self._ids))
+        self._lift = None
+        if self.kind == "hnsw" and self.config.lifted:
+            self._lift = float(np.linalg.norm(self._vectors, axis=1).max())
         if len(self._ids):
-            self._index.add(self._vectors)
+            self._index.add(self._stored(self._vectors))
+
+    def _stored(self, vectors: np.ndarray) -> np.ndarray:
+        """The vectors as the index holds them: lifted for a lifted graph."""
+        if self._lift is None:
+            return vectors
+        lift = np.sqrt(np.maximum(self._lift**2 - np.einsum("ij,ij->i", vectors, vectors), 0.0))
+        return np.ascontiguousarray(np.hstack([vectors, lift[:, None].astype(np.float32)]))
 
     # -- reading ----------------------------------------------------------
     def __len__(self) -> int:
@@ -247,6 +267,15 @@ class VectorIndex:
             wanted *= 4
 
     def _search(self, queries: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (inner products) and slots of the best ``k`` of ``keep`` for each query."""
+        if self._lift is None:
+            return self._search_stored(queries, k, keep)
+        lifted = np.hstack([queries, np.zeros((len(queries), 1), dtype=np.float32)])
+        distances, slots = self._search_stored(lifted, k, keep)
+        squared = np.einsum("ij,ij->i", queries, queries)[:, None]  # |q - x'|² = |q|² + M² - 2 q·x
+        return ((squared + self._lift**2 - distances) / 2).astype(np.float32), slots
+
+    def _search_stored(self, queries: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if bool(keep.all()):
             params: Any = None
             if self.kind == "hnsw":
@@ -278,6 +307,7 @@ class VectorIndex:
             "config": asdict(self.config),
             "ids": self._ids,
             "live": self._live.tolist(),
+            "lift": self._lift,
         }
         (directory / "index.json").write_text(json.dumps(meta))
 
@@ -290,4 +320,5 @@ class VectorIndex:
         index._slots = {item: slot for slot, item in enumerate(index._ids) if index._live[slot]}
         index._vectors = np.load(directory / "vectors.npy")
         index._index = faiss.read_index(str(directory / "index.faiss"))
+        index._lift = meta.get("lift")
         return index

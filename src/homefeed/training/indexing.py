@@ -1,0 +1,84 @@
+"""A model's search graph over its item vectors, chosen on measured recall.
+
+An HNSW graph of the vectors as they are and one of them lifted (``IndexConfig.lifted``) find
+different shares of a model's best items: at 100,000 items the ALS factors' best 100 were found
+92 % by the first and 46 % by the second, the Transformer's 22 % and 77 %
+(docs/journal/2026-12-08-scale-searched-head.md). So training builds both, searches each for
+the vectors of users drawn from the training events, and keeps the one that finds more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from homefeed.models import Interactions
+from homefeed.models.base import Recommender
+from homefeed.vectors import IndexConfig, VectorIndex
+
+RECALL_USERS = 64  # users whose vectors each graph is searched for
+RECALL_AT = 100  # each user's best items by inner product the graph should find
+
+
+@dataclass(frozen=True)
+class ChosenIndex:
+    index: VectorIndex
+    recall: dict[str, float] = field(default_factory=dict)  # by graph: "plain", "lifted"
+
+    @property
+    def graph(self) -> str:
+        return "lifted" if self.index.config.lifted else "plain"
+
+
+def chosen_index(
+    model: Recommender, vectors: np.ndarray, data: Interactions, config: IndexConfig
+) -> ChosenIndex:
+    """The graph over ``vectors`` (the model's item vectors) that finds more of the best items
+    of users drawn from ``data`` (:func:`better_graph`); the plain one when no user has a vector."""
+    queries = user_vectors(model, data)
+    if queries is None:
+        return ChosenIndex(VectorIndex.build(model.item_ids, vectors, replace(config, lifted=False)))
+    return better_graph(model.item_ids, vectors, queries, config)
+
+
+def better_graph(
+    item_ids: list[str], vectors: np.ndarray, queries: np.ndarray, config: IndexConfig
+) -> ChosenIndex:
+    """Of the plain and the lifted graph over ``vectors``, the one that finds more of each of
+    ``queries``' best ``RECALL_AT`` items (the plain one on a tie, and below ``hnsw_above``
+    items, where the index is exact)."""
+    plain = VectorIndex.build(item_ids, vectors, replace(config, lifted=False))
+    if plain.kind != "hnsw":
+        return ChosenIndex(plain)
+    lifted = VectorIndex.build(item_ids, vectors, replace(config, lifted=True))
+    recall = {"plain": recall_at(plain, vectors, queries), "lifted": recall_at(lifted, vectors, queries)}
+    return ChosenIndex(lifted if recall["lifted"] > recall["plain"] else plain, recall)
+
+
+def user_vectors(model: Recommender, data: Interactions, count: int = RECALL_USERS) -> np.ndarray | None:
+    """The vectors (``Recommender.user_vector``) of up to ``count`` users drawn from ``data``,
+    each from their events in time order; None when none has a vector."""
+    rng = np.random.default_rng(0)
+    users = rng.choice(data.n_users, size=min(count, data.n_users), replace=False)
+    rows = np.flatnonzero(np.isin(data.users, users))
+    rows = rows[np.lexsort((data.timestamps[rows], data.users[rows]))]
+    found = []
+    for user in users.tolist():
+        mine = rows[data.users[rows] == user]
+        vector = model.user_vector(data.items[mine], data.weights[mine])
+        if vector is not None and np.any(vector):
+            found.append(np.asarray(vector, dtype=np.float32))
+    return np.vstack(found) if found else None
+
+
+def recall_at(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray, k: int = RECALL_AT) -> float:
+    """The share of each query's best ``k`` items by inner product that ``index`` finds in ``k``."""
+    k = min(k, len(vectors))
+    everything = np.ones(len(vectors), dtype=bool)
+    found = 0
+    for query in queries:
+        best = np.argpartition(-(vectors @ query), k - 1)[:k]
+        slots, _ = index.search_slots(query, k, everything)
+        found += len(np.intersect1d(slots, best))
+    return found / (k * len(queries))
