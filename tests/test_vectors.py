@@ -12,7 +12,7 @@ from homefeed.config import SemanticSettings, Settings
 from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
-from homefeed.training.indexing import better_graph, recall_at
+from homefeed.training.indexing import better_graph, recall_at, widened
 from homefeed.training.trainer import train_bundle
 from homefeed.training.versions import load_bundle
 from homefeed.vectors import Exclusion, IndexConfig, VectorIndex
@@ -74,6 +74,10 @@ def test_training_keeps_the_graph_that_finds_more_of_the_best_inner_products(tmp
     ids = [str(n) for n in range(len(vectors))]
     chosen = better_graph(ids, vectors, queries, config)
     assert chosen.graph == "lifted" and chosen.recall["lifted"] >= 0.95 > chosen.recall["plain"] + 0.03
+    assert chosen.widened == {128: chosen.recall["lifted"]}  # found enough at the usual width
+    plain = VectorIndex.build(ids, vectors, config)
+    tried = widened(plain, vectors, queries, chosen.recall["plain"])  # under 0.9: searched wider
+    assert list(tried) == [128, 256] and tried[256] >= 0.9 and plain.config.ef_search == 256
     lifted = chosen.index
     best = lifted.search(queries[0], 5)[0][0]
     assert best.score == pytest.approx(float(vectors[int(best.item_id)] @ queries[0]), rel=1e-4)

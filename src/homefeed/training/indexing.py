@@ -19,12 +19,15 @@ from homefeed.vectors import IndexConfig, VectorIndex
 
 RECALL_USERS = 64  # users whose vectors each graph is searched for
 RECALL_AT = 100  # each user's best items by inner product the graph should find
+WANTED_RECALL = 0.9  # the search widens (ef) until it finds this share, up to MAX_WIDENING times
+MAX_WIDENING = 8
 
 
 @dataclass(frozen=True)
 class ChosenIndex:
     index: VectorIndex
     recall: dict[str, float] = field(default_factory=dict)  # by graph: "plain", "lifted"
+    widened: dict[int, float] = field(default_factory=dict)  # the chosen graph's recall by ef_search
 
     @property
     def graph(self) -> str:
@@ -53,7 +56,21 @@ def better_graph(
         return ChosenIndex(plain)
     lifted = VectorIndex.build(item_ids, vectors, replace(config, lifted=True))
     recall = {"plain": recall_at(plain, vectors, queries), "lifted": recall_at(lifted, vectors, queries)}
-    return ChosenIndex(lifted if recall["lifted"] > recall["plain"] else plain, recall)
+    chosen = lifted if recall["lifted"] > recall["plain"] else plain
+    return ChosenIndex(chosen, recall, widened(chosen, vectors, queries, max(recall.values())))
+
+
+def widened(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray, found: float) -> dict[int, float]:
+    """Widen ``index``'s search (``ef_search`` doubled) while it finds under ``WANTED_RECALL``
+    of the queries' best items (``found`` at its own width), up to ``MAX_WIDENING`` times; the
+    index keeps the last width. Each doubling costs pages about twice the search time."""
+    base = index.config.ef_search
+    tried = {base: found}
+    while found < WANTED_RECALL and index.config.ef_search < MAX_WIDENING * base:
+        index.config = replace(index.config, ef_search=2 * index.config.ef_search)
+        found = recall_at(index, vectors, queries)
+        tried[index.config.ef_search] = found
+    return tried
 
 
 def user_vectors(model: Recommender, data: Interactions, count: int = RECALL_USERS) -> np.ndarray | None:

@@ -163,10 +163,14 @@ def train_bundle(
             step(f"indexing {name} item vectors (HNSW)")  # minutes at a million items: not at load
             chosen = chosen_index(model, vectors, data, config)
             chosen.index.save(temporary / name / INDEX_DIR)
-            graphs[name] = {"graph": chosen.graph, "recall": chosen.recall}
+            graphs[name] = {"graph": chosen.graph, "recall": chosen.recall, "ef_search": chosen.widened}
             if chosen.recall:
-                shares = ", ".join(f"{graph} {share:.2f}" for graph, share in chosen.recall.items())
-                step(f"{name}: the {chosen.graph} graph kept (users' best {RECALL_AT} found: {shares})")
+                ef = chosen.index.config.ef_search
+                graphs_found = ", ".join(f"{graph} {share:.2f}" for graph, share in chosen.recall.items())
+                step(
+                    f"{name}: the {chosen.graph} graph at ef {ef} finds {chosen.widened[ef]:.2f} "
+                    f"of users' best {RECALL_AT} (at ef {config.ef_search}: {graphs_found})"
+                )
     if new_items is not None:
         new_items.save(temporary / NEW_ITEMS_DIR)
     if settings.semantic.enabled:
