@@ -81,10 +81,8 @@ class VectorIndex:
 
     def _new_index(self, size: int) -> Any:
         if size > self.config.hnsw_above:
-            lifted, metric = (
-                self.config.lifted,
-                faiss.METRIC_L2 if self.config.lifted else faiss.METRIC_INNER_PRODUCT,
-            )
+            lifted = self.config.lifted  # one more coordinate, searched by distance
+            metric = faiss.METRIC_L2 if lifted else faiss.METRIC_INNER_PRODUCT
             graph = faiss.IndexHNSWFlat(self.dimension + lifted, self.config.hnsw_neighbours, metric)
             graph.hnsw.efConstruction = self.config.ef_construction
             graph.hnsw.efSearch = self.config.ef_search
