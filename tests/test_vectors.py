@@ -12,7 +12,7 @@ from homefeed.config import SemanticSettings, Settings
 from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
-from homefeed.training.indexing import better_graph, recall_at, widened
+from homefeed.training.indexing import best_items, better_graph, recall_at, widened
 from homefeed.training.trainer import train_bundle
 from homefeed.training.versions import load_bundle
 from homefeed.vectors import Exclusion, IndexConfig, VectorIndex
@@ -76,7 +76,7 @@ def test_training_keeps_the_graph_that_finds_more_of_the_best_inner_products(tmp
     assert chosen.graph == "lifted" and chosen.recall["lifted"] >= 0.95 > chosen.recall["plain"] + 0.03
     assert chosen.widened == {128: chosen.recall["lifted"]}  # found enough at the usual width
     plain = VectorIndex.build(ids, vectors, config)
-    tried = widened(plain, vectors, queries, chosen.recall["plain"])  # under 0.9: searched wider
+    tried = widened(plain, queries, best_items(vectors, queries), chosen.recall["plain"])  # under 0.9: wider
     assert list(tried) == [128, 256] and tried[256] >= 0.9 and plain.config.ef_search == 256
     lifted = chosen.index
     best = lifted.search(queries[0], 5)[0][0]
@@ -85,7 +85,10 @@ def test_training_keeps_the_graph_that_finds_more_of_the_best_inner_products(tmp
     assert "long" in {hit.item_id for hit in lifted.search(vectors[0], 20)[0]}
     lifted.save(tmp_path / "lifted")
     again = VectorIndex.load(tmp_path / "lifted")
-    assert again.config.lifted and recall_at(again, np.vstack([vectors, 4 * vectors[:1]]), queries) >= 0.9
+    assert (
+        again.config.lifted
+        and recall_at(again, queries, best_items(np.vstack([vectors, 4 * vectors[:1]]), queries)) >= 0.9
+    )
 
     vectors, _ = _clusters(6_000, 32, lengths=True, spread=1.0, seed=3)
     queries = np.random.default_rng(3).normal(size=(30, 32)).astype(np.float32)

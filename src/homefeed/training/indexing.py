@@ -39,37 +39,35 @@ def chosen_index(
     model: Recommender, vectors: np.ndarray, data: Interactions, config: IndexConfig
 ) -> ChosenIndex:
     """The graph over ``vectors`` (the model's item vectors) that finds more of the best items
-    of users drawn from ``data`` (:func:`better_graph`); the plain one when no user has a vector."""
-    queries = user_vectors(model, data)
-    if queries is None:
-        return ChosenIndex(VectorIndex.build(model.item_ids, vectors, replace(config, lifted=False)))
-    return better_graph(model.item_ids, vectors, queries, config)
+    of users drawn from ``data`` (:func:`better_graph`)."""
+    return better_graph(model.item_ids, vectors, user_vectors(model, data), config)
 
 
 def better_graph(
-    item_ids: list[str], vectors: np.ndarray, queries: np.ndarray, config: IndexConfig
+    item_ids: list[str], vectors: np.ndarray, queries: np.ndarray | None, config: IndexConfig
 ) -> ChosenIndex:
     """Of the plain and the lifted graph over ``vectors``, the one that finds more of each of
-    ``queries``' best ``RECALL_AT`` items (the plain one on a tie, and below ``hnsw_above``
-    items, where the index is exact)."""
+    ``queries``' best ``RECALL_AT`` items, searched wider until it finds ``WANTED_RECALL``;
+    the plain one on a tie, without queries, and below ``hnsw_above`` items (exact search)."""
     plain = VectorIndex.build(item_ids, vectors, replace(config, lifted=False))
-    if plain.kind != "hnsw":
+    if plain.kind != "hnsw" or queries is None:
         return ChosenIndex(plain)
     lifted = VectorIndex.build(item_ids, vectors, replace(config, lifted=True))
-    recall = {"plain": recall_at(plain, vectors, queries), "lifted": recall_at(lifted, vectors, queries)}
+    best = best_items(vectors, queries)  # once: every graph and width is read against it
+    recall = {"plain": recall_at(plain, queries, best), "lifted": recall_at(lifted, queries, best)}
     chosen = lifted if recall["lifted"] > recall["plain"] else plain
-    return ChosenIndex(chosen, recall, widened(chosen, vectors, queries, max(recall.values())))
+    return ChosenIndex(chosen, recall, widened(chosen, queries, best, max(recall.values())))
 
 
-def widened(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray, found: float) -> dict[int, float]:
+def widened(index: VectorIndex, queries: np.ndarray, best: np.ndarray, found: float) -> dict[int, float]:
     """Widen ``index``'s search (``ef_search`` doubled) while it finds under ``WANTED_RECALL``
-    of the queries' best items (``found`` at its own width), up to ``MAX_WIDENING`` times; the
-    index keeps the last width. Each doubling costs pages about twice the search time."""
+    of the queries' ``best`` items (``found`` at its own width), up to ``MAX_WIDENING`` times;
+    the index keeps the last width. Each doubling costs pages about twice the search time."""
     base = index.config.ef_search
     tried = {base: found}
     while found < WANTED_RECALL and index.config.ef_search < MAX_WIDENING * base:
         index.config = replace(index.config, ef_search=2 * index.config.ef_search)
-        found = recall_at(index, vectors, queries)
+        found = recall_at(index, queries, best)
         tried[index.config.ef_search] = found
     return tried
 
@@ -90,13 +88,19 @@ def user_vectors(model: Recommender, data: Interactions, count: int = RECALL_USE
     return np.vstack(found) if found else None
 
 
-def recall_at(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray, k: int = RECALL_AT) -> float:
-    """The share of each query's best ``k`` items by inner product that ``index`` finds in ``k``."""
+def best_items(vectors: np.ndarray, queries: np.ndarray, k: int = RECALL_AT) -> np.ndarray:
+    """Each query's best ``k`` items by inner product [len(queries), k], in no order."""
     k = min(k, len(vectors))
-    everything = np.ones(len(vectors), dtype=bool)
+    return np.argpartition(-(queries @ vectors.T), k - 1, axis=1)[:, :k]
+
+
+def recall_at(index: VectorIndex, queries: np.ndarray, best: np.ndarray) -> float:
+    """The share of each query's ``best`` items (:func:`best_items`) that ``index`` finds in as
+    many; slots are item indices (an index built once, nothing removed)."""
+    k = int(best.shape[1])
+    everything = np.ones(len(index), dtype=bool)
     found = 0
-    for query in queries:
-        best = np.argpartition(-(vectors @ query), k - 1)[:k]
+    for query, wanted in zip(queries, best, strict=True):
         slots, _ = index.search_slots(query, k, everything)
-        found += len(np.intersect1d(slots, best))
+        found += len(np.intersect1d(slots, wanted))
     return found / (k * len(queries))
