@@ -1,7 +1,8 @@
-"""The FAISS vector index: exact answers, HNSW recall, live add/replace/remove, persistence."""
+"""The FAISS vector index: exact answers, HNSW and IVF recall, live add/replace/remove, persistence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from homefeed.config import SemanticSettings, Settings
 from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
-from homefeed.training.indexing import best_items, better_graph, recall_at, widened
+from homefeed.training.indexing import KINDS, best_items, better_index, recall_at, widened
 from homefeed.training.trainer import train_bundle
 from homefeed.training.versions import load_bundle
 from homefeed.vectors import Exclusion, IndexConfig, VectorIndex
@@ -65,15 +66,20 @@ def _clusters(n: int, dim: int, lengths: bool, spread: float, seed: int) -> tupl
     return vectors, (centres[rng.integers(0, 50, 30)] + 0.5 * rng.normal(size=(30, dim))).astype(np.float32)
 
 
-def test_training_keeps_the_graph_that_finds_more_of_the_best_inner_products(tmp_path: Path) -> None:
-    """Which HNSW graph finds more of a query's best items by inner product depends on the
-    vectors: here the graph of lifted vectors on one set, the plain graph on another. The
-    lifted graph returns inner products, takes a longer vector later and round-trips."""
-    config = IndexConfig(hnsw_above=1000)
+def test_training_keeps_the_index_that_finds_most_of_the_best_inner_products(tmp_path: Path) -> None:
+    """Which index finds most of a query's best items by inner product depends on the vectors
+    and the index's width: here the graph of lifted vectors on one set when the inverted file
+    probes 4 of its 64 lists, the inverted file when it probes 8, the plain graph on another
+    set. The lifted graph returns inner products, takes a longer vector later and round-trips."""
+    config = IndexConfig(hnsw_above=1000, ivf_lists=64, ivf_probes=4)
     vectors, queries = _clusters(10_000, 8, lengths=False, spread=0.5, seed=1)
     ids = [str(n) for n in range(len(vectors))]
-    chosen = better_graph(ids, vectors, queries, config)
-    assert chosen.graph == "lifted" and chosen.recall["lifted"] >= 0.95 > chosen.recall["plain"] + 0.03
+    chosen = better_index(ids, vectors, queries, config)
+    assert chosen.name == "lifted" and chosen.recall["lifted"] >= 0.95 > chosen.recall["plain"] + 0.03
+    assert chosen.recall["lifted"] > chosen.recall["lifted-ivf"] + 0.02
+    wider = better_index(ids, vectors, queries, replace(config, ivf_probes=8))
+    assert wider.name == "lifted-ivf" and wider.recall["lifted-ivf"] > chosen.recall["lifted"]
+    assert wider.index.kind == "ivf" and wider.widened == {8: wider.recall["lifted-ivf"]}
     assert chosen.widened == {128: chosen.recall["lifted"]}  # found enough at the usual width
     plain = VectorIndex.build(ids, vectors, config)
     tried = widened(plain, queries, best_items(vectors, queries), chosen.recall["plain"])  # under 0.9: wider
@@ -92,9 +98,12 @@ def test_training_keeps_the_graph_that_finds_more_of_the_best_inner_products(tmp
 
     vectors, _ = _clusters(6_000, 32, lengths=True, spread=1.0, seed=3)
     queries = np.random.default_rng(3).normal(size=(30, 32)).astype(np.float32)
-    other = better_graph([str(n) for n in range(len(vectors))], vectors, queries, config)
-    assert other.graph == "plain" and other.recall["plain"] > other.recall["lifted"] + 0.05
-    small = better_graph(ids[:500], vectors[:500], queries, config)
+    other = better_index([str(n) for n in range(len(vectors))], vectors, queries, config)
+    assert (
+        other.name == "plain"
+        and other.recall["plain"] > max(other.recall["lifted"], other.recall["lifted-ivf"]) + 0.05
+    )
+    small = better_index(ids[:500], vectors[:500], queries, config)
     assert small.index.kind == "exact" and small.recall == {}  # exact: nothing to choose
 
 
@@ -197,6 +206,35 @@ def test_growing_past_the_threshold_switches_to_hnsw() -> None:
     assert index.search(unit(80, seed=3)[5], 1)[0][0].item_id == "b5"
 
 
+def test_an_inverted_file_of_lifted_vectors_answers_inner_products_and_takes_writes(tmp_path: Path) -> None:
+    """The IVF index finds the best inner products among the slots a page keeps, with exact
+    scores; it takes items added after its lists were drawn, removals and a longer vector, widens
+    by probing more lists, and round-trips."""
+    vectors, queries = _clusters(8_000, 8, lengths=True, spread=0.5, seed=2)
+    ids = [str(n) for n in range(len(vectors))]
+    index = VectorIndex.build(ids, vectors, IndexConfig(hnsw_above=1000, structure="ivf", lifted=True))
+    assert index.kind == "ivf" and len(index) == 8_000
+    keep = np.ones(len(vectors), dtype=bool)
+    keep[::3] = False  # a third withheld from the page
+    for query in queries[:5]:
+        slots, scores = index.search_slots(query, 20, keep)
+        assert keep[slots].all()
+        np.testing.assert_allclose(scores, vectors[slots] @ query, rtol=1e-4, atol=1e-4)
+    narrow = VectorIndex.build(
+        ids, vectors, IndexConfig(hnsw_above=1000, structure="ivf", lifted=True, ivf_probes=1)
+    )
+    best = best_items(vectors, queries)
+    tried = widened(narrow, queries, best, recall_at(narrow, queries, best))
+    assert tried[1] < 0.9 <= tried[narrow.config.ivf_probes] and narrow.config.ivf_probes > 1
+    index.add(["long"], 10 * vectors[:1])  # longer than any: lifted again
+    index.remove(["0", "1"])
+    hits = [hit.item_id for hit in index.search(vectors[0], 5)[0]]
+    assert hits[0] == "long" and "0" not in hits and "1" not in hits
+    index.save(tmp_path / "ivf")
+    again = VectorIndex.load(tmp_path / "ivf")
+    assert again.kind == "ivf" and again.search(queries[0], 10) == index.search(queries[0], 10)
+
+
 def test_saved_index_loads_with_the_same_answers(tmp_path: Path) -> None:
     vectors = unit(120)
     index = VectorIndex.build([f"i{n}" for n in range(120)], vectors)
@@ -228,10 +266,11 @@ def test_large_catalog_models_save_their_hnsw_index_and_serve_through_it(
     load_folder(store, settings, synth_folder)
     bundle = train_bundle(store, settings, ["popularity", "profile", "als"])  # ALS leads the personal row
     assert (bundle.path / "als" / "index" / "index.faiss").exists()
-    chosen = bundle.manifest["indexes"]["als"]  # both graphs searched for users' vectors
-    assert chosen["graph"] in {"plain", "lifted"} and min(chosen["recall"].values()) >= 0.8
+    chosen = bundle.manifest["indexes"]["als"]  # each kind searched for users' vectors
+    assert set(chosen["recall"]) == set(KINDS) and chosen["index"] in KINDS
+    assert chosen["recall"][chosen["index"]] == max(chosen["recall"].values()) >= 0.8
     loaded = load_bundle(bundle.path).vector_index("als", IndexConfig(hnsw_above=100))
-    assert loaded is not None and loaded.kind == "hnsw" and len(loaded) == 240
+    assert loaded is not None and loaded.kind != "exact" and len(loaded) == 240
     with TestClient(create_app(settings)) as client:
         user = store.logs.sample_user_ids(1)[0]
         page = client.get(f"/v1/users/{user}/homepage?n=10").json()
@@ -243,7 +282,7 @@ def test_large_catalog_models_save_their_hnsw_index_and_serve_through_it(
     forget_in_folder(bundle.path, [], [item])
     forgotten = load_bundle(bundle.path)
     index = forgotten.vector_index("als", IndexConfig(hnsw_above=100))
-    assert index is not None and index.kind == "hnsw" and len(index) == 240 and item not in index
+    assert index is not None and index.kind == loaded.kind and len(index) == 240 and item not in index
     assert not index.vectors([forgotten.models["als"].item_ids[5]]).any()  # its vector is gone
     query = als.item_factors[7]
     slots, scores = index.search_slots(query, 10, np.ones(240, dtype=bool))

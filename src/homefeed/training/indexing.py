@@ -1,10 +1,11 @@
-"""A model's search graph over its item vectors, chosen on measured recall.
+"""A model's search index over its item vectors, chosen on measured recall.
 
-An HNSW graph of the vectors as they are and one of them lifted (``IndexConfig.lifted``) find
-different shares of a model's best items: at 100,000 items and ef 128, users' best 100 by ALS
-were found 86 % by the first and 31 % by the second, by the Transformer 21 % and 58 %
-(docs/scaling.md, "A model's search graph"). So training builds both, searches each for the
-vectors of users drawn from the training events, keeps the one that finds more, and widens
+An HNSW graph of the vectors as they are, one of them lifted (``IndexConfig.lifted``) and an
+inverted file of them lifted find different shares of a model's best items: at 100,000 items,
+users' best 100 by ALS were found 86 % by the first (ef 128), 31 % by the second and all by
+the third (128 of 1,024 lists), by the Transformer 21 % and 58 % by the graphs
+(docs/scaling.md, "A model's search index"). So training builds each, searches it for the
+vectors of users drawn from the training events, keeps the one that finds most, and widens
 its search until it finds ``WANTED_RECALL``.
 """
 
@@ -22,53 +23,68 @@ RECALL_USERS = 64  # users whose vectors each graph is searched for
 RECALL_AT = 100  # each user's best items by inner product the graph should find
 WANTED_RECALL = 0.9  # the search widens (ef) until it finds this share, up to MAX_WIDENING times
 MAX_WIDENING = 8
+KINDS = {  # the indexes tried, by name: (IndexConfig.structure, IndexConfig.lifted); the first wins a tie
+    "plain": ("hnsw", False),
+    "lifted": ("hnsw", True),
+    "lifted-ivf": ("ivf", True),
+}
 
 
 @dataclass(frozen=True)
 class ChosenIndex:
     index: VectorIndex
-    recall: dict[str, float] = field(default_factory=dict)  # by graph: "plain", "lifted"
-    widened: dict[int, float] = field(default_factory=dict)  # the chosen graph's recall by ef_search
+    recall: dict[str, float] = field(default_factory=dict)  # by kind (KINDS) at its usual width
+    widened: dict[int, float] = field(default_factory=dict)  # the chosen one's recall by width
 
     @property
-    def graph(self) -> str:
-        return "lifted" if self.index.config.lifted else "plain"
+    def name(self) -> str:
+        """The chosen index's name in KINDS."""
+        config = self.index.config
+        return next(name for name, kind in KINDS.items() if kind == (config.structure, config.lifted))
 
 
 def chosen_index(
     model: Recommender, vectors: np.ndarray, data: Interactions, config: IndexConfig
 ) -> ChosenIndex:
-    """The graph over ``vectors`` (the model's item vectors) that finds more of the best items
-    of users drawn from ``data`` (:func:`better_graph`)."""
-    return better_graph(model.item_ids, vectors, user_vectors(model, data), config)
+    """The index over ``vectors`` (the model's item vectors) that finds most of the best items
+    of users drawn from ``data`` (:func:`better_index`)."""
+    return better_index(model.item_ids, vectors, user_vectors(model, data), config)
 
 
-def better_graph(
+def better_index(
     item_ids: list[str], vectors: np.ndarray, queries: np.ndarray | None, config: IndexConfig
 ) -> ChosenIndex:
-    """Of the plain and the lifted graph over ``vectors``, the one that finds more of each of
+    """Of the indexes in KINDS over ``vectors``, the one that finds most of each of
     ``queries``' best ``RECALL_AT`` items, searched wider until it finds ``WANTED_RECALL``;
-    the plain one on a tie, without queries, and below ``hnsw_above`` items (exact search)."""
-    plain = VectorIndex.build(item_ids, vectors, replace(config, lifted=False))
-    if plain.kind != "hnsw" or queries is None:
+    the plain graph without queries, and an exact index below ``hnsw_above`` items."""
+    plain = VectorIndex.build(item_ids, vectors, _of_kind(config, "plain"))
+    if plain.kind == "exact" or queries is None:
         return ChosenIndex(plain)
-    lifted = VectorIndex.build(item_ids, vectors, replace(config, lifted=True))
-    best = best_items(vectors, queries)  # once: every graph and width is read against it
-    recall = {"plain": recall_at(plain, queries, best), "lifted": recall_at(lifted, queries, best)}
-    chosen = lifted if recall["lifted"] > recall["plain"] else plain
-    return ChosenIndex(chosen, recall, widened(chosen, queries, best, max(recall.values())))
+    best = best_items(vectors, queries)  # once: every index and width is read against it
+    built, recall = {"plain": plain}, {"plain": recall_at(plain, queries, best)}
+    for name in KINDS:
+        if name not in built:
+            built[name] = VectorIndex.build(item_ids, vectors, _of_kind(config, name))
+            recall[name] = recall_at(built[name], queries, best)
+    name = max(recall, key=lambda name: recall[name])  # the first of equals
+    return ChosenIndex(built[name], recall, widened(built[name], queries, best, recall[name]))
+
+
+def _of_kind(config: IndexConfig, name: str) -> IndexConfig:
+    structure, lifted = KINDS[name]
+    return replace(config, structure=structure, lifted=lifted)
 
 
 def widened(index: VectorIndex, queries: np.ndarray, best: np.ndarray, found: float) -> dict[int, float]:
-    """Widen ``index``'s search (``ef_search`` doubled) while it finds under ``WANTED_RECALL``
+    """Widen ``index``'s search (``IndexConfig.widened``) while it finds under ``WANTED_RECALL``
     of the queries' ``best`` items (``found`` at its own width), up to ``MAX_WIDENING`` times;
     the index keeps the last width. Each doubling costs pages about twice the search time."""
-    base = index.config.ef_search
+    base = index.config.width
     tried = {base: found}
-    while found < WANTED_RECALL and index.config.ef_search < MAX_WIDENING * base:
-        index.config = replace(index.config, ef_search=2 * index.config.ef_search)
+    while found < WANTED_RECALL and index.config.width < MAX_WIDENING * base:
+        index.config = index.config.widened()
         found = recall_at(index, queries, best)
-        tried[index.config.ef_search] = found
+        tried[index.config.width] = found
     return tried
 
 

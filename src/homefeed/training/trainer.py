@@ -160,16 +160,16 @@ def train_bundle(
         # only a model that scores by its vectors is searched in them (a ranker's are its source's)
         vectors = model.item_vectors() if model.scores_by_vectors else None
         if vectors is not None and len(vectors) > config.hnsw_above:
-            step(f"indexing {name} item vectors (HNSW)")  # minutes at a million items: not at load
+            step(f"indexing {name} item vectors")  # minutes at a million items: not at load
             chosen = chosen_index(model, vectors, data, config)
             chosen.index.save(temporary / name / INDEX_DIR)
-            graphs[name] = {"graph": chosen.graph, "recall": chosen.recall, "ef_search": chosen.widened}
+            graphs[name] = {"index": chosen.name, "recall": chosen.recall, "widths": chosen.widened}
             if chosen.recall:
-                ef = chosen.index.config.ef_search
-                graphs_found = ", ".join(f"{graph} {share:.2f}" for graph, share in chosen.recall.items())
+                width = chosen.index.config.width
+                shares = ", ".join(f"{kind} {share:.2f}" for kind, share in chosen.recall.items())
                 step(
-                    f"{name}: the {chosen.graph} graph at ef {ef} finds {chosen.widened[ef]:.2f} "
-                    f"of users' best {RECALL_AT} (at ef {config.ef_search}: {graphs_found})"
+                    f"{name}: the {chosen.name} index at width {width} finds "
+                    f"{chosen.widened[width]:.2f} of users' best {RECALL_AT} (at the usual widths: {shares})"
                 )
     if new_items is not None:
         new_items.save(temporary / NEW_ITEMS_DIR)

@@ -1,10 +1,12 @@
 """A FAISS inner-product index over item vectors, keyed by item id, updatable in place.
 
-Small catalogs get an exact flat index; above ``hnsw_above`` vectors an HNSW graph, of the
-vectors as they are or (``lifted``) of each vector with one more coordinate,
-``sqrt(M² - |x|²)`` for the largest norm ``M``, where the nearest by Euclidean distance are the
-best by inner product (Bachrach et al., RecSys 2014). Which graph finds more of a model's best
-items depends on its vectors: training measures both (``training/indexing.py``). Items
+Small catalogs get an exact flat index; above ``hnsw_above`` vectors an approximate one
+(``structure``): an HNSW graph, or an inverted file (IVF: the vectors split into k-means lists,
+a search scanning the ``ivf_probes`` lists nearest the query). Either holds the vectors as they
+are or (``lifted``) each with one more coordinate, ``sqrt(M² - |x|²)`` for the largest norm
+``M``, where the nearest by Euclidean distance are the best by inner product (Bachrach et al.,
+RecSys 2014). Which finds more of a model's best items depends on its vectors: training
+measures them (``training/indexing.py``). Items
 can be added, replaced and removed at any time (an item PUT through the API is findable at
 the next request): removal marks the slot dead and an ID selector hides it from searches;
 the index is rebuilt without dead slots once they are a quarter of it.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +32,31 @@ faiss: Any = _faiss
 
 SHARED_PART = 1_000  # an exclusion's frozenset this large is mapped to slots once (see _kept)
 SHARED_KEPT = 64  # and the last this-many such sets are remembered
+IVF_LIST_SIZE = 64  # an inverted file has at most one list per this many vectors
 
 
 @dataclass(frozen=True)
 class IndexConfig:
-    hnsw_above: int = 50_000  # exact search up to this many vectors, HNSW above
+    hnsw_above: int = 50_000  # exact search up to this many vectors, ``structure`` above
     hnsw_neighbours: int = 32  # HNSW M: graph degree
     ef_construction: int = 80
     ef_search: int = 128  # HNSW beam width at query time: recall against speed
     compact_when_dead: float = 0.25
-    lifted: bool = False  # the graph holds lifted vectors (see the module's docstring)
+    lifted: bool = False  # the index holds lifted vectors (see the module's docstring)
+    structure: str = "hnsw"  # above hnsw_above: "hnsw" (a graph) or "ivf" (an inverted file)
+    ivf_lists: int = 1024  # IVF: k-means lists, at most one per IVF_LIST_SIZE vectors
+    ivf_probes: int = 128  # IVF: lists scanned per search: recall against speed
+
+    @property
+    def width(self) -> int:
+        """How widely an approximate search looks: the graph's beam or the lists probed."""
+        return self.ivf_probes if self.structure == "ivf" else self.ef_search
+
+    def widened(self) -> IndexConfig:
+        """This config searching twice as widely."""
+        if self.structure == "ivf":
+            return replace(self, ivf_probes=2 * self.ivf_probes)
+        return replace(self, ef_search=2 * self.ef_search)
 
 
 @dataclass(frozen=True)
@@ -77,17 +94,25 @@ class VectorIndex:
 
     @property
     def kind(self) -> str:
-        return "hnsw" if isinstance(self._index, faiss.IndexHNSWFlat) else "exact"
+        """ "exact", "hnsw" or "ivf"."""
+        if isinstance(self._index, faiss.IndexHNSWFlat):
+            return "hnsw"
+        return "ivf" if isinstance(self._index, faiss.IndexIVFFlat) else "exact"
 
     def _new_index(self, size: int) -> Any:
-        if size > self.config.hnsw_above:
-            lifted = self.config.lifted  # one more coordinate, searched by distance
-            metric = faiss.METRIC_L2 if lifted else faiss.METRIC_INNER_PRODUCT
-            graph = faiss.IndexHNSWFlat(self.dimension + lifted, self.config.hnsw_neighbours, metric)
-            graph.hnsw.efConstruction = self.config.ef_construction
-            graph.hnsw.efSearch = self.config.ef_search
-            return graph
-        return faiss.IndexFlatIP(self.dimension)
+        config = self.config
+        if size <= config.hnsw_above:
+            return faiss.IndexFlatIP(self.dimension)
+        dimension = self.dimension + config.lifted  # lifted: one more coordinate, searched by distance
+        metric = faiss.METRIC_L2 if config.lifted else faiss.METRIC_INNER_PRODUCT
+        if config.structure == "ivf":
+            quantizer = faiss.IndexFlatL2(dimension) if config.lifted else faiss.IndexFlatIP(dimension)
+            lists = max(1, min(config.ivf_lists, size // IVF_LIST_SIZE))
+            return faiss.IndexIVFFlat(quantizer, dimension, lists, metric)  # keeps its quantizer
+        graph = faiss.IndexHNSWFlat(dimension, config.hnsw_neighbours, metric)
+        graph.hnsw.efConstruction = config.ef_construction
+        graph.hnsw.efSearch = config.ef_search
+        return graph
 
     def add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None:
         """Insert items, replacing the vector of any id already present."""
@@ -147,10 +172,13 @@ class VectorIndex:
         self._live = np.ones(len(self._ids), dtype=bool)
         self._index = self._new_index(len(self._ids))
         self._lift = None
-        if self.kind == "hnsw" and self.config.lifted:
+        if self.kind != "exact" and self.config.lifted:
             self._lift = float(np.linalg.norm(self._vectors, axis=1).max())
         if len(self._ids):
-            self._index.add(self._stored(self._vectors))
+            stored = self._stored(self._vectors)
+            if not self._index.is_trained:  # an inverted file's lists: k-means over the vectors
+                self._index.train(stored)
+            self._index.add(stored)
 
     def _stored(self, vectors: np.ndarray) -> np.ndarray:
         """The vectors as the index holds them: lifted for a lifted graph."""
@@ -274,18 +302,15 @@ class VectorIndex:
         return ((squared + self._lift**2 - distances) / 2).astype(np.float32), slots
 
     def _search_stored(self, queries: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if bool(keep.all()):
-            params: Any = None
-            if self.kind == "hnsw":
-                params = faiss.SearchParametersHNSW(efSearch=max(self.config.ef_search, k))
-            scores, slots = self._index.search(queries, k, params=params)
-            return scores, slots
-        bits = np.packbits(keep, bitorder="little")
-        selector = faiss.IDSelectorBitmap(len(keep), faiss.swig_ptr(bits))
-        if self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.config.ef_search, k))
+        bits = None if bool(keep.all()) else np.packbits(keep, bitorder="little")
+        selector = None if bits is None else faiss.IDSelectorBitmap(len(keep), faiss.swig_ptr(bits))
+        kind, config = self.kind, self.config
+        if kind == "hnsw":
+            params: Any = faiss.SearchParametersHNSW(sel=selector, efSearch=max(config.ef_search, k))
+        elif kind == "ivf":
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=config.ivf_probes)
         else:
-            params = faiss.SearchParameters(sel=selector)
+            params = None if selector is None else faiss.SearchParameters(sel=selector)
         scores, slots = self._index.search(queries, k, params=params)
         del bits  # the selector reads it until here
         return scores, slots
