@@ -151,6 +151,21 @@ def test_scoring_a_few_items_gives_their_scores_among_every_item(fitted: Recomme
     np.testing.assert_allclose(some, every[:, items], rtol=1e-5, atol=1e-6, err_msg=fitted.name)
 
 
+def test_new_user_vectors_times_the_item_vectors_are_the_scores(fitted: Recommender) -> None:
+    """What lets a ranker search a vector source's best items in an index: a model with user
+    vectors scores by their inner products with its item vectors, and no other model has them."""
+    histories = [np.array([ITEMS_PER_BLOCK + 1, ITEMS_PER_BLOCK + 2]), np.array([0, 3, 5, 7])]
+    profiles = [User(id="new", gender="m"), None]
+    users = fitted.new_user_vectors(histories, profiles)
+    if users is None:
+        assert not fitted.scores_by_vectors or fitted.reads_request, fitted.name
+        return
+    vectors = fitted.item_vectors()
+    assert fitted.scores_by_vectors and vectors is not None and users.shape == (2, vectors.shape[1])
+    every = np.asarray(fitted.score_new_users(histories, profiles))
+    np.testing.assert_allclose(users @ vectors.T, every, rtol=1e-4, atol=1e-5, err_msg=fitted.name)
+
+
 def test_retrieve_proposes_allowed_items_best_first(fitted: Recommender) -> None:
     liked = np.array([1, 2, 3])
     user = UserQuery(liked, np.ones(3, dtype=np.float32), None, RequestContext(time=10_000.0))

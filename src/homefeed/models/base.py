@@ -255,6 +255,18 @@ class Recommender(ABC):
             [np.asarray(self.score_history(items, w), dtype=np.float64)[chosen] for items, w in histories]
         )
 
+    def new_user_vectors(
+        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+    ) -> np.ndarray | None:
+        """User vectors [len(histories), dimension] whose inner products with ``item_vectors()``
+        are :meth:`score_new_users` of these histories and profiles, so a vector index can find
+        their best items; None when the scores are not such inner products."""
+        if not self.scores_by_vectors or self.reads_request:
+            return None
+        return self.user_vectors(
+            [(history, np.ones(len(history), dtype=np.float32)) for history in histories]
+        )
+
     def user_vectors(self, histories: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """:meth:`user_vector` of each (items, weights) history [len(histories), dimension]."""
         vectors = [self.user_vector(items, weights) for items, weights in histories]

@@ -115,7 +115,9 @@ class SourceView:
     and a ``ladder`` of their sorted scores, each step standing for ``stride`` items; only the
     ``head`` (the best ``EXACT_HEAD`` or so rankable items) is ranked exactly. So a page never
     sorts the whole catalog, and an explanation's rescoring (:meth:`rescored`) scores the
-    best ``RESCORED_HEAD`` items and the page's, not every item."""
+    best ``RESCORED_HEAD`` items and the page's, not every item. A source that scores by
+    vectors does not even score every item: its head is searched in its vector index
+    (:class:`homefeed.ranking.searched.SearchedSource`)."""
 
     values: np.ndarray  # the scores of every item, or of the ``known`` items
     mean: float
@@ -129,6 +131,9 @@ class SourceView:
     # a large catalog's items a rescoring ranks exactly: those scoring ``rescore_bar`` or more
     rescore_items: np.ndarray | None = None
     rescore_bar: float = -np.inf
+    # a vector source's view searched in its index (ranking.searched): item vectors and the
+    # user's vector, whose inner products are the scores (``values`` is then empty)
+    scorer: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def of(
@@ -193,10 +198,14 @@ class SourceView:
         ladder = head if self.stride == 1 else self.ladder  # the head is every rankable item
         top = np.zeros(0, dtype=np.int64)
         below = np.nextafter(self.rescore_bar, -np.inf)  # the head holds the items at the bar too
-        return replace(self, values=values, known=known, top=top, head=head, ladder=ladder, exact_from=below)
+        return replace(
+            self, values=values, known=known, top=top, head=head, ladder=ladder, exact_from=below, scorer=None
+        )
 
     def scores(self, items: np.ndarray) -> np.ndarray:
         """The source's scores of ``items`` (among the ``known`` ones when it scored only some)."""
+        if self.scorer is not None:
+            return inner_products(*self.scorer, items)
         if self.known is None:
             return np.asarray(self.values[items])
         return np.asarray(self.values[np.searchsorted(self.known, items)])
@@ -212,6 +221,11 @@ class SourceView:
         estimate = np.round(above_on_ladder * self.stride)
         exact = len(self.head) - np.searchsorted(self.head, mine, side="right")
         return np.asarray(np.where(mine >= self.exact_from, exact, np.maximum(estimate, len(self.head))))
+
+
+def inner_products(vectors: np.ndarray, user: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The scores of ``items`` by a source scoring by vectors: their vectors times the user's."""
+    return np.asarray(vectors[items].astype(np.float64) @ user)
 
 
 def source_views(

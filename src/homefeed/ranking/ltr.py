@@ -13,6 +13,7 @@ leaf) learned slowly (rate 0.02, patience 100), since larger, faster trees stop 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from homefeed.domain import UserProfile
-from homefeed.models.base import Recommender, Retrieved, UserQuery, Validation, left_out_anchors
+from homefeed.models.base import (
+    FORGOTTEN_ITEM,
+    Recommender,
+    Retrieved,
+    UserQuery,
+    Validation,
+    left_out_anchors,
+)
 from homefeed.models.context import RequestContext
 from homefeed.models.data import Interactions, blanked_rows, kept_sequences, pack_sequences, unpack_sequences
 from homefeed.models.registry import base_model
@@ -39,6 +47,7 @@ from homefeed.ranking.features import (
     reference_items,
     source_views,
 )
+from homefeed.ranking.searched import SearchedSource
 
 # the ranker's sources and the options it fixes for them, declared once: `homefeed train` adds
 # the settings' options of each source, the evaluation its tuned ones, and these win
@@ -53,6 +62,7 @@ DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
     "popularity": {},
 }
 BATCH = 256
+SEARCHED_DIR = "indexes"  # the vector sources' indexes over a large catalog, saved with the ranker
 # early stopping reads NDCG over the whole candidate list: NDCG@10 over a fifth of a thousand
 # users moved with a handful of them, and stopped training after 2-5 rounds on some seeds
 VALID_AT = 1000
@@ -128,6 +138,9 @@ class RankerRecommender(Recommender):
         self.sequences: list[np.ndarray] = []
         self.report: dict[str, Any] = {}
         self._adoptable: tuple[Interactions, Mapping[str, Recommender]] | None = None
+        # each vector source's index over a large catalog, with the source it was built for
+        self._searched: dict[str, tuple[Recommender, SearchedSource]] = {}
+        self._searching = threading.Lock()
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -167,6 +180,7 @@ class RankerRecommender(Recommender):
         # go before the sources are fitted again on every event
         del train, valid, earlier
         self.models = {}
+        self._searched.clear()
         self.models = self._fit_sources(data, validation, adoptable=self._adopted_for(data))
         self._set_item_stats(data)
         self.sequences = [items for items, _ in data.sequences()]
@@ -317,11 +331,13 @@ class RankerRecommender(Recommender):
             known = np.unique(
                 np.concatenate([chosen, histories[0], *(head for head in heads if head is not None)])
             )
+        reference = reference_items(self.n_items)
+        searched = self._searched_users(histories, profiles) if known is None else {}
         batch = {
             name: self._source_scores(model, histories, profiles, known)
             for name, model in self.models.items()
+            if name not in searched
         }
-        reference = reference_items(self.n_items)
         found = []
         shared: tuple[tuple[int, int, bytes | None], ItemColumns] | None = None
         for row, (history, profile, context) in enumerate(zip(histories, profiles, contexts, strict=True)):
@@ -332,6 +348,10 @@ class RankerRecommender(Recommender):
             if negative is not None:
                 blocked[negative] = True
             views = source_views(scores, blocked, self.per_source, reference, summary, known)
+            if searched:
+                for name, (source, users) in searched.items():
+                    views[name] = source.view(users[row], blocked, self.per_source)
+                views = {name: views[name] for name in self.models}  # the feature columns' order
             if views_out is not None:
                 views_out.append(views)
             candidates = candidates_from(views) if chosen is None else chosen
@@ -357,6 +377,33 @@ class RankerRecommender(Recommender):
             )
             found.append((candidates, features))
         return found
+
+    def _searched_users(
+        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+    ) -> dict[str, tuple[SearchedSource, np.ndarray]]:
+        """The sources whose best items are searched in their vector index for these histories
+        (those scoring by vectors, in a large catalog), with each history's user vector."""
+        searched = {}
+        for name, model in self.models.items():
+            source = self._searched_source(name, model)
+            users = model.new_user_vectors(histories, profiles) if source is not None else None
+            if source is not None and users is not None:
+                searched[name] = (source, np.asarray(users))
+        return searched
+
+    def _searched_source(self, name: str, model: Recommender) -> SearchedSource | None:
+        """Source ``name``'s vector index when the catalog is large and the source scores by
+        vectors (else None): the saved one, or built now (``save`` builds it at training)."""
+        reference = reference_items(self.n_items)
+        vectors = model.item_vectors() if model.scores_by_vectors and reference is not None else None
+        if reference is None or vectors is None or len(vectors) != self.n_items:
+            return None
+        with self._searching:
+            held = self._searched.get(name)
+            if held is None or held[0] is not model:
+                held = (model, SearchedSource.build(vectors, reference, _forgotten(model)))
+                self._searched[name] = held
+            return held[1]
 
     @staticmethod
     def _source_scores(
@@ -519,6 +566,11 @@ class RankerRecommender(Recommender):
         self.sequences = kept_sequences(self.sequences, keep)
 
     def _blank_items(self, indices: np.ndarray) -> None:
+        with self._searching:  # the indexes are built again from the blanked vectors
+            held = dict(self._searched)
+            self._searched.clear()
+        for name, (model, _) in held.items():
+            self._searched_source(name, model)
         stats = self.stats
         text = blanked_rows(stats.text, indices) if stats.text is not None else None
         creators = None
@@ -585,6 +637,9 @@ class RankerRecommender(Recommender):
         (directory / "report.json").write_text(json.dumps(self.report, indent=1), encoding="utf-8")
         for name, model in self.models.items():
             model.save(directory / "sources" / name)
+            searched = self._searched_source(name, model)
+            if searched is not None:
+                searched.index.save(directory / SEARCHED_DIR / name)
 
     @classmethod
     def load(cls, directory: Path) -> Self:
@@ -597,4 +652,19 @@ class RankerRecommender(Recommender):
             )
         model.report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
         model.models = {name: base_model(name).load(directory / "sources" / name) for name in model.sources}
+        reference = reference_items(model.n_items)
+        for name, source in model.models.items():  # older rankers build theirs at the first page
+            vectors = source.item_vectors() if reference is not None else None
+            if vectors is None or reference is None:
+                continue
+            saved = SearchedSource.load(
+                directory / SEARCHED_DIR / name, vectors, reference, _forgotten(source)
+            )
+            if saved is not None:
+                model._searched[name] = (source, saved)
         return model
+
+
+def _forgotten(model: Recommender) -> np.ndarray:
+    """Which of the model's items were forgotten (their vectors blanked)."""
+    return np.fromiter((item.startswith(FORGOTTEN_ITEM) for item in model.item_ids), bool, model.n_items)

@@ -594,6 +594,15 @@ class SequentialRecommender(Recommender):
         scores: np.ndarray = self.item_vectors() @ self.user_vector(items, weights)
         return scores
 
+    def new_user_vectors(
+        self, histories: Sequence[np.ndarray], profiles: Sequence[UserProfile | None]
+    ) -> np.ndarray:
+        """The vectors :meth:`score_new_users` multiplies with the item table (no event kinds)."""
+        chunks = [
+            self.encode_histories(list(histories[at : at + 256])) for at in range(0, len(histories), 256)
+        ]
+        return np.vstack(chunks) if chunks else np.zeros((0, self.item_vectors().shape[1]), dtype=np.float32)
+
     def user_vectors(self, histories: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Every history's user vector in one batch (an explanation's leave-one-out histories)."""
         positive = [(items[weights > 0], weights[weights > 0]) for items, weights in histories]

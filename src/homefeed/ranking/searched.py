@@ -1,0 +1,84 @@
+"""A vector source's view of a large catalog found through its vector index, not by scoring
+every item: the user's best items are searched in the index (exact, or HNSW above
+``IndexConfig.hnsw_above``), the reference items' scores give the mean, spread and ladder, and
+any other item's score is one inner product when a candidate needs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from homefeed.ranking.features import RESCORED_HEAD, SourceView, inner_products
+from homefeed.vectors.index import IndexConfig, VectorIndex
+
+
+@dataclass
+class SearchedSource:
+    """The item vectors of one source, their index (slots are item indices) and the reference
+    items' vectors; ``gone`` marks forgotten items (their vectors blanked), never found."""
+
+    vectors: np.ndarray  # [n_items, dimension]: the source's scores are inner products with them
+    index: VectorIndex
+    reference: np.ndarray  # the reference items (features.reference_items)
+    gone: np.ndarray
+    reference_vectors: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reference_vectors = np.ascontiguousarray(self.vectors[self.reference], dtype=np.float64)
+
+    @classmethod
+    def build(
+        cls, vectors: np.ndarray, reference: np.ndarray, gone: np.ndarray, config: IndexConfig | None = None
+    ) -> SearchedSource:
+        """An index over ``vectors`` (HNSW building takes minutes at a million items: training
+        builds it, and forgetting an item builds it again without the item's vector)."""
+        slots = [str(item) for item in range(len(vectors))]
+        return cls(vectors, VectorIndex.build(slots, vectors, config), reference, gone)
+
+    @classmethod
+    def load(
+        cls, directory: Path, vectors: np.ndarray, reference: np.ndarray, gone: np.ndarray
+    ) -> SearchedSource | None:
+        """The index saved in ``directory``, or None when there is none or it is of other vectors."""
+        if not (directory / "index.json").exists():
+            return None
+        index = VectorIndex.load(directory)
+        return cls(vectors, index, reference, gone) if len(index) == len(vectors) else None
+
+    def view(self, user: np.ndarray, blocked: np.ndarray, per_source: int) -> SourceView | None:
+        """The source's view for the user with vector ``user``: its head is the best
+        ``max(RESCORED_HEAD, 2 * per_source)`` items the index finds that are not ``blocked``,
+        ranked exactly (as far as the index finds them all); items below it are ranked on the
+        ladder of the reference items. None when no reference item is rankable."""
+        user = np.asarray(user, dtype=np.float64)
+        sampled = self.reference_vectors @ user
+        ladder = np.sort(sampled[~blocked[self.reference]])
+        if len(ladder) == 0:
+            return None
+        size = max(RESCORED_HEAD, 2 * per_source)
+        found, _ = self.index.search_slots(user, size, ~(blocked | self.gone))
+        # scored as SourceView.scores scores any candidate, so a head item's rank counts itself out
+        scores = inner_products(self.vectors, user, found)
+        order = np.argsort(scores, kind="stable")
+        head, best = scores[order], found[order]
+        exact_from = float(head[0]) if len(head) == size else -np.inf  # a short head is every item
+        mean, std = float(ladder.mean()), float(ladder.std()) or 1.0
+        stride = len(self.vectors) / len(self.reference)
+        return SourceView(
+            np.zeros(0),
+            mean,
+            std,
+            best[-per_source:],
+            head,
+            ladder,
+            stride,
+            exact_from,
+            rescore_items=np.sort(best),
+            rescore_bar=exact_from,
+            scorer=(self.vectors, user),
+        )
+
+    def save(self, directory: Path) -> None:
+        self.index.save(directory)
