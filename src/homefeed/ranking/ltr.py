@@ -401,9 +401,15 @@ class RankerRecommender(Recommender):
         with self._searching:
             held = self._searched.get(name)
             if held is None or held[0] is not model:
-                held = (model, SearchedSource.build(vectors, reference, _forgotten(model)))
+                held = (model, self._searched_index(model))
                 self._searched[name] = held
             return held[1]
+
+    def _searched_index(self, model: Recommender) -> SearchedSource:
+        """A new index over a vector source's item vectors (HNSW in a large catalog: seconds)."""
+        vectors, reference = model.item_vectors(), reference_items(self.n_items)
+        assert vectors is not None and reference is not None, "only a vector source in a large catalog"
+        return SearchedSource.build(vectors, reference, _forgotten(model))
 
     @staticmethod
     def _source_scores(
@@ -566,11 +572,12 @@ class RankerRecommender(Recommender):
         self.sequences = kept_sequences(self.sequences, keep)
 
     def _blank_items(self, indices: np.ndarray) -> None:
-        with self._searching:  # the indexes are built again from the blanked vectors
+        with self._searching:
             held = dict(self._searched)
-            self._searched.clear()
-        for name, (model, _) in held.items():
-            self._searched_source(name, model)
+        # built again from the blanked vectors while pages go on with the old ones
+        rebuilt = {name: (model, self._searched_index(model)) for name, (model, _) in held.items()}
+        with self._searching:
+            self._searched.update(rebuilt)
         stats = self.stats
         text = blanked_rows(stats.text, indices) if stats.text is not None else None
         creators = None
