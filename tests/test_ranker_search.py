@@ -4,6 +4,7 @@ finds the same items; the index is saved with the ranker and forgets deleted ite
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from homefeed.models import Interactions
 from homefeed.models.base import UserQuery
 from homefeed.ranking.features import EXACT_RANKS, SourceView, reference_items
 from homefeed.ranking.ltr import SEARCHED_DIR, RankerRecommender
-from homefeed.ranking.searched import SearchedSource
+from homefeed.ranking.searched import SEARCHED_RECALL, SearchedSource
 from homefeed.vectors.index import IndexConfig
 
 EXACT = IndexConfig(hnsw_above=10**9)  # a flat index: the head it finds is the true one
@@ -57,14 +58,15 @@ def test_a_searched_head_gives_the_features_scoring_every_item_gives() -> None:
 
 
 def test_an_hnsw_index_finds_most_of_the_head() -> None:
-    """Above ``hnsw_above`` items the index is a graph: approximate, but it finds most of
-    the best items, and every item it finds is allowed."""
+    """Above ``hnsw_above`` items the index may be a graph (here of lifted vectors, which finds
+    more of these clusters' best than the plain one): approximate, but it finds most of the best
+    items, and every item it finds is allowed."""
     n = 4 * EXACT_RANKS
     vectors, user = _clustered(n, seed=1)
     reference = reference_items(n)
     assert reference is not None
     searched = SearchedSource.build(
-        vectors, reference, np.zeros(n, dtype=bool), IndexConfig(hnsw_above=1_000)
+        vectors, reference, np.zeros(n, dtype=bool), IndexConfig(hnsw_above=1_000, lifted=True)
     )
     assert searched.index.kind == "hnsw"
     blocked = np.zeros(n, dtype=bool)
@@ -73,6 +75,30 @@ def test_an_hnsw_index_finds_most_of_the_head() -> None:
     assert view is not None and not blocked[view.top].any()
     truth = np.argsort(-np.where(blocked, -np.inf, vectors @ user))[:100]
     assert len(set(view.top.tolist()) & set(truth.tolist())) >= 90
+
+
+def test_each_source_keeps_the_index_that_finds_its_users_heads_or_else_scores_every_item() -> None:
+    """The index that finds most of sampled users' best 256 is kept when it finds at least
+    ``SEARCHED_RECALL`` of them; when none does (here a degenerate graph degree and one probed
+    list) or there are no users to sample, the source scores every item instead."""
+    n = 2 * EXACT_RANKS
+    vectors, _ = _clustered(n, seed=1)
+    rng = np.random.default_rng(2)
+    queries = (vectors[rng.integers(0, n, 20)] + 0.3 * rng.normal(size=(20, 16))).astype(np.float32)
+    reference, gone = reference_items(n), np.zeros(n, dtype=bool)
+    assert reference is not None
+    source, choice = SearchedSource.chosen(
+        vectors, reference, gone, queries, 256, IndexConfig(hnsw_above=1_000)
+    )
+    assert source is not None and source.index is choice.index and choice.found >= SEARCHED_RECALL
+    assert set(choice.recall) == {"plain", "lifted", "lifted-ivf"}
+    view = source.view(queries[0], np.zeros(n, dtype=bool), per_source=100)
+    truth = np.argsort(-(vectors @ queries[0]))[:100]
+    assert view is not None and len(set(view.top.tolist()) & set(truth.tolist())) >= 98
+    poor = IndexConfig(hnsw_above=1_000, hnsw_neighbours=4, ef_construction=8, ivf_probes=1)
+    source, choice = SearchedSource.chosen(vectors, reference, gone, queries, 256, poor)
+    assert source is None and choice.found < SEARCHED_RECALL and len(choice.widened) > 1
+    assert SearchedSource.chosen(vectors, reference, gone, None, 256, EXACT)[0] is None
 
 
 def _large(n_items: int = EXACT_RANKS + 4_000) -> Interactions:
@@ -97,6 +123,8 @@ def test_a_ranker_saves_its_vector_sources_indexes_and_they_forget_deleted_items
     ranker.save(tmp_path / "ranker")
     assert (tmp_path / "ranker" / SEARCHED_DIR / "als" / "index.json").is_file()
     assert not (tmp_path / "ranker" / SEARCHED_DIR / "popularity").exists()  # no vectors to search
+    report = json.loads((tmp_path / "ranker" / "report.json").read_text())
+    assert report["indexes"]["als"]["searched"] and report["indexes"]["als"]["index"] == "exact"
 
     loaded = RankerRecommender.load(tmp_path / "ranker")
     assert set(loaded._searched) == {"als"}  # read from disk, not built again
@@ -111,4 +139,13 @@ def test_a_ranker_saves_its_vector_sources_indexes_and_they_forget_deleted_items
     after = loaded.retrieve(user, allowed, 20)
     assert mine[0] not in after.indices.tolist()
     searched = loaded._searched["als"][1]
-    assert searched.gone[mine[0]] and not searched.index.vectors([str(mine[0])]).any()
+    assert (
+        searched is not None and searched.gone[mine[0]] and not searched.index.vectors([str(mine[0])]).any()
+    )
+
+    # a source whose index found too little at training scores every item, loaded as it was saved
+    report["indexes"]["als"]["searched"] = False
+    (tmp_path / "ranker" / "report.json").write_text(json.dumps(report))
+    dense = RankerRecommender.load(tmp_path / "ranker")
+    assert dense._searched["als"][1] is None
+    assert dense.retrieve(user, allowed, 20).indices.tolist() == found.indices.tolist()

@@ -13,10 +13,10 @@ from homefeed.config import SemanticSettings, Settings
 from homefeed.service import create_app
 from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
-from homefeed.training.indexing import KINDS, best_items, better_index, recall_at, widened
 from homefeed.training.trainer import train_bundle
 from homefeed.training.versions import load_bundle
 from homefeed.vectors import Exclusion, IndexConfig, VectorIndex
+from homefeed.vectors.choice import KINDS, best_items, better_index, recall_at, widened
 
 from .conftest import load_folder
 

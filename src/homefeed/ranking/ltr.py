@@ -13,6 +13,7 @@ leaf) learned slowly (rate 0.02, patience 100), since larger, faster trees stop 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -38,6 +39,7 @@ from homefeed.models.registry import base_model
 from homefeed.ranking.categories import CategoryStats, profiles_of
 from homefeed.ranking.context import ContextStats, contexts_of
 from homefeed.ranking.features import (
+    RESCORED_HEAD,
     ItemColumns,
     ItemStats,
     SourceView,
@@ -62,7 +64,9 @@ DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
     "popularity": {},
 }
 BATCH = 256
+logger = logging.getLogger(__name__)
 SEARCHED_DIR = "indexes"  # the vector sources' indexes over a large catalog, saved with the ranker
+SAMPLED_USERS = 64  # training users whose heads each source's index is chosen on
 # early stopping reads NDCG over the whole candidate list: NDCG@10 over a fifth of a thousand
 # users moved with a handful of them, and stopped training after 2-5 rounds on some seeds
 VALID_AT = 1000
@@ -139,7 +143,7 @@ class RankerRecommender(Recommender):
         self.report: dict[str, Any] = {}
         self._adoptable: tuple[Interactions, Mapping[str, Recommender]] | None = None
         # each vector source's index over a large catalog, with the source it was built for
-        self._searched: dict[str, tuple[Recommender, SearchedSource]] = {}
+        self._searched: dict[str, tuple[Recommender, SearchedSource | None]] = {}
         self._searching = threading.Lock()
 
     @property
@@ -392,8 +396,9 @@ class RankerRecommender(Recommender):
         return searched
 
     def _searched_source(self, name: str, model: Recommender) -> SearchedSource | None:
-        """Source ``name``'s vector index when the catalog is large and the source scores by
-        vectors (else None): the saved one, or built now (``save`` builds it at training)."""
+        """Source ``name``'s vector index when the catalog is large, the source scores by
+        vectors and an index finds its users' heads (else None: it scores every item): the
+        saved one, or chosen now (``save`` chooses it at training)."""
         reference = reference_items(self.n_items)
         vectors = model.item_vectors() if model.scores_by_vectors and reference is not None else None
         if reference is None or vectors is None or len(vectors) != self.n_items:
@@ -401,15 +406,49 @@ class RankerRecommender(Recommender):
         with self._searching:
             held = self._searched.get(name)
             if held is None or held[0] is not model:
-                held = (model, self._searched_index(model))
+                held = (model, self._searched_index(name, model))
                 self._searched[name] = held
             return held[1]
 
-    def _searched_index(self, model: Recommender) -> SearchedSource:
-        """A new index over a vector source's item vectors (HNSW in a large catalog: seconds)."""
+    def _searched_index(self, name: str, model: Recommender) -> SearchedSource | None:
+        """The index over a vector source's item vectors that finds most of sampled training
+        users' heads (seconds to minutes in a large catalog); None when none finds enough. The
+        choice goes to the report (``indexes``)."""
         vectors, reference = model.item_vectors(), reference_items(self.n_items)
         assert vectors is not None and reference is not None, "only a vector source in a large catalog"
-        return SearchedSource.build(vectors, reference, _forgotten(model))
+        head = max(RESCORED_HEAD, 2 * self.per_source)
+        source, choice = SearchedSource.chosen(
+            vectors, reference, _forgotten(model), self._sampled_user_vectors(model), head
+        )
+        self.report.setdefault("indexes", {})[name] = {
+            "index": choice.name,
+            "recall": choice.recall,
+            "widths": {str(width): share for width, share in choice.widened.items()},
+            "searched": source is not None,
+        }
+        logger.info(
+            "ranker source %s: the %s index finds %.3f of users' best %d: %s",
+            name,
+            choice.name,
+            choice.found,
+            head,
+            "searched" if source is not None else "every item scored instead",
+        )
+        return source
+
+    def _sampled_user_vectors(self, model: Recommender) -> np.ndarray | None:
+        """``model``'s vectors of up to SAMPLED_USERS training users' histories (None: none)."""
+        if not self.sequences:
+            return None
+        rng = np.random.default_rng(0)
+        drawn = rng.choice(len(self.sequences), size=min(SAMPLED_USERS, len(self.sequences)), replace=False)
+        histories = [self.sequences[user] for user in drawn.tolist() if len(self.sequences[user])]
+        users = model.new_user_vectors(histories, [None] * len(histories)) if histories else None
+        if users is None:
+            return None
+        users = np.asarray(users, dtype=np.float32)
+        users = users[np.any(users != 0, axis=1)]
+        return users if len(users) else None
 
     @staticmethod
     def _source_scores(
@@ -575,7 +614,10 @@ class RankerRecommender(Recommender):
         with self._searching:
             held = dict(self._searched)
         # built again from the blanked vectors while pages go on with the old ones
-        rebuilt = {name: (model, self._searched_index(model)) for name, (model, _) in held.items()}
+        rebuilt = {  # the kind chosen at training, of the blanked vectors
+            name: (model, None if source is None else self._rebuilt(model, source))
+            for name, (model, source) in held.items()
+        }
         with self._searching:
             self._searched.update(rebuilt)
         stats = self.stats
@@ -585,6 +627,11 @@ class RankerRecommender(Recommender):
             creators = stats.creators.copy()
             creators[indices] = -1
         self.stats = ItemStats(stats.log_popularity, stats.recent_popularity, text, creators)
+
+    def _rebuilt(self, model: Recommender, source: SearchedSource) -> SearchedSource:
+        vectors = model.item_vectors()
+        assert vectors is not None, "only a vector source is searched"
+        return SearchedSource.build(vectors, source.reference, _forgotten(model), source.index.config)
 
     def _user_record(self, index: int) -> dict[str, Any]:
         return {"sequence": self.item_id_list(self.sequences[index])}
@@ -641,12 +688,12 @@ class RankerRecommender(Recommender):
         assert self.booster is not None
         super().save(directory)
         self.booster.save_model(str(directory / "ranker.txt"))
-        (directory / "report.json").write_text(json.dumps(self.report, indent=1), encoding="utf-8")
         for name, model in self.models.items():
             model.save(directory / "sources" / name)
-            searched = self._searched_source(name, model)
+            searched = self._searched_source(name, model)  # chosen here: the report records it
             if searched is not None:
                 searched.index.save(directory / SEARCHED_DIR / name)
+        (directory / "report.json").write_text(json.dumps(self.report, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> Self:
@@ -660,9 +707,13 @@ class RankerRecommender(Recommender):
         model.report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
         model.models = {name: base_model(name).load(directory / "sources" / name) for name in model.sources}
         reference = reference_items(model.n_items)
-        for name, source in model.models.items():  # older rankers build theirs at the first page
+        chosen = model.report.get("indexes", {})
+        for name, source in model.models.items():  # older rankers choose theirs at the first page
             vectors = source.item_vectors() if reference is not None else None
             if vectors is None or reference is None:
+                continue
+            if name in chosen and not chosen[name]["searched"]:  # no index found enough
+                model._searched[name] = (source, None)
                 continue
             saved = SearchedSource.load(
                 directory / SEARCHED_DIR / name, vectors, reference, _forgotten(source)

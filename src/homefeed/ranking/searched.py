@@ -1,7 +1,10 @@
 """A vector source's view of a large catalog found through its vector index, not by scoring
-every item: the user's best items are searched in the index (exact, or HNSW above
-``IndexConfig.hnsw_above``), the reference items' scores give the mean, spread and ladder, and
-any other item's score is one inner product when a candidate needs it."""
+every item: the user's best items are searched in the index (exact, or above
+``IndexConfig.hnsw_above`` whichever approximate index finds most of sampled users' heads,
+``vectors.choice``), the reference items' scores give the mean, spread and ladder, and any
+other item's score is one inner product when a candidate needs it. A source whose index finds
+under ``SEARCHED_RECALL`` of the heads keeps scoring every item: a missed head item would get
+a rank of hundreds, and the booster would read it so."""
 
 from __future__ import annotations
 
@@ -11,7 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from homefeed.ranking.features import RESCORED_HEAD, SourceView, inner_products
+from homefeed.vectors.choice import ChosenIndex, better_index
 from homefeed.vectors.index import IndexConfig, VectorIndex
+
+SEARCHED_RECALL = 0.98  # the share of sampled users' heads a source's index must find
 
 
 @dataclass
@@ -32,10 +38,29 @@ class SearchedSource:
     def build(
         cls, vectors: np.ndarray, reference: np.ndarray, gone: np.ndarray, config: IndexConfig | None = None
     ) -> SearchedSource:
-        """An index over ``vectors`` (HNSW building takes minutes at a million items: training
-        builds it, and forgetting an item builds it again without the item's vector)."""
+        """An index over ``vectors`` as ``config`` says (building takes minutes at a million
+        items: forgetting an item builds the chosen kind again without the item's vector)."""
         slots = [str(item) for item in range(len(vectors))]
         return cls(vectors, VectorIndex.build(slots, vectors, config), reference, gone)
+
+    @classmethod
+    def chosen(
+        cls,
+        vectors: np.ndarray,
+        reference: np.ndarray,
+        gone: np.ndarray,
+        queries: np.ndarray | None,
+        head: int,
+        config: IndexConfig | None = None,
+    ) -> tuple[SearchedSource | None, ChosenIndex]:
+        """The index that finds most of ``queries``' (sampled users' vectors) best ``head``
+        items, widened to ``SEARCHED_RECALL``, and the source over it; None for the source
+        when it finds less (or there are no queries): that source scores every item."""
+        slots = [str(item) for item in range(len(vectors))]
+        choice = better_index(slots, vectors, queries, config or IndexConfig(), head, SEARCHED_RECALL)
+        if queries is None or choice.found < SEARCHED_RECALL:
+            return None, choice
+        return cls(vectors, choice.index, reference, gone), choice
 
     @classmethod
     def load(

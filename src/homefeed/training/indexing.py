@@ -1,46 +1,16 @@
-"""A model's search index over its item vectors, chosen on measured recall.
-
-An HNSW graph of the vectors as they are, one of them lifted (``IndexConfig.lifted``) and an
-inverted file of them lifted find different shares of a model's best items: at 100,000 items,
-users' best 100 by ALS were found 86 % by the first (ef 128), 31 % by the second and all by
-the third (128 of 1,024 lists), by the Transformer 21 % and 58 % by the graphs
-(docs/scaling.md, "A model's search index"). So training builds each, searches it for the
-vectors of users drawn from the training events, keeps the one that finds most, and widens
-its search until it finds ``WANTED_RECALL``.
-"""
+"""A model's search index over its item vectors, chosen on measured recall
+(:mod:`homefeed.vectors.choice`) for the vectors of users drawn from the training events."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from homefeed.models import Interactions
 from homefeed.models.base import Recommender
-from homefeed.vectors import IndexConfig, VectorIndex
+from homefeed.vectors import IndexConfig
+from homefeed.vectors.choice import ChosenIndex, better_index
 
-RECALL_USERS = 64  # users whose vectors each graph is searched for
-RECALL_AT = 100  # each user's best items by inner product the graph should find
-WANTED_RECALL = 0.9  # the search widens (ef) until it finds this share, up to MAX_WIDENING times
-MAX_WIDENING = 8
-KINDS = {  # the indexes tried, by name: (IndexConfig.structure, IndexConfig.lifted); the first wins a tie
-    "plain": ("hnsw", False),
-    "lifted": ("hnsw", True),
-    "lifted-ivf": ("ivf", True),
-}
-
-
-@dataclass(frozen=True)
-class ChosenIndex:
-    index: VectorIndex
-    recall: dict[str, float] = field(default_factory=dict)  # by kind (KINDS) at its usual width
-    widened: dict[int, float] = field(default_factory=dict)  # the chosen one's recall by width
-
-    @property
-    def name(self) -> str:
-        """The chosen index's name in KINDS."""
-        config = self.index.config
-        return next(name for name, kind in KINDS.items() if kind == (config.structure, config.lifted))
+RECALL_USERS = 64  # users whose vectors each index is searched for
 
 
 def chosen_index(
@@ -49,43 +19,6 @@ def chosen_index(
     """The index over ``vectors`` (the model's item vectors) that finds most of the best items
     of users drawn from ``data`` (:func:`better_index`)."""
     return better_index(model.item_ids, vectors, user_vectors(model, data), config)
-
-
-def better_index(
-    item_ids: list[str], vectors: np.ndarray, queries: np.ndarray | None, config: IndexConfig
-) -> ChosenIndex:
-    """Of the indexes in KINDS over ``vectors``, the one that finds most of each of
-    ``queries``' best ``RECALL_AT`` items, searched wider until it finds ``WANTED_RECALL``;
-    the plain graph without queries, and an exact index below ``hnsw_above`` items."""
-    plain = VectorIndex.build(item_ids, vectors, _of_kind(config, "plain"))
-    if plain.kind == "exact" or queries is None:
-        return ChosenIndex(plain)
-    best = best_items(vectors, queries)  # once: every index and width is read against it
-    built, recall = {"plain": plain}, {"plain": recall_at(plain, queries, best)}
-    for name in KINDS:
-        if name not in built:
-            built[name] = VectorIndex.build(item_ids, vectors, _of_kind(config, name))
-            recall[name] = recall_at(built[name], queries, best)
-    name = max(recall, key=lambda name: recall[name])  # the first of equals
-    return ChosenIndex(built[name], recall, widened(built[name], queries, best, recall[name]))
-
-
-def _of_kind(config: IndexConfig, name: str) -> IndexConfig:
-    structure, lifted = KINDS[name]
-    return replace(config, structure=structure, lifted=lifted)
-
-
-def widened(index: VectorIndex, queries: np.ndarray, best: np.ndarray, found: float) -> dict[int, float]:
-    """Widen ``index``'s search (``IndexConfig.widened``) while it finds under ``WANTED_RECALL``
-    of the queries' ``best`` items (``found`` at its own width), up to ``MAX_WIDENING`` times;
-    the index keeps the last width. Each doubling costs pages about twice the search time."""
-    base = index.config.width
-    tried = {base: found}
-    while found < WANTED_RECALL and index.config.width < MAX_WIDENING * base:
-        index.config = index.config.widened()
-        found = recall_at(index, queries, best)
-        tried[index.config.width] = found
-    return tried
 
 
 def user_vectors(model: Recommender, data: Interactions, count: int = RECALL_USERS) -> np.ndarray | None:
@@ -102,21 +35,3 @@ def user_vectors(model: Recommender, data: Interactions, count: int = RECALL_USE
         if vector is not None and np.any(vector):
             found.append(np.asarray(vector, dtype=np.float32))
     return np.vstack(found) if found else None
-
-
-def best_items(vectors: np.ndarray, queries: np.ndarray, k: int = RECALL_AT) -> np.ndarray:
-    """Each query's best ``k`` items by inner product [len(queries), k], in no order."""
-    k = min(k, len(vectors))
-    return np.argpartition(-(queries @ vectors.T), k - 1, axis=1)[:, :k]
-
-
-def recall_at(index: VectorIndex, queries: np.ndarray, best: np.ndarray) -> float:
-    """The share of each query's ``best`` items (:func:`best_items`) that ``index`` finds in as
-    many; slots are item indices (an index built once, nothing removed)."""
-    k = int(best.shape[1])
-    everything = np.ones(len(index), dtype=bool)
-    found = 0
-    for query, wanted in zip(queries, best, strict=True):
-        slots, _ = index.search_slots(query, k, everything)
-        found += len(np.intersect1d(slots, wanted))
-    return found / (k * len(queries))

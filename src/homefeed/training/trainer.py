@@ -21,7 +21,7 @@ from homefeed.models.new_items import MAPPED_MODELS, NEW_ITEMS_DIR, fit_new_item
 from homefeed.store import Store
 from homefeed.training.forgetting import forget_in_folder
 from homefeed.training.gate import Holdout, Verdict, review, review_drawn, serving_bundle
-from homefeed.training.indexing import RECALL_AT, chosen_index
+from homefeed.training.indexing import chosen_index
 from homefeed.training.integrity import ARTIFACT_FORMAT, file_checksums
 from homefeed.training.registry import build_model, configured_options, model_class
 from homefeed.training.selection import Selection, candidates_for, tune
@@ -37,6 +37,7 @@ from homefeed.training.versions import (
 )
 from homefeed.understanding.semantic import embed_interests, open_semantic_space
 from homefeed.vectors import IndexConfig
+from homefeed.vectors.choice import RECALL_AT
 
 DEFAULT_MODELS = ("popularity", "profile", "covisitation", "als")
 # the page's settings chosen for a selection and the models the version will hold
