@@ -56,8 +56,9 @@ def better_index(
     wanted: float = WANTED_RECALL,
 ) -> ChosenIndex:
     """Of the indexes in KINDS over ``vectors``, the one that finds most of each of
-    ``queries``' best ``k`` items, searched wider until it finds ``wanted`` of them;
-    the plain graph without queries, and an exact index below ``hnsw_above`` items."""
+    ``queries``' best ``k`` items, searched wider until it finds ``wanted`` of them; when it
+    does not, the next best is widened in turn, and the one that found most is kept. The plain
+    graph without queries, and an exact index below ``hnsw_above`` items."""
     plain = VectorIndex.build(item_ids, vectors, _of_kind(config, "plain"))
     if plain.kind == "exact" or queries is None:
         return ChosenIndex(plain)
@@ -67,8 +68,15 @@ def better_index(
         if name not in built:
             built[name] = VectorIndex.build(item_ids, vectors, _of_kind(config, name))
             recall[name] = recall_at(built[name], queries, best)
-    name = max(recall, key=lambda name: recall[name])  # the first of equals
-    return ChosenIndex(built[name], recall, widened(built[name], queries, best, recall[name], wanted))
+    chosen: tuple[str, dict[int, float]] | None = None
+    for name in sorted(recall, key=lambda name: -recall[name]):  # the best first; the first of equals
+        tried = widened(built[name], queries, best, recall[name], wanted)
+        if chosen is None or max(tried.values()) > max(chosen[1].values()):
+            chosen = (name, tried)
+        if max(tried.values()) >= wanted:  # found enough: the others are not widened
+            break
+    assert chosen is not None
+    return ChosenIndex(built[chosen[0]], recall, chosen[1])
 
 
 def _of_kind(config: IndexConfig, name: str) -> IndexConfig:
