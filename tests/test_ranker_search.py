@@ -149,3 +149,6 @@ def test_a_ranker_saves_its_vector_sources_indexes_and_they_forget_deleted_items
     dense = RankerRecommender.load(tmp_path / "ranker")
     assert dense._searched["als"][1] is None
     assert dense.retrieve(user, allowed, 20).indices.tolist() == found.indices.tolist()
+    del report["indexes"]  # a ranker saved before the choice was recorded: no index chosen at a page
+    (tmp_path / "ranker" / "report.json").write_text(json.dumps(report))
+    assert RankerRecommender.load(tmp_path / "ranker")._searched["als"][1] is None

@@ -708,12 +708,12 @@ class RankerRecommender(Recommender):
         model.models = {name: base_model(name).load(directory / "sources" / name) for name in model.sources}
         reference = reference_items(model.n_items)
         chosen = model.report.get("indexes", {})
-        for name, source in model.models.items():  # older rankers choose theirs at the first page
+        for name, source in model.models.items():
             vectors = source.item_vectors() if reference is not None else None
             if vectors is None or reference is None:
                 continue
-            if name in chosen and not chosen[name]["searched"]:  # no index found enough
-                model._searched[name] = (source, None)
+            if not chosen.get(name, {}).get("searched"):  # no index found enough, or an older
+                model._searched[name] = (source, None)  # ranker: choosing takes seconds, not at a page
                 continue
             saved = SearchedSource.load(
                 directory / SEARCHED_DIR / name, vectors, reference, _forgotten(source)
