@@ -1,10 +1,10 @@
 """Which search index over a set of item vectors finds their best items, measured.
 
 An HNSW graph of the vectors as they are, one of them lifted (``IndexConfig.lifted``) and an
-inverted file of them lifted find different shares of a model's best items: at 100,000 items,
-users' best 100 by ALS were found 86 % by the first (ef 128), 31 % by the second and all by
-the third (128 of 1,024 lists), by the Transformer 21 % and 58 % by the graphs
-(docs/scaling.md, "A model's search index"). So each is built, searched for the vectors of
+inverted file of them lifted find different shares of a model's best items: at 100,000 items
+(10M events), users' best 100 by ALS were found 88 % by the first (ef 128), 12 % by the second
+and all by the third (128 of 1,024 lists probed); the Transformer's best 256 (1M events) 16 %,
+56 % and all (docs/scaling.md, "A model's search index"). So each is built, searched for the vectors of
 sampled users, the one that finds most is kept, and its search widened until it finds the
 share wanted.
 """
