@@ -246,6 +246,8 @@ def test_saved_index_loads_with_the_same_answers(tmp_path: Path) -> None:
 
 
 def test_mismatched_inputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="structure: expected one of"):
+        IndexConfig(structure="ivfpq")
     index = VectorIndex(16)
     with pytest.raises(ValueError, match="2 ids but 1 vectors"):
         index.add(["a", "b"], unit(1))

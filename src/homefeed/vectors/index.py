@@ -33,6 +33,7 @@ faiss: Any = _faiss
 SHARED_PART = 1_000  # an exclusion's frozenset this large is mapped to slots once (see _kept)
 SHARED_KEPT = 64  # and the last this-many such sets are remembered
 IVF_LIST_SIZE = 64  # an inverted file has at most one list per this many vectors
+STRUCTURES = ("hnsw", "ivf")  # IndexConfig.structure: an HNSW graph or an inverted file
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class IndexConfig:
     structure: str = "hnsw"  # above hnsw_above: "hnsw" (a graph) or "ivf" (an inverted file)
     ivf_lists: int = 1024  # IVF: k-means lists, at most one per IVF_LIST_SIZE vectors
     ivf_probes: int = 128  # IVF: lists scanned per search: recall against speed
+
+    def __post_init__(self) -> None:
+        if self.structure not in STRUCTURES:
+            raise ValueError(f"structure: expected one of {STRUCTURES}, got {self.structure!r}")
 
     @property
     def width(self) -> int:
