@@ -40,8 +40,7 @@ class SearchedSource:
     ) -> SearchedSource:
         """An index over ``vectors`` as ``config`` says (building takes minutes at a million
         items: forgetting an item builds the chosen kind again without the item's vector)."""
-        slots = [str(item) for item in range(len(vectors))]
-        return cls(vectors, VectorIndex.build(slots, vectors, config), reference, gone)
+        return cls(vectors, VectorIndex.build(_slot_ids(len(vectors)), vectors, config), reference, gone)
 
     @classmethod
     def chosen(
@@ -56,8 +55,9 @@ class SearchedSource:
         """The index that finds most of ``queries``' (sampled users' vectors) best ``head``
         items, widened to ``SEARCHED_RECALL``, and the source over it; None for the source
         when it finds less (or there are no queries): that source scores every item."""
-        slots = [str(item) for item in range(len(vectors))]
-        choice = better_index(slots, vectors, queries, config or IndexConfig(), head, SEARCHED_RECALL)
+        choice = better_index(
+            _slot_ids(len(vectors)), vectors, queries, config or IndexConfig(), head, SEARCHED_RECALL
+        )
         if queries is None or choice.found < SEARCHED_RECALL:
             return None, choice
         return cls(vectors, choice.index, reference, gone), choice
@@ -107,3 +107,8 @@ class SearchedSource:
 
     def save(self, directory: Path) -> None:
         self.index.save(directory)
+
+
+def _slot_ids(count: int) -> list[str]:
+    """The index's ids: each item's index as text, so slots are the source's item indices."""
+    return [str(item) for item in range(count)]
