@@ -63,11 +63,11 @@ def better_index(
     if plain.kind == "exact" or queries is None:
         return ChosenIndex(plain)
     best = best_items(vectors, queries, k)  # once: every index and width is read against it
-    built, recall = {"plain": plain}, {"plain": recall_at(plain, queries, best)}
-    for name in KINDS:
-        if name not in built:
-            built[name] = VectorIndex.build(item_ids, vectors, _of_kind(config, name))
-            recall[name] = recall_at(built[name], queries, best)
+    others = (name for name in KINDS if name != "plain")
+    built = {"plain": plain} | {
+        name: VectorIndex.build(item_ids, vectors, _of_kind(config, name)) for name in others
+    }
+    recall = {name: recall_at(index, queries, best) for name, index in built.items()}
     chosen: tuple[str, dict[int, float]] | None = None
     for name in sorted(recall, key=lambda name: -recall[name]):  # the best first; the first of equals
         tried = widened(built[name], queries, best, recall[name], wanted)
